@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# Installs what weft's tests, labs and benchmarks need on Debian 12 (as root), idempotently:
+# the npm packages (when package-lock.json changed) and the Debian packages (only what is missing).
+# Services are kept from starting while apt installs them (no systemd here anyway).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+need_cmds=(ip bird birdc zebra bgpd vtysh gobgpd gobgp tshark tcpdump iperf3 jq ping nft)
+pkgs=(iproute2 bird2 frr frr-pythontools gobgpd tshark tcpdump iperf3 jq iputils-ping nftables procps psmisc)
+
+have_all=1
+for c in "${need_cmds[@]}"; do
+  if ! command -v "$c" >/dev/null 2>&1 && [ ! -x "/usr/lib/frr/$c" ]; then have_all=0; fi
+done
+
+if [ "$have_all" = 0 ]; then
+  if [ "$(id -u)" != 0 ]; then
+    echo "install-deps: missing tools and not root; install: ${pkgs[*]}" >&2
+    exit 1
+  fi
+  echo "install-deps: installing Debian packages: ${pkgs[*]}" >&2
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d; chmod +x /usr/sbin/policy-rc.d
+  trap 'rm -f /usr/sbin/policy-rc.d' EXIT
+  echo "wireshark-common wireshark-common/install-setuid boolean false" | debconf-set-selections
+  apt-get install -y -qq --no-install-recommends "${pkgs[@]}" >/dev/null
+  rm -f /usr/sbin/policy-rc.d
+fi
+
+# weft's route protocol number, by name, so `ip route` shows `proto weft`.
+if [ -d /etc/iproute2 ] || mkdir -p /etc/iproute2/rt_protos.d; then
+  mkdir -p /etc/iproute2/rt_protos.d
+  if ! grep -qs '^249[[:space:]]\+weft' /etc/iproute2/rt_protos.d/weft.conf; then
+    printf '249\tweft\n' > /etc/iproute2/rt_protos.d/weft.conf
+  fi
+fi
+
+# npm packages: install when node_modules is missing or older than the lock file.
+if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ] || [ ! -f node_modules/.package-lock.json ]; then
+  echo "install-deps: npm ci" >&2
+  npm ci --no-audit --no-fund --loglevel=error >&2
+fi

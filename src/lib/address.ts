@@ -72,6 +72,10 @@ function ipv4ToNumberOr(text: string): number | undefined {
 
 /** RFC 5952 text: lower case, leading zeros dropped, the longest run (>= 2) of zero groups as '::'. */
 export function bytesToIpv6(b: Uint8Array, offset = 0): string {
+  // RFC 5952 5: IPv4-mapped addresses keep the dotted quad ("::ffff:10.0.0.1").
+  let mapped = b[offset + 10] === 0xff && b[offset + 11] === 0xff;
+  for (let i = 0; i < 10 && mapped; i++) mapped = b[offset + i] === 0;
+  if (mapped) return `::ffff:${b[offset + 12]}.${b[offset + 13]}.${b[offset + 14]}.${b[offset + 15]}`;
   const g: number[] = [];
   for (let i = 0; i < 8; i++) g.push((b[offset + i * 2] << 8) | b[offset + i * 2 + 1]);
   let bestStart = -1;

@@ -1,0 +1,174 @@
+/**
+ * The moves the RFC 4271 8.2.2 state descriptions repeat: starting from Idle, entering OpenSent,
+ * and the many ways back to Idle ("drops the TCP connection, releases all BGP resources, ...").
+ */
+import { WIRE_ERRORS, WireError } from '../wire/errors.js';
+import { CeaseSubcode } from '../wire/iana.js';
+import { buildShutdown, describeNotification } from '../wire/notification.js';
+import type { NotificationMessage } from '../wire/types.js';
+import { initialBackoff, nextBackoff } from './backoff.js';
+import { localOpen } from './config.js';
+import { NO_TIMERS } from './timers.js';
+import type {
+  Action,
+  ConnectionDirection,
+  SessionError,
+  SessionEvent,
+  SessionState,
+  StateName,
+  StepResult,
+  StopCause,
+} from './types.js';
+
+/** The same state, nothing to do. */
+export function unchanged(s: SessionState, ...actions: Action[]): StepResult {
+  return { state: s, actions };
+}
+
+/** A state change (or a patch of the same state) with its Transition action last. */
+export function moveTo(
+  s: SessionState,
+  to: StateName,
+  ev: SessionEvent,
+  now: number,
+  reason: string,
+  patch: Partial<SessionState>,
+  actions: Action[],
+): StepResult {
+  const next: SessionState = { ...s, ...patch, name: to };
+  if (to === s.name) return { state: next, actions };
+  next.lastTransition = { from: s.name, to, event: ev.type, reason, at: now };
+  return { state: next, actions: [...actions, { type: 'Transition', from: s.name, to, event: ev.type, reason }] };
+}
+
+/**
+ * RFC 4271 8.2.2 Idle, ManualStart / AutomaticStart: "initializes all BGP resources for the peer
+ * connection, sets ConnectRetryCounter to zero, starts the ConnectRetryTimer with the initial
+ * value, initiates a TCP connection to the other BGP peer, listens for a connection that may be
+ * initiated by the remote BGP peer, and changes its state to Connect." The passive variants go
+ * to Active instead, without dialling. A `passive` configuration never dials at all, so it also
+ * runs no ConnectRetryTimer (whose expiry in Active would dial).
+ */
+export function start(
+  s: SessionState,
+  ev: SessionEvent,
+  now: number,
+  how: { passive: boolean; resetCounter: boolean; reason: string },
+): StepResult {
+  const neverDial = s.config.passive;
+  const passive = how.passive || neverDial;
+  const timers = { ...NO_TIMERS, connectRetry: neverDial ? undefined : now + s.config.connectRetryTime * 1000 };
+  const patch: Partial<SessionState> = {
+    timers,
+    autoRestart: true,
+    connectRetryCounter: how.resetCounter ? 0 : s.connectRetryCounter,
+  };
+  if (passive) return moveTo(s, 'Active', ev, now, `${how.reason}: waiting for the peer to connect`, patch, []);
+  return moveTo(s, 'Connect', ev, now, `${how.reason}: connecting to the peer`, patch, [{ type: 'Connect' }]);
+}
+
+/**
+ * RFC 4271 8.2.2 Connect / Active, Tcp_CR_Acked or TcpConnectionConfirmed: "stops the
+ * ConnectRetryTimer (if running) and sets the ConnectRetryTimer to zero, completes BGP
+ * initialization, sends an OPEN message to its peer, sets the HoldTimer to a large value, and
+ * changes its state to OpenSent." ("A HoldTimer value of 4 minutes is suggested.")
+ */
+export function openSent(s: SessionState, ev: SessionEvent, now: number, connection: ConnectionDirection): StepResult {
+  const timers = { ...NO_TIMERS, hold: now + s.config.openSentHoldTime * 1000 };
+  return moveTo(s, 'OpenSent', ev, now, `${connection} TCP connection up: OPEN sent`, { timers, connection }, [
+    { type: 'SendOpen', open: localOpen(s.config) },
+  ]);
+}
+
+/**
+ * The NOTIFICATION of an administrative stop. RFC 9003 2: Cease / Administrative Shutdown and
+ * Cease / Administrative Reset may carry a shutdown communication (a length octet and up to 255
+ * octets of UTF-8); other Cease subcodes carry no data.
+ */
+export function stopError(cause: StopCause, shutdownMessage: string | undefined): WireError {
+  const subcode = WIRE_ERRORS[cause][1];
+  const withText = subcode === CeaseSubcode.ADMINISTRATIVE_SHUTDOWN || subcode === CeaseSubcode.ADMINISTRATIVE_RESET;
+  if (!withText || shutdownMessage === undefined) return new WireError(cause, cause);
+  const n = buildShutdown(subcode, shutdownMessage);
+  return new WireError(cause, `${cause}: ${JSON.stringify(n.shutdownMessage ?? '')}`, { data: n.data });
+}
+
+/** "6/2 Cease / Administrative Shutdown: \"text\"", for reasons and logs. */
+export function describe(code: number, subcode: number, shutdownMessage?: string): string {
+  const text = shutdownMessage !== undefined ? `: ${JSON.stringify(shutdownMessage)}` : '';
+  return `${code}/${subcode} ${describeNotification(code, subcode)}${text}`;
+}
+
+export interface ToIdle {
+  reason: string;
+  /** RFC 4271 8.2.2: what happens to the ConnectRetryCounter. */
+  counter: 'increment' | 'zero' | 'keep';
+  /** The NOTIFICATION to send before dropping the connection. */
+  send?: WireError;
+  /** The NOTIFICATION the peer sent (NotifMsg, NotifMsgVerErr). */
+  received?: NotificationMessage;
+  /** ManualStop: no automatic restart afterwards. */
+  manual?: boolean;
+}
+
+/**
+ * Back to Idle: send the NOTIFICATION if any, drop the connection, release resources, tell the
+ * RIB when an Established session ends, and schedule the automatic restart after the back-off.
+ */
+export function toIdle(s: SessionState, ev: SessionEvent, now: number, o: ToIdle): StepResult {
+  const actions: Action[] = [];
+  let error: SessionError;
+  if (o.send) {
+    const n = o.send.notification;
+    actions.push({ type: 'SendNotification', code: n.code, subcode: n.subcode, data: n.data, errorCode: o.send.code });
+    error = { direction: 'sent', errorCode: o.send.code, code: n.code, subcode: n.subcode, data: n.data, message: o.send.message, at: now };
+  } else if (o.received) {
+    const r = o.received;
+    error = { direction: 'received', code: r.code, subcode: r.subcode, data: r.data, message: o.reason, at: now };
+    if (r.shutdownMessage !== undefined) error.shutdownMessage = r.shutdownMessage;
+  } else {
+    error = { direction: 'local', message: o.reason, at: now };
+  }
+  actions.push({ type: 'Disconnect' }, { type: 'ReleaseResources' });
+  if (s.name === 'Established') actions.push({ type: 'SessionDown', reason: o.reason, error });
+
+  const counter = o.counter === 'zero' ? 0 : o.counter === 'increment' ? s.connectRetryCounter + 1 : s.connectRetryCounter;
+  let timers = NO_TIMERS;
+  let backoff = s.backoff;
+  let reason = o.reason;
+  const restart = !o.manual && s.autoRestart;
+  if (restart) {
+    const establishedFor = s.name === 'Established' && s.establishedAt !== undefined ? now - s.establishedAt : undefined;
+    const b = nextBackoff(s.config.idleHold, s.backoff, establishedFor);
+    timers = { ...NO_TIMERS, idleHold: now + b.waitMs };
+    backoff = b.state;
+    reason = `${o.reason}; restarting in ${b.waitMs / 1000} s`;
+  } else if (o.manual) {
+    backoff = initialBackoff(s.config.idleHold);
+  }
+  return moveTo(
+    s,
+    'Idle',
+    ev,
+    now,
+    reason,
+    {
+      timers,
+      backoff,
+      connectRetryCounter: counter,
+      autoRestart: restart,
+      connection: undefined,
+      peerOpen: undefined,
+      negotiated: undefined,
+      establishedAt: undefined,
+      lastError: error,
+    },
+    actions,
+  );
+}
+
+/** The reason text of a received NOTIFICATION. */
+export function receivedReason(n: NotificationMessage | undefined, what = 'NOTIFICATION'): string {
+  if (!n) return `received ${what}`;
+  return `received ${what} ${describe(n.code, n.subcode, n.shutdownMessage)}`;
+}

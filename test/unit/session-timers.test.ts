@@ -1,0 +1,163 @@
+/** Timers as data: deadlines, expiry at exactly the deadline, keepalive scheduling, idle-hold back-off. */
+import { describe, expect, it } from 'vitest';
+import { expiredTimers, keepaliveMs, nextBackoff, nextDeadline, step, type SessionState } from '../../src/session/index.js';
+import { EVENTS, T, peerOpen, reach, run, session, types } from './session-fixtures.js';
+
+const tick = { type: 'Tick' } as const;
+
+describe('deadlines', () => {
+  it('nextDeadline is the earliest running timer; none in a fresh Idle', () => {
+    expect(nextDeadline(session())).toBeUndefined();
+    expect(nextDeadline(reach('Connect'))).toBe(120_000);
+    expect(nextDeadline(reach('OpenSent'))).toBe(T.tcp + 240_000);
+    expect(nextDeadline(reach('Established'))).toBe(T.open + 30_000); // keepalive before hold
+  });
+
+  it('expiredTimers lists the due timers in order, a deadline equal to now included', () => {
+    const s: SessionState = { ...reach('Established'), timers: { connectRetry: undefined, hold: 500, keepalive: 500, idleHold: undefined } };
+    expect(expiredTimers(s, 499)).toEqual([]);
+    expect(expiredTimers(s, 500)).toEqual([{ type: 'HoldTimer_Expires' }, { type: 'KeepaliveTimer_Expires' }]);
+  });
+
+  it('a Tick with nothing due changes nothing', () => {
+    const s = reach('Established');
+    const r = step(s, tick, 100);
+    expect(r.state).toBe(s);
+    expect(r.actions).toEqual([]);
+  });
+
+  it('hold and keepalive due together: the hold timer wins and no KEEPALIVE goes out', () => {
+    const s: SessionState = { ...reach('Established'), timers: { connectRetry: undefined, hold: 500, keepalive: 500, idleHold: undefined } };
+    const r = step(s, tick, 500);
+    expect(r.state.name).toBe('Idle');
+    expect(types(r.actions)).not.toContain('SendKeepalive');
+  });
+});
+
+describe('hold timer', () => {
+  it('OpenSent: expires at exactly now = deadline (4 minutes), not a millisecond before', () => {
+    const s = reach('OpenSent');
+    const deadline = T.tcp + 240_000;
+    expect(step(s, tick, deadline - 1).state.name).toBe('OpenSent');
+    const r = step(s, tick, deadline);
+    expect(r.state.name).toBe('Idle');
+    expect(r.actions.find((a) => a.type === 'SendNotification')).toMatchObject({ code: 4, subcode: 0 });
+    expect(r.state.lastTransition).toMatchObject({ from: 'OpenSent', to: 'Idle', event: 'HoldTimer_Expires', at: deadline });
+  });
+
+  it('Established: each KEEPALIVE pushes the deadline; silence expires it at exactly hold time', () => {
+    let s = reach('Established');
+    s = step(s, EVENTS.KeepAliveMsg, 60_000).state;
+    expect(s.timers.hold).toBe(150_000);
+    // Our own keepalives are due every 30 s meanwhile.
+    const beforeHold = run(s, [[tick, 30_020], [tick, 60_020], [tick, 90_020], [tick, 120_020], [tick, 149_999]]);
+    expect(beforeHold.state.name).toBe('Established');
+    expect(types(beforeHold.actions)).toEqual(['SendKeepalive', 'SendKeepalive', 'SendKeepalive', 'SendKeepalive']);
+    const r = step(beforeHold.state, tick, 150_000);
+    expect(r.state.name).toBe('Idle');
+  });
+
+  it('hold time 0 (ours or theirs): no hold timer and no keepalives', () => {
+    for (const [ours, theirs] of [[0, 90], [90, 0]]) {
+      const s = reach('Established', { holdTime: ours }, peerOpen({ holdTime: theirs }));
+      expect(s.negotiated?.holdTime).toBe(0);
+      expect(s.timers).toEqual({ connectRetry: undefined, hold: undefined, keepalive: undefined, idleHold: undefined });
+      expect(nextDeadline(s)).toBeUndefined();
+      expect(step(s, EVENTS.KeepAliveMsg, 10_000_000).state.timers.hold).toBeUndefined();
+    }
+  });
+});
+
+describe('keepalive scheduling', () => {
+  it('is one third of the negotiated (smaller) hold time', () => {
+    const s = reach('OpenConfirm', {}, peerOpen({ holdTime: 9 }));
+    expect(s.negotiated?.holdTime).toBe(9);
+    expect(s.timers.keepalive).toBe(T.open + 3000);
+    expect(s.timers.hold).toBe(T.open + 9000);
+    const r = step(s, tick, T.open + 3000);
+    expect(types(r.actions)).toEqual(['SendKeepalive']);
+    expect(r.state.timers.keepalive).toBe(T.open + 6000);
+  });
+
+  it('uses a configured interval, but never more than a third of the hold time', () => {
+    expect(keepaliveMs(90, 10)).toBe(10_000);
+    expect(keepaliveMs(90, 60)).toBe(30_000);
+    expect(keepaliveMs(10, undefined)).toBe(3333);
+    expect(keepaliveMs(0, 10)).toBe(0);
+    expect(reach('OpenConfirm', { keepaliveTime: 10 }).timers.keepalive).toBe(T.open + 10_000);
+  });
+});
+
+describe('idle-hold back-off', () => {
+  /** Brings the session down from Connect at `now` and returns the wait it scheduled. */
+  function failAt(s: SessionState, now: number): { state: SessionState; wait: number } {
+    const r = step(s, EVENTS.TcpConnectionFails, now);
+    expect(r.state.name).toBe('Idle');
+    return { state: r.state, wait: (r.state.timers.idleHold ?? NaN) - now };
+  }
+
+  it('doubles on each consecutive failure up to the maximum, restarting on IdleHoldTimer expiry', () => {
+    let s = reach('Connect');
+    let now = 0;
+    const waits: number[] = [];
+    for (let i = 0; i < 9; i++) {
+      const f = failAt(s, now);
+      waits.push(f.wait);
+      now += f.wait;
+      const r = step(f.state, tick, now);
+      expect(r.state.name).toBe('Connect');
+      expect(types(r.actions)).toEqual(['Connect', 'Transition']);
+      expect(r.state.lastTransition?.event).toBe('IdleHoldTimer_Expires');
+      s = r.state;
+    }
+    expect(waits).toEqual([1000, 2000, 4000, 8000, 16000, 32000, 64000, 120000, 120000]);
+    expect(s.backoff.flaps).toBe(9);
+  });
+
+  it('resets after a session stayed Established for the stable period', () => {
+    const grown = { ...reach('Established'), backoff: { nextMs: 64_000, flaps: 6 } };
+    // Up only 59.999 s: keeps growing.
+    const short = step(grown, EVENTS.NotifMsg, T.keepalive + 59_999).state;
+    expect(short.timers.idleHold).toBe(T.keepalive + 59_999 + 64_000);
+    expect(short.backoff).toEqual({ nextMs: 120_000, flaps: 7 });
+    // Up 60 s: back to the first wait.
+    const long = step(grown, EVENTS.NotifMsg, T.keepalive + 60_000).state;
+    expect(long.timers.idleHold).toBe(T.keepalive + 60_000 + 1000);
+    expect(long.backoff).toEqual({ nextMs: 2000, flaps: 1 });
+  });
+
+  it('is configurable', () => {
+    const s = reach('Connect', { idleHold: { initialMs: 5000, maxMs: 12_000, stableMs: 1000 } });
+    const a = failAt(s, 0);
+    expect(a.wait).toBe(5000);
+    const b = failAt(step(a.state, tick, 5000).state, 5000);
+    expect(b.wait).toBe(10_000);
+    const c = failAt(step(b.state, tick, 15_000).state, 15_000);
+    expect(c.wait).toBe(12_000);
+  });
+
+  it('AutomaticStart waits for the IdleHoldTimer; ManualStart does not, and resets the back-off', () => {
+    const down = step({ ...reach('Connect'), backoff: { nextMs: 8000, flaps: 3 } }, EVENTS.TcpConnectionFails, 0).state;
+    const auto = step(down, EVENTS.AutomaticStart, 1);
+    expect(auto.state.name).toBe('Idle');
+    expect(auto.state.timers.idleHold).toBe(8000);
+    const manual = step(down, EVENTS.ManualStart, 1);
+    expect(manual.state.name).toBe('Connect');
+    expect(manual.state.timers.idleHold).toBeUndefined();
+    expect(manual.state.backoff).toEqual({ nextMs: 1000, flaps: 0 });
+  });
+
+  it('a passive session restarts into Active', () => {
+    const down = step(reach('OpenSent', { passive: true }), EVENTS.NotifMsg, 0).state;
+    const r = step(down, tick, 1000);
+    expect(r.state.name).toBe('Active');
+    expect(types(r.actions)).toEqual(['Transition']);
+  });
+
+  it('nextBackoff on its own', () => {
+    const cfg = { initialMs: 1000, maxMs: 4000, stableMs: 100 };
+    expect(nextBackoff(cfg, { nextMs: 1000, flaps: 0 }, undefined)).toEqual({ waitMs: 1000, state: { nextMs: 2000, flaps: 1 } });
+    expect(nextBackoff(cfg, { nextMs: 4000, flaps: 5 }, 99)).toEqual({ waitMs: 4000, state: { nextMs: 4000, flaps: 6 } });
+    expect(nextBackoff(cfg, { nextMs: 4000, flaps: 5 }, 100)).toEqual({ waitMs: 1000, state: { nextMs: 2000, flaps: 1 } });
+  });
+});

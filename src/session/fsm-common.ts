@@ -139,7 +139,13 @@ export function toIdle(s: SessionState, ev: SessionEvent, now: number, o: ToIdle
   const restart = !o.manual && s.autoRestart;
   if (restart) {
     const establishedFor = s.name === 'Established' && s.establishedAt !== undefined ? now - s.establishedAt : undefined;
-    const b = nextBackoff(s.config.idleHold, s.backoff, establishedFor);
+    // A peer that is merely not reachable yet (the TCP connection never carried an OPEN) is no
+    // oscillation to damp: retry within the ConnectRetry time and do not grow the back-off, or a
+    // host that boots late would wait minutes for its first session.
+    const tcpOnly = s.name === 'Connect' || s.name === 'Active';
+    const b = tcpOnly
+      ? { waitMs: Math.min(s.backoff.nextMs, s.config.connectRetryTime * 1000), state: s.backoff }
+      : nextBackoff(s.config.idleHold, s.backoff, establishedFor);
     timers = { ...NO_TIMERS, idleHold: now + b.waitMs };
     backoff = b.state;
     reason = `${o.reason}; restarting in ${b.waitMs / 1000} s`;

@@ -89,29 +89,53 @@ describe('keepalive scheduling', () => {
 });
 
 describe('idle-hold back-off', () => {
-  /** Brings the session down from Connect at `now` and returns the wait it scheduled. */
-  function failAt(s: SessionState, now: number): { state: SessionState; wait: number } {
-    const r = step(s, EVENTS.TcpConnectionFails, now);
+  /** Brings the session down from OpenSent (a NOTIFICATION after the TCP connection was up) at `now`. */
+  function flapAt(s: SessionState, now: number): { state: SessionState; wait: number } {
+    const r = step(s, EVENTS.NotifMsg, now);
     expect(r.state.name).toBe('Idle');
     return { state: r.state, wait: (r.state.timers.idleHold ?? NaN) - now };
   }
 
-  it('doubles on each consecutive failure up to the maximum, restarting on IdleHoldTimer expiry', () => {
-    let s = reach('Connect');
-    let now = 0;
+  /** From Idle after the wait: restart, connect, and reach OpenSent again. */
+  function reopen(s: SessionState, now: number): SessionState {
+    let r = step(s, tick, now);
+    expect(r.state.name).toBe('Connect');
+    expect(types(r.actions)).toEqual(['Connect', 'Transition']);
+    expect(r.state.lastTransition?.event).toBe('IdleHoldTimer_Expires');
+    r = step(r.state, EVENTS.Tcp_CR_Acked, now);
+    expect(r.state.name).toBe('OpenSent');
+    return r.state;
+  }
+
+  it('doubles on each consecutive flap up to the maximum, restarting on IdleHoldTimer expiry', () => {
+    let s = reach('OpenSent');
+    let now = T.tcp;
     const waits: number[] = [];
     for (let i = 0; i < 9; i++) {
-      const f = failAt(s, now);
+      const f = flapAt(s, now);
       waits.push(f.wait);
       now += f.wait;
-      const r = step(f.state, tick, now);
-      expect(r.state.name).toBe('Connect');
-      expect(types(r.actions)).toEqual(['Connect', 'Transition']);
-      expect(r.state.lastTransition?.event).toBe('IdleHoldTimer_Expires');
-      s = r.state;
+      s = reopen(f.state, now);
     }
     expect(waits).toEqual([1000, 2000, 4000, 8000, 16000, 32000, 64000, 120000, 120000]);
     expect(s.backoff.flaps).toBe(9);
+  });
+
+  it('a peer that is only unreachable (TCP fails in Connect) is retried within ConnectRetry, without growth', () => {
+    let s = { ...reach('Connect', { connectRetryTime: 5 }), backoff: { nextMs: 64_000, flaps: 6 } };
+    let now = 0;
+    for (let i = 0; i < 4; i++) {
+      const r = step(s, EVENTS.TcpConnectionFails, now);
+      expect(r.state.name).toBe('Idle');
+      expect(r.state.timers.idleHold! - now).toBe(5000);
+      expect(r.state.backoff).toEqual({ nextMs: 64_000, flaps: 6 });
+      now += 5000;
+      s = step(r.state, tick, now).state;
+      expect(s.name).toBe('Connect');
+    }
+    // A short back-off is not lengthened up to ConnectRetry either.
+    const fresh = step(reach('Connect', { connectRetryTime: 5 }), EVENTS.TcpConnectionFails, 0).state;
+    expect(fresh.timers.idleHold).toBe(1000);
   });
 
   it('resets after a session stayed Established for the stable period', () => {
@@ -127,12 +151,12 @@ describe('idle-hold back-off', () => {
   });
 
   it('is configurable', () => {
-    const s = reach('Connect', { idleHold: { initialMs: 5000, maxMs: 12_000, stableMs: 1000 } });
-    const a = failAt(s, 0);
+    const s = reach('OpenSent', { idleHold: { initialMs: 5000, maxMs: 12_000, stableMs: 1000 } });
+    const a = flapAt(s, T.tcp);
     expect(a.wait).toBe(5000);
-    const b = failAt(step(a.state, tick, 5000).state, 5000);
+    const b = flapAt(reopen(a.state, T.tcp + 5000), T.tcp + 5000);
     expect(b.wait).toBe(10_000);
-    const c = failAt(step(b.state, tick, 15_000).state, 15_000);
+    const c = flapAt(reopen(b.state, T.tcp + 15_000), T.tcp + 15_000);
     expect(c.wait).toBe(12_000);
   });
 

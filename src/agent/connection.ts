@@ -1,0 +1,142 @@
+/**
+ * One TCP connection carrying BGP: frames the byte stream, decodes messages with the session's
+ * negotiated options, and writes with backpressure. UPDATE bursts go through a queue that only
+ * feeds the socket while its buffer is below a high-water mark, so a KEEPALIVE or NOTIFICATION
+ * (written at once, ahead of the queue) never waits behind megabytes of UPDATEs.
+ */
+import type { Socket } from 'node:net';
+import { Subject } from 'rxjs';
+import { Framer } from '../wire/framer.js';
+import { decodeMessage } from '../wire/message.js';
+import { isWireError, type WireError } from '../wire/errors.js';
+import { DEFAULT_WIRE_OPTIONS, type BgpMessage, type WireOptions } from '../wire/types.js';
+
+export type ConnectionEvent =
+  | { type: 'message'; message: BgpMessage; bytes: number }
+  | { type: 'error'; error: WireError }
+  | { type: 'closed'; reason: string };
+
+/** Bytes in the socket's user-space buffer above which queued UPDATEs wait for 'drain'. */
+const HIGH_WATER = 256 * 1024;
+
+export class Connection {
+  readonly events = new Subject<ConnectionEvent>();
+  readonly framer = new Framer();
+  options: WireOptions = DEFAULT_WIRE_OPTIONS;
+  readonly remoteAddress: string;
+  readonly remotePort: number;
+  readonly localAddress: string;
+  bytesIn = 0;
+  bytesOut = 0;
+  private queue: Uint8Array[] = [];
+  private queued = 0;
+  private closed = false;
+  private failed = false;
+
+  constructor(
+    readonly socket: Socket,
+    readonly direction: 'inbound' | 'outbound',
+  ) {
+    this.remoteAddress = normaliseAddress(socket.remoteAddress ?? '');
+    this.remotePort = socket.remotePort ?? 0;
+    this.localAddress = normaliseAddress(socket.localAddress ?? '');
+    socket.setNoDelay(true);
+    socket.on('data', (chunk: Buffer) => this.onData(chunk));
+    socket.on('drain', () => this.pump());
+    socket.on('error', (e) => this.close(`socket error: ${e.message}`));
+    socket.on('close', () => this.close('connection closed by peer'));
+  }
+
+  /** Set once the OPENs are exchanged: 4-octet AS, ADD-PATH, extended messages. */
+  setOptions(options: WireOptions): void {
+    this.options = options;
+    if (options.extendedMessage) this.framer.enableExtendedMessages();
+  }
+
+  private onData(chunk: Buffer): void {
+    if (this.closed || this.failed) return;
+    this.bytesIn += chunk.length;
+    const { messages, error } = this.framer.push(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.length));
+    for (const bytes of messages) {
+      if (this.failed) return;
+      try {
+        this.events.next({ type: 'message', message: decodeMessage(bytes, this.options), bytes: bytes.length });
+      } catch (e) {
+        if (!isWireError(e)) throw e;
+        this.fail(e);
+        return;
+      }
+    }
+    if (error) this.fail(error);
+  }
+
+  private fail(error: WireError): void {
+    this.failed = true;
+    this.events.next({ type: 'error', error });
+  }
+
+  /** Writes now, ahead of queued UPDATEs (KEEPALIVE, NOTIFICATION, OPEN, ROUTE-REFRESH). */
+  writeNow(bytes: Uint8Array): void {
+    if (this.closed) return;
+    this.bytesOut += bytes.length;
+    this.socket.write(bytes);
+  }
+
+  /** Queues UPDATEs; they reach the socket as fast as it drains. */
+  enqueue(messages: Uint8Array[]): void {
+    if (this.closed) return;
+    for (const m of messages) {
+      this.queue.push(m);
+      this.queued += m.length;
+    }
+    this.pump();
+  }
+
+  /** Bytes waiting in weft's queue (not yet handed to the socket). */
+  get backlog(): number {
+    return this.queued;
+  }
+
+  private pump(): void {
+    while (this.queue.length > 0 && !this.closed && this.socket.writableLength < HIGH_WATER) {
+      // Coalesce small messages into one write: fewer syscalls on bulk sends.
+      const parts: Uint8Array[] = [];
+      let size = 0;
+      while (this.queue.length > 0 && size < 64 * 1024) {
+        const m = this.queue.shift()!;
+        parts.push(m);
+        size += m.length;
+      }
+      this.queued -= size;
+      this.bytesOut += size;
+      this.socket.write(parts.length === 1 ? parts[0] : Buffer.concat(parts));
+    }
+  }
+
+  /** Sends `last` (a NOTIFICATION) if given, then closes once it is flushed. */
+  close(reason: string, last?: Uint8Array): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.queue = [];
+    this.queued = 0;
+    if (last && !this.socket.destroyed) {
+      this.bytesOut += last.length;
+      this.socket.end(last);
+      // A peer that never reads must not keep the socket alive.
+      setTimeout(() => this.socket.destroy(), 2000).unref();
+    } else {
+      this.socket.destroy();
+    }
+    this.events.next({ type: 'closed', reason });
+    this.events.complete();
+  }
+
+  get isClosed(): boolean {
+    return this.closed;
+  }
+}
+
+/** "::ffff:10.0.0.1" (IPv4-mapped, from a dual-stack listener) -> "10.0.0.1". */
+export function normaliseAddress(a: string): string {
+  return a.startsWith('::ffff:') && a.includes('.') ? a.slice(7) : a;
+}

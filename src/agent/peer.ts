@@ -1,0 +1,396 @@
+/**
+ * One configured BGP neighbour: the pure FSM of src/session driven by real sockets and real time.
+ *
+ * A peer has a main session and, while two TCP connections race (RFC 4271 6.8), a second one.
+ * Each session is `{ state, connection }`; every event goes through `step()` and the returned
+ * actions are carried out here, in order. All timers of a session are one setTimeout on
+ * `nextDeadline(state)`.
+ */
+import { connect as netConnect, type Socket } from 'node:net';
+import type { Logger } from 'pino';
+import { Subject } from 'rxjs';
+import { createSession, detectCollision, nextDeadline, step } from '../session/index.js';
+import type { Action, Negotiated, SessionConfig, SessionEvent, SessionState, StateName } from '../session/index.js';
+import { encodeKeepalive } from '../wire/keepalive.js';
+import { encodeNotification } from '../wire/notification.js';
+import { encodeOpen } from '../wire/open.js';
+import { encodeRouteRefresh } from '../wire/route-refresh.js';
+import { ErrorCode, OpenSubcode } from '../wire/iana.js';
+import type { WireError } from '../wire/errors.js';
+import type { BgpMessage, RouteRefreshMessage, UpdateMessage, WireOptions } from '../wire/types.js';
+import { Connection } from './connection.js';
+import { logEvent } from './log-events.js';
+
+export interface PeerConfig {
+  /** A stable name for logs and status (the address when nothing better is known). */
+  name: string;
+  address: string;
+  port: number;
+  /** Source address for outgoing connections. */
+  localAddress?: string;
+  session: SessionConfig;
+}
+
+export interface PeerCounters {
+  messagesIn: number;
+  messagesOut: number;
+  updatesIn: number;
+  updatesOut: number;
+  bytesIn: number;
+  bytesOut: number;
+  establishedTransitions: number;
+}
+
+export type PeerEvent =
+  | { type: 'state'; peer: string; from: StateName; to: StateName; reason: string }
+  | { type: 'established'; peer: string; negotiated: Negotiated }
+  | { type: 'down'; peer: string; reason: string }
+  | { type: 'update'; peer: string; update: UpdateMessage }
+  | { type: 'route-refresh'; peer: string; refresh: RouteRefreshMessage };
+
+interface Slot {
+  state: SessionState;
+  conn: Connection | undefined;
+  /** An outgoing connection attempt not yet completed. */
+  dialing: Socket | undefined;
+  timer: NodeJS.Timeout | undefined;
+  /** A NOTIFICATION to flush before the Disconnect that follows it. */
+  lastWords: Uint8Array | undefined;
+}
+
+export class Peer {
+  readonly events = new Subject<PeerEvent>();
+  readonly counters: PeerCounters = {
+    messagesIn: 0,
+    messagesOut: 0,
+    updatesIn: 0,
+    updatesOut: 0,
+    bytesIn: 0,
+    bytesOut: 0,
+    establishedTransitions: 0,
+  };
+  private main: Slot;
+  private second: Slot | undefined;
+  private stopped = false;
+
+  constructor(
+    readonly config: PeerConfig,
+    private readonly log: Logger,
+    private readonly now: () => number = () => performance.now(),
+  ) {
+    this.main = this.newSlot();
+  }
+
+  get state(): SessionState {
+    return this.main.state;
+  }
+
+  /** Negotiated options of the Established session, if any. */
+  get negotiated(): Negotiated | undefined {
+    return this.main.state.name === 'Established' ? this.main.state.negotiated : undefined;
+  }
+
+  get established(): boolean {
+    return this.main.state.name === 'Established';
+  }
+
+  private newSlot(): Slot {
+    return { state: createSession(this.config.session), conn: undefined, dialing: undefined, timer: undefined, lastWords: undefined };
+  }
+
+  start(): void {
+    this.stopped = false;
+    this.dispatch(this.main, { type: this.config.session.passive ? 'ManualStart_Passive' : 'ManualStart' });
+  }
+
+  /** Administrative stop: Cease/2 with an RFC 9003 shutdown communication when given. */
+  stop(shutdownMessage?: string): void {
+    this.dispatch(this.main, { type: 'ManualStop', shutdownMessage });
+    if (this.second) this.dispatch(this.second, { type: 'ManualStop', shutdownMessage });
+  }
+
+  /** Stops for good: no restart, timers cleared, the event stream completed. */
+  close(shutdownMessage?: string): void {
+    this.stop(shutdownMessage);
+    this.stopped = true;
+    for (const s of [this.main, this.second]) if (s?.timer) clearTimeout(s.timer);
+    this.events.complete();
+  }
+
+  /** Tears the session down with a Cease of the given cause (e.g. max-prefix) and lets it restart. */
+  reset(cause: 'cease.max-prefixes' | 'cease.administrative-reset' | 'cease.other-configuration-change', text?: string): void {
+    this.dispatch(this.main, { type: 'AutomaticStop', cause, shutdownMessage: text });
+  }
+
+  /** Queues UPDATE messages (already encoded with `encodeOptions`) on the Established session. */
+  send(messages: Uint8Array[]): boolean {
+    const conn = this.main.conn;
+    if (!this.established || !conn) return false;
+    this.counters.updatesOut += messages.length;
+    this.counters.messagesOut += messages.length;
+    conn.enqueue(messages);
+    return true;
+  }
+
+  /** Asks the peer to send its routes again (RFC 2918). */
+  requestRefresh(afi: number, safi: number): boolean {
+    const n = this.negotiated;
+    if (!n?.routeRefresh || !this.main.conn) return false;
+    this.main.conn.writeNow(encodeRouteRefresh({ type: 'route-refresh', afi, safi, subtype: 0 }));
+    return true;
+  }
+
+  get encodeOptions(): WireOptions | undefined {
+    return this.negotiated?.encode;
+  }
+
+  /** Our address on the current connection (the natural NEXT_HOP self). */
+  get localAddress(): string | undefined {
+    return this.main.conn?.localAddress;
+  }
+
+  /** Bytes waiting to be written to the peer. */
+  get backlog(): number {
+    return this.main.conn?.backlog ?? 0;
+  }
+
+  /**
+   * An inbound connection from this peer's address (the listener matched it). Attached to the
+   * main session when that has none, else raced against it in a second session (RFC 4271 6.8).
+   */
+  accept(socket: Socket): void {
+    if (this.stopped) {
+      socket.destroy();
+      return;
+    }
+    const main = this.main;
+    if (main.conn === undefined) {
+      if (main.state.name === 'Idle') {
+        if (!main.state.autoRestart) {
+          // RFC 4271 8.2.2 Idle: connections are refused while administratively down.
+          socket.destroy();
+          return;
+        }
+        // Waiting out the idle hold: the peer is back, so start now and take its connection.
+        this.dispatch(main, { type: 'AutomaticStart' });
+      }
+      this.abortDial(main);
+      this.attach(main, new Connection(socket, 'inbound'), 'TcpConnectionConfirmed');
+      return;
+    }
+    if (this.second) {
+      // A third connection while two race: refuse it.
+      socket.destroy();
+      return;
+    }
+    const slot = this.newSlot();
+    this.second = slot;
+    this.dispatch(slot, { type: 'ManualStart_Passive' });
+    this.attach(slot, new Connection(socket, 'inbound'), 'TcpConnectionConfirmed');
+  }
+
+  // ---------------------------------------------------------------- the event loop
+
+  private dispatch(slot: Slot, event: SessionEvent): void {
+    if (slot !== this.main && slot !== this.second) return; // a retired slot
+    const { state, actions } = step(slot.state, event, this.now());
+    const wasNegotiated = slot.state.negotiated;
+    slot.state = state;
+    if (state.negotiated && !wasNegotiated && slot.conn) slot.conn.setOptions(state.negotiated.decode);
+    for (const a of actions) this.perform(slot, a);
+    this.schedule(slot);
+    if (event.type === 'BGPOpen') this.checkCollision();
+  }
+
+  private schedule(slot: Slot): void {
+    if (slot.timer) clearTimeout(slot.timer);
+    slot.timer = undefined;
+    if (this.stopped) return;
+    const at = nextDeadline(slot.state);
+    if (at === undefined) return;
+    const delay = Math.max(0, at - this.now());
+    slot.timer = setTimeout(() => {
+      slot.timer = undefined;
+      this.dispatch(slot, { type: 'Tick' });
+    }, delay + 1);
+  }
+
+  private perform(slot: Slot, a: Action): void {
+    const peer = this.config.name;
+    switch (a.type) {
+      case 'Connect':
+        this.dial(slot);
+        return;
+      case 'Disconnect':
+        this.abortDial(slot);
+        slot.conn?.close('session ended', slot.lastWords);
+        slot.lastWords = undefined;
+        slot.conn = undefined;
+        return;
+      case 'SendOpen':
+        this.write(slot, encodeOpen(a.open));
+        return;
+      case 'SendKeepalive':
+        this.write(slot, encodeKeepalive());
+        return;
+      case 'SendNotification': {
+        const bytes = encodeNotification({ type: 'notification', code: a.code, subcode: a.subcode, data: a.data });
+        slot.lastWords = bytes;
+        this.counters.messagesOut++;
+        logEvent(this.log, 'session.notification-sent', { code: a.code, subcode: a.subcode, errorCode: a.errorCode });
+        return;
+      }
+      case 'Established':
+        this.counters.establishedTransitions++;
+        logEvent(this.log, 'session.established', { peerAs: a.negotiated.peerAs,
+          peerBgpId: a.negotiated.peerBgpId,
+          holdTime: a.negotiated.holdTime,
+          families: a.negotiated.families.map((f) => `${f.afi}/${f.safi}`),
+          fourOctetAs: a.negotiated.fourOctetAs,
+          routeRefresh: a.negotiated.routeRefresh,
+          extendedMessage: a.negotiated.extendedMessage,
+        });
+        this.events.next({ type: 'established', peer, negotiated: a.negotiated });
+        return;
+      case 'SessionDown':
+        logEvent(this.log, 'session.down', { reason: a.reason });
+        this.events.next({ type: 'down', peer, reason: a.reason });
+        return;
+      case 'DeliverUpdate':
+        this.counters.updatesIn++;
+        if (a.update.problems?.length) {
+          logEvent(this.log, 'session.update-problems', { problems: a.update.problems.map((p) => ({ code: p.code, severity: p.severity, message: p.message })),
+          });
+        }
+        this.events.next({ type: 'update', peer, update: a.update });
+        return;
+      case 'DeliverRouteRefresh':
+        logEvent(this.log, 'session.route-refresh', { afi: a.refresh.afi, safi: a.refresh.safi, subtype: a.refresh.subtype });
+        this.events.next({ type: 'route-refresh', peer, refresh: a.refresh });
+        return;
+      case 'ReleaseResources':
+        return;
+      case 'Transition':
+        if (slot === this.main) {
+          logEvent(this.log, 'session.transition', { from: a.from, to: a.to, fsmEvent: a.event, reason: a.reason });
+          this.events.next({ type: 'state', peer, from: a.from, to: a.to, reason: a.reason });
+        }
+        return;
+      case 'Log':
+        this.log[a.level]({ event: 'session.fsm' }, a.message);
+        return;
+      default: {
+        const never: never = a;
+        throw new Error(`unhandled action ${JSON.stringify(never)}`);
+      }
+    }
+  }
+
+  private write(slot: Slot, bytes: Uint8Array): void {
+    if (!slot.conn) return;
+    this.counters.messagesOut++;
+    slot.conn.writeNow(bytes);
+  }
+
+  private dial(slot: Slot): void {
+    if (slot.dialing || slot.conn) return;
+    const { address, port, localAddress } = this.config;
+    const socket = netConnect({ host: address, port, localAddress });
+    slot.dialing = socket;
+    const onError = (e: Error) => {
+      if (slot.dialing !== socket) return;
+      slot.dialing = undefined;
+      logEvent(this.log, 'session.dial-failed', { error: e.message });
+      this.dispatch(slot, { type: 'TcpConnectionFails', reason: e.message });
+    };
+    socket.once('error', onError);
+    socket.once('connect', () => {
+      socket.off('error', onError);
+      if (slot.dialing !== socket) {
+        socket.destroy();
+        return;
+      }
+      slot.dialing = undefined;
+      this.attach(slot, new Connection(socket, 'outbound'), 'Tcp_CR_Acked');
+    });
+  }
+
+  private abortDial(slot: Slot): void {
+    const s = slot.dialing;
+    slot.dialing = undefined;
+    s?.destroy();
+  }
+
+  private attach(slot: Slot, conn: Connection, event: 'Tcp_CR_Acked' | 'TcpConnectionConfirmed'): void {
+    slot.conn = conn;
+    conn.events.subscribe((ev) => {
+      if (slot.conn !== conn) return; // a connection the session already let go of
+      this.counters.bytesIn = conn.bytesIn;
+      this.counters.bytesOut = conn.bytesOut;
+      switch (ev.type) {
+        case 'message':
+          this.counters.messagesIn++;
+          this.dispatch(slot, this.messageEvent(ev.message));
+          return;
+        case 'error':
+          logEvent(this.log, 'session.message-error', { errorCode: ev.error.code,
+            offset: ev.error.offset,
+            error: ev.error.message,
+          });
+          this.dispatch(slot, this.errorEvent(ev.error));
+          return;
+        case 'closed':
+          slot.conn = undefined;
+          this.dispatch(slot, { type: 'TcpConnectionFails', reason: ev.reason });
+          return;
+      }
+    });
+    this.dispatch(slot, { type: event });
+  }
+
+  private messageEvent(m: BgpMessage): SessionEvent {
+    switch (m.type) {
+      case 'open':
+        return { type: 'BGPOpen', open: m };
+      case 'update':
+        return { type: 'UpdateMsg', update: m };
+      case 'keepalive':
+        return { type: 'KeepAliveMsg' };
+      case 'route-refresh':
+        return { type: 'RouteRefreshMsg', refresh: m };
+      case 'notification':
+        logEvent(this.log, 'session.notification-received', { code: m.code,
+          subcode: m.subcode,
+          shutdownMessage: m.shutdownMessage,
+        });
+        return m.code === ErrorCode.OPEN_MESSAGE && m.subcode === OpenSubcode.UNSUPPORTED_VERSION
+          ? { type: 'NotifMsgVerErr', notification: m }
+          : { type: 'NotifMsg', notification: m };
+    }
+  }
+
+  private errorEvent(error: WireError): SessionEvent {
+    if (error.code.startsWith('open.')) return { type: 'BGPOpenMsgErr', error };
+    if (error.code.startsWith('update.')) return { type: 'UpdateMsgErr', error };
+    return { type: 'BGPHeaderErr', error };
+  }
+
+  /** RFC 4271 6.8: once a racing connection knows the peer's BGP Identifier, keep one. */
+  private checkCollision(): void {
+    const second = this.second;
+    if (!second) return;
+    const d = detectCollision(this.main.state, second.state);
+    if (!d) return;
+    const loser = this.main.state.connection === d.close ? this.main : second;
+    const winner = loser === this.main ? second : this.main;
+    logEvent(this.log, 'session.collision', { keep: d.keep, reason: d.reason });
+    this.dispatch(loser, { type: 'OpenCollisionDump' });
+    if (loser.timer) clearTimeout(loser.timer);
+    this.main = winner;
+    this.second = undefined;
+    // The winner's transitions so far were not published (it was the second slot): publish its state.
+    if (winner.state.name !== loser.state.name) {
+      this.events.next({ type: 'state', peer: this.config.name, from: loser.state.name, to: winner.state.name, reason: d.reason });
+    }
+  }
+}

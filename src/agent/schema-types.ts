@@ -1,0 +1,61 @@
+/** Reusable zod schemas for addresses, prefixes, AS numbers and communities in weft's configs. */
+import { z } from 'zod';
+import { isIpv4, isIpv6 } from '../lib/address.js';
+import { parsePrefix, type Prefix } from '../lib/prefix.js';
+
+export const asn = z
+  .number({ error: 'must be an AS number (1..4294967295)' })
+  .int('must be a whole number')
+  .min(1, 'AS 0 is reserved (RFC 7607)')
+  .max(4294967295, 'must fit in 4 octets (max 4294967295)');
+
+export const ipv4 = z.string().refine(isIpv4, { message: 'must be an IPv4 address (a.b.c.d)' });
+export const ipAddress = z.string().refine((s) => isIpv4(s) || isIpv6(s), { message: 'must be an IPv4 or IPv6 address' });
+
+export const prefix = z.string().transform((s, ctx): Prefix => {
+  try {
+    return parsePrefix(s);
+  } catch (e) {
+    ctx.addIssue({ code: 'custom', message: (e as Error).message });
+    return z.NEVER;
+  }
+});
+
+/** RFC 4271 4.2: 0, or at least 3 seconds. */
+export const holdTime = z
+  .number()
+  .int()
+  .min(0)
+  .max(65535)
+  .refine((v) => v === 0 || v >= 3, { message: 'hold time must be 0 or at least 3 seconds (RFC 4271 4.2)' });
+
+export const port = z.number().int().min(1).max(65535);
+
+/** "65000:100" -> 32-bit value (RFC 1997), or the well-known names. */
+export const community = z.string().transform((s, ctx): number => {
+  const named: Record<string, number> = {
+    'no-export': 0xffffff01,
+    'no-advertise': 0xffffff02,
+    'no-export-subconfed': 0xffffff03,
+    'graceful-shutdown': 0xffff0000,
+    blackhole: 0xffff029a,
+  };
+  if (named[s] !== undefined) return named[s];
+  const m = /^(\d+):(\d+)$/.exec(s);
+  if (!m || Number(m[1]) > 65535 || Number(m[2]) > 65535) {
+    ctx.addIssue({ code: 'custom', message: `community ${JSON.stringify(s)} must be ASN:VALUE with both parts 0..65535` });
+    return z.NEVER;
+  }
+  return Number(m[1]) * 65536 + Number(m[2]);
+});
+
+/** "4200000001:1:2" (RFC 8092: three 4-octet parts). */
+export const largeCommunity = z.string().transform((s, ctx): [number, number, number] => {
+  const m = /^(\d+):(\d+):(\d+)$/.exec(s);
+  const parts = m ? [Number(m[1]), Number(m[2]), Number(m[3])] : [];
+  if (!m || parts.some((p) => p > 4294967295)) {
+    ctx.addIssue({ code: 'custom', message: `large community ${JSON.stringify(s)} must be GLOBAL:LOCAL1:LOCAL2, each 0..4294967295` });
+    return z.NEVER;
+  }
+  return parts as [number, number, number];
+});

@@ -1,0 +1,74 @@
+/**
+ * The configuration of `weft peer`: one speaker, a few neighbours, a few routes to announce.
+ * (The full agent configuration of DESIGN.md builds on these pieces.) Validated with zod; errors
+ * name the field path.
+ */
+import { readFileSync } from 'node:fs';
+import { parse as parseYaml } from 'yaml';
+import { z } from 'zod';
+import { ConfigError, issuesToProblems } from './config-errors.js';
+import { asn, community, holdTime, ipAddress, ipv4, largeCommunity, port, prefix } from './schema-types.js';
+
+const family = z.enum(['ipv4-unicast', 'ipv6-unicast']);
+
+const peerSchema = z.strictObject({
+  name: z.string().min(1).optional(),
+  address: ipAddress,
+  asn: z.union([asn, z.enum(['internal', 'external'])]),
+  port: port.default(179),
+  localAddress: ipAddress.optional(),
+  holdTime: holdTime.default(90),
+  keepalive: z.number().int().min(1).max(21845).optional(),
+  connectRetry: z.number().int().min(1).max(65535).default(30),
+  passive: z.boolean().default(false),
+  families: z.array(family).min(1).default(['ipv4-unicast']),
+});
+
+const routeSchema = z.strictObject({
+  prefix,
+  nextHop: ipAddress.optional(),
+  communities: z.array(community).default([]),
+  largeCommunities: z.array(largeCommunity).default([]),
+  med: z.number().int().min(0).max(4294967295).optional(),
+  localPref: z.number().int().min(0).max(4294967295).optional(),
+});
+
+export const speakerConfigSchema = z.strictObject({
+  asn,
+  routerId: ipv4,
+  listen: z.union([z.literal(false), z.strictObject({ address: ipAddress.default('0.0.0.0'), port: port.default(179) })]).default({
+    address: '0.0.0.0',
+    port: 179,
+  }),
+  peers: z.array(peerSchema).min(1, 'at least one peer is needed'),
+  announce: z.array(routeSchema).default([]),
+});
+
+export type SpeakerConfig = z.output<typeof speakerConfigSchema>;
+export type SpeakerPeerConfig = SpeakerConfig['peers'][number];
+export type AnnouncedRoute = SpeakerConfig['announce'][number];
+
+export function parseSpeakerConfig(value: unknown, source: string): SpeakerConfig {
+  const r = speakerConfigSchema.safeParse(value);
+  if (!r.success) throw new ConfigError(source, issuesToProblems(r.error.issues));
+  const seen = new Set<string>();
+  const dupes = r.data.peers.flatMap((p, i) => (seen.has(p.address) ? [`peers[${i}].address: ${p.address} is configured twice`] : (seen.add(p.address), [])));
+  if (dupes.length) throw new ConfigError(source, dupes);
+  return r.data;
+}
+
+export function loadSpeakerConfig(file: string): SpeakerConfig {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (e) {
+    throw new ConfigError(file, [`cannot read the file: ${(e as Error).message}`]);
+  }
+  let value: unknown;
+  try {
+    value = parseYaml(text);
+  } catch (e) {
+    throw new ConfigError(file, [`not valid YAML: ${(e as Error).message}`]);
+  }
+  return parseSpeakerConfig(value, file);
+}

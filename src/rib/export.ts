@@ -1,0 +1,336 @@
+/**
+ * Adj-RIB-Out (RFC 4271 3.2, 9.2): what each peer should be sent, what it was sent, and the
+ * UPDATE messages that take it from one to the other.
+ *
+ * Loc-RIB changes go into one shared log of prefixes; each peer has a cursor into it, so a
+ * change costs one array slot however many peers there are. `pendingFor(peer)` walks the log
+ * from the peer's cursor, computes what the peer should have for each prefix now, compares it
+ * with what it was sent, and returns the difference grouped by attribute set (so each group
+ * packs into full UPDATEs). `fullTable(peer)` re-sends everything (initial table, route refresh).
+ *
+ * Export rules:
+ *  - never back to the peer the best path came from;
+ *  - RFC 1997: NO_ADVERTISE to nobody, NO_EXPORT / NO_EXPORT_SUBCONFED not to eBGP peers;
+ *  - own blocks to every peer with NEXT_HOP self;
+ *  - RFC 4271 9.2 split horizon: iBGP-learned routes not to iBGP peers, unless we reflect
+ *    (RFC 4456 8: client routes to all clients and non-clients, non-client routes to clients
+ *    only; ORIGINATOR_ID set when absent, our CLUSTER_ID prepended to CLUSTER_LIST);
+ *  - eBGP peers: our AS prepended, NEXT_HOP self, no LOCAL_PREF, no MED learned from a peer, no
+ *    ORIGINATOR_ID / CLUSTER_LIST;
+ *  - iBGP peers: LOCAL_PREF (default 100); NEXT_HOP unchanged on learned routes unless the
+ *    peer is configured with forceNextHopSelf (RFC 4456 10: never changed when reflecting).
+ */
+import type { Prefix } from '../lib/prefix.js';
+import { AS_TRANS, WellKnownCommunity } from '../wire/iana.js';
+import type { AsPathSegment, PathAttribute, WireOptions } from '../wire/types.js';
+import { packUpdates } from '../wire/update-pack.js';
+import { toPathAttributes, type AttrInterner, type InternedAttrs } from './attrs.js';
+import type { Change, Rib } from './loc-rib.js';
+import type { LocalInfo, Path, PeerInfo } from './peer.js';
+import { ACCEPT_ALL, applyVerdict, type Policy } from './policy.js';
+
+export interface ExportPeerConfig {
+  info: PeerInfo;
+  /** The addresses we put in NEXT_HOP when it is "self" (the session's local addresses). */
+  nextHopSelf: { ipv4?: string; ipv6?: string };
+  /** NEXT_HOP self also on eBGP-learned routes sent to this iBGP peer. */
+  forceNextHopSelf?: boolean;
+  policy?: Policy;
+}
+
+export interface ExportOptions {
+  local: LocalInfo;
+  /** We reflect routes (RFC 4456); defaults to "some peer is a client". */
+  routeReflector?: boolean;
+}
+
+export interface OutGroup {
+  attrs: InternedAttrs;
+  prefixes: Prefix[];
+}
+
+export interface OutBatch {
+  peerId: string;
+  /** Grouped by attribute set; each group holds one family. */
+  announce: OutGroup[];
+  withdraw: Prefix[];
+}
+
+const DEFAULT_LOCAL_PREF = 100;
+
+/** Per-peer export state (internal). */
+export interface OutPeer {
+  cfg: ExportPeerConfig;
+  policy: Policy;
+  sent: Map<Prefix, InternedAttrs>;
+  cursor: number;
+}
+
+/** Our AS in front of the path (RFC 4271 5.1.2 b: prepend to a leading AS_SEQUENCE, else a new one). */
+export function prependAs(segments: readonly AsPathSegment[], asn: number): AsPathSegment[] {
+  const first = segments[0];
+  if (first !== undefined && first.kind === 'sequence' && first.asns.length < 255) {
+    return [{ kind: 'sequence', asns: [asn, ...first.asns] }, ...segments.slice(1)];
+  }
+  return [{ kind: 'sequence', asns: [asn] }, ...segments];
+}
+
+export class AdjRibOut {
+  private readonly peers = new Map<string, OutPeer>();
+  private log: Prefix[] = [];
+  private logBase = 0;
+  readonly interner: AttrInterner;
+  private readonly clusterId: string;
+
+  constructor(
+    readonly rib: Rib,
+    private readonly opts: ExportOptions,
+  ) {
+    this.interner = rib.interner;
+    this.clusterId = opts.local.clusterId ?? opts.local.routerId;
+  }
+
+  private get reflector(): boolean {
+    if (this.opts.routeReflector !== undefined) return this.opts.routeReflector;
+    for (const p of this.peers.values()) if (p.cfg.info.isRrClient) return true;
+    return false;
+  }
+
+  addPeer(cfg: ExportPeerConfig): void {
+    this.removePeer(cfg.info.id);
+    this.peers.set(cfg.info.id, { cfg, policy: cfg.policy ?? ACCEPT_ALL, sent: new Map(), cursor: this.logEnd() });
+  }
+
+  removePeer(peerId: string): void {
+    const p = this.peers.get(peerId);
+    if (p === undefined) return;
+    this.clearSent(p);
+    this.peers.delete(peerId);
+    this.trim();
+  }
+
+  /** The session went down: nothing is held by the peer any more, nothing is pending. */
+  peerDown(peerId: string): void {
+    const p = this.out(peerId);
+    this.clearSent(p);
+    p.cursor = this.logEnd();
+    this.trim();
+  }
+
+  /** Records Loc-RIB changes for every peer (only best-path changes matter: no ADD-PATH). */
+  onChanges(changes: readonly Change[]): void {
+    if (this.peers.size === 0) return;
+    for (const c of changes) if (c.best !== c.previous) this.log.push(c.prefix);
+  }
+
+  /** What was sent to a peer and is still held by it. */
+  sentTo(peerId: string): ReadonlyMap<Prefix, InternedAttrs> {
+    return this.out(peerId).sent;
+  }
+
+  /** The changes to send since the last call (or since fullTable). */
+  pendingFor(peerId: string): OutBatch {
+    const p = this.out(peerId);
+    const b = new Builder(p, this);
+    const end = this.logEnd();
+    for (let i = p.cursor - this.logBase; i < end - this.logBase; i++) b.diff(this.log[i], false);
+    p.cursor = end;
+    this.trim();
+    return b.finish();
+  }
+
+  /** Everything the peer should have (announced again even if sent before), and withdrawals for the rest. */
+  fullTable(peerId: string): OutBatch {
+    const p = this.out(peerId);
+    const b = new Builder(p, this);
+    const seen = new Set<Prefix>();
+    for (const e of this.rib.entries()) {
+      seen.add(e.prefix);
+      b.diff(e.prefix, true);
+    }
+    for (const prefix of [...p.sent.keys()]) if (!seen.has(prefix)) b.diff(prefix, true);
+    p.cursor = this.logEnd();
+    this.trim();
+    return b.finish();
+  }
+
+  /** The attribute set the peer should have for a prefix now (undefined: nothing). */
+  desired(peerId: string, prefix: Prefix): InternedAttrs | undefined {
+    const p = this.out(peerId);
+    const best = this.rib.best(prefix);
+    if (best === undefined) return undefined;
+    const base = this.transform(p, best, typeof prefix === 'number');
+    if (base === undefined) return undefined;
+    const v = p.policy.check(prefix, base);
+    return v.accept ? applyVerdict(this.interner, base, v) : undefined;
+  }
+
+  /**
+   * The set a best path becomes towards one peer, before that peer's export policy; undefined
+   * when the rules say it must not be sent. Depends only on (path, peer, family): Builder caches it.
+   */
+  transform(p: OutPeer, best: Path, v4: boolean): InternedAttrs | undefined {
+    const to = p.cfg.info;
+    if (best.source === 'peer' && best.peer.id === to.id) return undefined;
+    const a = best.attrs;
+    if (a.communities.length > 0) {
+      if (a.communities.includes(WellKnownCommunity.NO_ADVERTISE)) return undefined;
+      if (to.type === 'ebgp' && (a.communities.includes(WellKnownCommunity.NO_EXPORT) || a.communities.includes(WellKnownCommunity.NO_EXPORT_SUBCONFED))) {
+        return undefined;
+      }
+    }
+    const self = v4 ? p.cfg.nextHopSelf.ipv4 : p.cfg.nextHopSelf.ipv6;
+    const local = best.source === 'local';
+    if (to.type === 'ebgp') {
+      if (self === undefined) return undefined;
+      return this.interner.derive(a, {
+        asPath: prependAs(a.asPath, to.localAsn),
+        nextHop: self,
+        localPref: undefined,
+        // RFC 4271 5.1.4: a MED received from a neighbouring AS "MUST NOT be propagated to other
+        // neighboring ASes"; one we set on our own blocks may be.
+        med: local ? a.med : undefined,
+        originatorId: undefined,
+        clusterList: [],
+      });
+    }
+    let reflected = false;
+    if (!local && best.peer.type === 'ibgp') {
+      // RFC 4271 9.2: "When a BGP speaker receives an UPDATE message from an internal peer, the
+      // receiving BGP speaker SHALL NOT re-distribute the routing information contained in that
+      // UPDATE message to other internal peers (unless the speaker acts as a BGP Route Reflector)."
+      if (!this.reflector) return undefined;
+      // RFC 4456 8: "A route from a Non-Client IBGP peer: Reflect to all the Clients." /
+      // "A route from a Client peer: Reflect to all the Non-Client peers and also to the Client peers."
+      if (!best.peer.isRrClient && !to.isRrClient) return undefined;
+      reflected = true;
+    }
+    const nextHop = local || (!reflected && p.cfg.forceNextHopSelf === true) ? self : a.nextHop;
+    if (nextHop === undefined || nextHop === '') return undefined;
+    return this.interner.derive(a, {
+      nextHop,
+      localPref: a.localPref ?? DEFAULT_LOCAL_PREF,
+      ...(reflected
+        ? {
+            // RFC 4456 8: ORIGINATOR_ID "created by an RR ... will carry the BGP Identifier of the
+            // originator of the route in the local AS"; "When an RR reflects a route, it MUST
+            // prepend the local CLUSTER_ID to the CLUSTER_LIST."
+            originatorId: a.originatorId ?? best.peer.routerId,
+            clusterList: [this.clusterId, ...a.clusterList],
+          }
+        : { originatorId: undefined, clusterList: [] }),
+    });
+  }
+
+  private out(peerId: string): OutPeer {
+    const p = this.peers.get(peerId);
+    if (p === undefined) throw new Error(`unknown export peer ${peerId}`);
+    return p;
+  }
+
+  private clearSent(p: OutPeer): void {
+    for (const a of p.sent.values()) this.interner.release(a);
+    p.sent.clear();
+  }
+
+  private logEnd(): number {
+    return this.logBase + this.log.length;
+  }
+
+  /** Drops the log entries every peer has read. */
+  private trim(): void {
+    let min = this.logEnd();
+    for (const p of this.peers.values()) min = Math.min(min, p.cursor);
+    const drop = min - this.logBase;
+    if (drop <= 0) return;
+    if (drop === this.log.length) this.log = [];
+    else if (drop >= 1024 || drop * 2 >= this.log.length) this.log = this.log.slice(drop);
+    else return;
+    this.logBase = min;
+  }
+}
+
+/** One pass of diffing for one peer, with the per-(path, family) transform cached. */
+class Builder {
+  private readonly cache = [new Map<Path, InternedAttrs | null>(), new Map<Path, InternedAttrs | null>()];
+  private readonly groups = [new Map<InternedAttrs, Prefix[]>(), new Map<InternedAttrs, Prefix[]>()];
+  private readonly withdraw: Prefix[] = [];
+
+  constructor(
+    private readonly p: OutPeer,
+    private readonly ribOut: AdjRibOut,
+  ) {}
+
+  private want(prefix: Prefix, best: Path | undefined): InternedAttrs | undefined {
+    if (best === undefined) return undefined;
+    const f = typeof prefix === 'number' ? 0 : 1;
+    let base = this.cache[f].get(best);
+    if (base === undefined) {
+      base = this.ribOut.transform(this.p, best, f === 0) ?? null;
+      this.cache[f].set(best, base);
+    }
+    if (base === null) return undefined;
+    const v = this.p.policy.check(prefix, base);
+    return v.accept ? applyVerdict(this.ribOut.interner, base, v) : undefined;
+  }
+
+  diff(prefix: Prefix, force: boolean): void {
+    const want = this.want(prefix, this.ribOut.rib.best(prefix));
+    const have = this.p.sent.get(prefix);
+    if (want === have && !(force && want !== undefined)) return;
+    const interner = this.ribOut.interner;
+    if (want === undefined) {
+      this.withdraw.push(prefix);
+      this.p.sent.delete(prefix);
+    } else {
+      const g = this.groups[typeof prefix === 'number' ? 0 : 1];
+      const list = g.get(want);
+      if (list === undefined) g.set(want, [prefix]);
+      else list.push(prefix);
+      if (want !== have) {
+        this.p.sent.set(prefix, want);
+        interner.retain(want);
+      }
+    }
+    if (have !== undefined && want !== have) interner.release(have);
+  }
+
+  finish(): OutBatch {
+    const interner = this.ribOut.interner;
+    for (const m of this.cache) for (const a of m.values()) if (a !== null) interner.dropIfUnused(a);
+    const announce: OutGroup[] = [];
+    for (const g of this.groups) for (const [attrs, prefixes] of g) announce.push({ attrs, prefixes });
+    return { peerId: this.p.cfg.info.id, announce, withdraw: this.withdraw };
+  }
+}
+
+/**
+ * RFC 6793 4.2.2: towards a 2-octet-AS speaker, AS numbers above 65535 become AS_TRANS in
+ * AS_PATH, and the real path goes in AS4_PATH.
+ */
+function forTwoOctet(attrs: PathAttribute[]): PathAttribute[] {
+  const out: PathAttribute[] = [];
+  for (const a of attrs) {
+    if (a.type === 'as-path' && a.segments.some((s) => s.asns.some((n) => n > 0xffff))) {
+      out.push({ ...a, segments: a.segments.map((s) => ({ kind: s.kind, asns: s.asns.map((n) => (n > 0xffff ? AS_TRANS : n)) })) });
+      out.push({ type: 'as4-path', flags: 0xc0, segments: a.segments.filter((s) => s.kind === 'sequence' || s.kind === 'set') });
+    } else if (a.type === 'aggregator' && a.asn > 0xffff) {
+      out.push({ ...a, asn: AS_TRANS });
+      out.push({ type: 'as4-aggregator', flags: 0xc0, asn: a.asn, address: a.address });
+    } else out.push(a);
+  }
+  return out;
+}
+
+/** The UPDATE messages for a batch: withdrawals first, then one run per attribute set. */
+export function batchMessages(batch: OutBatch, opts: WireOptions): Uint8Array[] {
+  const out: Uint8Array[] = [];
+  if (batch.withdraw.length > 0) out.push(...packUpdates({ withdraw: batch.withdraw }, opts));
+  for (const g of batch.announce) {
+    let attributes = toPathAttributes(g.attrs);
+    if (!opts.fourOctetAs) attributes = forTwoOctet(attributes);
+    const v6 = typeof g.prefixes[0] !== 'number';
+    out.push(...packUpdates({ attributes, announce: g.prefixes, ipv6NextHop: v6 ? [g.attrs.nextHop] : undefined }, opts));
+  }
+  return out;
+}

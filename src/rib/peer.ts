@@ -1,0 +1,62 @@
+/**
+ * Who a route came from, and the Path: a (source, attribute set) pair. Paths are shared by every
+ * prefix with the same source and attributes (one object per peer per distinct set, not per
+ * prefix), so the Loc-RIB holds a pointer per route.
+ */
+import type { InternedAttrs } from './attrs.js';
+
+export interface PeerInfo {
+  /** Stable key (e.g. the peer address, or a configured name). */
+  readonly id: string;
+  /** The peer's address (dotted quad or RFC 5952 text): the last tie-breaker. */
+  readonly address: string;
+  readonly asn: number;
+  /** The peer's BGP Identifier, dotted. */
+  readonly routerId: string;
+  readonly type: 'ibgp' | 'ebgp';
+  /** RFC 4456: this peer is a route-reflector client of ours. */
+  readonly isRrClient: boolean;
+  /** Our AS on this session. */
+  readonly localAsn: number;
+}
+
+/** What this node is: needed by the decision process, loop checks and export. */
+export interface LocalInfo {
+  readonly asn: number;
+  /** Our BGP Identifier, dotted. */
+  readonly routerId: string;
+  /** RFC 4456 7: the cluster id when we reflect; defaults to routerId. */
+  readonly clusterId?: string;
+}
+
+export type PathSource = 'local' | 'peer';
+
+export class Path {
+  /**
+   * How many Loc-RIB slots hold this path (maintained by the Rib; when it drops to zero the path
+   * is forgotten and its attribute set released).
+   */
+  refs = 0;
+  constructor(
+    readonly source: PathSource,
+    readonly peer: PeerInfo,
+    readonly attrs: InternedAttrs,
+  ) {}
+
+  toString(): string {
+    return `${this.source === 'local' ? 'local' : this.peer.id} ${this.attrs.key}`;
+  }
+}
+
+/** The pseudo peer that owns locally originated routes. */
+export function localPeer(local: LocalInfo): PeerInfo {
+  return Object.freeze({
+    id: '<local>',
+    address: '0.0.0.0',
+    asn: local.asn,
+    routerId: local.routerId,
+    type: 'ibgp' as const,
+    isRrClient: false,
+    localAsn: local.asn,
+  });
+}

@@ -18,7 +18,8 @@ export async function capture(lab: Lab, ns: string, iface: string, filter = 'tcp
   const pcap = lab.path(`${label}.pcap`);
   // --immediate-mode: otherwise packets wait in the kernel ring (TPACKET_V3 block timeout) and a
   // stopped capture misses them. -Z root: do not drop to user tcpdump, which could not write into the lab's dir.
-  const args = ['-U', '--immediate-mode', '-n', '-Z', 'root', '-i', iface, '-w', pcap, ...filter.split(/\s+/).filter(Boolean)];
+  // -B 32768 (KiB): the default ring holds only a few packets on lo here and drops bursts.
+  const args = ['-U', '--immediate-mode', '-B', '32768', '-n', '-Z', 'root', '-i', iface, '-w', pcap, ...filter.split(/\s+/).filter(Boolean)];
   const proc = lab.spawnIn(ns, 'tcpdump', args, { label });
   await waitFor(
     () => {

@@ -100,6 +100,9 @@ function plain(v: unknown): unknown {
 
 /** Prefixes (IPv4 numbers, IPv6 text) -> "a.b.c.d/len" / "x::/len" inside MP attributes. */
 function attributeView(a: PathAttribute): unknown {
+  // RFC 1997 / RFC 8092 text forms, as routers print them: "64512:100", "4200000001:1:2".
+  if (a.type === 'communities') return { ...a, communities: a.communities.map((c) => `${Math.floor(c / 65536)}:${c % 65536}`) };
+  if (a.type === 'large-communities') return { ...a, communities: a.communities.map((c) => c.join(':')) };
   if (a.type === 'mp-reach') return { ...a, reach: { ...a.reach, nlri: a.reach.nlri.map(formatPrefix) } };
   if (a.type === 'mp-unreach') return { ...a, unreach: { ...a.unreach, withdrawn: a.unreach.withdrawn.map(formatPrefix) } };
   return a;

@@ -220,7 +220,7 @@ describe('messageToJson', () => {
         { type: 'mp-reach', flags: 0x90, reach: { afi: 1, safi: 1, nextHop: ['10.0.0.1'], nlri: ['10.1.0.0/16'], pathIds: [7] } },
         { type: 'mp-unreach', flags: 0x90, unreach: { afi: 2, safi: 1, withdrawn: ['2001:db8:2::/48'] } },
         { type: 'mp-unreach', flags: 0x90, unreach: { afi: 25, safi: 70, withdrawn: [], raw: '0102' } },
-        { type: 'large-communities', flags: 0xc0, communities: [[64512, 1, 2]] },
+        { type: 'large-communities', flags: 0xc0, communities: ['64512:1:2'] },
         { type: 'unknown', flags: 0xe0, code: 99, data: 'deadbeef' },
       ],
       nlri: ['10.244.3.0/26', '0.0.0.0/0'],

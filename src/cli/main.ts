@@ -9,6 +9,11 @@ import { fileURLToPath } from 'node:url';
 import { Command, CommanderError } from 'commander';
 import { registerDecode } from './decode.js';
 import { registerPeer } from './peer.js';
+import { registerAgent } from './agent.js';
+import { registerStatus } from './status.js';
+import { registerRoutes } from './routes.js';
+import { registerBlocks } from './blocks.js';
+import { registerConfigCheck } from './config-check.js';
 import { CliError, ExitStatus, type CliIo, type CommandContext } from './output.js';
 
 const VERSION = '0.1.0';
@@ -23,6 +28,8 @@ Exit status:
 Examples:
   weft decode capture.pcap                  BGP messages in a capture, as JSON lines
   weft decode --pretty proto-fixtures/demo.hex
+  weft agent -c /etc/weft/weft.yaml         run the routing daemon on this host
+  weft status                               its peers; weft routes: its Loc-RIB
   weft help decode                          the full description of a command
 
 Environment:
@@ -61,6 +68,11 @@ export function buildProgram(ctx: CommandContext): Command {
     .addHelpText('after', PROGRAM_HELP);
   registerDecode(program, ctx);
   registerPeer(program, ctx);
+  registerAgent(program, ctx);
+  registerStatus(program, ctx);
+  registerRoutes(program, ctx);
+  registerBlocks(program, ctx);
+  registerConfigCheck(program, ctx);
   return program;
 }
 

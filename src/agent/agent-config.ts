@@ -1,0 +1,274 @@
+/**
+ * The configuration of `weft agent` (DESIGN.md "What a user does"): validated with zod, then
+ * checked as a whole (blocks inside pools, no peer configured twice, ...). Every problem names
+ * its field path; problems that do not stop the agent (a /32 node address) come back as warnings.
+ */
+import { readFileSync } from 'node:fs';
+import { parse as parseYaml } from 'yaml';
+import { z } from 'zod';
+import { isIpv4, isIpv6 } from '../lib/address.js';
+import { formatPrefix, parsePrefix, prefixContains, prefixLength, type Prefix } from '../lib/prefix.js';
+import type { PolicyRule } from '../rib/policy.js';
+import { ConfigError, formatPath, issuesToProblems } from './config-errors.js';
+import { asn, community, holdTime, ipAddress, ipv4, port, prefix } from './schema-types.js';
+
+export const DEFAULT_CONTROL_SOCKET = '/run/weft/weft.sock';
+
+/** "10.0.1.11/24": an address with the length of its subnet (host bits allowed, that is the point). */
+const addressWithLength = z.string().transform((s, ctx) => {
+  const slash = s.indexOf('/');
+  const addr = slash < 0 ? s : s.slice(0, slash);
+  if (slash < 0 || !(isIpv4(addr) || isIpv6(addr))) {
+    ctx.addIssue({ code: 'custom', message: `must be an address with its subnet length, like 10.0.1.11/24 (got ${JSON.stringify(s)})` });
+    return z.NEVER;
+  }
+  try {
+    return { address: addr, subnet: parsePrefix(s, true), length: prefixLength(parsePrefix(s, true)) };
+  } catch (e) {
+    ctx.addIssue({ code: 'custom', message: (e as Error).message });
+    return z.NEVER;
+  }
+});
+
+/** "127.0.0.1:9179", "[::1]:9179" or ":9179" (all addresses); false: no metrics. */
+const hostPortOrOff = z.unknown().transform((v, ctx): { host: string; port: number } | false => {
+  if (v === false) return false;
+  const s = typeof v === 'string' ? v : '';
+  const m = /^(?:\[([^\]]+)\]|([^:]*)):(\d{1,5})$/.exec(s);
+  const host = m ? (m[1] ?? m[2] ?? '') : '';
+  const p = m ? Number(m[3]) : 0;
+  if (!m || p < 1 || p > 65535 || (host !== '' && !isIpv4(host) && !isIpv6(host))) {
+    ctx.addIssue({ code: 'custom', message: `must be HOST:PORT, like 127.0.0.1:9179 or [::1]:9179, or false (got ${JSON.stringify(v)})` });
+    return z.NEVER;
+  }
+  return { host: host === '' ? '0.0.0.0' : host, port: p };
+});
+
+const prefixListEntry = z.strictObject({
+  action: z.enum(['permit', 'deny']),
+  prefix,
+  ge: z.number().int().min(0).max(128).optional(),
+  le: z.number().int().min(0).max(128).optional(),
+});
+
+const policyRule = z.strictObject({
+  name: z.string().optional(),
+  prefixList: z.array(prefixListEntry).optional(),
+  community: z.strictObject({ any: z.array(community).optional(), all: z.array(community).optional() }).optional(),
+  action: z.enum(['accept', 'reject']),
+  setLocalPref: z.number().int().min(0).max(4294967295).optional(),
+  addCommunities: z.array(community).optional(),
+});
+
+const meshNode = z.strictObject({
+  name: z.string().min(1),
+  address: ipAddress,
+  port: port.optional(),
+});
+
+const externalPeer = z.strictObject({
+  name: z.string().min(1).optional(),
+  address: ipAddress,
+  asn: z.union([asn, z.enum(['internal', 'external'])]),
+  port: port.default(179),
+  localAddress: ipAddress.optional(),
+  holdTime: holdTime.default(90),
+  keepalive: z.number().int().min(1).max(21845).optional(),
+  connectRetry: z.number().int().min(1).max(65535).optional(),
+  passive: z.boolean().default(false),
+  routeReflectorClient: z.boolean().default(false),
+  import: z.array(policyRule).default([]),
+  export: z.array(policyRule).default([]),
+  maxPrefix: z
+    .strictObject({
+      limit: z.number().int().min(1).max(4294967295),
+      /** Seconds before the session may come back after a max-prefix Cease (RFC 4486). */
+      restartAfter: z.number().int().min(1).max(86400).default(60),
+    })
+    .optional(),
+});
+
+const pool = z.strictObject({
+  cidr: prefix,
+  blockSize: z.number().int().min(0).max(128),
+  encapsulation: z.enum(['never', 'always', 'crossSubnet']).default('crossSubnet'),
+  tunnel: z.enum(['vxlan', 'ipip']).default('vxlan'),
+});
+
+export const agentConfigSchema = z.strictObject({
+  node: z.strictObject({
+    name: z.string().min(1),
+    asn,
+    routerId: ipv4.optional(),
+    address: addressWithLength,
+  }),
+  listen: z.strictObject({ address: ipAddress.default('0.0.0.0'), port: port.default(179) }).default({ address: '0.0.0.0', port: 179 }),
+  mesh: z
+    .strictObject({
+      enabled: z.boolean().default(true),
+      nodes: z.array(meshNode).default([]),
+      nodesFile: z.string().min(1).optional(),
+      /** Seconds between checks of nodesFile when file-change events are missed. */
+      pollInterval: z.number().min(0.1).max(3600).default(2),
+    })
+    .default({ enabled: true, nodes: [], pollInterval: 2 }),
+  peers: z.array(externalPeer).default([]),
+  routeReflector: z.strictObject({ clusterId: ipv4.optional() }).optional(),
+  pools: z.array(pool).default([]),
+  blocks: z.array(prefix).default([]),
+  control: z.strictObject({ socket: z.string().min(1).default(DEFAULT_CONTROL_SOCKET) }).default({ socket: DEFAULT_CONTROL_SOCKET }),
+  metrics: z
+    .preprocess((v) => (v === false ? { listen: false } : v), z.strictObject({ listen: hostPortOrOff }))
+    .default({ listen: false }),
+  /** Mesh sessions (and the default connect retry of external peers). */
+  timers: z
+    .strictObject({
+      holdTime: holdTime.default(30),
+      keepalive: z.number().int().min(1).max(21845).default(10),
+      connectRetry: z.number().int().min(1).max(65535).default(5),
+    })
+    .default({ holdTime: 30, keepalive: 10, connectRetry: 5 }),
+  logLevel: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
+});
+
+export type AgentConfig = z.output<typeof agentConfigSchema>;
+export type MeshNode = z.output<typeof meshNode>;
+export type ExternalPeerConfig = AgentConfig['peers'][number];
+export type PoolConfig = AgentConfig['pools'][number];
+export type PolicyRuleConfig = z.output<typeof policyRule>;
+
+export interface LoadedConfig {
+  config: AgentConfig;
+  warnings: string[];
+  source: string;
+}
+
+/** The rib's PolicyRule form of configured rules (prefixes already parsed). */
+export function toPolicyRules(rules: readonly PolicyRuleConfig[]): PolicyRule[] {
+  return rules.map((r) => ({
+    name: r.name,
+    prefixList: r.prefixList,
+    community: r.community,
+    action: r.action,
+    setLocalPref: r.setLocalPref,
+    addCommunities: r.addCommunities,
+  }));
+}
+
+/** Why a block cannot be one of ours ('' when it can): inside a pool, a whole number of blocks. */
+export function blockProblem(block: Prefix, pools: readonly PoolConfig[]): string {
+  const text = formatPrefix(block);
+  const pool = pools.find((p) => prefixContains(p.cidr, block));
+  if (pool === undefined) {
+    const list = pools.map((p) => formatPrefix(p.cidr)).join(', ');
+    return `${text} is outside every pool (${list || 'no pools configured'})`;
+  }
+  if (prefixLength(block) > pool.blockSize) {
+    return `${text} is smaller than one /${pool.blockSize} block of pool ${formatPrefix(pool.cidr)} (blocks are whole multiples of blockSize)`;
+  }
+  return '';
+}
+
+/** Whether a mesh node entry is this node itself (one shared node list works on every host). */
+export function isSelf(cfg: AgentConfig, n: { name: string; address: string }): boolean {
+  return n.name === cfg.node.name || n.address === cfg.node.address.address;
+}
+
+function semanticChecks(c: AgentConfig): { problems: string[]; warnings: string[] } {
+  const problems: string[] = [];
+  const warnings: string[] = [];
+  const at = (path: (string | number)[], msg: string) => problems.push(`${formatPath(path)}: ${msg}`);
+  const full = (p: Prefix) => (typeof p === 'number' ? 32 : 128);
+
+  const na = c.node.address;
+  if (na.length === full(na.subnet)) {
+    warnings.push(
+      `node.address: ${na.address}/${na.length} has no subnet, so no peer is ever "same subnet" and crossSubnet pools tunnel everything (calico#4254); give the interface's real prefix length, e.g. ${na.address}/24`,
+    );
+  }
+  if (c.node.routerId === undefined && !isIpv4(na.address)) at(['node', 'routerId'], 'is required when node.address is not IPv4');
+
+  c.pools.forEach((p, i) => {
+    const len = prefixLength(p.cidr);
+    if (p.blockSize < len || p.blockSize > full(p.cidr)) at(['pools', i, 'blockSize'], `must be between the pool length /${len} and /${full(p.cidr)}`);
+    c.pools.forEach((q, j) => {
+      if (j > i && (prefixContains(p.cidr, q.cidr) || prefixContains(q.cidr, p.cidr))) {
+        at(['pools', j, 'cidr'], `${formatPrefix(q.cidr)} overlaps pools[${i}] ${formatPrefix(p.cidr)}`);
+      }
+    });
+  });
+  const seenBlocks = new Set<Prefix>();
+  c.blocks.forEach((b, i) => {
+    const why = blockProblem(b, c.pools);
+    if (why) at(['blocks', i], why);
+    if (seenBlocks.has(b)) at(['blocks', i], `${formatPrefix(b)} is listed twice`);
+    seenBlocks.add(b);
+  });
+
+  const addresses = new Map<string, string>();
+  const names = new Map<string, string>();
+  const claim = (map: Map<string, string>, key: string, path: (string | number)[], what: string) => {
+    const prev = map.get(key);
+    if (prev !== undefined) at(path, `${what} ${key} is already used by ${prev}`);
+    else map.set(key, formatPath(path));
+  };
+  c.peers.forEach((p, i) => {
+    claim(addresses, p.address, ['peers', i, 'address'], 'address');
+    if (p.name !== undefined) claim(names, p.name, ['peers', i, 'name'], 'name');
+    if (p.address === na.address) at(['peers', i, 'address'], `${p.address} is this node's own address`);
+    const internal = p.asn === 'internal' || p.asn === c.node.asn;
+    if (p.routeReflectorClient && !internal) at(['peers', i, 'routeReflectorClient'], `a route-reflector client must be in our AS ${c.node.asn} (RFC 4456)`);
+    if (p.routeReflectorClient && c.routeReflector === undefined) at(['peers', i, 'routeReflectorClient'], 'needs a routeReflector section (this node reflects for its clients)');
+    if (p.keepalive !== undefined && p.holdTime !== 0 && p.keepalive * 3 > p.holdTime) {
+      at(['peers', i, 'keepalive'], `${p.keepalive} s is more than a third of holdTime ${p.holdTime} s`);
+    }
+  });
+  c.mesh.nodes.forEach((n, i) => {
+    if (isSelf(c, n)) return;
+    claim(addresses, n.address, ['mesh', 'nodes', i, 'address'], 'address');
+    claim(names, n.name, ['mesh', 'nodes', i, 'name'], 'name');
+  });
+  const t = c.timers;
+  if (t.holdTime !== 0 && t.keepalive * 3 > t.holdTime) at(['timers', 'keepalive'], `${t.keepalive} s is more than a third of holdTime ${t.holdTime} s`);
+  return { problems, warnings };
+}
+
+/** Validates a parsed YAML value. Throws ConfigError with every problem found. */
+export function parseAgentConfig(value: unknown, source: string): LoadedConfig {
+  const r = agentConfigSchema.safeParse(value ?? {});
+  if (!r.success) throw new ConfigError(source, issuesToProblems(r.error.issues));
+  const { problems, warnings } = semanticChecks(r.data);
+  if (problems.length > 0) throw new ConfigError(source, problems);
+  return { config: r.data, warnings, source };
+}
+
+function readYaml(file: string): unknown {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (e) {
+    throw new ConfigError(file, [`cannot read the file: ${(e as Error).message}`]);
+  }
+  try {
+    return parseYaml(text);
+  } catch (e) {
+    throw new ConfigError(file, [`not valid YAML: ${(e as Error).message}`]);
+  }
+}
+
+export function loadAgentConfig(file: string): LoadedConfig {
+  return parseAgentConfig(readYaml(file), file);
+}
+
+const nodesFileSchema = z.union([z.array(meshNode), z.strictObject({ nodes: z.array(meshNode) })]);
+
+/** A nodes file: a YAML list of {name, address}, or {nodes: [...]}. Throws ConfigError. */
+export function parseNodesFile(value: unknown, source: string): MeshNode[] {
+  const r = nodesFileSchema.safeParse(value ?? []);
+  if (!r.success) throw new ConfigError(source, issuesToProblems(r.error.issues));
+  return Array.isArray(r.data) ? r.data : r.data.nodes;
+}
+
+export function loadNodesFile(file: string): MeshNode[] {
+  return parseNodesFile(readYaml(file), file);
+}

@@ -1,0 +1,522 @@
+/**
+ * `weft agent`: the routing daemon. It joins the pieces: one Peer (session FSM on node:net) per
+ * mesh node and external peer, the RIB (Adj-RIB-In -> Loc-RIB -> Adj-RIB-Out), this node's blocks
+ * as local routes, the data-plane hand-off (RouteSink), the control socket and the metrics.
+ *
+ * Flow: an UPDATE from a peer goes through ribUpdatesFromMessage into Rib.applyUpdate; the Loc-RIB
+ * changes are recorded in the AdjRibOut log and queued for the sink; one flush per event-loop turn
+ * (setImmediate) turns them into UPDATEs per Established peer (packed per attribute set) and hands
+ * the best-path changes to the sink. A peer that becomes Established gets the full table and
+ * End-of-RIB (RFC 4724 2); a ROUTE-REFRESH gets the full table again (RFC 2918 4, RFC 7313 4).
+ */
+import type { Logger } from 'pino';
+import type { Subscription } from 'rxjs';
+import { formatPrefix, parsePrefix, type Prefix } from '../lib/prefix.js';
+import { AdjRibOut, batchMessages, type OutBatch } from '../rib/export.js';
+import { ribUpdatesFromMessage } from '../rib/adj-rib-in.js';
+import { Rib, type Change } from '../rib/loc-rib.js';
+import type { PeerInfo } from '../rib/peer.js';
+import { compileExportPolicy, compileImportPolicy, type Policy } from '../rib/policy.js';
+import { IPV4_UNICAST, IPV6_UNICAST, localCapabilities } from '../session/index.js';
+import { endOfRibBytes, isEndOfRib } from '../wire/eor.js';
+import { Afi, RouteRefreshSubtype, Safi } from '../wire/iana.js';
+import { encodeRouteRefresh } from '../wire/route-refresh.js';
+import type { UpdateMessage } from '../wire/types.js';
+import { blockProblem, loadAgentConfig, type AgentConfig, type LoadedConfig, type MeshNode } from './agent-config.js';
+import { ConfigError } from './config-errors.js';
+import { ControlServer, peerStatus, routeViews, type AgentStatus, type ControlRequest } from './control-server.js';
+import { Listener } from './listener.js';
+import { logEvent } from './log-events.js';
+import { peerLogger } from './logger.js';
+import { desiredPeers, diffPeers, NodesFileWatcher, type PeerSpec } from './mesh.js';
+import { AgentMetrics } from './metrics.js';
+import { Peer } from './peer.js';
+import { LoggingSink, type DesiredRouteChange, type RouteSink } from './route-sink.js';
+
+export interface PeerEntry {
+  spec: PeerSpec;
+  peer: Peer;
+  sub: Subscription;
+  /** Set while the peer is Established (and known to the RIB). */
+  info: PeerInfo | undefined;
+  since: string;
+  /** Prefixes announced by the peer in this session, before import policy. */
+  received: number;
+  lastError: string | undefined;
+  restartTimer: NodeJS.Timeout | undefined;
+  removed: boolean;
+}
+
+export interface AgentOptions {
+  sink?: RouteSink;
+  /** Overrides config.control.socket / metrics (tests). */
+  controlSocket?: string;
+}
+
+export class Agent {
+  config: AgentConfig;
+  readonly rib: Rib;
+  readonly ribOut: AdjRibOut;
+  readonly metrics: AgentMetrics;
+  readonly entries = new Map<string, PeerEntry>();
+  readonly startedAt = Date.now();
+  listenPort: number | undefined;
+  metricsPort: number | undefined;
+  private readonly sink: RouteSink;
+  private listener: Listener | undefined;
+  private control: ControlServer | undefined;
+  private watcher: NodesFileWatcher | undefined;
+  private fileNodes: MeshNode[] = [];
+  /** Blocks advertised at run time (control API) on top of / removed from the configured ones. */
+  private readonly added = new Set<Prefix>();
+  private readonly withdrawn = new Set<Prefix>();
+  private readonly blocks = new Set<Prefix>();
+  private flushScheduled = false;
+  private pendingSink: DesiredRouteChange[] = [];
+  private stopping = false;
+
+  constructor(
+    private loaded: LoadedConfig,
+    private readonly log: Logger,
+    private readonly opts: AgentOptions = {},
+  ) {
+    this.config = loaded.config;
+    const c = this.config;
+    const routerId = c.node.routerId ?? c.node.address.address;
+    const local = { asn: c.node.asn, routerId, clusterId: c.routeReflector?.clusterId };
+    this.rib = new Rib({ local });
+    this.ribOut = new AdjRibOut(this.rib, { local, routeReflector: c.routeReflector !== undefined });
+    this.sink = opts.sink ?? new LoggingSink(log);
+    this.metrics = new AgentMetrics({
+      peerStats: () => [...this.entries.values()].map((e) => peerStatus(this, e)),
+      ribSize: () => this.rib.size(),
+      startedAt: this.startedAt,
+    });
+  }
+
+  get routerId(): string {
+    return this.rib.local.routerId;
+  }
+
+  get controlSocket(): string {
+    return this.opts.controlSocket ?? this.config.control.socket;
+  }
+
+  // ------------------------------------------------------------------ life cycle
+
+  /** Control socket first (refuses when another agent answers), then BGP, then metrics. */
+  async start(): Promise<void> {
+    for (const w of this.loaded.warnings) logEvent(this.log, 'agent.config-warning', { warning: w });
+    this.control = new ControlServer(this.controlSocket, (req) => this.handle(req), this.log);
+    await this.control.start();
+    try {
+      this.listener = new Listener((addr) => this.entries.get(addr)?.peer, this.log);
+      this.listenPort = await this.listener.listen(this.config.listen.address, this.config.listen.port);
+      const m = this.config.metrics.listen;
+      if (m !== false) this.metricsPort = await this.metrics.listen(m.host, m.port, this.log);
+      this.startWatcher();
+    } catch (e) {
+      await this.stopServers();
+      throw e;
+    }
+    this.applyBlocks();
+    this.applyPeers('start');
+    logEvent(this.log, 'agent.started', { node: this.config.node.name, routerId: this.routerId, peers: this.entries.size, blocks: this.blocks.size });
+  }
+
+  private startWatcher(): void {
+    const file = this.config.mesh.nodesFile;
+    if (file === undefined) return;
+    this.watcher = new NodesFileWatcher(file, this.config.mesh.pollInterval, this.log, (nodes) => {
+      this.fileNodes = nodes;
+      this.applyPeers('nodes file');
+    });
+    this.fileNodes = this.watcher.start();
+  }
+
+  /** Cease/Administrative Shutdown (RFC 9003 text) to every peer, then everything closed. */
+  async shutdown(message = 'weft agent is shutting down'): Promise<void> {
+    if (this.stopping) return;
+    this.stopping = true;
+    logEvent(this.log, 'agent.shutdown', { message });
+    for (const e of [...this.entries.values()]) this.removePeer(e, message);
+    this.flush();
+    await this.stopServers();
+    this.sink.close?.();
+  }
+
+  private async stopServers(): Promise<void> {
+    this.watcher?.stop();
+    await this.listener?.close();
+    await this.control?.close();
+    await this.metrics.close();
+  }
+
+  // ------------------------------------------------------------------ configuration
+
+  /** SIGHUP / {"op":"reload"}: peers and blocks diffed; node, listen, control and metrics need a restart. */
+  reload(): { added: string[]; removed: string[]; changed: string[]; unchanged: number; restartNeeded: string[]; warnings: string[] } {
+    let next: LoadedConfig;
+    try {
+      next = loadAgentConfig(this.loaded.source);
+    } catch (e) {
+      const problems = e instanceof ConfigError ? e.problems : [(e as Error).message];
+      logEvent(this.log, 'agent.reload-failed', { problems });
+      throw new Error(`reload refused, the running configuration stays: ${problems.join('; ')}`);
+    }
+    const old = this.config;
+    const fixed = ['node', 'listen', 'control', 'metrics', 'routeReflector'] as const;
+    const restartNeeded = fixed.filter((k) => JSON.stringify(old[k]) !== JSON.stringify(next.config[k]));
+    const poolsChanged = JSON.stringify(old.pools) !== JSON.stringify(next.config.pools);
+    this.loaded = next;
+    this.config = { ...next.config, node: old.node, listen: old.listen, control: old.control, metrics: old.metrics, routeReflector: old.routeReflector };
+    if (old.mesh.nodesFile !== this.config.mesh.nodesFile || old.mesh.pollInterval !== this.config.mesh.pollInterval) {
+      this.watcher?.stop();
+      this.watcher = undefined;
+      this.fileNodes = [];
+      try {
+        this.startWatcher();
+      } catch (e) {
+        logEvent(this.log, 'agent.nodes-file-error', { file: this.config.mesh.nodesFile, error: (e as Error).message });
+      }
+    }
+    for (const p of [...this.added]) if (blockProblem(p, this.config.pools)) this.added.delete(p);
+    this.applyBlocks();
+    const d = this.applyPeers('reload');
+    if (poolsChanged) {
+      // New pools change what the import policy accepts: apply it and ask for the routes again.
+      for (const e of this.entries.values()) {
+        if (!e.info) continue;
+        this.rib.setPolicy(e.spec.id, this.importPolicy(e.spec));
+        e.peer.requestRefresh(Afi.IPV4, Safi.UNICAST);
+      }
+    }
+    const summary = {
+      added: d.add.map((s) => s.id),
+      removed: d.remove.map((s) => s.id),
+      changed: d.change.map((c) => c.to.id),
+      unchanged: d.unchanged.length,
+      restartNeeded: [...restartNeeded],
+      warnings: next.warnings,
+    };
+    logEvent(this.log, 'agent.reload', summary);
+    return summary;
+  }
+
+  private applyPeers(why: string): ReturnType<typeof diffPeers> {
+    const d = diffPeers(
+      [...this.entries.values()].map((e) => e.spec),
+      desiredPeers(this.config, this.fileNodes),
+    );
+    for (const s of d.remove) this.removePeer(this.entries.get(s.address)!, 'peer de-configured', why);
+    for (const c of d.change) {
+      this.removePeer(this.entries.get(c.from.address)!, 'peer configuration changed', why);
+      this.addPeer(c.to, why);
+    }
+    for (const s of d.add) this.addPeer(s, why);
+    return d;
+  }
+
+  private importPolicy(s: PeerSpec): Policy {
+    return compileImportPolicy({
+      kind: s.kind === 'mesh' ? 'mesh' : 'external',
+      pools: this.config.pools.map((p) => p.cidr),
+      underlay: this.config.node.address.subnet,
+      maxPrefix: s.maxPrefix?.limit,
+      rules: s.importRules,
+    });
+  }
+
+  private families() {
+    return this.config.pools.some((p) => typeof p.cidr !== 'number') ? [IPV4_UNICAST, IPV6_UNICAST] : [IPV4_UNICAST];
+  }
+
+  private addPeer(spec: PeerSpec, why: string): void {
+    const c = this.config;
+    const log = peerLogger(this.log, spec.id);
+    const peer = new Peer(
+      {
+        name: spec.id,
+        address: spec.address,
+        port: spec.port,
+        localAddress: spec.localAddress,
+        session: {
+          localAs: c.node.asn,
+          bgpId: this.routerId,
+          peerAs: spec.asn,
+          holdTime: spec.holdTime,
+          keepaliveTime: spec.keepalive,
+          connectRetryTime: spec.connectRetry,
+          passive: spec.passive,
+          capabilities: localCapabilities({ localAs: c.node.asn, families: this.families(), enhancedRouteRefresh: true }),
+        },
+      },
+      log,
+    );
+    const e: PeerEntry = { spec, peer, sub: undefined as unknown as Subscription, info: undefined, since: new Date().toISOString(), received: 0, lastError: undefined, restartTimer: undefined, removed: false };
+    e.sub = peer.events.subscribe((ev) => {
+      try {
+        switch (ev.type) {
+          case 'state':
+            e.since = new Date().toISOString();
+            return;
+          case 'established':
+            return this.onEstablished(e);
+          case 'down':
+            e.lastError = peer.state.lastError?.message ?? ev.reason;
+            return this.onDown(e);
+          case 'update':
+            return this.onUpdate(e, ev.update);
+          case 'route-refresh':
+            return this.onRefresh(e, ev.refresh.afi, ev.refresh.safi);
+        }
+      } catch (err) {
+        // A bug here must not take the other sessions down: log it and reset this one.
+        log.error({ event: 'agent.internal-error', err }, 'internal error while handling a peer event; resetting the session');
+        peer.reset('cease.administrative-reset', 'internal error');
+      }
+    });
+    this.entries.set(spec.address, e);
+    logEvent(this.log, 'agent.peer-added', { peer: spec.id, address: spec.address, kind: spec.kind, passive: spec.passive, why });
+    peer.start();
+  }
+
+  private removePeer(e: PeerEntry, message: string, why = 'shutdown'): void {
+    e.removed = true;
+    if (e.restartTimer) clearTimeout(e.restartTimer);
+    if (this.entries.get(e.spec.address) === e) this.entries.delete(e.spec.address);
+    // TODO(peer.ts): Cease/3 "Peer De-configured" needs a cause argument on Peer.close; this
+    // sends Cease/2 Administrative Shutdown with the reason as RFC 9003 text.
+    e.peer.close(message);
+    if (e.info) this.onDown(e);
+    e.sub.unsubscribe();
+    if (why !== 'shutdown') logEvent(this.log, 'agent.peer-removed', { peer: e.spec.id, address: e.spec.address, why, message });
+  }
+
+  // ------------------------------------------------------------------ blocks
+
+  private wantedBlocks(): Set<Prefix> {
+    const s = new Set<Prefix>([...this.config.blocks, ...this.added]);
+    for (const p of this.withdrawn) s.delete(p);
+    return s;
+  }
+
+  private applyBlocks(): void {
+    const want = this.wantedBlocks();
+    const changes: Change[] = [];
+    for (const p of [...this.blocks]) {
+      if (want.has(p)) continue;
+      this.blocks.delete(p);
+      changes.push(...this.rib.localRemove(p));
+      logEvent(this.log, 'agent.block-removed', { block: formatPrefix(p) });
+    }
+    for (const p of want) {
+      if (this.blocks.has(p)) continue;
+      this.blocks.add(p);
+      changes.push(...this.rib.localAdd(p));
+      logEvent(this.log, 'agent.block-added', { block: formatPrefix(p) });
+    }
+    this.onChanges(changes);
+  }
+
+  /** A block of this node at run time: inside a pool, a whole number of blocks. */
+  advertise(text: string): { prefix: string; changed: boolean } {
+    const p = parsePrefix(text);
+    const why = blockProblem(p, this.config.pools);
+    if (why) throw new Error(`cannot advertise: ${why}`);
+    const had = this.blocks.has(p);
+    this.withdrawn.delete(p);
+    this.added.add(p);
+    this.applyBlocks();
+    return { prefix: formatPrefix(p), changed: !had };
+  }
+
+  withdraw(text: string): { prefix: string; changed: boolean } {
+    const p = parsePrefix(text);
+    const had = this.blocks.has(p);
+    this.added.delete(p);
+    if (this.config.blocks.includes(p)) this.withdrawn.add(p);
+    this.applyBlocks();
+    return { prefix: formatPrefix(p), changed: had };
+  }
+
+  localBlocks(): Prefix[] {
+    return [...this.blocks];
+  }
+
+  // ------------------------------------------------------------------ routing
+
+  private onEstablished(e: PeerEntry): void {
+    const n = e.peer.negotiated;
+    if (!n) return;
+    const info: PeerInfo = {
+      id: e.spec.id,
+      address: e.spec.address,
+      asn: n.peerAs,
+      routerId: n.peerBgpId,
+      type: n.internal ? 'ibgp' : 'ebgp',
+      isRrClient: e.spec.kind === 'reflector-client',
+      localAsn: this.config.node.asn,
+    };
+    if (e.info) this.onDown(e);
+    this.rib.addPeer(info, this.importPolicy(e.spec));
+    const local = e.peer.localAddress ?? this.config.node.address.address;
+    const node = this.config.node.address.address;
+    const v6 = (a: string) => a.includes(':');
+    this.ribOut.addPeer({
+      info,
+      nextHopSelf: { ipv4: !v6(local) ? local : !v6(node) ? node : undefined, ipv6: v6(local) ? local : v6(node) ? node : undefined },
+      policy: compileExportPolicy(e.spec.exportRules),
+    });
+    e.info = info;
+    e.received = 0;
+    e.lastError = undefined;
+    const msgs = this.messages(e, this.ribOut.fullTable(info.id));
+    const opts = e.peer.encodeOptions!;
+    for (const f of n.families) msgs.push(endOfRibBytes(f.afi, f.safi, opts));
+    e.peer.send(msgs);
+    logEvent(this.log, 'agent.routes-sent', { peer: info.id, messages: msgs.length, fullTable: true });
+  }
+
+  private onDown(e: PeerEntry): void {
+    if (!e.info) return;
+    const id = e.info.id;
+    e.info = undefined;
+    this.ribOut.removePeer(id);
+    this.onChanges(this.rib.removePeer(id));
+  }
+
+  private onUpdate(e: PeerEntry, u: UpdateMessage): void {
+    if (!e.info) return;
+    const id = e.info.id;
+    const eor = isEndOfRib(u);
+    if (eor) {
+      this.rib.endOfRib(id, eor);
+      logEvent(this.log, 'agent.end-of-rib', { peer: id, family: `${eor.afi}/${eor.safi}` });
+      return;
+    }
+    const changes: Change[] = [];
+    for (const r of ribUpdatesFromMessage(u)) {
+      e.received += r.announced.length;
+      changes.push(...this.rib.applyUpdate(id, r));
+    }
+    logEvent(this.log, 'agent.routes-received', { peer: id, changes: changes.length });
+    this.onChanges(changes);
+    const over = this.rib.checkMaxPrefix(id);
+    if (over) this.maxPrefix(e, over.count, over.limit);
+  }
+
+  /** RFC 4486: Cease/1, then the session stays down for restartAfter seconds. */
+  private maxPrefix(e: PeerEntry, count: number, limit: number): void {
+    const after = e.spec.maxPrefix?.restartAfter ?? 60;
+    logEvent(this.log, 'agent.max-prefix', { peer: e.spec.id, count, limit, restartAfter: after });
+    e.peer.reset('cease.max-prefixes', `more than ${limit} prefixes`);
+    e.peer.stop(); // cancels the automatic restart; ours comes after `restartAfter`
+    e.lastError = `max-prefix: ${count} prefixes > limit ${limit}; restart in ${after} s`;
+    if (e.restartTimer) clearTimeout(e.restartTimer);
+    e.restartTimer = setTimeout(() => {
+      e.restartTimer = undefined;
+      if (!e.removed && !this.stopping) e.peer.start();
+    }, after * 1000);
+  }
+
+  /** RFC 2918 4 / RFC 7313 4: everything again for the family, bracketed by BoRR/EoRR when enhanced. */
+  private onRefresh(e: PeerEntry, afi: number, safi: number): void {
+    const n = e.peer.negotiated;
+    if (!e.info || !n?.families.some((f) => f.afi === afi && f.safi === safi)) return;
+    const all = this.ribOut.fullTable(e.info.id);
+    const v4 = afi === Afi.IPV4;
+    const batch: OutBatch = {
+      peerId: all.peerId,
+      announce: all.announce.filter((g) => (typeof g.prefixes[0] === 'number') === v4),
+      withdraw: all.withdraw.filter((p) => (typeof p === 'number') === v4),
+    };
+    const msgs: Uint8Array[] = [];
+    if (n.enhancedRouteRefresh) msgs.push(encodeRouteRefresh({ type: 'route-refresh', afi, safi, subtype: RouteRefreshSubtype.BORR }));
+    msgs.push(...this.messages(e, batch));
+    if (n.enhancedRouteRefresh) msgs.push(encodeRouteRefresh({ type: 'route-refresh', afi, safi, subtype: RouteRefreshSubtype.EORR }));
+    e.peer.send(msgs);
+  }
+
+  /** UPDATEs for a batch, only for families the session negotiated. */
+  private messages(e: PeerEntry, batch: OutBatch): Uint8Array[] {
+    const n = e.peer.negotiated;
+    const opts = e.peer.encodeOptions;
+    if (!n || !opts) return [];
+    const has4 = n.families.some((f) => f.afi === Afi.IPV4 && f.safi === Safi.UNICAST);
+    const has6 = n.families.some((f) => f.afi === Afi.IPV6 && f.safi === Safi.UNICAST);
+    const ok = (p: Prefix) => (typeof p === 'number' ? has4 : has6);
+    const b: OutBatch = { peerId: batch.peerId, announce: batch.announce.filter((g) => ok(g.prefixes[0])), withdraw: batch.withdraw.filter(ok) };
+    return batchMessages(b, opts);
+  }
+
+  private onChanges(changes: readonly Change[]): void {
+    if (changes.length === 0) return;
+    this.ribOut.onChanges(changes);
+    for (const c of changes) {
+      if (c.best === c.previous) continue;
+      this.metrics.bestPathChanges.inc();
+      const p = c.best ?? c.previous!;
+      this.pendingSink.push({
+        action: c.best ? 'add' : 'remove',
+        prefix: formatPrefix(c.prefix),
+        nextHop: p.source === 'local' ? '' : p.attrs.nextHop,
+        peer: p.peer.id,
+        peerAddress: p.source === 'local' ? '' : p.peer.address,
+        source: p.source,
+      });
+    }
+    if (!this.flushScheduled) {
+      this.flushScheduled = true;
+      setImmediate(() => this.flush());
+    }
+  }
+
+  /** One turn's worth of changes: to the sink, then to every Established peer. */
+  private flush(): void {
+    this.flushScheduled = false;
+    if (this.pendingSink.length > 0) {
+      const batch = this.pendingSink;
+      this.pendingSink = [];
+      this.sink.apply(batch);
+    }
+    for (const e of this.entries.values()) {
+      if (!e.info || !e.peer.established) continue;
+      const msgs = this.messages(e, this.ribOut.pendingFor(e.info.id));
+      if (msgs.length === 0) continue;
+      e.peer.send(msgs);
+      logEvent(this.log, 'agent.routes-sent', { peer: e.info.id, messages: msgs.length });
+    }
+  }
+
+  // ------------------------------------------------------------------ control API
+
+  private async handle(req: ControlRequest): Promise<Record<string, unknown>> {
+    switch (req.op) {
+      case 'status':
+        return { status: this.status() };
+      case 'routes':
+        return { routes: routeViews(this) };
+      case 'advertise':
+        return this.advertise(req.prefix);
+      case 'withdraw':
+        return this.withdraw(req.prefix);
+      case 'reload':
+        return { reload: this.reload() };
+    }
+  }
+
+  status(): AgentStatus {
+    const c = this.config;
+    return {
+      node: { name: c.node.name, asn: c.node.asn, routerId: this.routerId, address: `${c.node.address.address}/${c.node.address.length}` },
+      uptimeSeconds: Math.round((Date.now() - this.startedAt) / 1000),
+      listen: { address: c.listen.address, port: this.listenPort },
+      routeReflector: c.routeReflector !== undefined,
+      refusedConnections: this.listener?.refused ?? 0,
+      rib: { prefixes: this.rib.size(), local: this.rib.localCount() },
+      blocks: this.localBlocks().map(formatPrefix),
+      peers: [...this.entries.values()].map((e) => peerStatus(this, e)),
+    };
+  }
+}

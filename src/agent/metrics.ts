@@ -1,0 +1,131 @@
+/**
+ * Prometheus metrics (text format over HTTP, prom-client): per peer the session state and the
+ * prefix counts, UPDATEs in and out, best-path changes, uptime. Gauges are read from the agent
+ * when scraped (no bookkeeping on the hot path); counters the agent bumps itself.
+ */
+import { createServer, type Server } from 'node:http';
+import type { Logger } from 'pino';
+import { Counter, Gauge, Registry } from 'prom-client';
+import { STATE_NAMES } from '../session/types.js';
+import { logEvent } from './log-events.js';
+
+/** What the metrics read from the agent at scrape time. */
+export interface MetricsSource {
+  peerStats(): {
+    id: string;
+    address: string;
+    kind: string;
+    state: string;
+    received: number;
+    accepted: number;
+    advertised: number;
+    updatesIn: number;
+    updatesOut: number;
+    establishedTransitions: number;
+  }[];
+  ribSize(): number;
+  startedAt: number;
+}
+
+export class AgentMetrics {
+  readonly registry = new Registry();
+  readonly bestPathChanges: Counter;
+  private server: Server | undefined;
+
+  constructor(src: MetricsSource) {
+    const registers = [this.registry];
+    const labelNames = ['peer', 'address', 'type'] as const;
+    const perPeer = (name: string, help: string, read: (p: ReturnType<MetricsSource['peerStats']>[number]) => number) =>
+      new Gauge({
+        name,
+        help,
+        labelNames,
+        registers,
+        collect() {
+          this.reset();
+          for (const p of src.peerStats()) this.set({ peer: p.id, address: p.address, type: p.kind }, read(p));
+        },
+      });
+    new Gauge({
+      name: 'weft_peer_session_state',
+      help: `BGP session state per peer: 1 for the current state (labels state=${STATE_NAMES.join('|')}), 0 otherwise`,
+      labelNames: [...labelNames, 'state'],
+      registers,
+      collect() {
+        this.reset();
+        for (const p of src.peerStats()) {
+          for (const s of STATE_NAMES) this.set({ peer: p.id, address: p.address, type: p.kind, state: s }, p.state === s ? 1 : 0);
+        }
+      },
+    });
+    perPeer('weft_peer_established', '1 when the session is Established', (p) => (p.state === 'Established' ? 1 : 0));
+    perPeer('weft_peer_prefixes_received', 'prefixes announced by the peer in this session (before import policy)', (p) => p.received);
+    perPeer('weft_peer_prefixes_accepted', 'prefixes of the peer in the Loc-RIB candidates (after import policy)', (p) => p.accepted);
+    perPeer('weft_peer_prefixes_advertised', 'prefixes we currently advertise to the peer', (p) => p.advertised);
+    perPeer('weft_peer_updates_received_total', 'UPDATE messages received from the peer', (p) => p.updatesIn);
+    perPeer('weft_peer_updates_sent_total', 'UPDATE messages sent to the peer', (p) => p.updatesOut);
+    perPeer('weft_peer_established_transitions_total', 'times the session reached Established', (p) => p.establishedTransitions);
+    new Gauge({
+      name: 'weft_updates_received_total',
+      help: 'UPDATE messages received from all peers (of the peers configured now)',
+      registers,
+      collect() {
+        this.set(src.peerStats().reduce((n, p) => n + p.updatesIn, 0));
+      },
+    });
+    new Gauge({
+      name: 'weft_updates_sent_total',
+      help: 'UPDATE messages sent to all peers (of the peers configured now)',
+      registers,
+      collect() {
+        this.set(src.peerStats().reduce((n, p) => n + p.updatesOut, 0));
+      },
+    });
+    new Gauge({ name: 'weft_loc_rib_prefixes', help: 'prefixes in the Loc-RIB', registers, collect() { this.set(src.ribSize()); } });
+    new Gauge({
+      name: 'weft_uptime_seconds',
+      help: 'seconds since the agent started',
+      registers,
+      collect() {
+        this.set((Date.now() - src.startedAt) / 1000);
+      },
+    });
+    this.bestPathChanges = new Counter({ name: 'weft_best_path_changes_total', help: 'Loc-RIB best-path changes', registers });
+  }
+
+  async text(): Promise<string> {
+    return this.registry.metrics();
+  }
+
+  /** Serves GET /metrics; resolves with the bound port. */
+  async listen(host: string, port: number, log: Logger): Promise<number> {
+    const server = createServer((req, res) => {
+      if (req.method !== 'GET' || (req.url ?? '/').split('?')[0] !== '/metrics') {
+        res.writeHead(404, { 'content-type': 'text/plain' }).end('try /metrics\n');
+        return;
+      }
+      this.text().then(
+        (body) => res.writeHead(200, { 'content-type': this.registry.contentType }).end(body),
+        (e: Error) => res.writeHead(500, { 'content-type': 'text/plain' }).end(`${e.message}\n`),
+      );
+    });
+    this.server = server;
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen({ host, port }, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+    const a = server.address();
+    const bound = typeof a === 'object' && a ? a.port : port;
+    logEvent(log, 'metrics.listening', { host, port: bound });
+    return bound;
+  }
+
+  async close(): Promise<void> {
+    const s = this.server;
+    this.server = undefined;
+    if (s) await new Promise<void>((r) => s.close(() => r()));
+  }
+}

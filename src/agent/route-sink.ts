@@ -1,0 +1,65 @@
+/**
+ * The data-plane hand-off: the agent turns every best-path change of the Loc-RIB into a desired
+ * route change and gives it to a RouteSink. The kernel data plane (src/dataplane, reconcile with
+ * iproute2) is one sink; this file has the two the agent and the tests use until then.
+ *
+ * A change for a prefix replaces what was desired for it before: `add` means "the prefix should
+ * now go via nextHop" (whatever it went via until now), `remove` means "no route any more".
+ * Locally originated blocks have source 'local' (the data plane installs a blackhole for them).
+ */
+import type { Logger } from 'pino';
+import { logEvent } from './log-events.js';
+
+export interface DesiredRouteChange {
+  action: 'add' | 'remove';
+  /** Canonical prefix text ("10.244.3.0/26"). */
+  prefix: string;
+  /** The best path's NEXT_HOP ('' for own blocks); for a removal, the last one. */
+  nextHop: string;
+  /** The peer the best path came from (its configured name), '<local>' for own blocks. */
+  peer: string;
+  /** The peer's address ('' for own blocks). */
+  peerAddress: string;
+  source: 'local' | 'peer';
+}
+
+export interface RouteSink {
+  apply(changes: readonly DesiredRouteChange[]): void;
+  close?(): void;
+}
+
+/** Logs each change (debug for own blocks, info for learned routes). */
+export class LoggingSink implements RouteSink {
+  constructor(private readonly log: Logger) {}
+
+  apply(changes: readonly DesiredRouteChange[]): void {
+    for (const c of changes) logEvent(this.log, 'route.desired', { ...c });
+  }
+}
+
+/** Keeps every change and the resulting desired table: for tests and `weft routes`. */
+export class RecordingSink implements RouteSink {
+  readonly history: DesiredRouteChange[] = [];
+  readonly table = new Map<string, DesiredRouteChange>();
+
+  apply(changes: readonly DesiredRouteChange[]): void {
+    for (const c of changes) {
+      this.history.push(c);
+      if (c.action === 'add') this.table.set(c.prefix, c);
+      else this.table.delete(c.prefix);
+    }
+  }
+}
+
+/** Gives every change to each sink in turn. */
+export class TeeSink implements RouteSink {
+  constructor(private readonly sinks: readonly RouteSink[]) {}
+
+  apply(changes: readonly DesiredRouteChange[]): void {
+    for (const s of this.sinks) s.apply(changes);
+  }
+
+  close(): void {
+    for (const s of this.sinks) s.close?.();
+  }
+}

@@ -1,0 +1,112 @@
+/**
+ * `weft agent -c FILE`: the routing daemon (src/agent/agent.ts). Validates the whole configuration
+ * before starting anything; SIGHUP reloads it, SIGTERM/SIGINT shut the sessions down and exit 0.
+ */
+import { Command, Option } from 'commander';
+import { Agent } from '../agent/agent.js';
+import { loadAgentConfig, type LoadedConfig } from '../agent/agent-config.js';
+import { ConfigError } from '../agent/config-errors.js';
+import { createLogger, type LogLevel } from '../agent/logger.js';
+import { CliError, ExitStatus, type CommandContext } from './output.js';
+
+const AGENT_HELP = `
+Description:
+  Runs weft on this host: an iBGP session to every other node of the mesh (the node with the
+  lower address dials, the other listens), sessions to the external peers (top-of-rack routers,
+  route reflectors, or this node's own route-reflector clients), this host's blocks advertised to
+  all of them, and every best-path change of the Loc-RIB handed to the data plane. Logs are JSON
+  lines (pino) on standard output, one child logger per peer.
+
+  The configuration is checked as a whole first; any problem is printed with its field path and
+  nothing is started. A node address without a real subnet length (/32) is a warning: with it no
+  peer is ever "same subnet" (calico#4254).
+
+  While it runs:
+    weft status / weft routes        ask it over the control socket (mode 0600)
+    weft advertise / weft withdraw   add or remove a block at run time
+    kill -HUP PID  (or weft reload)  re-read the file: peers and blocks are diffed, only what
+                                     changed is touched; node, listen, control and metrics need
+                                     a restart
+    the mesh nodes file              watched; a host added or removed opens or closes only its
+                                     own session
+    kill -TERM PID                   Cease/Administrative Shutdown to every peer, exit 0
+
+Configuration file (YAML):
+  node: { name: host-a, asn: 64512, routerId: 10.0.1.11, address: 10.0.1.11/24 }
+  listen: { address: 0.0.0.0, port: 179 }
+  mesh:
+    nodes: [ { name: host-b, address: 10.0.1.12 }, { name: host-c, address: 10.0.2.11 } ]
+    nodesFile: /etc/weft/nodes.yaml      # a list of {name, address}; may include this node
+  peers:                                 # external peers
+    - { address: 10.0.1.1, asn: 65001, holdTime: 90, maxPrefix: { limit: 1000, restartAfter: 60 },
+        import: [ { prefixList: [ { action: permit, prefix: 0.0.0.0/0 } ], action: accept } ] }
+    - { address: 10.0.1.21, asn: internal, routeReflectorClient: true }
+  routeReflector: { clusterId: 10.0.1.11 }   # this node reflects for its clients
+  pools: [ { cidr: 10.244.0.0/16, blockSize: 26, encapsulation: crossSubnet, tunnel: vxlan } ]
+  blocks: [ 10.244.3.0/26 ]              # inside a pool, whole /blockSize blocks
+  control: { socket: /run/weft/weft.sock }
+  metrics: { listen: 127.0.0.1:9179 }    # or false
+  timers: { holdTime: 30, keepalive: 10, connectRetry: 5 }   # mesh sessions
+  logLevel: info
+
+Exit status:
+  0  stopped by SIGTERM/SIGINT after shutting the sessions down
+  2  the configuration is invalid (nothing was started), another agent answers on the control
+     socket, or the BGP / metrics address cannot be bound
+
+Examples:
+  weft agent -c /etc/weft/weft.yaml
+  weft agent -c weft.yaml --log-level debug
+  weft config check weft.yaml            validate only
+`;
+
+export function loadOrFail(file: string): LoadedConfig {
+  try {
+    return loadAgentConfig(file);
+  } catch (e) {
+    if (e instanceof ConfigError) throw new CliError(e.message, ExitStatus.USAGE);
+    throw e;
+  }
+}
+
+export function registerAgent(program: Command, ctx: CommandContext): void {
+  program
+    .command('agent')
+    .summary('run the routing daemon: mesh, external peers, blocks, control socket, metrics')
+    .description('Run the weft routing daemon on this host.')
+    .requiredOption('-c, --config <file>', 'the YAML configuration file')
+    .addOption(new Option('--log-level <level>', 'log level (overrides logLevel in the file)').choices(['debug', 'info', 'warn', 'error', 'silent']))
+    .option('-s, --socket <path>', 'control socket (overrides control.socket in the file)')
+    .addHelpText('after', AGENT_HELP)
+    .action(async (o: { config: string; logLevel?: LogLevel; socket?: string }) => {
+      const loaded = loadOrFail(o.config);
+      const log = createLogger(o.logLevel ?? loaded.config.logLevel);
+      const agent = new Agent(loaded, log, { controlSocket: o.socket });
+      try {
+        await agent.start();
+      } catch (e) {
+        throw new CliError(`cannot start: ${(e as Error).message}`, ExitStatus.USAGE);
+      }
+      await new Promise<void>((resolve) => {
+        const hup = () => {
+          try {
+            agent.reload();
+          } catch {
+            // logged by the agent; the running configuration stays
+          }
+        };
+        const stop = () => {
+          process.off('SIGTERM', stop);
+          process.off('SIGINT', stop);
+          process.off('SIGHUP', hup);
+          void agent.shutdown().then(resolve);
+        };
+        process.on('SIGTERM', stop);
+        process.on('SIGINT', stop);
+        process.on('SIGHUP', hup);
+      });
+      ctx.exitStatus = ExitStatus.OK;
+      // The NOTIFICATIONs are flushed by now or within the sockets' 2 s grace; do not linger.
+      setTimeout(() => process.exit(ExitStatus.OK), 2500).unref();
+    });
+}

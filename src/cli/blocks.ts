@@ -1,0 +1,89 @@
+/** `weft advertise CIDR`, `weft withdraw CIDR` and `weft reload`: changes to the running agent. */
+import { Command } from 'commander';
+import { toJson, type CommandContext } from './output.js';
+import { askAgent, SOCKET_HELP } from './status.js';
+
+const ADVERTISE_HELP = `
+Description:
+  Tells the running agent that CIDR is a block of this host (normally done by the IPAM/CNI side
+  when it hands out a new block). The block must lie inside one of the configured pools and be a
+  whole number of pool blocks (a /26 or a /25 in a pool with blockSize 26, never a /27). It is
+  announced to every peer at once and stays until withdrawn or the agent restarts (add it to
+  blocks: in the file to keep it). Advertising a block already advertised changes nothing.
+
+Exit status:
+  0  done (or nothing to do)
+  1  the agent refused it (outside the pools, host bits set, ...), with the reason
+  2  the agent cannot be reached
+
+Examples:
+  weft advertise 10.244.3.0/26
+  weft advertise -s /tmp/lab/a.sock 10.244.3.64/26
+`;
+
+const WITHDRAW_HELP = `
+Description:
+  Tells the running agent that CIDR is no longer a block of this host: it is withdrawn from every
+  peer at once. A block from the configuration file stays withdrawn until the agent restarts.
+  Withdrawing a block that is not advertised changes nothing.
+
+Exit status:
+  0  done (or nothing to do)
+  1  the agent refused the request, with the reason
+  2  the agent cannot be reached
+
+Examples:
+  weft withdraw 10.244.3.0/26
+`;
+
+const RELOAD_HELP = `
+Description:
+  Asks the running agent to re-read its configuration file (like kill -HUP): peers that are new
+  are added, peers that are gone are closed, changed peers are restarted, the others are not
+  touched; blocks are diffed the same way. Prints what changed. An invalid file is refused and
+  the running configuration stays.
+
+Exit status:
+  0  reloaded
+  1  the file is invalid (the problems are printed)
+  2  the agent cannot be reached
+
+Examples:
+  weft reload
+`;
+
+export function registerBlocks(program: Command, ctx: CommandContext): void {
+  for (const op of ['advertise', 'withdraw'] as const) {
+    program
+      .command(`${op} <cidr>`)
+      .summary(op === 'advertise' ? 'announce a new local block from the running agent' : 'stop announcing a local block')
+      .description(op === 'advertise' ? 'Advertise a block of this host.' : 'Withdraw a block of this host.')
+      .option('--json', 'print the reply as JSON')
+      .option('-s, --socket <path>', SOCKET_HELP)
+      .addHelpText('after', op === 'advertise' ? ADVERTISE_HELP : WITHDRAW_HELP)
+      .action(async (cidr: string, o: { json?: boolean; socket?: string }) => {
+        const r = await askAgent(o.socket, { op, prefix: cidr });
+        if (o.json) ctx.io.out(`${toJson(r)}\n`);
+        else ctx.io.out(`${r.prefix}: ${r.changed ? (op === 'advertise' ? 'advertised' : 'withdrawn') : `already ${op === 'advertise' ? 'advertised' : 'not advertised'}`}\n`);
+      });
+  }
+  program
+    .command('reload')
+    .summary('make the running agent re-read its configuration file')
+    .description('Reload the running agent configuration.')
+    .option('--json', 'print the reply as JSON')
+    .option('-s, --socket <path>', SOCKET_HELP)
+    .addHelpText('after', RELOAD_HELP)
+    .action(async (o: { json?: boolean; socket?: string }) => {
+      const r = await askAgent(o.socket, { op: 'reload' });
+      const d = r.reload as { added: string[]; removed: string[]; changed: string[]; unchanged: number; restartNeeded: string[]; warnings: string[] };
+      if (o.json) {
+        ctx.io.out(`${toJson(d)}\n`);
+        return;
+      }
+      const list = (xs: string[]) => (xs.length ? xs.join(', ') : 'none');
+      ctx.io.out(`added: ${list(d.added)}\nremoved: ${list(d.removed)}\nchanged: ${list(d.changed)}\nunchanged: ${d.unchanged}\n`);
+      if (d.restartNeeded.length) ctx.io.out(`needs an agent restart to take effect: ${d.restartNeeded.join(', ')}\n`);
+      for (const w of d.warnings) ctx.io.err(`warning: ${w}\n`);
+    });
+}

@@ -1,0 +1,53 @@
+/** `weft config check FILE`: validates an agent configuration without starting anything. */
+import { Command } from 'commander';
+import { formatPrefix } from '../lib/prefix.js';
+import { isSelf } from '../agent/agent-config.js';
+import { loadOrFail } from './agent.js';
+import { toJson, type CommandContext } from './output.js';
+
+const CHECK_HELP = `
+Description:
+  Reads the configuration the way "weft agent -c FILE" does and reports every problem with its
+  field path (peers[1].holdTime: ..., blocks[0]: 10.9.0.0/26 is outside every pool ...), then the
+  warnings (a /32 node address: never "same subnet", calico#4254). On success it prints a
+  summary: the node, how many mesh nodes and external peers, the pools and blocks. The nodes
+  file, if any, is not read (it may live only on the hosts).
+
+Exit status:
+  0  valid (warnings may have been printed on standard error)
+  2  invalid, or the file cannot be read
+
+Examples:
+  weft config check /etc/weft/weft.yaml
+  weft config check --json weft.yaml
+`;
+
+export function registerConfigCheck(program: Command, ctx: CommandContext): void {
+  const config = program.command('config').summary('work with agent configuration files').description('Work with agent configuration files.');
+  config.configureOutput({ writeOut: (t) => ctx.io.out(t), writeErr: (t) => ctx.io.err(t) }).exitOverride();
+  config
+    .command('check <file>')
+    .summary('validate an agent configuration file')
+    .description('Validate an agent configuration file.')
+    .option('--json', 'print the normalised configuration as JSON')
+    .addHelpText('after', CHECK_HELP)
+    .action((file: string, o: { json?: boolean }) => {
+      const { config: c, warnings } = loadOrFail(file);
+      for (const w of warnings) ctx.io.err(`warning: ${w}\n`);
+      if (o.json) {
+        ctx.io.out(
+          `${toJson({ ...c, pools: c.pools.map((p) => ({ ...p, cidr: formatPrefix(p.cidr) })), blocks: c.blocks.map(formatPrefix), warnings })}\n`,
+        );
+        return;
+      }
+      const mesh = c.mesh.nodes.filter((n) => !isSelf(c, n)).length;
+      ctx.io.out(
+        `${file}: valid\n` +
+          `  node ${c.node.name} AS ${c.node.asn} address ${c.node.address.address}/${c.node.address.length}\n` +
+          `  mesh: ${c.mesh.enabled ? `${mesh} other node(s)${c.mesh.nodesFile ? ` + ${c.mesh.nodesFile}` : ''}` : 'disabled'}; external peers: ${c.peers.length}` +
+          `${c.routeReflector ? '; route reflector' : ''}\n` +
+          `  pools: ${c.pools.map((p) => `${formatPrefix(p.cidr)} (/${p.blockSize} blocks, ${p.encapsulation}, ${p.tunnel})`).join(', ') || 'none'}\n` +
+          `  blocks: ${c.blocks.map(formatPrefix).join(', ') || 'none'}\n`,
+      );
+    });
+}

@@ -1,0 +1,49 @@
+/** `weft routes`: the running agent's Loc-RIB with the best path of each prefix and why it won. */
+import { Command } from 'commander';
+import type { RouteView } from '../agent/control-server.js';
+import { formatTable, toJson, type CommandContext } from './output.js';
+import { askAgent, SOCKET_HELP } from './status.js';
+
+const ROUTES_HELP = `
+Description:
+  Asks the running agent for its Loc-RIB: every prefix with its best path (the peer it came from,
+  or "local" for this node's own blocks), the NEXT_HOP, AS_PATH, LOCAL_PREF, the number of
+  candidate paths and the reason the best one won (the RFC 4271 9.1 decision step that decided,
+  "only path" when there was no competition).
+
+Exit status:
+  0  the agent answered
+  2  the agent cannot be reached
+
+Examples:
+  weft routes
+  weft routes --json | jq -r '.[] | select(.source == "peer") | .prefix'
+`;
+
+export function formatRoutes(routes: readonly RouteView[]): string {
+  if (routes.length === 0) return 'no routes\n';
+  return formatTable<RouteView>(routes, [
+    { header: 'PREFIX', value: (r) => r.prefix },
+    { header: 'FROM', value: (r) => (r.source === 'local' ? 'local' : r.peer) },
+    { header: 'NEXT HOP', value: (r) => r.nextHop || '-' },
+    { header: 'AS PATH', value: (r) => r.asPath || '-' },
+    { header: 'LOCAL PREF', value: (r) => r.localPref ?? '-', right: true },
+    { header: 'PATHS', value: (r) => r.candidates, right: true },
+    { header: 'WHY BEST', value: (r) => r.reason },
+  ]);
+}
+
+export function registerRoutes(program: Command, ctx: CommandContext): void {
+  program
+    .command('routes')
+    .summary("the running agent's Loc-RIB: best path per prefix, its source and why it won")
+    .description("Show the running agent's routes.")
+    .option('--json', 'print a JSON array (one object per prefix)')
+    .option('-s, --socket <path>', SOCKET_HELP)
+    .addHelpText('after', ROUTES_HELP)
+    .action(async (o: { json?: boolean; socket?: string }) => {
+      const r = await askAgent(o.socket, { op: 'routes' });
+      const routes = r.routes as RouteView[];
+      ctx.io.out(o.json ? `${toJson(routes)}\n` : formatRoutes(routes));
+    });
+}

@@ -1,0 +1,93 @@
+/**
+ * `weft status`: the agent's peers, one row each, like `birdc show protocols`. Also the shared
+ * helper the other control commands use to talk to the agent.
+ */
+import { Command } from 'commander';
+import { DEFAULT_CONTROL_SOCKET } from '../agent/agent-config.js';
+import { ControlUnreachable, controlRequest } from '../agent/control-client.js';
+import type { AgentStatus, ControlRequest, PeerStatusView } from '../agent/control-server.js';
+import { CliError, ExitStatus, formatTable, toJson, type CommandContext } from './output.js';
+
+export const SOCKET_HELP = `the agent's control socket (default $WEFT_SOCKET or ${DEFAULT_CONTROL_SOCKET})`;
+
+export function socketPath(given: string | undefined): string {
+  return given ?? process.env.WEFT_SOCKET ?? DEFAULT_CONTROL_SOCKET;
+}
+
+/** One request to the agent; an error reply or an unreachable agent becomes a CliError (exit 2 / 1). */
+export async function askAgent(socket: string | undefined, req: ControlRequest): Promise<Record<string, unknown>> {
+  const path = socketPath(socket);
+  let reply;
+  try {
+    reply = await controlRequest(path, req);
+  } catch (e) {
+    if (e instanceof ControlUnreachable) throw new CliError(e.message, ExitStatus.USAGE);
+    throw e;
+  }
+  if (!reply.ok) throw new CliError(`the agent refused: ${reply.error}`, ExitStatus.BAD_DATA);
+  return reply;
+}
+
+function ago(iso: string): string {
+  const s = Math.max(0, Math.round((Date.now() - Date.parse(iso)) / 1000));
+  if (s < 120) return `${s}s`;
+  if (s < 7200) return `${Math.round(s / 60)}m`;
+  if (s < 172800) return `${Math.round(s / 3600)}h`;
+  return `${Math.round(s / 86400)}d`;
+}
+
+const KIND_NAMES: Record<string, string> = { mesh: 'mesh', external: 'external', 'reflector-client': 'rr-client' };
+
+export function formatStatus(st: AgentStatus): string {
+  const head =
+    `node ${st.node.name}  AS ${st.node.asn}  router id ${st.node.routerId}  address ${st.node.address}` +
+    `${st.routeReflector ? '  route reflector' : ''}  up ${st.uptimeSeconds}s\n` +
+    `Loc-RIB ${st.rib.prefixes} prefixes (${st.rib.local} local)  blocks: ${st.blocks.join(' ') || '(none)'}\n\n`;
+  if (st.peers.length === 0) return `${head}no peers configured\n`;
+  const table = formatTable<PeerStatusView>(st.peers, [
+    { header: 'PEER', value: (p) => p.id },
+    { header: 'ADDRESS', value: (p) => p.address },
+    { header: 'AS', value: (p) => p.asn, right: true },
+    { header: 'TYPE', value: (p) => KIND_NAMES[p.kind] ?? p.kind },
+    { header: 'STATE', value: (p) => p.state },
+    { header: 'SINCE', value: (p) => ago(p.since), right: true },
+    { header: 'RCVD', value: (p) => p.received, right: true },
+    { header: 'ACCEPTED', value: (p) => p.accepted, right: true },
+    { header: 'ADVERTISED', value: (p) => p.advertised, right: true },
+    { header: 'LAST ERROR', value: (p) => p.lastError ?? '' },
+  ]);
+  return head + table;
+}
+
+const STATUS_HELP = `
+Description:
+  Asks the running agent (over its control socket) for its sessions and prints one row per peer:
+  name, address, AS, type (mesh, external, rr-client), FSM state and how long it has been in it,
+  prefixes received (announced by the peer this session, before import policy), accepted (in
+  the RIB after policy) and advertised (what we currently send it), and the last error (a
+  NOTIFICATION sent or received, a max-prefix limit, a connection failure).
+
+Exit status:
+  0  the agent answered
+  2  the agent cannot be reached (no socket, nothing answering, no permission)
+
+Examples:
+  weft status
+  weft status --json | jq '.peers[] | select(.state != "Established")'
+  weft status -s /tmp/lab/a.sock
+`;
+
+export function registerStatus(program: Command, ctx: CommandContext): void {
+  program
+    .command('status')
+    .summary("the running agent's peers: state, since, prefixes, last error")
+    .description("Show the running agent's BGP sessions.")
+    .option('--json', 'print the full status as one JSON object')
+    .option('-s, --socket <path>', SOCKET_HELP)
+    .addHelpText('after', STATUS_HELP)
+    .action(async (o: { json?: boolean; socket?: string }) => {
+      const r = await askAgent(o.socket, { op: 'status' });
+      const st = r.status as AgentStatus;
+      ctx.io.out(o.json ? `${toJson(st)}\n` : formatStatus(st));
+    });
+}

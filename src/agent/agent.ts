@@ -285,9 +285,9 @@ export class Agent {
     e.removed = true;
     if (e.restartTimer) clearTimeout(e.restartTimer);
     if (this.entries.get(e.spec.address) === e) this.entries.delete(e.spec.address);
-    // TODO(peer.ts): Cease/3 "Peer De-configured" needs a cause argument on Peer.close; this
-    // sends Cease/2 Administrative Shutdown with the reason as RFC 9003 text.
-    e.peer.close(message);
+    // RFC 4486 3: a peer removed from the configuration gets Cease/3 Peer De-configured; an agent
+    // shutting down sends Cease/2 Administrative Shutdown. Both carry the reason as RFC 9003 text.
+    e.peer.close(message, why === 'shutdown' ? 'cease.administrative-shutdown' : 'cease.peer-deconfigured');
     if (e.info) this.onDown(e);
     e.sub.unsubscribe();
     if (why !== 'shutdown') logEvent(this.log, 'agent.peer-removed', { peer: e.spec.id, address: e.spec.address, why, message });

@@ -10,7 +10,7 @@ import { connect as netConnect, type Socket } from 'node:net';
 import type { Logger } from 'pino';
 import { Subject } from 'rxjs';
 import { createSession, detectCollision, nextDeadline, step } from '../session/index.js';
-import type { Action, Negotiated, SessionConfig, SessionEvent, SessionState, StateName } from '../session/index.js';
+import type { Action, Negotiated, SessionConfig, SessionEvent, SessionState, StateName, StopCause } from '../session/index.js';
 import { encodeKeepalive } from '../wire/keepalive.js';
 import { encodeNotification } from '../wire/notification.js';
 import { encodeOpen } from '../wire/open.js';
@@ -103,15 +103,19 @@ export class Peer {
     this.dispatch(this.main, { type: this.config.session.passive ? 'ManualStart_Passive' : 'ManualStart' });
   }
 
-  /** Administrative stop: Cease/2 with an RFC 9003 shutdown communication when given. */
-  stop(shutdownMessage?: string): void {
-    this.dispatch(this.main, { type: 'ManualStop', shutdownMessage });
-    if (this.second) this.dispatch(this.second, { type: 'ManualStop', shutdownMessage });
+  /**
+   * Administrative stop: a Cease with an RFC 9003 shutdown communication when given. The cause
+   * defaults to Administrative Shutdown (RFC 4486 subcode 2); a peer removed from the
+   * configuration gets 'cease.peer-deconfigured' (subcode 3).
+   */
+  stop(shutdownMessage?: string, cause?: StopCause): void {
+    this.dispatch(this.main, { type: 'ManualStop', shutdownMessage, cause });
+    if (this.second) this.dispatch(this.second, { type: 'ManualStop', shutdownMessage, cause });
   }
 
   /** Stops for good: no restart, timers cleared, the event stream completed. */
-  close(shutdownMessage?: string): void {
-    this.stop(shutdownMessage);
+  close(shutdownMessage?: string, cause?: StopCause): void {
+    this.stop(shutdownMessage, cause);
     this.stopped = true;
     for (const s of [this.main, this.second]) if (s?.timer) clearTimeout(s.timer);
     this.events.complete();

@@ -262,7 +262,11 @@ message kind, the family and the notable attributes present (`med`, `localpref`,
   occurs several times is a list, in wire order; `bgp.marker` is left out). Each message is given to
   tshark alone in its own frame, so tshark decides 2- vs 4-octet AS and ADD-PATH heuristically;
   where that differs from `options`, `options` is right.
-- `expected` (added later by another step, never by the capture) is weft's own decode.
+- `expected` (added later by another step, never by the capture) is weft's own decode,
+  `messageToJson(decodeMessage(hex, options))`, written by `npx tsx labs/capture/expect.ts` (which
+  flags any fixture with RFC 7606 problems or a re-encode that differs; `--check` writes nothing).
+  `test/unit/wire-fixtures.test.ts` checks on every run that each fixture decodes to it, re-encodes
+  byte for byte, frames whole however the stream is cut, and agrees with the `tshark` fields.
 - Which messages are kept: identical bytes once (the first seen, in session order, then sender,
   then time), so there is one KEEPALIVE and retries collapse; and per sender, one UPDATE per shape
   (family, kind of NLRI, attribute codes in wire order, extended-length flags, ADD-PATH) and one
@@ -282,7 +286,7 @@ message kind, the family and the notable attributes present (`med`, `localpref`,
 - OPENs: with a 4-octet AS, My AS is 23456 (AS_TRANS) and the real AS is in capability 65. FRR
   advertises route refresh twice (codes 128 and 2), enhanced route refresh (70), extended message
   (6), ADD-PATH receive (69) for each family, FQDN (73), graceful restart (64) with the R and N
-  flags set and no families, and long-lived graceful restart (71, empty). BIRD: route refresh,
+  flags set and no families, and long-lived graceful restart (71, 7 octets: IPv4 unicast, flags 0x80, stale time 0). BIRD: route refresh,
   graceful restart (aware: no families), 4-octet AS, enhanced route refresh, long-lived graceful
   restart (empty); extended message and ADD-PATH only when configured. GoBGP: route refresh, FQDN
   (the host name), multiprotocol, 4-octet AS, extended next hop (5: IPv4 unicast over IPv6 next

@@ -122,7 +122,12 @@ export class Speaker {
   async start(): Promise<void> {
     const l = this.config.listen;
     if (l !== false) {
-      this.listener = new Listener((addr) => this.peers.get(addr)?.peer, this.log);
+      this.listener = new Listener((addr) => {
+        const entry = this.peers.get(addr);
+        // A refused connection changes refusedConnections: rewrite the state file once the listener has counted it.
+        if (!entry) queueMicrotask(() => this.writeState());
+        return entry?.peer;
+      }, this.log);
       this.listenPort = await this.listener.listen(l.address, l.port);
     }
     for (const e of this.peers.values()) e.peer.start();

@@ -170,13 +170,11 @@ export class Peer {
     const main = this.main;
     if (main.conn === undefined) {
       if (main.state.name === 'Idle') {
-        if (!main.state.autoRestart) {
-          // RFC 4271 8.2.2 Idle: connections are refused while administratively down.
-          socket.destroy();
-          return;
-        }
-        // Waiting out the idle hold: the peer is back, so start now and take its connection.
-        this.dispatch(main, { type: 'AutomaticStart' });
+        // RFC 4271 8.2.2: "In this state, BGP FSM refuses all incoming BGP connections". While
+        // weft waits to retry (at most the ConnectRetry time after a TCP failure, longer only to
+        // damp a flapping session), it dials the peer itself when the wait is over.
+        socket.destroy();
+        return;
       }
       this.abortDial(main);
       this.attach(main, new Connection(socket, 'inbound'), 'TcpConnectionConfirmed');

@@ -62,16 +62,20 @@ export function resolveCollision(c: CollisionInput): CollisionDecision {
 }
 
 /**
- * Two sessions (one per connection) to the same peer: a decision once the peer's BGP Identifier
- * is known on one of them (its OPEN was received: OpenConfirm or Established), else undefined.
- * RFC 4271 6.8 lets a speaker also look at OpenSent connections when it knows the identifier by
- * other means; weft does not.
+ * Two sessions (one per connection) to the same peer: a decision once both have received the
+ * peer's OPEN (OpenConfirm), or one is Established; else undefined. RFC 4271 6.8 lets a speaker
+ * also look at OpenSent connections when it knows the identifier by other means; weft does not.
  */
 export function detectCollision(a: SessionState, b: SessionState): CollisionDecision | undefined {
   if (a.connection === undefined || b.connection === undefined || a.connection === b.connection) return undefined;
+  const est = a.name === 'Established' ? a : b.name === 'Established' ? b : undefined;
+  // RFC 4271 6.8: on receipt of an OPEN, the connections in OpenConfirm are examined. A connection
+  // still in OpenSent has not heard the peer yet: deciding then would close a connection the peer
+  // may already have chosen (BIRD resets both when that happens). So both must have the peer's
+  // OPEN, unless one is Established (which wins anyway).
+  if (!est && !(a.peerOpen && b.peerOpen)) return undefined;
   const known = a.peerOpen ? a : b.peerOpen ? b : undefined;
   if (!known?.negotiated) return undefined;
-  const est = a.name === 'Established' ? a : b.name === 'Established' ? b : undefined;
   return resolveCollision({
     localBgpId: known.config.bgpId,
     peerBgpId: known.negotiated.peerBgpId,

@@ -8,10 +8,8 @@
 // must settle on a single session. weft's BGP Identifier lies between BIRD's (lower) and FRR's
 // (higher), so the RFC 4271 6.8 tie-break goes each way. Three rounds, each with a fresh weft.
 //
-// Seen here: weft resolves the collision as soon as one connection has the peer's OPEN, even while
-// its kept connection is still in OpenSent. When BIRD has not yet received weft's OPEN on that kept
-// connection, BIRD answers the Cease/7 by dropping both connections (an RST to weft's OPEN) and
-// dials again: the session comes up on a third connection about a second later. Still one session.
+// weft settles a collision only once both of its connections have the peer's OPEN (RFC 4271 6.8,
+// OpenConfirm), so it never closes a connection the peer may already have chosen.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startBird, type Bird } from '../helpers/bird.js';
 import { startFrr, type Frr } from '../helpers/frr.js';

@@ -34,10 +34,14 @@ describe('resolveCollision', () => {
 });
 
 describe('detectCollision over two sessions', () => {
-  it('decides once one session knows the peer identifier; the loser gets OpenCollisionDump', () => {
+  it('decides once both connections have the peer OPEN (RFC 4271 6.8); the loser gets OpenCollisionDump', () => {
     const outbound: SessionState = reach('OpenConfirm', {}, peerOpen({ bgpId: '10.0.0.2' })); // ours 10.0.0.1
-    const inbound = run(session(), [[EVENTS.ManualStart_Passive, 0], [EVENTS.TcpConnectionConfirmed, 15]]).state;
-    expect(inbound.connection).toBe('inbound');
+    const inboundOpenSent = run(session(), [[EVENTS.ManualStart_Passive, 0], [EVENTS.TcpConnectionConfirmed, 15]]).state;
+    expect(inboundOpenSent.connection).toBe('inbound');
+    // The inbound connection has not heard the peer yet: no decision, it may be the one the peer keeps.
+    expect(detectCollision(outbound, inboundOpenSent)).toBeUndefined();
+    const inbound = step(inboundOpenSent, { type: 'BGPOpen', open: peerOpen({ bgpId: '10.0.0.2' }) }, 20).state;
+    expect(inbound.name).toBe('OpenConfirm');
     const d = detectCollision(outbound, inbound);
     expect(d?.keep).toBe('inbound');
     const r = step(outbound, EVENTS.OpenCollisionDump, 40);

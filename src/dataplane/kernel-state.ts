@@ -1,0 +1,164 @@
+/**
+ * The kernel state the planner compares against, and pure parsers for iproute2's JSON output:
+ * `ip -json route show table main` (and `ip -6 ...`), `bridge -json fdb show dev weft.vxlan`,
+ * `ip -json neigh show dev weft.vxlan`, `ip -d -json addr show dev D` (link + addresses in one).
+ */
+import { WEFT_PROTO } from './model.js';
+
+export interface KernelRoute {
+  /** Always with a length: "10.0.9.9/32", "0.0.0.0/0". */
+  dst: string;
+  /** 'unicast', 'blackhole', 'unreachable', ... */
+  type: string;
+  gateway?: string;
+  dev?: string;
+  onlink: boolean;
+  /** As printed: a name ("weft", "static") or a number ("249"). */
+  protocol: string;
+  metric: number;
+  multipath: boolean;
+}
+
+export interface KernelFdb {
+  mac: string;
+  dst?: string;
+  permanent: boolean;
+}
+
+export interface KernelNeigh {
+  address: string;
+  lladdr?: string;
+  permanent: boolean;
+}
+
+export interface KernelVxlanInfo {
+  id?: number;
+  local?: string;
+  port?: number;
+  link?: string;
+  learning?: boolean;
+}
+
+export interface KernelLink {
+  name: string;
+  /** Unknown for a link the planner expects but has not read back. */
+  ifindex?: number;
+  mtu: number;
+  mac?: string;
+  up: boolean;
+  kind?: string;
+  vxlan?: KernelVxlanInfo;
+  /** IPv4 addresses with length ("10.244.1.0/32"). */
+  addrs: string[];
+}
+
+export interface KernelState {
+  /** Every route of table main (weft's and foreign ones: the planner never touches the latter). */
+  routes: KernelRoute[];
+  /** FDB entries of the VXLAN device. */
+  fdb: KernelFdb[];
+  /** Neighbours on the VXLAN device. */
+  neigh: KernelNeigh[];
+  /** The devices weft manages, by name; a missing name = no such device. */
+  links: Record<string, KernelLink>;
+}
+
+export const emptyKernelState = (): KernelState => ({ routes: [], fdb: [], neigh: [], links: {} });
+
+/** A route belongs to weft iff its protocol is 249, by number or by the name "weft". */
+export function isWeftRoute(r: { protocol: string }): boolean {
+  return r.protocol === 'weft' || r.protocol === String(WEFT_PROTO);
+}
+
+type Json = Record<string, unknown>;
+
+function arr(v: unknown): Json[] {
+  return Array.isArray(v) ? (v.filter((x) => x !== null && typeof x === 'object') as Json[]) : [];
+}
+const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
+const num = (v: unknown): number | undefined => (typeof v === 'number' ? v : undefined);
+const strs = (v: unknown): string[] => (Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : []);
+
+/** "10.0.9.9" -> "10.0.9.9/32", "default" -> "0.0.0.0/0". */
+export function normalizeDst(dst: string, family: 4 | 6): string {
+  if (dst === 'default') return family === 4 ? '0.0.0.0/0' : '::/0';
+  if (dst.includes('/')) return dst;
+  return `${dst}/${dst.includes(':') ? 128 : 32}`;
+}
+
+export function parseRoutes(json: unknown, family: 4 | 6 = 4): KernelRoute[] {
+  const out: KernelRoute[] = [];
+  for (const r of arr(json)) {
+    const dst = str(r.dst);
+    if (dst === undefined) continue;
+    // iproute2 leaves "protocol" out for RTPROT_BOOT (3), the default of a plain `ip route add`
+    // (and also when the listing was filtered by protocol: we never read that way).
+    const protocol = str(r.protocol) ?? (typeof r.protocol === 'number' ? String(r.protocol) : 'boot');
+    const route: KernelRoute = {
+      dst: normalizeDst(dst, family),
+      type: str(r.type) ?? 'unicast',
+      onlink: strs(r.flags).includes('onlink'),
+      protocol,
+      metric: num(r.metric) ?? 0,
+      multipath: Array.isArray(r.nexthops),
+    };
+    const gw = str(r.gateway);
+    if (gw !== undefined) route.gateway = gw;
+    const dev = str(r.dev);
+    if (dev !== undefined) route.dev = dev;
+    out.push(route);
+  }
+  return out;
+}
+
+export function parseFdb(json: unknown): KernelFdb[] {
+  return arr(json).flatMap((e) => {
+    const mac = str(e.mac);
+    if (mac === undefined) return [];
+    const f: KernelFdb = { mac: mac.toLowerCase(), permanent: str(e.state) === 'permanent' };
+    const dst = str(e.dst);
+    if (dst !== undefined) f.dst = dst;
+    return [f];
+  });
+}
+
+export function parseNeigh(json: unknown): KernelNeigh[] {
+  return arr(json).flatMap((e) => {
+    const address = str(e.dst);
+    if (address === undefined) return [];
+    const n: KernelNeigh = { address, permanent: strs(e.state).includes('PERMANENT') };
+    const ll = str(e.lladdr);
+    if (ll !== undefined) n.lladdr = ll.toLowerCase();
+    return [n];
+  });
+}
+
+/** `ip -d -json addr show dev D`: the link with its vxlan details and IPv4 addresses. */
+export function parseLinks(json: unknown): KernelLink[] {
+  return arr(json).flatMap((l) => {
+    const name = str(l.ifname);
+    if (name === undefined) return [];
+    const link: KernelLink = {
+      name,
+      mtu: num(l.mtu) ?? 0,
+      up: strs(l.flags).includes('UP'),
+      addrs: arr(l.addr_info)
+        .filter((a) => a.family === 'inet' && typeof a.local === 'string')
+        .map((a) => `${a.local as string}/${num(a.prefixlen) ?? 32}`),
+    };
+    const mac = str(l.address);
+    if (mac !== undefined) link.mac = mac.toLowerCase();
+    const ifindex = num(l.ifindex);
+    if (ifindex !== undefined) link.ifindex = ifindex;
+    const info = l.linkinfo as Json | undefined;
+    if (info && typeof info === 'object') {
+      const kind = str(info.info_kind);
+      if (kind !== undefined) link.kind = kind;
+      const d = info.info_data as Json | undefined;
+      if (kind === 'vxlan' && d && typeof d === 'object') {
+        link.vxlan = { id: num(d.id), local: str(d.local), port: num(d.port), link: str(d.link), learning: typeof d.learning === 'boolean' ? d.learning : undefined };
+      }
+    }
+    return [link];
+  });
+}

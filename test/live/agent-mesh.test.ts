@@ -8,13 +8,10 @@
 // with SIGTERM exits 0 and its block disappears everywhere.
 import { writeFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { controlRequest } from '../../src/agent/control-client.js';
-import type { AgentStatus, RouteView } from '../../src/agent/control-server.js';
+import { agentConfig, startAgent, type AgentStatus, type RouteView, type WeftAgent } from '../helpers/agent.js';
 import { run } from '../helpers/exec.js';
-import { Lab, type ProcHandle } from '../helpers/netns.js';
-import { DaemonError } from '../helpers/processes.js';
+import { Lab } from '../helpers/netns.js';
 import { waitFor } from '../helpers/wait.js';
-import { WEFT_MAIN } from '../helpers/weft.js';
 
 const isRoot = process.getuid?.() === 0;
 const skipReason = !isRoot ? 'needs root (network namespaces)' : undefined;
@@ -26,9 +23,7 @@ interface Node {
   ns: string;
   address: string;
   block: string;
-  socket: string;
-  conf: string;
-  proc: ProcHandle;
+  agent: WeftAgent;
 }
 
 const addr = (i: number) => `10.0.0.${i}`;
@@ -47,42 +42,20 @@ describe.skipIf(skipReason !== undefined)('weft agent: full mesh', () => {
     const ns = await lab.createNs(`n${i}`);
     await lab.veth(ns, 'eth0', `${addr(i)}/24`, hub, `v${i}`, undefined);
     await lab.ip(hub, 'link', 'set', 'dev', `v${i}`, 'master', 'br0', 'up');
-    const socket = lab.path(`node${i}.sock`);
-    const conf = lab.path(`node${i}.yaml`);
-    writeFileSync(
-      conf,
-      JSON.stringify({
-        node: { name: `node${i}`, asn: 64512, address: `${addr(i)}/24` },
-        listen: { address: addr(i), port: 179 },
-        mesh: { nodesFile: nodesFile(), pollInterval: 0.5 },
-        pools: [{ cidr: '10.244.0.0/16', blockSize: 26 }],
-        blocks: [block(i)],
-        control: { socket },
-        timers: { holdTime: 9, keepalive: 3, connectRetry: 1 },
-        logLevel: 'debug',
-      }),
-    );
-    const proc = lab.spawnIn(ns, 'node', [WEFT_MAIN, 'agent', '-c', conf], { label: `node${i}` });
-    const n: Node = { i, name: `node${i}`, ns, address: addr(i), block: block(i), socket, conf, proc };
+    const config = agentConfig(`node${i}`, `${addr(i)}/24`, {
+      mesh: { nodesFile: nodesFile(), pollInterval: 0.5 },
+      blocks: [block(i)],
+      logLevel: 'debug',
+    });
+    const agent = await startAgent(lab, ns, { name: `node${i}`, config });
+    const n: Node = { i, name: `node${i}`, ns, address: addr(i), block: block(i), agent };
     nodes.push(n);
     return n;
   }
 
-  async function ask<T>(n: Node, op: 'status' | 'routes'): Promise<T> {
-    if (!n.proc.alive()) throw new DaemonError(`agent ${n.name} died`, [n.proc.logPath]);
-    const r = await controlRequest(n.socket, { op }, 3000);
-    if (!r.ok) throw new Error(r.error);
-    return (op === 'status' ? r.status : r.routes) as T;
-  }
-
-  /** The weft CLI, as a user runs it (JSON output). */
-  async function cli<T>(...args: string[]): Promise<T> {
-    const r = await run('node', [WEFT_MAIN, ...args]);
-    return JSON.parse(r.stdout) as T;
-  }
-
-  const learned = async (n: Node) => (await ask<RouteView[]>(n, 'routes')).filter((r) => r.source === 'peer').map((r) => r.prefix).sort();
-  const diagnose = () => nodes.map((n) => `--- ${n.name}\n${n.proc.logTail(15)}`).join('\n');
+  const ask = <T>(n: Node, op: 'status' | 'routes') => n.agent.ask<T>(op);
+  const learned = (n: Node) => n.agent.learned();
+  const diagnose = () => nodes.map((n) => n.agent.logTail(15)).join('\n');
 
   /** Every live agent has exactly `expected` other blocks from peers, and the right number of Established peers. */
   async function converged(live: Node[], blocksOf: (n: Node) => string[]): Promise<void> {
@@ -117,11 +90,11 @@ describe.skipIf(skipReason !== undefined)('weft agent: full mesh', () => {
   it('three agents: every agent learns every other block; N-1 Established', async () => {
     await converged(nodes, (n) => [n.block]);
     for (const n of nodes) {
-      const st = await cli<AgentStatus>('status', '--json', '-s', n.socket);
+      const st = await n.agent.cli<AgentStatus>('status');
       expect(st.peers.map((p) => [p.id, p.kind, p.state, p.accepted, p.advertised])).toEqual(
         nodes.filter((m) => m !== n).map((m) => [m.name, 'mesh', 'Established', 1, 1]),
       );
-      const routes = await cli<RouteView[]>('routes', '--json', '-s', n.socket);
+      const routes = await n.agent.cli<RouteView[]>('routes');
       for (const m of nodes) {
         const r = routes.find((x) => x.prefix === m.block);
         expect(r, `${n.name} has ${m.block}`).toBeDefined();
@@ -133,16 +106,16 @@ describe.skipIf(skipReason !== undefined)('weft agent: full mesh', () => {
 
   it('a withdrawn block disappears everywhere, and comes back when advertised again', async () => {
     const [a] = nodes;
-    await run('node', [WEFT_MAIN, 'withdraw', '-s', a.socket, a.block]);
+    await a.agent.cliRun(['withdraw', a.block]);
     await converged(nodes, (n) => (n === a ? [] : [n.block]));
     const extra = '10.244.100.0/26';
-    await run('node', [WEFT_MAIN, 'advertise', '-s', a.socket, a.block]);
-    await run('node', [WEFT_MAIN, 'advertise', '-s', a.socket, extra]);
+    await a.agent.cliRun(['advertise', a.block]);
+    await a.agent.cliRun(['advertise', extra]);
     await converged(nodes, (n) => (n === a ? [a.block, extra].sort() : [n.block]));
     // A block outside the pools is refused with the reason (exit 1), and changes nothing.
-    const bad = await run('node', [WEFT_MAIN, 'advertise', '-s', a.socket, '10.9.0.0/26'], { okCodes: [1] });
+    const bad = await a.agent.cliRun(['advertise', '10.9.0.0/26'], [1]);
     expect(bad.stderr).toMatch(/outside every pool/);
-    await run('node', [WEFT_MAIN, 'withdraw', '-s', a.socket, extra]);
+    await a.agent.cliRun(['withdraw', extra]);
     await converged(nodes, (n) => [n.block]);
   });
 
@@ -163,8 +136,8 @@ describe.skipIf(skipReason !== undefined)('weft agent: full mesh', () => {
 
   it('an agent stopped with SIGTERM exits 0 and its block disappears everywhere', async () => {
     const gone = nodes[1];
-    gone.proc.signal('SIGTERM');
-    const exit = await gone.proc.exited;
+    gone.agent.proc.signal('SIGTERM');
+    const exit = await gone.agent.proc.exited;
     expect(exit).toEqual({ code: 0, signal: null });
     const live = nodes.filter((n) => n !== gone);
     await waitFor(

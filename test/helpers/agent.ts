@@ -1,26 +1,20 @@
 // `weft agent` inside a namespace for live tests: the built CLI started through the Lab (so cleanup
 // kills it by PID), its config written as JSON (which is YAML) into the run's temp dir, its control
 // socket there too, and the control API / CLI JSON read back for assertions.
-import { readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
+import { connect } from 'node:net';
 import { controlRequest } from '../../src/agent/control-client.js';
 import type { AgentStatus, PeerStatusView, RouteView } from '../../src/agent/control-server.js';
-import { run, type RunResult } from './exec.js';
+import { inNs, run, type RunResult } from './exec.js';
 import type { Lab, ProcHandle } from './netns.js';
 import { DaemonError } from './processes.js';
 import { waitFor } from './wait.js';
-import { WEFT_MAIN } from './weft.js';
+import { readJsonLog, WEFT_MAIN, type WeftLogLine } from './weft.js';
 
 export type { AgentStatus, PeerStatusView, RouteView };
 
-/** One pino JSON line of the agent's log (see src/agent/log-events.ts). */
-export interface AgentLogLine {
-  level: number;
-  time: string;
-  event?: string;
-  peer?: string;
-  msg?: string;
-  [k: string]: unknown;
-}
+/** One pino JSON line of the agent's log (see src/agent/log-events.ts): the same shape as weft peer's. */
+export type AgentLogLine = WeftLogLine;
 
 export interface AgentOptions {
   /** Node name: the label of its log file, and the default for node.name. */
@@ -99,23 +93,7 @@ export class WeftAgent {
 
   /** The agent's pino JSON log lines, optionally only one event (and one peer). */
   logEvents(event?: string, peer?: string): AgentLogLine[] {
-    let text: string;
-    try {
-      text = readFileSync(this.proc.logPath, 'utf8');
-    } catch {
-      return [];
-    }
-    const out: AgentLogLine[] = [];
-    for (const line of text.split('\n')) {
-      if (!line.startsWith('{')) continue;
-      try {
-        const j = JSON.parse(line) as AgentLogLine;
-        if ((event === undefined || j.event === event) && (peer === undefined || j.peer === peer)) out.push(j);
-      } catch {
-        // a line being written right now
-      }
-    }
-    return out;
+    return readJsonLog(this.proc.logPath, event, peer);
   }
 
   /** Rewrites the config file (then `ask('reload')` or SIGHUP applies it). */
@@ -151,4 +129,67 @@ export function agentConfig(name: string, addressWithLength: string, extra: Reco
     timers: { holdTime: 9, keepalive: 3, connectRetry: 1 },
     ...extra,
   };
+}
+
+/** What came back on a raw control connection: the reply lines (parsed) and whether the agent closed it. */
+export interface RawControlResult {
+  replies: unknown[];
+  closedByAgent: boolean;
+}
+
+/**
+ * Writes `data` as is on a fresh connection to a control socket and reads reply lines until
+ * `replies` of them came, the agent closed the connection, or `timeoutMs` passed (then it rejects).
+ * For requests the typed client cannot send: garbage, arrays, oversize lines, several per connection.
+ */
+export function controlRaw(path: string, data: string, replies: number, timeoutMs = 5000): Promise<RawControlResult> {
+  return new Promise((resolve, reject) => {
+    const sock = connect(path);
+    const got: unknown[] = [];
+    let buf = '';
+    let settled = false;
+    const finish = (closedByAgent: boolean, err?: Error) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      sock.destroy();
+      if (err) reject(err);
+      else resolve({ replies: got, closedByAgent });
+    };
+    const timer = setTimeout(
+      () => finish(false, new Error(`control ${path}: ${got.length} of ${replies} replies within ${timeoutMs} ms, connection still open`)),
+      timeoutMs,
+    );
+    sock.setEncoding('utf8');
+    sock.once('connect', () => sock.write(data));
+    sock.on('data', (chunk: string) => {
+      buf += chunk;
+      let nl: number;
+      while ((nl = buf.indexOf('\n')) >= 0) {
+        const line = buf.slice(0, nl);
+        buf = buf.slice(nl + 1);
+        try {
+          got.push(JSON.parse(line));
+        } catch {
+          finish(false, new Error(`control ${path}: a reply line that is not JSON: ${line.slice(0, 200)}`));
+          return;
+        }
+      }
+      if (got.length >= replies) finish(false);
+    });
+    // The agent may close while we are still writing (an oversize line): EPIPE/ECONNRESET count as closed.
+    sock.on('error', (e) => (sock.connecting ? finish(false, new Error(`control ${path}: ${e.message}`)) : finish(true)));
+    sock.on('end', () => finish(true));
+    sock.on('close', () => finish(true));
+  });
+}
+
+/** GET `url` from inside namespace `ns` (Node's fetch in a child there): status code and body. */
+export async function httpGetInNs(ns: string, url: string, timeoutMs = 10_000): Promise<{ status: number; body: string }> {
+  const script =
+    'fetch(process.argv[1], { signal: AbortSignal.timeout(Number(process.argv[2])) })' +
+    '.then(async (r) => process.stdout.write(JSON.stringify({ status: r.status, body: await r.text() })))' +
+    '.catch((e) => { process.stderr.write(String(e && e.cause ? e.cause : e) + "\\n"); process.exit(1); });';
+  const r = await inNs(ns, 'node', ['-e', script, url, String(timeoutMs)], { timeoutMs: timeoutMs + 5000 });
+  return JSON.parse(r.stdout) as { status: number; body: string };
 }

@@ -1,10 +1,10 @@
 // `weft peer` inside a namespace: `ip netns exec NS node dist/cli/main.js peer -c CONF --state-file F`
 // started through the Lab (so cleanup kills it by PID), its pino JSON log on stdout in a file, and
 // its state file (rewritten atomically on every change) read back for assertions.
-import { execFileSync } from 'node:child_process';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { Lab, ProcHandle } from './netns.js';
+import { missingPrereq } from './prereq.js';
 import { DaemonError } from './processes.js';
 import { waitFor } from './wait.js';
 
@@ -108,23 +108,22 @@ export class Weft {
 
   /** The log's JSON lines, optionally only those of one event (and one peer). */
   logEvents(name?: string, peer?: string): WeftLogLine[] {
-    let text: string;
-    try {
-      text = readFileSync(this.logPath, 'utf8');
-    } catch {
-      return [];
-    }
-    const out: WeftLogLine[] = [];
-    for (const line of text.split('\n')) {
-      if (!line.startsWith('{')) continue;
-      try {
-        const j = JSON.parse(line) as WeftLogLine;
-        if ((name === undefined || j.event === name) && (peer === undefined || j.peer === peer)) out.push(j);
-      } catch {
-        // a line being written right now
-      }
-    }
-    return out;
+    return readJsonLog(this.logPath, name, peer);
+  }
+
+  /**
+   * Waits for a log line of event `name` (of `peer`, when given) that satisfies `match`; returns it.
+   * On timeout the error shows the log's last `tail` lines.
+   */
+  waitEvent(
+    name: string,
+    o: { peer?: string; match?: (l: WeftLogLine) => boolean; what: string; timeoutMs?: number; tail?: number },
+  ): Promise<WeftLogLine> {
+    return waitFor(() => this.logEvents(name, o.peer).find(o.match ?? (() => true)), {
+      what: o.what,
+      timeoutMs: o.timeoutMs ?? 15_000,
+      diagnose: () => this.logTail(o.tail),
+    });
   }
 
   logTail(lines = 30): string {
@@ -162,16 +161,31 @@ export async function startWeft(lab: Lab, ns: string, opts: WeftOptions): Promis
 
 /** Why live interop tests cannot run here (not root, a tool missing, weft not built), or undefined. */
 export function interopSkipReason(tools: readonly string[] = ['ip', 'bird', 'birdc', 'vtysh', 'gobgpd', 'gobgp', 'tcpdump', 'tshark', '/usr/lib/frr/bgpd']): string | undefined {
-  if (process.getuid?.() !== 0) return 'not root';
-  if (!existsSync(WEFT_MAIN)) return `${WEFT_MAIN} missing (run npm run build)`;
-  for (const c of tools) {
+  return missingPrereq(tools, WEFT_MAIN);
+}
+
+/**
+ * The pino JSON lines of the log at `path`, optionally only those of one event (and one peer).
+ * A missing log reads as empty; a line still being written is passed over.
+ */
+export function readJsonLog(path: string, event?: string, peer?: string): WeftLogLine[] {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch {
+    return [];
+  }
+  const out: WeftLogLine[] = [];
+  for (const line of text.split('\n')) {
+    if (!line.startsWith('{')) continue;
     try {
-      execFileSync('sh', ['-c', `command -v ${c}`], { stdio: 'ignore' });
+      const j = JSON.parse(line) as WeftLogLine;
+      if ((event === undefined || j.event === event) && (peer === undefined || j.peer === peer)) out.push(j);
     } catch {
-      return `${c} not installed (run labs/install-deps.sh)`;
+      // a line being written right now
     }
   }
-  return undefined;
+  return out;
 }
 
 /**

@@ -1,13 +1,13 @@
 // Proves the live-test helpers: namespaces + veths (IPv4 and IPv6), BIRD <-> FRR eBGP with 4-octet
 // ASNs over both families, GoBGP <-> BIRD, a tcpdump capture dissected by tshark, and a cleanup that
 // leaves no namespace and no daemon behind.
-import { execFileSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startBird, type Bird } from '../helpers/bird.js';
 import { run } from '../helpers/exec.js';
 import { startFrr, type Frr } from '../helpers/frr.js';
 import { startGobgp, type Gobgp } from '../helpers/gobgp.js';
 import { Lab } from '../helpers/netns.js';
+import { missingPrereq } from '../helpers/prereq.js';
 import { isGone } from '../helpers/processes.js';
 import { bgpMessages, bgpMessageTypes, capture, dissect, type Capture } from '../helpers/tshark.js';
 import { waitFor } from '../helpers/wait.js';
@@ -18,18 +18,7 @@ const AS_GOBGP = 4200000003;
 const PREFIXES = ['10.201.1.0/24', '10.201.2.0/24', '10.201.3.0/24'];
 const PREFIX6 = 'fd00:201::/48';
 
-function missingPrereq(): string | undefined {
-  if (process.getuid?.() !== 0) return 'not root';
-  for (const c of ['ip', 'bird', 'birdc', 'vtysh', 'gobgpd', 'gobgp', 'tcpdump', 'tshark', '/usr/lib/frr/bgpd']) {
-    try {
-      execFileSync('sh', ['-c', `command -v ${c}`], { stdio: 'ignore' });
-    } catch {
-      return `${c} not installed (run labs/install-deps.sh)`;
-    }
-  }
-  return undefined;
-}
-const skipReason = missingPrereq();
+const skipReason = missingPrereq(['ip', 'bird', 'birdc', 'vtysh', 'gobgpd', 'gobgp', 'tcpdump', 'tshark', '/usr/lib/frr/bgpd']);
 if (skipReason) console.warn(`helpers-selftest skipped: ${skipReason}`);
 
 const birdConf = `

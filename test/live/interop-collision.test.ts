@@ -13,9 +13,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startBird, type Bird } from '../helpers/bird.js';
 import { startFrr, type Frr } from '../helpers/frr.js';
+import { birdToWeft, frrToWeft, lan24 } from '../helpers/interop.js';
 import { Lab } from '../helpers/netns.js';
 import { waitFor } from '../helpers/wait.js';
-import { interopSkipReason, lan, startWeft, type Weft } from '../helpers/weft.js';
+import { interopSkipReason, startWeft, type Weft } from '../helpers/weft.js';
 
 const AS_W = 4200000001;
 const AS_D = 4200000002;
@@ -37,29 +38,8 @@ const weftConfig = {
   announce: [{ prefix: '10.101.0.0/24' }],
 };
 
-const birdConf = `
-protocol device {}
-protocol bgp weft {
-  local as ${AS_D};
-  neighbor ${W} as ${AS_W};
-  hold time 9;
-  connect delay time 1;
-  connect retry time 1;
-  error wait time 1, 2;
-  ipv4 { import all; export none; };
-}
-`;
-
-const frrConf = `frr defaults traditional
-hostname frr
-router bgp ${AS_D}
- bgp router-id ${ID.frr}
- no bgp ebgp-requires-policy
- no bgp network import-check
- neighbor ${W} remote-as ${AS_W}
- neighbor ${W} timers 3 9
- neighbor ${W} timers connect 1
-`;
+const birdConf = birdToWeft({ as: AS_D, weft: W, weftAs: AS_W, errorWait: '1, 2' });
+const frrConf = frrToWeft({ as: AS_D, routerId: ID.frr, weft: W, weftAs: AS_W, neighbor: ['timers 3 9'] });
 
 // Drops BGP data (every segment with PSH: the OPENs and what follows) but lets handshakes through.
 const GATE = `table inet weftgate {
@@ -100,7 +80,7 @@ describe.skipIf(skipReason !== undefined)('interop: simultaneous connect with BI
 
   beforeAll(async () => {
     lab = Lab.create();
-    const ns = await lan(lab, { weft: [`${W}/24`], bird: [`${ADDR.bird}/24`], frr: [`${ADDR.frr}/24`] });
+    const ns = await lan24(lab, { weft: W, ...ADDR });
     nsW = ns.weft!;
     [bird, frr] = await Promise.all([
       startBird(lab, ns.bird!, { routerId: ID.bird, config: birdConf }),

@@ -6,10 +6,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startBird, type Bird } from '../helpers/bird.js';
 import { startFrr, type Frr } from '../helpers/frr.js';
 import { startGobgp, type Gobgp } from '../helpers/gobgp.js';
+import { birdToWeft, frrToWeft, gobgpGlobal, gobgpNeighbor, lan24 } from '../helpers/interop.js';
 import { Lab } from '../helpers/netns.js';
 import { bgpMessages, capture, dissect, type Capture } from '../helpers/tshark.js';
 import { waitFor } from '../helpers/wait.js';
-import { interopSkipReason, lan, startWeft, type Weft } from '../helpers/weft.js';
+import { interopSkipReason, startWeft, type Weft } from '../helpers/weft.js';
 
 const AS_W = 4200000001;
 const AS_D = 4200000002;
@@ -29,45 +30,10 @@ const weftConfig = {
   announce: [{ prefix: '10.101.0.0/24', communities: ['65000:1'] }],
 };
 
-const birdConf = `
-protocol device {}
-protocol bgp weft {
-  local as ${AS_D};
-  neighbor ${W} as ${AS_W};
-  hold time 9;
-  connect delay time 1;
-  connect retry time 1;
-  error wait time 1, 5;
-  ipv4 { import all; export none; };
-}
-`;
+const birdConf = birdToWeft({ as: AS_D, weft: W, weftAs: AS_W });
+const frrConf = frrToWeft({ as: AS_D, routerId: ADDR.frr, weft: W, weftAs: AS_W });
 
-const frrConf = `frr defaults traditional
-hostname frr
-router bgp ${AS_D}
- bgp router-id ${ADDR.frr}
- no bgp ebgp-requires-policy
- no bgp network import-check
- neighbor ${W} remote-as ${AS_W}
- neighbor ${W} timers connect 1
-`;
-
-const gobgpToml = `
-[global.config]
-  as = ${AS_D}
-  router-id = "${ADDR.gobgp}"
-[[neighbors]]
-  [neighbors.config]
-    neighbor-address = "${W}"
-    peer-as = ${AS_W}
-  [neighbors.timers.config]
-    connect-retry = 1
-    hold-time = 9
-    keepalive-interval = 3
-  [[neighbors.afi-safis]]
-    [neighbors.afi-safis.config]
-      afi-safi-name = "ipv4-unicast"
-`;
+const gobgpToml = gobgpGlobal(AS_D, ADDR.gobgp) + gobgpNeighbor({ address: W, peerAs: AS_W });
 
 describe.skipIf(skipReason !== undefined)('interop: hold timer expiry against a frozen BIRD, FRR and GoBGP', () => {
   let lab: Lab;
@@ -82,12 +48,7 @@ describe.skipIf(skipReason !== undefined)('interop: hold timer expiry against a 
 
   beforeAll(async () => {
     lab = Lab.create();
-    const ns = await lan(lab, {
-      weft: [`${W}/24`],
-      bird: [`${ADDR.bird}/24`],
-      frr: [`${ADDR.frr}/24`],
-      gobgp: [`${ADDR.gobgp}/24`],
-    });
+    const ns = await lan24(lab, { weft: W, ...ADDR });
     cap = await capture(lab, ns.weft!, 'eth0', 'tcp port 179');
     [bird, frr, gobgp, weft] = await Promise.all([
       startBird(lab, ns.bird!, { routerId: ADDR.bird, config: birdConf }),
@@ -171,10 +132,13 @@ describe.skipIf(skipReason !== undefined)('interop: hold timer expiry against a 
     resumedAt = Date.now();
     for (const d of DAEMONS) process.kill(pids[d], 'SIGCONT');
     for (const d of DAEMONS) {
-      const back = await waitFor(
-        () => weft.logEvents('session.established', d).find((x) => Date.parse(x.time) >= resumedAt - 5),
-        { what: `weft session with ${d} Established again after SIGCONT`, timeoutMs: 30_000, diagnose: () => weft.logTail(40) },
-      );
+      const back = await weft.waitEvent('session.established', {
+        peer: d,
+        match: (x) => Date.parse(x.time) >= resumedAt - 5,
+        what: `weft session with ${d} Established again after SIGCONT`,
+        timeoutMs: 30_000,
+        tail: 40,
+      });
       console.log(`hold timer: ${d} Established again ${Date.parse(back.time) - resumedAt} ms after SIGCONT`);
     }
     await waitFor(async () => (await bird.protocolState('weft')) === 'Established', { what: 'BIRD Established again', timeoutMs: 10_000 });

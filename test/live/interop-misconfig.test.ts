@@ -8,10 +8,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startBird, type Bird } from '../helpers/bird.js';
 import { startFrr, type Frr } from '../helpers/frr.js';
+import { birdToWeft, frrToWeft, lan24 } from '../helpers/interop.js';
 import { Lab } from '../helpers/netns.js';
 import { bgpMessages, capture, dissect, type Capture } from '../helpers/tshark.js';
 import { waitFor } from '../helpers/wait.js';
-import { interopSkipReason, lan, startWeft, type Weft } from '../helpers/weft.js';
+import { interopSkipReason, startWeft, type Weft } from '../helpers/weft.js';
 
 const AS_W = 4200000001;
 const AS_D = 4200000002;
@@ -37,28 +38,8 @@ const weftConfig = {
   announce: [{ prefix: '10.101.0.0/24' }],
 };
 
-const birdConf = (weftAs: number) => `
-protocol device {}
-protocol bgp weft {
-  local as ${AS_D};
-  neighbor ${W} as ${weftAs};
-  hold time 9;
-  connect delay time 1;
-  connect retry time 1;
-  error wait time 1, 5;
-  ipv4 { import all; export none; };
-}
-`;
-
-const frrConf = (me: string, weftAs: number) => `frr defaults traditional
-hostname frr
-router bgp ${AS_D}
- bgp router-id ${me}
- no bgp ebgp-requires-policy
- no bgp network import-check
- neighbor ${W} remote-as ${weftAs}
- neighbor ${W} timers connect 1
-`;
+const birdConf = (weftAs: number) => birdToWeft({ as: AS_D, weft: W, weftAs });
+const frrConf = (me: string, weftAs: number) => frrToWeft({ as: AS_D, routerId: me, weft: W, weftAs });
 
 type FrrNeighbor = Record<string, unknown> & { bgpState?: string; lastNotificationReason?: string; lastErrorCodeSubcode?: string };
 
@@ -74,14 +55,7 @@ describe.skipIf(skipReason !== undefined)('interop: misconfiguration seen at bot
 
   beforeAll(async () => {
     lab = Lab.create();
-    const ns = await lan(lab, {
-      weft: [`${W}/24`],
-      birdBad: [`${ADDR.birdBad}/24`],
-      frrBad: [`${ADDR.frrBad}/24`],
-      birdWrong: [`${ADDR.birdWrong}/24`],
-      frrWrong: [`${ADDR.frrWrong}/24`],
-      stranger: [`${ADDR.stranger}/24`],
-    });
+    const ns = await lan24(lab, { weft: W, ...ADDR });
     cap = await capture(lab, ns.stranger!, 'eth0', 'tcp port 179');
     [birdBad, frrBad, birdWrong, frrWrong, stranger, weft] = await Promise.all([
       startBird(lab, ns.birdBad!, { routerId: ADDR.birdBad, config: birdConf(AS_W) }),
@@ -100,11 +74,7 @@ describe.skipIf(skipReason !== undefined)('interop: misconfiguration seen at bot
 
   it('weft with the wrong peer AS: weft sends 2/2 Bad Peer AS, and its state file says so', async () => {
     for (const name of ['birdBad', 'frrBad'] as const) {
-      const sent = await waitFor(() => weft.logEvents('session.notification-sent', name).find((n) => n.code === 2), {
-        what: `weft to send an OPEN error to ${name}`,
-        timeoutMs: 15_000,
-        diagnose: () => weft.logTail(),
-      });
+      const sent = await weft.waitEvent('session.notification-sent', { peer: name, match: (n) => n.code === 2, what: `weft to send an OPEN error to ${name}` });
       expect(sent.subcode).toBe(2);
       expect(sent.errorCode).toBe('open.bad-peer-as');
       const p = weft.peer(ADDR[name]);
@@ -136,11 +106,7 @@ describe.skipIf(skipReason !== undefined)('interop: misconfiguration seen at bot
   });
   it('peer with the wrong AS for weft: BIRD and FRR send 2/2, weft logs it and its lastError says so', async () => {
     for (const name of ['birdWrong', 'frrWrong'] as const) {
-      const got = await waitFor(() => weft.logEvents('session.notification-received', name).find((n) => n.code === 2), {
-        what: `weft to receive an OPEN error from ${name}`,
-        timeoutMs: 15_000,
-        diagnose: () => weft.logTail(),
-      });
+      const got = await weft.waitEvent('session.notification-received', { peer: name, match: (n) => n.code === 2, what: `weft to receive an OPEN error from ${name}` });
       expect(got.subcode, `${name} subcode`).toBe(2);
       const p = weft.peer(ADDR[name]);
       expect(p?.state).not.toBe('Established');
@@ -164,11 +130,7 @@ describe.skipIf(skipReason !== undefined)('interop: misconfiguration seen at bot
   });
 
   it('a connection from an unlisted address is refused: listener.refused, and no OPEN from weft on the wire', async () => {
-    const refused = await waitFor(() => weft.logEvents('listener.refused').find((e) => e.remoteAddress === ADDR.stranger), {
-      what: `weft to refuse a connection from ${ADDR.stranger}`,
-      timeoutMs: 15_000,
-      diagnose: () => weft.logTail(),
-    });
+    const refused = await weft.waitEvent('listener.refused', { match: (e) => e.remoteAddress === ADDR.stranger, what: `weft to refuse a connection from ${ADDR.stranger}` });
     expect(refused.remoteAddress).toBe(ADDR.stranger);
     // Let BIRD dial at least twice more (connect retry 1 s), so the capture spans several attempts.
     await waitFor(() => weft.logEvents('listener.refused').filter((e) => e.remoteAddress === ADDR.stranger).length >= 3, {

@@ -5,10 +5,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startBird, type Bird } from '../helpers/bird.js';
 import { startFrr, type Frr } from '../helpers/frr.js';
+import { birdToWeft, frrToWeft, lan24 } from '../helpers/interop.js';
 import { Lab } from '../helpers/netns.js';
 import { capture, dissect, type Capture, type TsharkPacket } from '../helpers/tshark.js';
 import { waitFor } from '../helpers/wait.js';
-import { interopSkipReason, lan, startWeft, type Weft } from '../helpers/weft.js';
+import { interopSkipReason, startWeft, type Weft } from '../helpers/weft.js';
 
 const AS_W = 4200000001;
 const AS_D = 4200000002;
@@ -28,28 +29,8 @@ const weftConfig = {
   announce: PREFIXES.map((prefix, i) => ({ prefix, communities: [`65000:${i + 1}`] })),
 };
 
-const birdConf = `
-protocol device {}
-protocol bgp weft {
-  local as ${AS_D};
-  neighbor ${W} as ${AS_W};
-  hold time 9;
-  connect delay time 1;
-  connect retry time 1;
-  error wait time 1, 5;
-  ipv4 { import all; export none; };
-}
-`;
-
-const frrConf = `frr defaults traditional
-hostname frr
-router bgp ${AS_D}
- bgp router-id ${ADDR.frr}
- no bgp ebgp-requires-policy
- no bgp network import-check
- neighbor ${W} remote-as ${AS_W}
- neighbor ${W} timers connect 1
-`;
+const birdConf = birdToWeft({ as: AS_D, weft: W, weftAs: AS_W });
+const frrConf = frrToWeft({ as: AS_D, routerId: ADDR.frr, weft: W, weftAs: AS_W });
 
 /** One BGP message from a capture, with who sent it. */
 interface WireMsg {
@@ -111,7 +92,7 @@ describe.skipIf(skipReason !== undefined)('interop: ROUTE-REFRESH from FRR and B
 
   beforeAll(async () => {
     lab = Lab.create();
-    const ns = await lan(lab, { weft: [`${W}/24`], bird: [`${ADDR.bird}/24`], frr: [`${ADDR.frr}/24`] });
+    const ns = await lan24(lab, { weft: W, ...ADDR });
     cap = await capture(lab, ns.weft!, 'eth0', 'tcp port 179');
     [bird, frr, weft] = await Promise.all([
       startBird(lab, ns.bird!, { routerId: ADDR.bird, config: birdConf }),

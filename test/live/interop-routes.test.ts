@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startBird, type Bird } from '../helpers/bird.js';
 import { startFrr, type Frr, type FrrPath } from '../helpers/frr.js';
 import { startGobgp, type Gobgp } from '../helpers/gobgp.js';
+import { gobgpGlobal, gobgpNeighbor } from '../helpers/interop.js';
 import { Lab } from '../helpers/netns.js';
 import { waitFor } from '../helpers/wait.js';
 import { interopSkipReason, lan, startWeft, type Weft, type WeftAttr, type WeftPeerState } from '../helpers/weft.js';
@@ -150,26 +151,21 @@ ${nbs.map(([a, as, src]) => ` neighbor ${a} remote-as ${as}\n neighbor ${a} upda
 
 function gobgpToml(): string {
   const me = ADDR.gobgp;
-  const nb = (addr: string, as: number, src: string, v6: boolean) => `
-[[neighbors]]
-  [neighbors.config]
-    neighbor-address = "${addr}"
-    peer-as = ${as}
-  [neighbors.transport.config]
-    local-address = "${src}"
-  [neighbors.timers.config]
-    connect-retry = 1
-    hold-time = 9
-    keepalive-interval = 3
-  [[neighbors.afi-safis]]
-    [neighbors.afi-safis.config]
-      afi-safi-name = "ipv4-unicast"
-${v6 ? `  [[neighbors.afi-safis]]\n    [neighbors.afi-safis.config]\n      afi-safi-name = "ipv6-unicast"\n` : ''}`;
-  return `
-[global.config]
-  as = ${AS_A}
-  router-id = "${me[0]}"
-${nb(ADDR.wa[0], AS_A, me[0], false)}${nb(ADDR.wa[1], AS_A, me[1], true)}${nb(ADDR.wb[0], AS_B, me[0], false)}${nb(ADDR.wb[1], AS_B, me[1], true)}`;
+  const nb = (address: string, peerAs: number, localAddress: string, ipv6: boolean) => gobgpNeighbor({ address, peerAs, localAddress, ipv6 });
+  return `${gobgpGlobal(AS_A, me[0])}${nb(ADDR.wa[0], AS_A, me[0], false)}${nb(ADDR.wa[1], AS_A, me[1], true)}${nb(ADDR.wb[0], AS_B, me[0], false)}${nb(ADDR.wb[1], AS_B, me[1], true)}`;
+}
+
+/**
+ * The paths the peers should show for weft's prefixes: from each weft (tag 1 weft-a, 2 weft-b), its
+ * IPv4 prefix over IPv4 and over IPv6 transport and its IPv6 prefix over IPv6 transport.
+ */
+function weftPaths() {
+  return ([[1, 'wa'], [2, 'wb']] as const).flatMap(([tag, w]) => {
+    const r = weftRoutes(tag);
+    const asn = tag === 1 ? AS_A : AS_B;
+    const cases = [['ipv4', r.v4a, ADDR[w][0]], ['ipv4', r.v4a, ADDR[w][1]], ['ipv6', r.v6, ADDR[w][1]]] as const;
+    return cases.map(([afi, prefix, from]) => ({ tag, r, asn, afi, prefix, from }));
+  });
 }
 
 // ------------------------------------------------------------------ reading weft's received routes
@@ -305,50 +301,42 @@ describe.skipIf(skipReason !== undefined)('interop: routes over iBGP/eBGP, IPv4/
 
   it('FRR shows weft\'s prefixes with AS path, next hop, communities and large communities (IPv4 and IPv6)', async () => {
     type Detail = { paths?: (FrrPath & { aspath?: { string?: string }; community?: { string?: string }; largeCommunity?: { string?: string }; peer?: { peerId?: string }; nexthops?: { ip?: string }[] })[] };
-    for (const [tag, w] of [[1, 'wa'], [2, 'wb']] as const) {
-      const r = weftRoutes(tag);
-      const asn = tag === 1 ? AS_A : AS_B;
-      for (const [afi, prefix, from] of [['ipv4', r.v4a, ADDR[w][0]], ['ipv4', r.v4a, ADDR[w][1]], ['ipv6', r.v6, ADDR[w][1]]] as const) {
-        const path = await waitFor(
-          async () => {
-            const j = await frr.vtyshJson<Detail>(`show bgp ${afi} unicast ${prefix} json`);
-            return j.paths?.find((p) => p.peer?.peerId === from);
-          },
-          { what: `FRR path for ${prefix} from ${from}`, timeoutMs: 15_000, diagnose: () => frr.vtysh(`show bgp ${afi} unicast ${prefix}`) },
-        );
-        expect(path.aspath?.string).toBe(tag === 1 ? 'Local' : String(asn));
-        expect(path.nexthops?.[0]?.ip).toBe(afi === 'ipv4' ? r.v4NextHop : r.v6NextHop);
-        expect(path.community?.string).toBe(`65000:10${tag} 65000:200`);
-        expect(path.largeCommunity?.string).toBe(`${asn}:1:${tag}`);
-        expect(path.valid).toBe(true);
-      }
+    for (const { tag, r, asn, afi, prefix, from } of weftPaths()) {
+      const path = await waitFor(
+        async () => {
+          const j = await frr.vtyshJson<Detail>(`show bgp ${afi} unicast ${prefix} json`);
+          return j.paths?.find((p) => p.peer?.peerId === from);
+        },
+        { what: `FRR path for ${prefix} from ${from}`, timeoutMs: 15_000, diagnose: () => frr.vtysh(`show bgp ${afi} unicast ${prefix}`) },
+      );
+      expect(path.aspath?.string).toBe(tag === 1 ? 'Local' : String(asn));
+      expect(path.nexthops?.[0]?.ip).toBe(afi === 'ipv4' ? r.v4NextHop : r.v6NextHop);
+      expect(path.community?.string).toBe(`65000:10${tag} 65000:200`);
+      expect(path.largeCommunity?.string).toBe(`${asn}:1:${tag}`);
+      expect(path.valid).toBe(true);
     }
   });
 
   it('GoBGP shows weft\'s prefixes with AS path, next hop, communities and large communities (IPv4 and IPv6)', async () => {
     type GoPath = { nlri?: { prefix?: string }; 'neighbor-ip'?: string; attrs?: { type: number; [k: string]: unknown }[] };
-    for (const [tag, w] of [[1, 'wa'], [2, 'wb']] as const) {
-      const r = weftRoutes(tag);
-      const asn = tag === 1 ? AS_A : AS_B;
-      for (const [afi, prefix, from] of [['ipv4', r.v4a, ADDR[w][0]], ['ipv4', r.v4a, ADDR[w][1]], ['ipv6', r.v6, ADDR[w][1]]] as const) {
-        const path = await waitFor(
-          async () => {
-            const j = (await gobgp.gobgp('global', 'rib', '-a', afi, prefix, '-j')) as Record<string, GoPath[]> | null;
-            return Object.values(j ?? {})
-              .flat()
-              .find((p) => p['neighbor-ip'] === from);
-          },
-          { what: `GoBGP path for ${prefix} from ${from}`, timeoutMs: 15_000, diagnose: async () => JSON.stringify(await gobgp.gobgp('global', 'rib', '-a', afi, prefix, '-j')) },
-        );
-        const byType = (t: number) => path.attrs?.find((a) => a.type === t);
-        // BGP attribute type codes: 2 AS_PATH, 3 NEXT_HOP, 8 COMMUNITIES, 14 MP_REACH, 32 LARGE_COMMUNITY.
-        const asPath = byType(2) as { as_paths?: { asns?: number[] }[] } | undefined;
-        expect((asPath?.as_paths ?? []).flatMap((s) => s.asns ?? [])).toEqual(tag === 1 ? [] : [asn]);
-        const nh = afi === 'ipv4' ? (byType(3) as { nexthop?: string } | undefined)?.nexthop : (byType(14) as { nexthop?: string } | undefined)?.nexthop;
-        expect(nh).toBe(afi === 'ipv4' ? r.v4NextHop : r.v6NextHop);
-        expect((byType(8) as { communities?: number[] } | undefined)?.communities).toEqual([65000 * 65536 + 100 + tag, 65000 * 65536 + 200]);
-        expect((byType(32) as { value?: unknown[] } | undefined)?.value).toEqual([{ ASN: asn, LocalData1: 1, LocalData2: tag }]);
-      }
+    for (const { tag, r, asn, afi, prefix, from } of weftPaths()) {
+      const path = await waitFor(
+        async () => {
+          const j = (await gobgp.gobgp('global', 'rib', '-a', afi, prefix, '-j')) as Record<string, GoPath[]> | null;
+          return Object.values(j ?? {})
+            .flat()
+            .find((p) => p['neighbor-ip'] === from);
+        },
+        { what: `GoBGP path for ${prefix} from ${from}`, timeoutMs: 15_000, diagnose: async () => JSON.stringify(await gobgp.gobgp('global', 'rib', '-a', afi, prefix, '-j')) },
+      );
+      const byType = (t: number) => path.attrs?.find((a) => a.type === t);
+      // BGP attribute type codes: 2 AS_PATH, 3 NEXT_HOP, 8 COMMUNITIES, 14 MP_REACH, 32 LARGE_COMMUNITY.
+      const asPath = byType(2) as { as_paths?: { asns?: number[] }[] } | undefined;
+      expect((asPath?.as_paths ?? []).flatMap((s) => s.asns ?? [])).toEqual(tag === 1 ? [] : [asn]);
+      const nh = afi === 'ipv4' ? (byType(3) as { nexthop?: string } | undefined)?.nexthop : (byType(14) as { nexthop?: string } | undefined)?.nexthop;
+      expect(nh).toBe(afi === 'ipv4' ? r.v4NextHop : r.v6NextHop);
+      expect((byType(8) as { communities?: number[] } | undefined)?.communities).toEqual([65000 * 65536 + 100 + tag, 65000 * 65536 + 200]);
+      expect((byType(32) as { value?: unknown[] } | undefined)?.value).toEqual([{ ASN: asn, LocalData1: 1, LocalData2: tag }]);
     }
   });
 

@@ -8,11 +8,11 @@
 // community, the EVPN Router's MAC and large communities, so no attribute needs a raw-byte
 // fallback. Raw bytes are still compared end to end: what the sink received is byte for byte
 // what weft encoded.
-import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Lab } from '../helpers/netns.js';
+import { missingPrereq } from '../helpers/prereq.js';
 import { DaemonError } from '../helpers/processes.js';
 import { bgpMessages, capture, dissect, type TsharkPacket } from '../helpers/tshark.js';
 import { waitFor } from '../helpers/wait.js';
@@ -20,18 +20,7 @@ import * as S from './fixtures-tshark/scenario.js';
 
 const PIPE = fileURLToPath(new URL('./fixtures-tshark/bgp-pipe.mjs', import.meta.url));
 
-function missingPrereq(): string | undefined {
-  if (process.getuid?.() !== 0) return 'not root';
-  for (const c of ['ip', 'tcpdump', 'tshark']) {
-    try {
-      execFileSync('sh', ['-c', `command -v ${c}`], { stdio: 'ignore' });
-    } catch {
-      return `${c} not installed (run labs/install-deps.sh)`;
-    }
-  }
-  return undefined;
-}
-const skipReason = missingPrereq();
+const skipReason = missingPrereq(['ip', 'tcpdump', 'tshark']);
 if (skipReason) console.warn(`wire-tshark skipped: ${skipReason}`);
 
 // ---------------------------------------------------------------- tshark JSON trees

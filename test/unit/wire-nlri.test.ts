@@ -2,9 +2,9 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { fromHex, toHex } from '../../src/lib/hex.js';
 import { parsePrefix, v4Prefix, v6Prefix } from '../../src/lib/prefix.js';
-import { WireError } from '../../src/wire/errors.js';
 import { decodePrefixes, decodeV4Prefixes, decodeV6Prefixes, v6PrefixBytes, writePrefixes } from '../../src/wire/nlri.js';
 import { Writer } from '../../src/wire/writer.js';
+import { thrown } from '../helpers/wire-error.js';
 
 function v4(hex: string, addPath = false): { prefixes: number[]; ids: number[] } {
   const b = fromHex(hex);
@@ -18,16 +18,6 @@ function encoded(afi: number, prefixes: (number | string)[], ids?: number[]): st
   const w = new Writer(8);
   writePrefixes(w, afi, prefixes, ids, ids !== undefined);
   return toHex(w.finish());
-}
-
-function thrown(f: () => unknown): WireError {
-  try {
-    f();
-  } catch (e) {
-    expect(e).toBeInstanceOf(WireError);
-    return e as WireError;
-  }
-  throw new Error('expected a WireError');
 }
 
 describe('IPv4 NLRI (RFC 4271 4.3)', () => {

@@ -5,6 +5,7 @@ import { buildEndOfRib, endOfRibBytes, isEndOfRib } from '../../src/wire/eor.js'
 import { WireError, type Severity } from '../../src/wire/errors.js';
 import { familyKey, type UpdateMessage, type WireOptions } from '../../src/wire/types.js';
 import { decodeUpdate, encodeUpdate, updateSeverity } from '../../src/wire/update.js';
+import { thrown } from '../helpers/wire-error.js';
 
 const OPTS: WireOptions = { fourOctetAs: true, extendedMessage: false, addPath: new Set() };
 const AS2: WireOptions = { ...OPTS, fourOctetAs: false };
@@ -17,16 +18,6 @@ function update(withdrawnHex: string, attrsHex: string, nlriHex = ''): Uint8Arra
   const body = [w.length >> 8, w.length & 255, ...w, a.length >> 8, a.length & 255, ...a, ...n];
   const len = 19 + body.length;
   return Uint8Array.from([...new Array<number>(16).fill(0xff), len >> 8, len & 255, 2, ...body]);
-}
-
-function thrown(f: () => unknown): WireError {
-  try {
-    f();
-  } catch (e) {
-    expect(e).toBeInstanceOf(WireError);
-    return e as WireError;
-  }
-  throw new Error('expected a WireError');
 }
 
 /** The single problem of a decoded UPDATE. */

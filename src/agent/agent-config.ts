@@ -129,6 +129,31 @@ export const agentConfigSchema = z.strictObject({
     })
     .default({ holdTime: 30, keepalive: 10, connectRetry: 5 }),
   logLevel: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
+  /**
+   * The kernel data plane (src/dataplane): routes learned over BGP written as direct / VXLAN /
+   * IP-in-IP routes, own blocks as blackholes. Defaults: enabled; underlayDevice = the device
+   * that holds node.address (found at start with `ip -json addr`); keepRoutesOnExit: routes stay
+   * in the kernel when the agent stops (a restart adopts them, traffic keeps flowing);
+   * resyncSeconds: full kernel re-read period (0 = none); restartGraceSeconds: at start, routes
+   * already in the kernel are kept until the peer that had them sends End-of-RIB or this many
+   * seconds pass (default: the largest configured hold time, at least 10).
+   */
+  dataplane: z
+    .strictObject({
+      enabled: z.boolean().default(true),
+      underlayDevice: z.string().regex(/^[A-Za-z0-9_.:@-]{1,15}$/, 'must be an interface name (1-15 characters)').optional(),
+      keepRoutesOnExit: z.boolean().default(true),
+      resyncSeconds: z.number().min(0).max(86400).default(10),
+      restartGraceSeconds: z.number().min(0).max(3600).optional(),
+    })
+    .default({ enabled: true, keepRoutesOnExit: true, resyncSeconds: 10 }),
+  /** This node's VXLAN device (weft.vxlan): VNI (Calico's default 4096) and UDP port (IANA 4789, RFC 7348 5). */
+  vxlan: z
+    .strictObject({
+      vni: z.number().int().min(1).max(16777215).default(4096),
+      port: port.default(4789),
+    })
+    .default({ vni: 4096, port: 4789 }),
 });
 
 export type AgentConfig = z.output<typeof agentConfigSchema>;

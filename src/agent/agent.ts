@@ -31,7 +31,9 @@ import { peerLogger } from './logger.js';
 import { desiredPeers, diffPeers, NodesFileWatcher, type PeerSpec } from './mesh.js';
 import { AgentMetrics } from './metrics.js';
 import { Peer } from './peer.js';
-import { LoggingSink, type DesiredRouteChange, type RouteSink } from './route-sink.js';
+import { LoggingSink, TeeSink, type DesiredRouteChange, type RouteSink } from './route-sink.js';
+import { DataplaneBridge } from './dataplane-bridge.js';
+import { blockAttributes } from './dataplane-desired.js';
 
 export interface PeerEntry {
   spec: PeerSpec;
@@ -51,6 +53,8 @@ export interface AgentOptions {
   sink?: RouteSink;
   /** Overrides config.control.socket / metrics (tests). */
   controlSocket?: string;
+  /** Run the kernel data plane in this network namespace (tests); default: the agent's own. */
+  netns?: string;
 }
 
 export class Agent {
@@ -74,6 +78,8 @@ export class Agent {
   private flushScheduled = false;
   private pendingSink: DesiredRouteChange[] = [];
   private stopping = false;
+  /** The kernel data plane (dataplane-bridge.ts); undefined when dataplane.enabled is false. */
+  readonly dataplane: DataplaneBridge | undefined;
 
   constructor(
     private loaded: LoadedConfig,
@@ -86,11 +92,14 @@ export class Agent {
     const local = { asn: c.node.asn, routerId, clusterId: c.routeReflector?.clusterId };
     this.rib = new Rib({ local });
     this.ribOut = new AdjRibOut(this.rib, { local, routeReflector: c.routeReflector !== undefined });
-    this.sink = opts.sink ?? new LoggingSink(log);
+    const sink = opts.sink ?? new LoggingSink(log);
+    this.dataplane = c.dataplane.enabled ? new DataplaneBridge(this, log, { netns: opts.netns }) : undefined;
+    this.sink = this.dataplane ? new TeeSink([sink, this.dataplane]) : sink;
     this.metrics = new AgentMetrics({
       peerStats: () => [...this.entries.values()].map((e) => peerStatus(this, e)),
       ribSize: () => this.rib.size(),
       startedAt: this.startedAt,
+      dataplane: () => this.dataplane?.status(),
     });
   }
 
@@ -120,6 +129,14 @@ export class Agent {
       throw e;
     }
     this.applyBlocks();
+    try {
+      // After the blocks (the first desired state has them), before the sessions (kernel routes
+      // are read and held before any peer can change the RIB).
+      await this.dataplane?.start();
+    } catch (e) {
+      await this.stopServers();
+      throw e;
+    }
     this.applyPeers('start');
     logEvent(this.log, 'agent.started', { node: this.config.node.name, routerId: this.routerId, peers: this.entries.size, blocks: this.blocks.size });
   }
@@ -138,10 +155,14 @@ export class Agent {
   async shutdown(message = 'weft agent is shutting down'): Promise<void> {
     if (this.stopping) return;
     this.stopping = true;
+    // The sessions closing below withdraw every learned route from the RIB: that must not reach
+    // the kernel (keepRoutesOnExit), so the data plane stops following the RIB first.
+    this.dataplane?.freeze();
     logEvent(this.log, 'agent.shutdown', { message });
     for (const e of [...this.entries.values()]) this.removePeer(e, message);
     this.flush();
     await this.stopServers();
+    await this.dataplane?.stop(!this.config.dataplane.keepRoutesOnExit);
     this.sink.close?.();
   }
 
@@ -165,11 +186,11 @@ export class Agent {
       throw new Error(`reload refused, the running configuration stays: ${problems.join('; ')}`);
     }
     const old = this.config;
-    const fixed = ['node', 'listen', 'control', 'metrics', 'routeReflector'] as const;
+    const fixed = ['node', 'listen', 'control', 'metrics', 'routeReflector', 'dataplane'] as const;
     const restartNeeded = fixed.filter((k) => JSON.stringify(old[k]) !== JSON.stringify(next.config[k]));
     const poolsChanged = JSON.stringify(old.pools) !== JSON.stringify(next.config.pools);
     this.loaded = next;
-    this.config = { ...next.config, node: old.node, listen: old.listen, control: old.control, metrics: old.metrics, routeReflector: old.routeReflector };
+    this.config = { ...next.config, node: old.node, listen: old.listen, control: old.control, metrics: old.metrics, routeReflector: old.routeReflector, dataplane: old.dataplane };
     if (old.mesh.nodesFile !== this.config.mesh.nodesFile || old.mesh.pollInterval !== this.config.mesh.pollInterval) {
       this.watcher?.stop();
       this.watcher = undefined;
@@ -181,7 +202,8 @@ export class Agent {
       }
     }
     for (const p of [...this.added]) if (blockProblem(p, this.config.pools)) this.added.delete(p);
-    this.applyBlocks();
+    this.applyBlocks(poolsChanged);
+    if (poolsChanged || JSON.stringify(old.vxlan) !== JSON.stringify(this.config.vxlan)) this.dataplane?.reconfigure();
     const d = this.applyPeers('reload');
     if (poolsChanged) {
       // New pools change what the import policy accepts: apply it and ask for the routes again.
@@ -268,7 +290,7 @@ export class Agent {
           case 'update':
             return this.onUpdate(e, ev.update);
           case 'route-refresh':
-            return this.onRefresh(e, ev.refresh.afi, ev.refresh.safi);
+            return this.onRefresh(e, ev.refresh.afi, ev.refresh.safi, ev.refresh.subtype);
         }
       } catch (err) {
         // A bug here must not take the other sessions down: log it and reset this one.
@@ -301,7 +323,8 @@ export class Agent {
     return s;
   }
 
-  private applyBlocks(): void {
+  /** `reannounce`: the pools changed, so every block's attributes (tunnel type, MAC) are set again. */
+  private applyBlocks(reannounce = false): void {
     const want = this.wantedBlocks();
     const changes: Change[] = [];
     for (const p of [...this.blocks]) {
@@ -311,9 +334,12 @@ export class Agent {
       logEvent(this.log, 'agent.block-removed', { block: formatPrefix(p) });
     }
     for (const p of want) {
-      if (this.blocks.has(p)) continue;
+      if (this.blocks.has(p)) {
+        if (reannounce) changes.push(...this.rib.localAdd(p, this.blockAttributes(p)));
+        continue;
+      }
       this.blocks.add(p);
-      changes.push(...this.rib.localAdd(p));
+      changes.push(...this.rib.localAdd(p, this.blockAttributes(p)));
       logEvent(this.log, 'agent.block-added', { block: formatPrefix(p) });
     }
     this.onChanges(changes);
@@ -342,6 +368,11 @@ export class Agent {
 
   localBlocks(): Prefix[] {
     return [...this.blocks];
+  }
+
+  /** ORIGIN IGP + the RFC 9012 encapsulation and Router's MAC extended communities (dataplane-desired.ts). */
+  private blockAttributes(p: Prefix) {
+    return blockAttributes(p, this.config.pools, this.config.node.address.address);
   }
 
   // ------------------------------------------------------------------ routing
@@ -393,6 +424,7 @@ export class Agent {
     if (eor) {
       this.rib.endOfRib(id, eor);
       logEvent(this.log, 'agent.end-of-rib', { peer: id, family: `${eor.afi}/${eor.safi}` });
+      this.dataplane?.endOfRib();
       return;
     }
     const changes: Change[] = [];
@@ -421,7 +453,10 @@ export class Agent {
   }
 
   /** RFC 2918 4 / RFC 7313 4: everything again for the family, bracketed by BoRR/EoRR when enhanced. */
-  private onRefresh(e: PeerEntry, afi: number, safi: number): void {
+  private onRefresh(e: PeerEntry, afi: number, safi: number, subtype = 0): void {
+    // RFC 7313 3: only subtype 0 is a request; BoRR (1) / EoRR (2) bracket the peer's own answer
+    // and must not be answered (doing so made two reloading agents refresh each other forever).
+    if (subtype !== RouteRefreshSubtype.NORMAL) return;
     const n = e.peer.negotiated;
     if (!e.info || !n?.families.some((f) => f.afi === afi && f.safi === safi)) return;
     const all = this.ribOut.fullTable(e.info.id);
@@ -496,7 +531,10 @@ export class Agent {
       case 'status':
         return { status: this.status() };
       case 'routes':
-        return { routes: routeViews(this) };
+        return { routes: this.dataplane ? await this.dataplane.annotate(routeViews(this)) : routeViews(this) };
+      case 'explain':
+        if (!this.dataplane) throw new Error('the data plane is disabled (dataplane.enabled: false)');
+        return { explain: await this.dataplane.explain(req.address, routeViews(this)) };
       case 'advertise':
         return this.advertise(req.prefix);
       case 'withdraw':
@@ -517,6 +555,7 @@ export class Agent {
       rib: { prefixes: this.rib.size(), local: this.rib.localCount() },
       blocks: this.localBlocks().map(formatPrefix),
       peers: [...this.entries.values()].map((e) => peerStatus(this, e)),
+      ...(this.dataplane ? { dataplane: this.dataplane.status() } : {}),
     };
   }
 }

@@ -7,6 +7,7 @@
  *   {"op":"advertise","prefix":"10.244.3.0/26"} -> {"ok":true,"changed":true}
  *   {"op":"withdraw","prefix":"10.244.3.0/26"}  -> {"ok":true,"changed":true}
  *   {"op":"reload"}                          -> {"ok":true,"reload":{...}}
+ *   {"op":"explain","address":"10.244.7.9"}  -> {"ok":true,"explain":{...}} (dataplane-bridge.ts)
  *   anything wrong                           -> {"ok":false,"error":"what was wrong"}
  *
  * A bad request never takes the agent down: every failure becomes an error reply.
@@ -17,6 +18,7 @@ import { dirname } from 'node:path';
 import type { Logger } from 'pino';
 import { formatPrefix } from '../lib/prefix.js';
 import type { Agent, PeerEntry } from './agent.js';
+import type { DataplaneStatus } from './dataplane-bridge.js';
 import { logEvent } from './log-events.js';
 import type { PeerKind } from './mesh.js';
 
@@ -25,11 +27,12 @@ export type ControlRequest =
   | { op: 'routes' }
   | { op: 'advertise'; prefix: string }
   | { op: 'withdraw'; prefix: string }
-  | { op: 'reload' };
+  | { op: 'reload' }
+  | { op: 'explain'; address: string };
 
 export type ControlReply = ({ ok: true } & Record<string, unknown>) | { ok: false; error: string };
 
-export const CONTROL_OPS = ['status', 'routes', 'advertise', 'withdraw', 'reload'] as const;
+export const CONTROL_OPS = ['status', 'routes', 'advertise', 'withdraw', 'reload', 'explain'] as const;
 
 /** What the server calls; a thrown Error becomes {"ok":false,"error":message}. */
 export type ControlHandler = (req: ControlRequest) => Promise<Record<string, unknown>> | Record<string, unknown>;
@@ -51,6 +54,9 @@ export function checkRequest(v: unknown): ControlRequest | string {
     case 'withdraw':
       if (typeof o.prefix !== 'string') return `"${o.op}" needs a "prefix" string, like "10.244.3.0/26"`;
       return { op: o.op, prefix: o.prefix };
+    case 'explain':
+      if (typeof o.address !== 'string') return '"explain" needs an "address" string, like "10.244.7.9"';
+      return { op: 'explain', address: o.address };
     default:
       return `unknown op ${JSON.stringify(o.op)} (one of ${CONTROL_OPS.join(', ')})`;
   }
@@ -210,6 +216,8 @@ export interface AgentStatus {
   rib: { prefixes: number; local: number };
   blocks: string[];
   peers: PeerStatusView[];
+  /** The kernel data plane (absent when dataplane.enabled is false). */
+  dataplane?: DataplaneStatus;
 }
 
 export interface RouteView {
@@ -229,6 +237,12 @@ export interface RouteView {
   reason: string;
   /** Candidate paths for the prefix (1 = no competition). */
   candidates: number;
+  /** Data plane (when enabled): direct | vxlan | ipip | blackhole | local | none. */
+  shape?: string;
+  /** Why that shape (decideShape's reason, or why nothing is written). */
+  why?: string;
+  /** The kernel has the route in that shape now. */
+  installed?: boolean;
 }
 
 export function peerStatus(agent: Agent, e: PeerEntry): PeerStatusView {

@@ -25,6 +25,8 @@ export interface MetricsSource {
   }[];
   ribSize(): number;
   startedAt: number;
+  /** The kernel data plane, when enabled. */
+  dataplane?(): { routes: Record<string, number>; batches: number; linesApplied: number; lineErrors: number; problems: readonly string[]; held: number } | undefined;
 }
 
 export class AgentMetrics {
@@ -90,6 +92,33 @@ export class AgentMetrics {
         this.set((Date.now() - src.startedAt) / 1000);
       },
     });
+    const dp = () => src.dataplane?.();
+    new Gauge({
+      name: 'weft_dataplane_routes',
+      help: 'routes weft keeps in the kernel, by shape (blackhole|direct|vxlan|ipip): the data plane desired state',
+      labelNames: ['shape'],
+      registers,
+      collect() {
+        this.reset();
+        for (const [shape, n] of Object.entries(dp()?.routes ?? {})) this.set({ shape }, n);
+      },
+    });
+    const dpGauge = (name: string, help: string, read: (d: NonNullable<ReturnType<typeof dp>>) => number) =>
+      new Gauge({
+        name,
+        help,
+        registers,
+        collect() {
+          this.reset();
+          const d = dp();
+          if (d) this.set(read(d));
+        },
+      });
+    dpGauge('weft_dataplane_batches_total', 'iproute2 batches the data plane applied', (d) => d.batches);
+    dpGauge('weft_dataplane_lines_total', 'iproute2 lines the data plane applied without error', (d) => d.linesApplied);
+    dpGauge('weft_dataplane_errors_total', 'iproute2 lines that failed', (d) => d.lineErrors);
+    dpGauge('weft_dataplane_problems', 'desired entries not written in the last plan (a foreign route in the way, ...)', (d) => d.problems.length);
+    dpGauge('weft_dataplane_held_routes', 'routes kept from before a restart, waiting for End-of-RIB', (d) => d.held);
     this.bestPathChanges = new Counter({ name: 'weft_best_path_changes_total', help: 'Loc-RIB best-path changes', registers });
   }
 

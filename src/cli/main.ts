@@ -12,8 +12,10 @@ import { registerPeer } from './peer.js';
 import { registerAgent } from './agent.js';
 import { registerStatus } from './status.js';
 import { registerRoutes } from './routes.js';
+import { registerExplain } from './explain.js';
 import { registerBlocks } from './blocks.js';
 import { registerConfigCheck } from './config-check.js';
+import { registerLab } from './lab.js';
 import { CliError, ExitStatus, type CliIo, type CommandContext } from './output.js';
 
 const VERSION = '0.1.0';
@@ -30,6 +32,8 @@ Examples:
   weft decode --pretty proto-fixtures/demo.hex
   weft agent -c /etc/weft/weft.yaml         run the routing daemon on this host
   weft status                               its peers; weft routes: its Loc-RIB
+  weft explain 10.244.7.9                   which route, node and shape carry one address
+  weft lab test labs/rack-l2.clab.yml       a lab on network namespaces, with a ping matrix
   weft help decode                          the full description of a command
 
 Environment:
@@ -71,8 +75,10 @@ export function buildProgram(ctx: CommandContext): Command {
   registerAgent(program, ctx);
   registerStatus(program, ctx);
   registerRoutes(program, ctx);
+  registerExplain(program, ctx);
   registerBlocks(program, ctx);
   registerConfigCheck(program, ctx);
+  registerLab(program, ctx);
   return program;
 }
 

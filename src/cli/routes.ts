@@ -11,6 +11,13 @@ Description:
   candidate paths and the reason the best one won (the RFC 4271 9.1 decision step that decided,
   "only path" when there was no competition).
 
+  With the data plane on (the default), each row also says how the prefix is in the kernel:
+  SHAPE is direct (via the peer's underlay address), vxlan (via weft.vxlan), ipip (via tunl0),
+  blackhole (one of this node's blocks), local (nothing to write: the next hop is this node) or
+  none (not written, WHY says why); INSTALLED is yes when the kernel has that route now (proto
+  weft); WHY is the reason for the shape (the pool's encapsulation, same subnet or not, eBGP).
+  \`weft explain ADDRESS\` answers the same questions for one address.
+
 Exit status:
   0  the agent answered
   2  the agent cannot be reached
@@ -18,10 +25,12 @@ Exit status:
 Examples:
   weft routes
   weft routes --json | jq -r '.[] | select(.source == "peer") | .prefix'
+  weft routes --json | jq -r '.[] | select(.installed == false) | "\(.prefix) \(.why)"'
 `;
 
 export function formatRoutes(routes: readonly RouteView[]): string {
   if (routes.length === 0) return 'no routes\n';
+  const hasDataplane = routes.some((r) => r.shape !== undefined);
   return formatTable<RouteView>(routes, [
     { header: 'PREFIX', value: (r) => r.prefix },
     { header: 'FROM', value: (r) => (r.source === 'local' ? 'local' : r.peer) },
@@ -30,6 +39,13 @@ export function formatRoutes(routes: readonly RouteView[]): string {
     { header: 'LOCAL PREF', value: (r) => r.localPref ?? '-', right: true },
     { header: 'PATHS', value: (r) => r.candidates, right: true },
     { header: 'WHY BEST', value: (r) => r.reason },
+    ...(hasDataplane
+      ? [
+          { header: 'SHAPE', value: (r: RouteView) => r.shape ?? '-' },
+          { header: 'INSTALLED', value: (r: RouteView) => (r.installed === undefined ? '-' : r.installed ? 'yes' : 'no') },
+          { header: 'WHY', value: (r: RouteView) => r.why ?? '' },
+        ]
+      : []),
   ]);
 }
 

@@ -38,11 +38,28 @@ function ago(iso: string): string {
 
 const KIND_NAMES: Record<string, string> = { mesh: 'mesh', external: 'external', 'reflector-client': 'rr-client' };
 
+/** The data-plane lines of `weft status`: underlay, the MTU containers must use, routes by shape. */
+export function formatDataplane(st: AgentStatus): string {
+  const d = st.dataplane;
+  if (!d) return 'data plane: off (dataplane.enabled: false)\n';
+  const shapes = Object.entries(d.routes)
+    .map(([k, n]) => `${n} ${k}`)
+    .join(', ');
+  return (
+    `data plane: underlay ${d.underlayDevice} MTU ${d.underlayMtu}; containers must use MTU ${d.podMtu} (${d.podMtuReason})\n` +
+    `kernel routes: ${shapes}${d.held ? `; ${d.held} held from before the restart` : ''}; batches ${d.batches}, failed lines ${d.lineErrors}` +
+    `${d.problems.length ? `; ${d.problems.length} not written (${d.problems[0]}${d.problems.length > 1 ? ', ...' : ''})` : ''}` +
+    `${d.lastError ? `; last error: ${d.lastError}` : ''}\n`
+  );
+}
+
 export function formatStatus(st: AgentStatus): string {
   const head =
     `node ${st.node.name}  AS ${st.node.asn}  router id ${st.node.routerId}  address ${st.node.address}` +
     `${st.routeReflector ? '  route reflector' : ''}  up ${st.uptimeSeconds}s\n` +
-    `Loc-RIB ${st.rib.prefixes} prefixes (${st.rib.local} local)  blocks: ${st.blocks.join(' ') || '(none)'}\n\n`;
+    `Loc-RIB ${st.rib.prefixes} prefixes (${st.rib.local} local)  blocks: ${st.blocks.join(' ') || '(none)'}\n` +
+    formatDataplane(st) +
+    '\n';
   if (st.peers.length === 0) return `${head}no peers configured\n`;
   const table = formatTable<PeerStatusView>(st.peers, [
     { header: 'PEER', value: (p) => p.id },
@@ -66,6 +83,10 @@ Description:
   prefixes received (announced by the peer this session, before import policy), accepted (in
   the RIB after policy) and advertised (what we currently send it), and the last error (a
   NOTIFICATION sent or received, a max-prefix limit, a connection failure).
+
+  Above the table: the data plane's underlay device and MTU, and the MTU containers must use
+  (underlay - 50 when a pool may use VXLAN, - 20 for IP-in-IP, the underlay MTU when no pool
+  tunnels), the kernel routes by shape, batches applied and lines that failed.
 
 Exit status:
   0  the agent answered

@@ -180,11 +180,11 @@ describe('control requests', () => {
   it.each([
     [{ op: 'status' }, { op: 'status' }],
     [{ op: 'advertise', prefix: '10.244.3.0/26', extra: 1 }, { op: 'advertise', prefix: '10.244.3.0/26' }],
-    [{ op: 'nope' }, 'unknown op "nope" (one of status, routes, advertise, withdraw, reload)'],
+    [{ op: 'nope' }, 'unknown op "nope" (one of status, routes, advertise, withdraw, reload, explain)'],
     [{ op: 'withdraw' }, '"withdraw" needs a "prefix" string, like "10.244.3.0/26"'],
     [[1, 2], 'a request must be a JSON object with an "op" field'],
     [null, 'a request must be a JSON object with an "op" field'],
-    [{}, 'missing "op" (one of status, routes, advertise, withdraw, reload)'],
+    [{}, 'missing "op" (one of status, routes, advertise, withdraw, reload, explain)'],
   ])('%j -> %j', (req, want) => {
     expect(checkRequest(req)).toEqual(want);
   });

@@ -1,0 +1,431 @@
+/**
+ * The agent's side of the kernel data plane: Loc-RIB best paths -> dataplane-desired.ts -> one
+ * src/dataplane Dataplane (reconcile with iproute2). It is a RouteSink: the agent hands it each
+ * flush's best-path changes; it marks those prefixes and, once per event-loop turn, recomputes
+ * their decisions from the RIB and calls setDesired with the whole state (the Dataplane diffs).
+ *
+ * Restart without dropping traffic (graceful-restart-like, after RFC 4724 4.2's "retain the
+ * routes ... until End-of-RIB"): Dataplane.start() adopts what is in the kernel (no flush), but
+ * the RIB is empty while the sessions come up, so a plain desired state would delete every remote
+ * route at once. So at start the weft routes already in the kernel are read and HELD: kept in the
+ * desired state, exactly as they are, until (per route) the RIB has a best path for the prefix
+ * (that replaces it), or the peer at the route's gateway address (the mesh node, or the ToR) has
+ * sent End-of-RIB for the family, or - for a gateway that is no configured peer - every
+ * configured peer has; or at the latest after dataplane.restartGraceSeconds (default: the largest
+ * configured hold time, at least 10 s). Only then does a route the RIB no longer has go away. A
+ * kill -9 and restart therefore changes no route that the peers still announce.
+ */
+import type { Logger } from 'pino';
+import { isIpv4 } from '../lib/address.js';
+import { formatPrefix, isV4, parsePrefix, prefixContains, prefixLength, type Prefix } from '../lib/prefix.js';
+import { Dataplane, type BatchRecord } from '../dataplane/dataplane.js';
+import { readKernel, runTool } from '../dataplane/iproute2.js';
+import { isWeftRoute, parseRoutes, type KernelRoute, type KernelState } from '../dataplane/kernel-state.js';
+import { IPIP_DEVICE, nodeVtep, VXLAN_DEVICE, type DesiredState, type RemoteRoute } from '../dataplane/model.js';
+import type { Path } from '../rib/peer.js';
+import type { Agent } from './agent.js';
+import type { RouteView } from './control-server.js';
+import {
+  assembleDesired,
+  blockDecision,
+  decideRoute,
+  hostPrefix,
+  podMtu,
+  type DesiredContext,
+  type RibRoute,
+  type RouteDecision,
+  type ViewShape,
+} from './dataplane-desired.js';
+import { logEvent } from './log-events.js';
+import type { DesiredRouteChange, RouteSink } from './route-sink.js';
+
+export interface DataplaneStatus {
+  underlayDevice: string;
+  underlayMtu: number;
+  /** The MTU containers must use, and why. */
+  podMtu: number;
+  podMtuReason: string;
+  /** Routes in the desired state by shape (what the kernel has once the batches are applied). */
+  routes: Record<string, number>;
+  /** Routes kept from before a restart, waiting for End-of-RIB or the grace period. */
+  held: number;
+  batches: number;
+  linesApplied: number;
+  lineErrors: number;
+  problems: string[];
+  lastError: string | undefined;
+}
+
+export interface ExplainView {
+  address: string;
+  route: (Pick<RouteView, 'prefix' | 'source' | 'peer' | 'peerAddress' | 'nextHop'> & { bestReason: string }) | null;
+  pool: string | null;
+  block: string | null;
+  node: { name: string; address: string } | null;
+  shape: ViewShape | null;
+  why: string;
+  mac?: { value: string; source: string };
+  installed: boolean;
+  kernel: Record<string, unknown> | null;
+  kernelError?: string;
+}
+
+interface Held {
+  route: RemoteRoute;
+  /** The address whose End-of-RIB releases it (the gateway's underlay address). */
+  holder: string;
+}
+
+export interface BridgeOptions {
+  /** Work in this network namespace (`ip -n NS`); default: the agent's own. */
+  netns?: string;
+}
+
+const family = (p: Prefix) => (isV4(p) ? '1/1' : '2/1');
+
+export class DataplaneBridge implements RouteSink {
+  private dp: Dataplane | undefined;
+  private readonly decisions = new Map<Prefix, RouteDecision>();
+  private readonly dirty = new Set<Prefix>();
+  private readonly held = new Map<Prefix, Held>();
+  private all = true;
+  private scheduled = false;
+  private frozen = false;
+  private graceTimer: NodeJS.Timeout | undefined;
+  private state: DesiredState = { localBlocks: [], routes: [] };
+  private underlayDevice = '';
+  private underlayMtu = 1500;
+
+  constructor(
+    private readonly agent: Agent,
+    private readonly log: Logger,
+    private readonly opts: BridgeOptions = {},
+  ) {}
+
+  private get ns(): string[] {
+    return this.opts.netns ? ['-n', this.opts.netns] : [];
+  }
+
+  // ------------------------------------------------------------------ life cycle
+
+  /** Finds the underlay, holds the kernel's weft routes, starts the Dataplane (adopting, no flush). */
+  async start(): Promise<void> {
+    const c = this.agent.config;
+    await this.findUnderlay(c.dataplane.underlayDevice, c.node.address.address);
+    const kernel = await readKernel(this.opts, VXLAN_DEVICE, [VXLAN_DEVICE, IPIP_DEVICE]);
+    this.holdKernelRoutes(kernel);
+    const dp = new Dataplane({ netns: this.opts.netns, resyncIntervalMs: c.dataplane.resyncSeconds * 1000 });
+    dp.on('batch', (b) => this.onBatch(b));
+    dp.on('error', (e) => logEvent(this.log, 'dataplane.error', { error: e.message }));
+    this.dp = dp;
+    this.recompute();
+    await dp.start();
+    const mtu = podMtu(c.pools, this.underlayMtu);
+    logEvent(
+      this.log,
+      'dataplane.started',
+      { underlayDevice: this.underlayDevice, underlayMtu: this.underlayMtu, podMtu: mtu.mtu, podMtuReason: mtu.reason, held: this.held.size, routes: this.countByShape() },
+      `data plane running on ${this.underlayDevice}; containers must use MTU ${mtu.mtu} (${mtu.reason})`,
+    );
+    if (this.held.size > 0) {
+      const grace = this.graceSeconds();
+      logEvent(this.log, 'dataplane.held', { routes: this.held.size, graceSeconds: grace });
+      this.graceTimer = setTimeout(() => this.releaseAll('grace period over'), grace * 1000);
+      this.graceTimer.unref();
+    }
+  }
+
+  /** Stops following the RIB (the agent is shutting down and its sessions close). */
+  freeze(): void {
+    this.frozen = true;
+  }
+
+  /** keepRoutesOnExit (default): the kernel stays as it is; otherwise every weft entry goes. */
+  async stop(withdraw: boolean): Promise<void> {
+    this.frozen = true;
+    clearTimeout(this.graceTimer);
+    const dp = this.dp;
+    this.dp = undefined;
+    if (!dp) return;
+    await dp.stop({ withdraw });
+    logEvent(this.log, 'dataplane.stopped', { withdrawn: withdraw });
+  }
+
+  private graceSeconds(): number {
+    const c = this.agent.config;
+    if (c.dataplane.restartGraceSeconds !== undefined) return c.dataplane.restartGraceSeconds;
+    return Math.max(10, c.timers.holdTime, ...c.peers.map((p) => p.holdTime));
+  }
+
+  private async findUnderlay(configured: string | undefined, address: string): Promise<void> {
+    const out = await runTool('ip', [...this.ns, '-json', 'addr', 'show', ...(configured ? ['dev', configured] : [])]);
+    const links = JSON.parse(out || '[]') as { ifname: string; mtu: number; addr_info?: { local?: string }[] }[];
+    const link = configured ? links[0] : links.find((l) => (l.addr_info ?? []).some((a) => a.local === address));
+    if (!link) throw new Error(`no interface holds node.address ${address} (ip -json addr); set dataplane.underlayDevice`);
+    this.underlayDevice = link.ifname;
+    this.underlayMtu = link.mtu;
+  }
+
+  /** Weft's unicast routes in the kernel now, as remote routes to keep until End-of-RIB. */
+  private holdKernelRoutes(k: KernelState): void {
+    const blocks = new Set(this.agent.localBlocks());
+    for (const r of k.routes) {
+      if (!isWeftRoute(r) || r.type !== 'unicast' || r.metric !== 0 || r.multipath || r.gateway === undefined) continue;
+      let prefix: Prefix;
+      try {
+        prefix = parsePrefix(r.dst);
+      } catch {
+        continue;
+      }
+      if (blocks.has(prefix)) continue;
+      const gw = r.gateway;
+      const reason = `kept from before the restart until End-of-RIB from ${gw} or the grace period`;
+      let route: RemoteRoute;
+      if (r.dev === VXLAN_DEVICE) {
+        const mac = k.neigh.find((n) => n.address === gw)?.lladdr;
+        const underlay = (mac && k.fdb.find((f) => f.mac === mac)?.dst) || gw;
+        route = { prefix, shape: 'vxlan', reason, node: { name: underlay, underlayAddress: underlay, vtepAddress: gw, ...(mac ? { mac } : {}) } };
+      } else if (r.dev === IPIP_DEVICE) {
+        route = { prefix, shape: 'ipip', reason, node: { name: gw, underlayAddress: gw } };
+      } else {
+        route = { prefix, shape: 'direct', reason, node: { name: gw, underlayAddress: gw } };
+      }
+      this.held.set(prefix, { route, holder: route.node.underlayAddress });
+    }
+  }
+
+  // ------------------------------------------------------------------ changes
+
+  apply(changes: readonly DesiredRouteChange[]): void {
+    for (const c of changes) this.dirty.add(parsePrefix(c.prefix));
+    this.schedule();
+  }
+
+  /** A peer sent End-of-RIB: held routes it had may go. */
+  endOfRib(): void {
+    if (this.held.size > 0) this.schedule();
+  }
+
+  /** Pools, blocks or vxlan settings changed: every decision again. */
+  reconfigure(): void {
+    this.all = true;
+    this.schedule();
+  }
+
+  private schedule(): void {
+    if (this.scheduled || !this.dp || this.frozen) return;
+    this.scheduled = true;
+    setImmediate(() => {
+      this.scheduled = false;
+      if (this.dp && !this.frozen) this.recompute();
+    });
+  }
+
+  private releaseAll(why: string): void {
+    if (this.held.size === 0) return;
+    logEvent(this.log, 'dataplane.released', { routes: this.held.size, why });
+    this.held.clear();
+    this.schedule();
+  }
+
+  /** Held routes whose holder has sent End-of-RIB (or that the RIB now decides) are let go. */
+  private releaseHeld(): void {
+    if (this.held.size === 0) return;
+    const agent = this.agent;
+    const eor = (address: string, fam: string): boolean => {
+      const e = agent.entries.get(address);
+      return e?.info !== undefined && agent.rib.hasEndOfRib(e.info.id, fam);
+    };
+    // A gateway that is no configured peer: released once every peer has sent End-of-RIB (never
+    // while no peer is configured yet: at start the peers come after the data plane).
+    const everyone = (fam: string) => agent.entries.size > 0 && [...agent.entries.values()].every((e) => e.info !== undefined && agent.rib.hasEndOfRib(e.info.id, fam));
+    let n = 0;
+    for (const [p, h] of this.held) {
+      const fam = family(p);
+      const decided = this.decisions.get(p)?.route !== undefined;
+      const done = agent.entries.has(h.holder) ? eor(h.holder, fam) : everyone(fam);
+      if (decided || done) {
+        this.held.delete(p);
+        n++;
+      }
+    }
+    if (n > 0) logEvent(this.log, 'dataplane.released', { routes: n, remaining: this.held.size, why: 'End-of-RIB or a RIB route' });
+    if (this.held.size === 0) clearTimeout(this.graceTimer);
+  }
+
+  context(): DesiredContext {
+    const c = this.agent.config;
+    const names = new Map<string, string>();
+    for (const e of this.agent.entries.values()) names.set(e.spec.address, e.spec.id);
+    return {
+      nodeAddress: `${c.node.address.address}/${c.node.address.length}`,
+      pools: c.pools,
+      localBlocks: this.agent.localBlocks(),
+      nodeNames: names,
+      underlayDevice: this.underlayDevice,
+      underlayMtu: this.underlayMtu,
+      vni: c.vxlan.vni,
+      port: c.vxlan.port,
+    };
+  }
+
+  private ribRoute(prefix: Prefix, best: Path): RibRoute {
+    return {
+      prefix,
+      nextHop: best.source === 'local' ? '' : best.attrs.nextHop,
+      source: best.source,
+      peerId: best.peer.id,
+      peerAddress: best.peer.address,
+      peerType: best.peer.type,
+      extCommunities: best.attrs.extCommunities,
+    };
+  }
+
+  /** Decisions for the marked prefixes (or all), held routes, then one setDesired. */
+  private recompute(): void {
+    const ctx = this.context();
+    const rib = this.agent.rib;
+    if (this.all) {
+      this.all = false;
+      this.dirty.clear();
+      this.decisions.clear();
+      for (const { prefix, best } of rib.entries()) this.decisions.set(prefix, decideRoute(this.ribRoute(prefix, best), ctx));
+    } else {
+      for (const p of this.dirty) {
+        const best = rib.best(p);
+        if (best) this.decisions.set(p, decideRoute(this.ribRoute(p, best), ctx));
+        else this.decisions.delete(p);
+      }
+      this.dirty.clear();
+    }
+    this.releaseHeld();
+    const held: RouteDecision[] = [...this.held.values()].map((h) => ({ shape: h.route.shape, reason: h.route.reason, route: h.route }));
+    this.state = assembleDesired([...this.decisions.values(), ...held], ctx);
+    this.dp?.setDesired(this.state);
+  }
+
+  private onBatch(b: BatchRecord): void {
+    const deletes = b.lines.filter((l) => l.stage === 'delete').length;
+    logEvent(this.log, 'dataplane.batch', {
+      full: b.full,
+      lines: b.lines.length,
+      deletes,
+      errors: b.errors.length,
+      ms: Math.round(b.ms * 10) / 10,
+      sample: b.lines.slice(0, 20).map((l) => `${l.tool} ${l.line}`),
+    });
+  }
+
+  // ------------------------------------------------------------------ views
+
+  private countByShape(): Record<string, number> {
+    const out: Record<string, number> = { blackhole: this.state.localBlocks.length, direct: 0, vxlan: 0, ipip: 0 };
+    for (const r of this.state.routes) out[r.shape]++;
+    return out;
+  }
+
+  status(): DataplaneStatus {
+    const s = this.dp?.stats;
+    const mtu = podMtu(this.agent.config.pools, this.underlayMtu);
+    return {
+      underlayDevice: this.underlayDevice,
+      underlayMtu: this.underlayMtu,
+      podMtu: mtu.mtu,
+      podMtuReason: mtu.reason,
+      routes: this.countByShape(),
+      held: this.held.size,
+      batches: s?.batches ?? 0,
+      linesApplied: s?.linesApplied ?? 0,
+      lineErrors: s?.lineErrors ?? 0,
+      problems: s?.problems ?? [],
+      lastError: s?.lastError,
+    };
+  }
+
+  /** The decision for a prefix: a block of ours, a learned route, or nothing. */
+  decision(prefix: Prefix): RouteDecision | undefined {
+    if (this.agent.localBlocks().includes(prefix)) return blockDecision(prefix, this.agent.config.pools);
+    return this.decisions.get(prefix);
+  }
+
+  /** Weft's routes in the kernel now (both families). */
+  async kernelRoutes(): Promise<Map<string, KernelRoute>> {
+    const [r4, r6] = await Promise.all([
+      runTool('ip', [...this.ns, '-4', '-json', 'route', 'show', 'table', 'main']),
+      runTool('ip', [...this.ns, '-6', '-json', 'route', 'show', 'table', 'main']),
+    ]);
+    const parse = (t: string) => (t.trim() ? (JSON.parse(t) as unknown) : []);
+    const out = new Map<string, KernelRoute>();
+    for (const r of [...parseRoutes(parse(r4), 4), ...parseRoutes(parse(r6), 6)]) if (isWeftRoute(r) && r.metric === 0) out.set(r.dst, r);
+    return out;
+  }
+
+  /** Whether the kernel route matches the decision's shape. */
+  installed(prefix: Prefix, d: RouteDecision | undefined, kernel: ReadonlyMap<string, KernelRoute>): boolean {
+    const k = kernel.get(formatPrefix(prefix));
+    if (!k || !d) return false;
+    switch (d.shape) {
+      case 'blackhole':
+        return k.type === 'blackhole';
+      case 'direct':
+        return k.type === 'unicast' && k.gateway === d.route?.node.underlayAddress;
+      case 'vxlan':
+        return k.type === 'unicast' && k.dev === (this.state.vxlan?.device ?? VXLAN_DEVICE) && d.route !== undefined && k.gateway === nodeVtep(d.route.node).address;
+      case 'ipip':
+        return k.type === 'unicast' && k.dev === IPIP_DEVICE && k.gateway === d.route?.node.underlayAddress;
+      default:
+        return false;
+    }
+  }
+
+  /** `weft routes`: each Loc-RIB row gains shape, why and installed. */
+  async annotate(views: RouteView[]): Promise<RouteView[]> {
+    const kernel = await this.kernelRoutes();
+    for (const v of views) {
+      const p = parsePrefix(v.prefix);
+      const d = this.decision(p);
+      v.shape = d?.shape ?? 'none';
+      v.why = d?.reason ?? 'no data-plane decision yet';
+      v.installed = this.installed(p, d, kernel);
+    }
+    return views;
+  }
+
+  /** `weft explain ADDRESS`: longest match, pool, node, shape, why, and the kernel's own answer. */
+  async explain(address: string, views: readonly RouteView[]): Promise<ExplainView> {
+    if (!isIpv4(address) && !address.includes(':')) throw new Error(`not an IP address: ${JSON.stringify(address)}`);
+    const host = hostPrefix(address);
+    let best: { p: Prefix; v: RouteView } | undefined;
+    for (const v of views) {
+      const p = parsePrefix(v.prefix);
+      if (prefixContains(p, host) && (!best || prefixLength(p) > prefixLength(best.p))) best = { p, v };
+    }
+    let kernel: Record<string, unknown> | null = null;
+    let kernelError: string | undefined;
+    try {
+      const out = JSON.parse((await runTool('ip', [...this.ns, '-json', 'route', 'get', address])) || '[]') as Record<string, unknown>[];
+      kernel = out[0] ?? null;
+    } catch (e) {
+      kernelError = (e as Error).message;
+    }
+    const pools = this.agent.config.pools;
+    const pool = pools.find((x) => prefixContains(x.cidr, host));
+    const base: ExplainView = { address, route: null, pool: pool ? formatPrefix(pool.cidr) : null, block: null, node: null, shape: null, why: '', installed: false, kernel, ...(kernelError ? { kernelError } : {}) };
+    if (!best) return { ...base, why: 'no Loc-RIB route contains this address: weft writes nothing for it (the kernel answer below is from other routes)' };
+    const { p, v } = best;
+    const d = this.decision(p);
+    const kernelRoutes = await this.kernelRoutes();
+    const r = d?.route;
+    const out: ExplainView = {
+      ...base,
+      route: { prefix: v.prefix, source: v.source, peer: v.peer, peerAddress: v.peerAddress, nextHop: v.nextHop, bestReason: v.reason },
+      block: pool && prefixContains(pool.cidr, p) ? v.prefix : null,
+      node: v.source === 'local' ? { name: this.agent.config.node.name, address: this.agent.config.node.address.address } : r ? { name: r.node.name, address: r.node.underlayAddress } : null,
+      shape: d?.shape ?? null,
+      why: d?.reason ?? 'no data-plane decision yet',
+      installed: this.installed(p, d, kernelRoutes),
+    };
+    if (r && r.shape === 'vxlan') out.mac = { value: nodeVtep(r.node).mac, source: d?.macSource ?? 'derived' };
+    return out;
+  }
+}

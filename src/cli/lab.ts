@@ -1,0 +1,224 @@
+/**
+ * `weft lab up|down|test|status FILE`: containerlab topologies realised on network namespaces
+ * (src/lab). Progress goes to stderr, results to stdout (a table, or JSON with --json).
+ */
+import { Command, Option } from 'commander';
+import { ConfigError } from '../agent/config-errors.js';
+import { hostConvergence } from '../lab/converge.js';
+import { nsExists } from '../lab/down.js';
+import type { PingResult } from '../lab/ping.js';
+import { isGone } from '../lab/processes.js';
+import { findState, labDown, labTest, type TestReport } from '../lab/scenario.js';
+import { DEFAULT_STATE_DIR, LabError } from '../lab/state.js';
+import { labUp } from '../lab/up.js';
+import type { Encapsulation } from '../lab/topology.js';
+import { CliError, ExitStatus, formatTable, toJson, type CommandContext } from './output.js';
+
+const LAB_HELP = `
+Description:
+  A lab is a containerlab topology file (name, topology.nodes with kind/image/exec,
+  topology.links with endpoints ["a:eth1", "b:eth1"]) that weft realises on plain network
+  namespaces instead of containers: no images are pulled, every node is a namespace of this
+  machine running the Debian binaries (weft, FRR, ping, nft). weft's own settings live under the
+  top-level key x-weft (see the comment at the top of each file in labs/):
+
+    x-weft.defaults   agent settings of every host: asn, pools, timers, mesh, agent (raw config)
+    x-weft.hosts      nodes that run \`weft agent\`: address (with prefix length), interface, blocks,
+                      asn, mesh, peers, agent
+    x-weft.pods       pods: host, address (inside the host's blocks); the lab makes the pod's eth0
+                      (a veth to its host, default route via 169.254.1.1 on the host's end)
+    x-weft.routers    nodes with ip_forward on (hosts and ToRs have it anyway)
+    x-weft.tors       nodes running FRR (zebra + bgpd): frr (bgpd.conf text), zebra
+    x-weft.expect     which ping pairs must pass or fail: sameHost, sameSubnet, crossSubnet
+    x-weft.variants   named changes (encapsulation, expect), chosen with --variant
+
+Subcommands:
+  up FILE       namespaces (wl-<random id>-<node>), bridges, veth pairs, host addresses, pods,
+                exec lines, FRR on the ToRs, one \`weft agent\` per host (detached; its config,
+                control socket and log in the lab directory). Names and PIDs go to the state
+                file <state dir>/<lab>.json as they are made; a failure removes what was made.
+  down FILE     stops exactly the PIDs the state file records (SIGTERM, then SIGKILL) and deletes
+                exactly its namespaces, then the state file and the lab directory.
+  test FILE     up (unless already up), waits until every agent's sessions are Established and
+                every other host's blocks are in its RIB, pings from every pod to every other pod
+                (ping -c 1 -W 1, retried for --ping-window seconds), prints the matrix, and brings
+                the lab down again unless --keep (a lab that was already up stays up).
+  status FILE   what is up: namespaces, processes, each agent's sessions and missing blocks.
+
+  A lab is named by its name, plus -VARIANT (or -ENCAPSULATION) when one is chosen, so a
+  variant can be up next to the plain lab. Run weft lab as root.
+
+Ping matrix:
+  ok     answered, as expected          FAIL   no answer, but it should pass
+  x      no answer, as expected         PASS!  answered, but it should have failed
+
+Exit status:
+  0  done (test: every pair as expected)
+  1  the lab failed to come up or go down, the agents did not converge, or a pair was not as
+     expected
+  2  usage error, or the topology file is invalid (each problem with its path in the file)
+
+Examples:
+  weft lab up labs/rack-l2.clab.yml
+  ip netns exec wl-<id>-pod1 ping 10.244.2.2
+  weft status -s /run/weft/labs/rack-l2/h1.sock
+  weft lab down labs/rack-l2.clab.yml
+  weft lab test labs/cross-subnet.clab.yml
+  weft lab test labs/cross-subnet.clab.yml --encapsulation never    cross-subnet pairs must fail
+  weft lab test labs/racks-tor.clab.yml --json --keep
+`;
+
+interface CommonOpts {
+  stateDir: string;
+  variant?: string;
+  encapsulation?: Encapsulation;
+}
+
+function rootOnly(): void {
+  if (process.getuid?.() !== 0) throw new CliError('weft lab needs root (it creates network namespaces)', ExitStatus.USAGE);
+}
+
+/** Runs a lab action, turning its errors into CLI errors. */
+async function guarded<T>(fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (e) {
+    if (e instanceof ConfigError) throw new CliError(e.message, ExitStatus.USAGE);
+    if (e instanceof LabError) throw new CliError(e.message, ExitStatus.BAD_DATA);
+    throw e;
+  }
+}
+
+function common(cmd: Command): Command {
+  return cmd
+    .option('--state-dir <dir>', 'where state files and lab directories go', DEFAULT_STATE_DIR)
+    .option('--variant <name>', 'use a variant from x-weft.variants (its encapsulation and expectations)')
+    .addOption(
+      new Option('--encapsulation <mode>', "force every pool's encapsulation (and use the variant that declares it, if any)").choices(['never', 'always', 'crossSubnet']),
+    );
+}
+
+function cell(r: PingResult | undefined): string {
+  if (r === undefined) return '-';
+  if (r.result === 'pass') return r.ok ? 'ok' : 'PASS!';
+  return r.ok ? 'x' : 'FAIL';
+}
+
+export function formatReport(rep: TestReport): string {
+  const out: string[] = [];
+  const title = `lab ${rep.key}${rep.variant ? ` (variant ${rep.variant})` : ''}: expect sameHost ${rep.expect.sameHost}, sameSubnet ${rep.expect.sameSubnet}, crossSubnet ${rep.expect.crossSubnet}`;
+  out.push(title);
+  if (rep.error !== undefined) out.push('', rep.error);
+  if (rep.results.length > 0) {
+    const pods = [...new Set(rep.results.flatMap((r) => [r.from, r.to]))];
+    const byPair = new Map(rep.results.map((r) => [`${r.from}>${r.to}`, r]));
+    const hostOf = new Map(rep.results.map((r) => [r.from, r.fromHost]));
+    type Row = { pod: string };
+    const table = formatTable<Row>(
+      pods.map((pod) => ({ pod })),
+      [
+        { header: 'FROM \\ TO', value: (r) => `${r.pod} (${hostOf.get(r.pod) ?? '?'})` },
+        ...pods.map((to) => ({ header: to, value: (r: Row) => cell(byPair.get(`${r.pod}>${to}`)) })),
+      ],
+    );
+    out.push('', table.trimEnd());
+    const s = rep.summary;
+    out.push('', `${s.pairs} pairs: ${s.passed} answered, ${s.failed} did not (${s.expectedFailures} expected to fail); ${s.unexpected === 0 ? 'all as expected' : `${s.unexpected} NOT as expected`}`);
+    for (const r of rep.results.filter((x) => !x.ok)) {
+      const why = r.result === 'fail' ? `no answer within ${(r.ms / 1000).toFixed(1)} s (${r.attempts} tries)` : 'answered';
+      out.push(`  ${r.from} -> ${r.to} ${r.address} (${r.relation}, ${r.fromHost} -> ${r.toHost}): expected ${r.expected}, ${why}`);
+    }
+  } else if (rep.error === undefined) {
+    out.push('', 'no pods: nothing to ping');
+  }
+  for (const p of rep.down?.problems ?? []) out.push(`down: ${p}`);
+  return `${out.join('\n')}\n`;
+}
+
+export function registerLab(program: Command, ctx: CommandContext): void {
+  const progress = (l: string) => ctx.io.err(`weft lab: ${l}\n`);
+  const lab = program
+    .command('lab')
+    .summary('containerlab topologies on network namespaces: up, down, test (ping matrix), status')
+    .description('Realise a containerlab topology (labs/*.clab.yml) on network namespaces, with weft agents, FRR ToRs and pods.')
+    .addHelpText('after', LAB_HELP);
+
+  common(lab.command('up').argument('<file>', 'the topology (.clab.yml)').description('Bring a lab up.')).action(async (file: string, o: CommonOpts) => {
+    rootOnly();
+    await guarded(() => labUp(file, { ...o, progress }));
+    ctx.exitStatus = ExitStatus.OK;
+  });
+
+  common(lab.command('down').argument('<file>', 'the topology (.clab.yml), or a lab name as `weft lab up` printed it').description('Bring a lab down.'))
+    .option('--keep-logs', 'keep the lab directory (agent configs and logs, FRR logs)')
+    .action(async (file: string, o: CommonOpts & { keepLogs?: boolean }) => {
+      rootOnly();
+      const { state, result } = await guarded(() => labDown(file, { ...o, progress }));
+      if (result.problems.length > 0) throw new CliError(`lab ${state.key} is not fully down:\n${result.problems.map((p) => `  - ${p}`).join('\n')}`, ExitStatus.BAD_DATA);
+      progress(`lab ${state.key} is down`);
+      ctx.exitStatus = ExitStatus.OK;
+    });
+
+  common(lab.command('test').argument('<file>', 'the topology (.clab.yml)').description('Bring a lab up, wait for the agents, run the pod ping matrix, bring it down.'))
+    .option('--keep', 'leave the lab up afterwards')
+    .option('--json', 'print the report as one JSON object')
+    .option('--timeout <seconds>', 'how long to wait for the agents to converge', '60')
+    .option('--ping-window <seconds>', 'how long each pair is retried before it counts as failed', '5')
+    .action(async (file: string, o: CommonOpts & { keep?: boolean; json?: boolean; timeout: string; pingWindow: string }) => {
+      rootOnly();
+      const secs = (v: string, name: string) => {
+        const n = Number(v);
+        if (!Number.isFinite(n) || n <= 0) throw new CliError(`${name} must be a positive number of seconds (got ${v})`);
+        return n * 1000;
+      };
+      const rep = await guarded(() =>
+        labTest(file, { ...o, progress, convergeTimeoutMs: secs(o.timeout, '--timeout'), pingWindowMs: secs(o.pingWindow, '--ping-window') }),
+      );
+      ctx.io.out(o.json ? `${toJson(rep)}\n` : formatReport(rep));
+      ctx.exitStatus = rep.ok ? ExitStatus.OK : ExitStatus.BAD_DATA;
+    });
+
+  common(lab.command('status').argument('<file>', 'the topology (.clab.yml), or a lab name').description('Show what of a lab is up.'))
+    .option('--json', 'print it as one JSON object')
+    .action(async (file: string, o: CommonOpts & { json?: boolean }) => {
+      const { state, topology } = await guarded(async () => findState(file, o));
+      const namespaces = state.namespaces.map((n) => ({ ...n, exists: nsExists(n.ns) }));
+      const processes = state.processes.map((p) => ({ ...p, running: !isGone(p) }));
+      const agents = await Promise.all(
+        state.agents.map(async (a) => {
+          if (topology === undefined) return { host: a.host, socket: a.socket };
+          try {
+            return { socket: a.socket, ...(await hostConvergence(topology, state, a)) };
+          } catch (e) {
+            return { host: a.host, socket: a.socket, error: (e as Error).message.split('\n')[0] };
+          }
+        }),
+      );
+      if (o.json) {
+        ctx.io.out(`${toJson({ key: state.key, id: state.id, status: state.status, dir: state.dir, namespaces, processes, agents })}\n`);
+        return;
+      }
+      const lines = [`lab ${state.key} (${state.status}, since ${state.createdAt}), dir ${state.dir}`, ''];
+      lines.push(formatTable(namespaces, [
+        { header: 'NODE', value: (n) => n.node },
+        { header: 'ROLE', value: (n) => n.role },
+        { header: 'NAMESPACE', value: (n) => n.ns },
+        { header: 'EXISTS', value: (n) => (n.exists ? 'yes' : 'NO') },
+      ]).trimEnd());
+      if (processes.length > 0) {
+        lines.push('', formatTable(processes, [
+          { header: 'PID', value: (p) => p.pid, right: true },
+          { header: 'PROCESS', value: (p) => p.label },
+          { header: 'RUNNING', value: (p) => (p.running ? 'yes' : 'NO') },
+          { header: 'LOG', value: (p) => p.log },
+        ]).trimEnd());
+      }
+      for (const a of agents) {
+        if ('error' in a) lines.push(`${a.host}: ${a.error}`);
+        else if ('converged' in a) {
+          lines.push(`${a.host}: ${a.established}/${a.peers} sessions Established${a.down.length ? ` (not: ${a.down.join(', ')})` : ''}; ${a.missing.length ? `missing blocks ${a.missing.join(' ')}` : 'all blocks known'}  [weft status -s ${a.socket}]`);
+        }
+      }
+      ctx.io.out(`${lines.join('\n')}\n`);
+    });
+}

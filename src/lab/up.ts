@@ -1,0 +1,263 @@
+/**
+ * `weft lab up`: realises a topology on network namespaces, in this order:
+ *   1. one namespace per node, wl-<id>-<node> (id random per run), lo up, rp_filter off;
+ *      ip_forward on hosts, routers and ToRs;
+ *   2. a Linux bridge (named after the node) in each `kind: bridge` node;
+ *   3. a veth pair per link (an end on a bridge node becomes a bridge port);
+ *   4. each host's underlay address on its interface;
+ *   5. pods: eth0 in the pod (address/32, default via 169.254.1.1), the other end in the host
+ *      (169.254.1.1/32 on it, a /32 route to the pod): the Calico shape, so the host's block can
+ *      be a blackhole route without hiding its pods;
+ *   6. every node's `exec` lines (sh -c, with the node's env);
+ *   7. FRR (zebra + bgpd) on each ToR;
+ *   8. one `weft agent` per host, detached, its control socket in the lab directory.
+ * Every namespace and PID is written to the state file as soon as it exists. On any failure what
+ * was made is torn down again before the error is reported.
+ */
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { chmodSync, closeSync, existsSync, mkdirSync, openSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { controlRequest } from '../agent/control-client.js';
+import { teardown, nsExists } from './down.js';
+import { firstLine, inNs, run, tail } from './exec.js';
+import { startFrr } from './frr.js';
+import { agentConfigs, loadTopology, selectVariant, type SelectOptions, type Selection } from './plan.js';
+import { isGone, track } from './processes.js';
+import { DEFAULT_STATE_DIR, LabError, readState, removeState, writeState, type LabState } from './state.js';
+import { podHostInterface, roleOf, splitEndpoint, type Topology } from './topology.js';
+import { NotRecoverable, waitFor } from './wait.js';
+
+export interface UpOptions extends SelectOptions {
+  stateDir?: string;
+  /** One line per step, for stderr. */
+  progress?: (line: string) => void;
+  /** The weft program the agents run (default: dist/cli/main.js of this installation). */
+  weftMain?: string;
+  agentStartTimeoutMs?: number;
+}
+
+export interface UpResult {
+  state: LabState;
+  topology: Topology;
+  selection: Selection;
+}
+
+/** The gateway address every pod uses (on the host end of each pod veth). */
+export const POD_GATEWAY = '169.254.1.1';
+
+/** dist/cli/main.js next to this module (or, when running from src under tsx, the built one). */
+export function defaultWeftMain(): string {
+  const here = fileURLToPath(new URL('../cli/main.js', import.meta.url));
+  if (existsSync(here)) return here;
+  return fileURLToPath(new URL('../../dist/cli/main.js', import.meta.url));
+}
+
+/** Whether lab `key` is up: a state file naming at least one namespace that exists. */
+export function liveState(stateDir: string, key: string): LabState | undefined {
+  const s = readState(stateDir, key);
+  if (s === undefined) return undefined;
+  if (s.namespaces.some((n) => nsExists(n.ns)) || s.processes.some((p) => !isGone(p))) return s;
+  removeState(stateDir, key); // stale (the machine restarted, say)
+  return undefined;
+}
+
+export async function labUp(file: string, o: UpOptions = {}): Promise<UpResult> {
+  const stateDir = o.stateDir ?? DEFAULT_STATE_DIR;
+  const say = o.progress ?? (() => undefined);
+  const t = loadTopology(file);
+  const sel = selectVariant(t, o, file);
+  const weftMain = o.weftMain ?? defaultWeftMain();
+  if (Object.keys(t['x-weft'].hosts).length > 0 && !existsSync(weftMain)) {
+    throw new LabError(`the weft program ${weftMain} is missing: build it first (npm run build)`);
+  }
+  const running = liveState(stateDir, sel.key);
+  if (running !== undefined) {
+    throw new LabError(`lab ${sel.key} is already up (state ${join(stateDir, `${sel.key}.json`)}, namespaces wl-${running.id}-*): weft lab down ${file} first`);
+  }
+  const id = randomBytes(3).toString('hex');
+  const dir = join(stateDir, sel.key);
+  mkdirSync(dir, { recursive: true });
+  // FRR drops to user frr and must reach its directory inside this one (and this one in stateDir).
+  chmodSync(dir, 0o755);
+  const sdMode = statSync(stateDir).mode;
+  if (Object.keys(t['x-weft'].tors).length > 0 && (sdMode & 0o001) === 0) {
+    chmodSync(stateDir, (sdMode & 0o777) | 0o001);
+    say(`made ${stateDir} searchable by others (o+x) so that FRR, running as user frr, reaches its directory`);
+  }
+  const configs = agentConfigs(t, sel, (h) => join(dir, `${h}.sock`), file);
+  const state: LabState = {
+    version: 1,
+    name: t.name,
+    key: sel.key,
+    file,
+    ...(sel.variant ? { variant: sel.variant } : {}),
+    ...(sel.encapsulation ? { encapsulation: sel.encapsulation } : {}),
+    id,
+    dir,
+    status: 'starting',
+    createdAt: new Date().toISOString(),
+    namespaces: [],
+    processes: [],
+    agents: [],
+    pods: [],
+  };
+  writeState(stateDir, state);
+  const what = [sel.variant && `variant ${sel.variant}`, sel.encapsulation && `encapsulation ${sel.encapsulation}`].filter(Boolean).join(', ');
+  say(`lab ${t.name}${what ? ` (${what})` : ''}: ${Object.keys(t.topology.nodes).length} nodes, ${t.topology.links.length} links, namespaces wl-${id}-*`);
+  try {
+    await realise(t, state, stateDir, dir, configs, weftMain, o.agentStartTimeoutMs ?? 15_000, say);
+  } catch (e) {
+    say(`failed: ${firstLine(e)}; removing what was made`);
+    const r = await teardown(state, stateDir, { keepDir: true });
+    const left = r.problems.length ? `\nleft behind:\n${r.problems.map((p) => `  - ${p}`).join('\n')}` : '';
+    if (e instanceof LabError) throw new LabError(`${e.message}\n(logs and configs kept in ${dir})${left}`);
+    throw e;
+  }
+  state.status = 'up';
+  writeState(stateDir, state);
+  say(`lab ${sel.key} is up (state ${join(stateDir, `${sel.key}.json`)})`);
+  return { state, topology: t, selection: sel };
+}
+
+async function step(what: string, fn: () => Promise<unknown>): Promise<void> {
+  try {
+    await fn();
+  } catch (e) {
+    if (e instanceof LabError) throw e;
+    throw new LabError(`${what}: ${(e as Error).message}`);
+  }
+}
+
+async function realise(
+  t: Topology,
+  state: LabState,
+  stateDir: string,
+  dir: string,
+  configs: Map<string, Record<string, unknown>>,
+  weftMain: string,
+  agentTimeoutMs: number,
+  say: (l: string) => void,
+): Promise<void> {
+  const x = t['x-weft'];
+  const nodes = Object.keys(t.topology.nodes);
+  const nsOf = (node: string) => `wl-${state.id}-${node}`;
+  const ip = (node: string, ...args: string[]) => run('ip', ['-n', nsOf(node), ...args]);
+  const sysctl = (node: string, ...kv: string[]) => inNs(nsOf(node), 'sysctl', ['-qw', ...kv]);
+
+  // 1. namespaces
+  for (const node of nodes) {
+    const role = roleOf(t, node);
+    await step(`node ${node}: creating namespace ${nsOf(node)}`, async () => {
+      await run('ip', ['netns', 'add', nsOf(node)]);
+      state.namespaces.push({ node, ns: nsOf(node), role });
+      writeState(stateDir, state);
+      await ip(node, 'link', 'set', 'dev', 'lo', 'up');
+      await sysctl(node, 'net.ipv4.conf.all.rp_filter=0', 'net.ipv4.conf.default.rp_filter=0', 'net.ipv6.conf.all.accept_dad=0', 'net.ipv6.conf.default.accept_dad=0');
+      if (role === 'host' || role === 'router' || role === 'tor') await sysctl(node, 'net.ipv4.ip_forward=1');
+    });
+  }
+  say(`namespaces: ${nodes.length} created`);
+
+  // 2. bridges, 3. links
+  for (const node of nodes.filter((n) => t.topology.nodes[n].kind === 'bridge')) {
+    await step(`bridge ${node}`, async () => {
+      await ip(node, 'link', 'add', 'name', node, 'type', 'bridge');
+      await ip(node, 'link', 'set', 'dev', node, 'up');
+    });
+  }
+  for (const [i, l] of t.topology.links.entries()) {
+    const [a, b] = l.endpoints.map(splitEndpoint);
+    await step(`topology.links[${i}] ${l.endpoints.join(' <-> ')}`, async () => {
+      await run('ip', ['link', 'add', 'name', a.iface, 'netns', nsOf(a.node), 'type', 'veth', 'peer', 'name', b.iface, 'netns', nsOf(b.node)]);
+      for (const e of [a, b]) {
+        if (t.topology.nodes[e.node].kind === 'bridge') await ip(e.node, 'link', 'set', 'dev', e.iface, 'master', e.node);
+        await ip(e.node, 'link', 'set', 'dev', e.iface, 'up');
+      }
+    });
+  }
+  if (t.topology.links.length > 0) say(`links: ${t.topology.links.length} veth pairs`);
+
+  // 4. host addresses
+  for (const [h, spec] of Object.entries(x.hosts)) {
+    await step(`host ${h}: address ${spec.address} on ${spec.interface}`, () => ip(h, 'addr', 'add', spec.address, 'dev', spec.interface));
+  }
+
+  // 5. pods
+  for (const [p, spec] of Object.entries(x.pods)) {
+    const hif = podHostInterface(p, spec);
+    await step(`pod ${p} on ${spec.host}`, async () => {
+      await run('ip', ['link', 'add', 'name', 'eth0', 'netns', nsOf(p), 'type', 'veth', 'peer', 'name', hif, 'netns', nsOf(spec.host)]);
+      if (spec.mtu !== undefined) await ip(p, 'link', 'set', 'dev', 'eth0', 'mtu', String(spec.mtu));
+      await ip(p, 'link', 'set', 'dev', 'eth0', 'up');
+      await ip(spec.host, 'link', 'set', 'dev', hif, 'up');
+      await ip(p, 'addr', 'add', `${spec.address}/32`, 'dev', 'eth0');
+      await ip(p, 'route', 'add', POD_GATEWAY, 'dev', 'eth0', 'scope', 'link');
+      await ip(p, 'route', 'add', 'default', 'via', POD_GATEWAY, 'dev', 'eth0');
+      await ip(spec.host, 'addr', 'add', `${POD_GATEWAY}/32`, 'dev', hif, 'scope', 'link');
+      await ip(spec.host, 'route', 'add', `${spec.address}/32`, 'dev', hif, 'scope', 'link');
+    });
+    state.pods.push({ name: p, ns: nsOf(p), host: spec.host, address: spec.address });
+  }
+  if (state.pods.length > 0) {
+    writeState(stateDir, state);
+    say(`pods: ${state.pods.map((p) => `${p.name} ${p.address} on ${p.host}`).join(', ')}`);
+  }
+
+  // 6. exec lines
+  for (const node of nodes) {
+    const n = t.topology.nodes[node];
+    for (const [i, line] of n.exec.entries()) {
+      try {
+        await inNs(nsOf(node), 'sh', ['-c', line], { env: { ...process.env, ...n.env }, timeoutMs: 30_000 });
+      } catch (e) {
+        const msg = (e as Error).message.split('\n').slice(1).join('\n') || firstLine(e);
+        throw new LabError(`topology.nodes.${node}.exec[${i}] failed: ${line}\n${msg}`);
+      }
+    }
+    if (n.exec.length > 0) say(`exec: ${node}: ${n.exec.length} line${n.exec.length === 1 ? '' : 's'}`);
+  }
+
+  // 7. FRR
+  for (const [tor, spec] of Object.entries(x.tors)) {
+    const started = await startFrr(nsOf(tor), join(dir, `frr-${tor}`), { bgpd: spec.frr, zebra: spec.zebra }, (tr, log) => {
+      state.processes.push({ pid: tr.pid, startTime: tr.startTime, label: tr.label, node: tor, log });
+      writeState(stateDir, state);
+    });
+    say(`frr: ${tor}: zebra ${started.procs[0].tracked.pid}, bgpd ${started.procs[1].tracked.pid}`);
+  }
+
+  // 8. agents
+  for (const [h, cfg] of configs) {
+    const conf = join(dir, `${h}.yaml`);
+    const log = join(dir, `${h}.log`);
+    const socket = join(dir, `${h}.sock`);
+    writeFileSync(conf, `${JSON.stringify(cfg, null, 2)}\n`);
+    const fd = openSync(log, 'a');
+    // `ip netns exec` execs the command, so the PID is the agent's. Detached: it outlives `lab up`.
+    const child = spawn('ip', ['netns', 'exec', nsOf(h), process.execPath, weftMain, 'agent', '-c', conf], { stdio: ['ignore', fd, fd], detached: true });
+    closeSync(fd);
+    child.on('error', () => undefined);
+    child.unref();
+    const tr = child.pid === undefined ? undefined : track(child.pid, `weft-agent@${h}`);
+    if (tr === undefined) throw new LabError(`host ${h}: weft agent did not start\n${tail(log, 20)}`);
+    state.processes.push({ pid: tr.pid, startTime: tr.startTime, label: tr.label, node: h, log });
+    state.agents.push({ host: h, ns: nsOf(h), socket, config: conf, log, pid: tr.pid });
+    writeState(stateDir, state);
+  }
+  for (const a of state.agents) {
+    const tr = state.processes.find((p) => p.pid === a.pid);
+    await waitFor(
+      async () => {
+        if (tr && isGone(tr)) throw new NotRecoverable(`host ${a.host}: weft agent exited (config ${a.config})\n${tail(a.log, 20)}`);
+        const r = await controlRequest(a.socket, { op: 'status' }, 2000);
+        return r.ok;
+      },
+      { what: `weft agent on ${a.host} answering on ${a.socket}`, timeoutMs: agentTimeoutMs, intervalMs: 50, diagnose: () => tail(a.log, 20) },
+    ).catch((e: Error) => {
+      throw new LabError(e.message);
+    });
+  }
+  if (state.agents.length > 0) say(`agents: ${state.agents.map((a) => `${a.host} (pid ${a.pid})`).join(', ')}`);
+}

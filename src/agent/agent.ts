@@ -13,7 +13,7 @@ import type { Logger } from 'pino';
 import type { Subscription } from 'rxjs';
 import { formatPrefix, parsePrefix, type Prefix } from '../lib/prefix.js';
 import { AdjRibOut, batchMessages, type OutBatch } from '../rib/export.js';
-import { ribUpdatesFromMessage } from '../rib/adj-rib-in.js';
+import type { MaxPrefixExceeded } from '../rib/adj-rib-in.js';
 import { Rib, type Change } from '../rib/loc-rib.js';
 import type { PeerInfo } from '../rib/peer.js';
 import { compileExportPolicy, compileImportPolicy, type Policy } from '../rib/policy.js';
@@ -30,10 +30,14 @@ import { logEvent } from './log-events.js';
 import { peerLogger } from './logger.js';
 import { desiredPeers, diffPeers, NodesFileWatcher, type PeerSpec } from './mesh.js';
 import { AgentMetrics } from './metrics.js';
-import { Peer } from './peer.js';
+import { countUpdates, Peer } from './peer.js';
+import { ribInput, type InputRefusal } from './update-input.js';
 import { LoggingSink, TeeSink, type DesiredRouteChange, type RouteSink } from './route-sink.js';
 import { DataplaneBridge } from './dataplane-bridge.js';
 import { blockAttributes } from './dataplane-desired.js';
+
+const familyName = (afi: number, safi: number): string =>
+  `${afi === Afi.IPV4 ? 'IPv4' : afi === Afi.IPV6 ? 'IPv6' : `AFI ${afi}`} ${safi === Safi.UNICAST ? 'unicast' : `SAFI ${safi}`}`;
 
 export interface PeerEntry {
   spec: PeerSpec;
@@ -45,6 +49,10 @@ export interface PeerEntry {
   /** Prefixes announced by the peer in this session, before import policy. */
   received: number;
   lastError: string | undefined;
+  /** When lastError was set (ISO time). */
+  lastErrorAt: string | undefined;
+  /** Refused on the agent's input path in this session (update-input.ts), by reason. */
+  inputRefused: Partial<Record<InputRefusal, number>>;
   restartTimer: NodeJS.Timeout | undefined;
   removed: boolean;
 }
@@ -275,7 +283,7 @@ export class Agent {
       },
       log,
     );
-    const e: PeerEntry = { spec, peer, sub: undefined as unknown as Subscription, info: undefined, since: new Date().toISOString(), received: 0, lastError: undefined, restartTimer: undefined, removed: false };
+    const e: PeerEntry = { spec, peer, sub: undefined as unknown as Subscription, info: undefined, since: new Date().toISOString(), received: 0, lastError: undefined, lastErrorAt: undefined, inputRefused: {}, restartTimer: undefined, removed: false };
     e.sub = peer.events.subscribe((ev) => {
       try {
         switch (ev.type) {
@@ -285,9 +293,10 @@ export class Agent {
           case 'established':
             return this.onEstablished(e);
           case 'down':
-            e.lastError = peer.state.lastError?.message ?? ev.reason;
+            this.setLastError(e, peer.state.lastError?.message ?? ev.reason);
             return this.onDown(e);
           case 'update':
+            this.metrics.updatesReceived.inc();
             return this.onUpdate(e, ev.update);
           case 'route-refresh':
             return this.onRefresh(e, ev.refresh.afi, ev.refresh.safi, ev.refresh.subtype);
@@ -401,11 +410,13 @@ export class Agent {
     });
     e.info = info;
     e.received = 0;
+    e.inputRefused = {};
     e.lastError = undefined;
+    e.lastErrorAt = undefined;
     const msgs = this.messages(e, this.ribOut.fullTable(info.id));
     const opts = e.peer.encodeOptions!;
     for (const f of n.families) msgs.push(endOfRibBytes(f.afi, f.safi, opts));
-    e.peer.send(msgs);
+    this.send(e, msgs);
     logEvent(this.log, 'agent.routes-sent', { peer: info.id, messages: msgs.length, fullTable: true });
   }
 
@@ -428,23 +439,30 @@ export class Agent {
       return;
     }
     const changes: Change[] = [];
-    for (const r of ribUpdatesFromMessage(u)) {
-      e.received += r.announced.length;
-      changes.push(...this.rib.applyUpdate(id, r));
-    }
+    const ipv4ExtendedNextHop = e.peer.negotiated?.extendedNextHop.receive.some((x) => x.afi === Afi.IPV4 && x.safi === Safi.UNICAST && x.nextHopAfi === Afi.IPV6) ?? false;
+    const input = ribInput(u, { ipv4ExtendedNextHop });
+    e.received += input.announced;
+    for (const [reason, n] of Object.entries(input.refused) as [InputRefusal, number][]) e.inputRefused[reason] = (e.inputRefused[reason] ?? 0) + n;
+    for (const r of input.updates) changes.push(...this.rib.applyUpdate(id, r));
     logEvent(this.log, 'agent.routes-received', { peer: id, changes: changes.length });
     this.onChanges(changes);
     const over = this.rib.checkMaxPrefix(id);
-    if (over) this.maxPrefix(e, over.count, over.limit);
+    if (over) this.maxPrefix(e, over);
   }
 
-  /** RFC 4486: Cease/1, then the session stays down for restartAfter seconds. */
-  private maxPrefix(e: PeerEntry, count: number, limit: number): void {
+  /**
+   * RFC 4486 4: Cease / Maximum Number of Prefixes Reached with AFI, SAFI and the limit as data;
+   * one ManualStop (no automatic restart), then the agent starts the session again after
+   * restartAfter seconds.
+   */
+  private maxPrefix(e: PeerEntry, over: MaxPrefixExceeded): void {
     const after = e.spec.maxPrefix?.restartAfter ?? 60;
-    logEvent(this.log, 'agent.max-prefix', { peer: e.spec.id, count, limit, restartAfter: after });
-    e.peer.reset('cease.max-prefixes', `more than ${limit} prefixes`);
-    e.peer.stop(); // cancels the automatic restart; ours comes after `restartAfter`
-    e.lastError = `max-prefix: ${count} prefixes > limit ${limit}; restart in ${after} s`;
+    const { count, limit } = over;
+    const family = familyName(over.afi, over.safi);
+    const text = `max-prefix: ${count} prefixes > limit ${limit} (${family}); restarting in ${after} s`;
+    logEvent(this.log, 'agent.max-prefix', { peer: e.spec.id, count, limit, family, restartAfter: after }, `${text} (Cease/1 sent)`);
+    e.peer.stop(undefined, 'cease.max-prefixes', over.data);
+    this.setLastError(e, text);
     if (e.restartTimer) clearTimeout(e.restartTimer);
     e.restartTimer = setTimeout(() => {
       e.restartTimer = undefined;
@@ -470,7 +488,17 @@ export class Agent {
     if (n.enhancedRouteRefresh) msgs.push(encodeRouteRefresh({ type: 'route-refresh', afi, safi, subtype: RouteRefreshSubtype.BORR }));
     msgs.push(...this.messages(e, batch));
     if (n.enhancedRouteRefresh) msgs.push(encodeRouteRefresh({ type: 'route-refresh', afi, safi, subtype: RouteRefreshSubtype.EORR }));
-    e.peer.send(msgs);
+    this.send(e, msgs);
+  }
+
+  /** Queues encoded messages on the peer's session; the process-wide UPDATE counter follows. */
+  private send(e: PeerEntry, msgs: Uint8Array[]): void {
+    if (e.peer.send(msgs)) this.metrics.updatesSent.inc(countUpdates(msgs));
+  }
+
+  private setLastError(e: PeerEntry, text: string): void {
+    e.lastError = text;
+    e.lastErrorAt = new Date().toISOString();
   }
 
   /** UPDATEs for a batch, only for families the session negotiated. */
@@ -519,7 +547,7 @@ export class Agent {
       if (!e.info || !e.peer.established) continue;
       const msgs = this.messages(e, this.ribOut.pendingFor(e.info.id));
       if (msgs.length === 0) continue;
-      e.peer.send(msgs);
+      this.send(e, msgs);
       logEvent(this.log, 'agent.routes-sent', { peer: e.info.id, messages: msgs.length });
     }
   }

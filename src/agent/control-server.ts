@@ -121,7 +121,7 @@ export class ControlServer {
     sock.on('data', (chunk: string) => {
       buf += chunk;
       if (buf.length > MAX_LINE && !buf.includes('\n')) {
-        this.reply(sock, { ok: false, error: `request longer than ${MAX_LINE} bytes` });
+        this.refuse(sock, `request longer than ${MAX_LINE} bytes`);
         sock.end();
         buf = '';
         return;
@@ -205,6 +205,8 @@ export interface PeerStatusView {
   updatesIn: number;
   updatesOut: number;
   lastError: string | undefined;
+  /** When lastError happened (ISO time); set whenever lastError is. */
+  lastErrorAt: string | undefined;
 }
 
 export interface AgentStatus {
@@ -260,11 +262,19 @@ export function peerStatus(agent: Agent, e: PeerEntry): PeerStatusView {
     received: e.received,
     accepted: inRib ? agent.rib.count(id).total : 0,
     advertised: inRib ? agent.ribOut.sentTo(id).size : 0,
-    refused: inRib ? (agent.rib.refusals(id) as Record<string, number>) : {},
+    refused: inRib ? ({ ...agent.rib.refusals(id), ...e.inputRefused } as Record<string, number>) : {},
     updatesIn: e.peer.counters.updatesIn,
     updatesOut: e.peer.counters.updatesOut,
-    lastError: e.lastError ?? e.peer.state.lastError?.message,
+    ...lastError(e),
   };
+}
+
+/** The agent's own last error (max-prefix, a session that went down), else the session's. */
+function lastError(e: PeerEntry): Pick<PeerStatusView, 'lastError' | 'lastErrorAt'> {
+  if (e.lastError !== undefined) return { lastError: e.lastError, lastErrorAt: e.lastErrorAt };
+  const se = e.peer.state.lastError;
+  if (!se) return { lastError: undefined, lastErrorAt: undefined };
+  return { lastError: se.message, lastErrorAt: new Date(e.peer.wallTime(se.at)).toISOString() };
 }
 
 const ORIGINS = ['igp', 'egp', 'incomplete'];

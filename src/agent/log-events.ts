@@ -34,6 +34,8 @@ export const LOG_EVENTS = {
   'agent.block-removed': { level: 'info', text: 'a local block is no longer advertised' },
   'agent.reload': { level: 'info', text: 'the configuration was reloaded' },
   'agent.reload-failed': { level: 'error', text: 'a configuration reload failed; the running configuration stays' },
+  'agent.reload-deferred': { level: 'info', text: 'SIGHUP while the agent was starting: the reload runs once it has started' },
+  'agent.shutdown-deferred': { level: 'info', text: 'SIGTERM/SIGINT while the agent was starting: it shuts down once it has started' },
   'agent.nodes-file': { level: 'info', text: 'the mesh nodes file changed' },
   'agent.nodes-file-error': { level: 'error', text: 'the mesh nodes file could not be read; the last good node list stays' },
   'agent.shutdown': { level: 'info', text: 'the agent is shutting down' },

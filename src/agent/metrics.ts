@@ -2,6 +2,11 @@
  * Prometheus metrics (text format over HTTP, prom-client): per peer the session state and the
  * prefix counts, UPDATEs in and out, best-path changes, uptime. Gauges are read from the agent
  * when scraped (no bookkeeping on the hot path); counters the agent bumps itself.
+ *
+ * Naming (Prometheus conventions): a `_total` name is a real counter, monotonic for the life of
+ * the process (weft_updates_{received,sent}_total, weft_best_path_changes_total); the per-peer
+ * values belong to a configured peer, start again when it is re-added, vanish with it, and so
+ * are gauges without the suffix.
  */
 import { createServer, type Server } from 'node:http';
 import type { Logger } from 'pino';
@@ -32,6 +37,9 @@ export interface MetricsSource {
 export class AgentMetrics {
   readonly registry = new Registry();
   readonly bestPathChanges: Counter;
+  /** Bumped by the agent on each UPDATE in / out; never lowered when a peer goes. */
+  readonly updatesReceived: Counter;
+  readonly updatesSent: Counter;
   private server: Server | undefined;
 
   constructor(src: MetricsSource) {
@@ -64,25 +72,11 @@ export class AgentMetrics {
     perPeer('weft_peer_prefixes_received', 'prefixes announced by the peer in this session (before import policy)', (p) => p.received);
     perPeer('weft_peer_prefixes_accepted', 'prefixes of the peer in the Loc-RIB candidates (after import policy)', (p) => p.accepted);
     perPeer('weft_peer_prefixes_advertised', 'prefixes we currently advertise to the peer', (p) => p.advertised);
-    perPeer('weft_peer_updates_received_total', 'UPDATE messages received from the peer', (p) => p.updatesIn);
-    perPeer('weft_peer_updates_sent_total', 'UPDATE messages sent to the peer', (p) => p.updatesOut);
-    perPeer('weft_peer_established_transitions_total', 'times the session reached Established', (p) => p.establishedTransitions);
-    new Gauge({
-      name: 'weft_updates_received_total',
-      help: 'UPDATE messages received from all peers (of the peers configured now)',
-      registers,
-      collect() {
-        this.set(src.peerStats().reduce((n, p) => n + p.updatesIn, 0));
-      },
-    });
-    new Gauge({
-      name: 'weft_updates_sent_total',
-      help: 'UPDATE messages sent to all peers (of the peers configured now)',
-      registers,
-      collect() {
-        this.set(src.peerStats().reduce((n, p) => n + p.updatesOut, 0));
-      },
-    });
+    perPeer('weft_peer_updates_received', 'UPDATE messages received from the peer since it was configured', (p) => p.updatesIn);
+    perPeer('weft_peer_updates_sent', 'UPDATE messages sent to the peer since it was configured', (p) => p.updatesOut);
+    perPeer('weft_peer_established_transitions', 'times the session reached Established since the peer was configured', (p) => p.establishedTransitions);
+    this.updatesReceived = new Counter({ name: 'weft_updates_received_total', help: 'UPDATE messages received from all peers since the agent started', registers });
+    this.updatesSent = new Counter({ name: 'weft_updates_sent_total', help: 'UPDATE messages sent to all peers since the agent started', registers });
     new Gauge({ name: 'weft_loc_rib_prefixes', help: 'prefixes in the Loc-RIB', registers, collect() { this.set(src.ribSize()); } });
     new Gauge({
       name: 'weft_uptime_seconds',

@@ -15,11 +15,19 @@ import { encodeKeepalive } from '../wire/keepalive.js';
 import { encodeNotification } from '../wire/notification.js';
 import { encodeOpen } from '../wire/open.js';
 import { encodeRouteRefresh } from '../wire/route-refresh.js';
-import { ErrorCode, OpenSubcode } from '../wire/iana.js';
+import { ErrorCode, MessageType, OpenSubcode } from '../wire/iana.js';
 import type { WireError } from '../wire/errors.js';
 import type { BgpMessage, RouteRefreshMessage, UpdateMessage, WireOptions } from '../wire/types.js';
+import { toHex } from '../lib/hex.js';
 import { Connection } from './connection.js';
 import { logEvent } from './log-events.js';
+
+/** UPDATE messages among encoded messages (type octet 18 = 2, RFC 4271 4.1); route refreshes are not. */
+export function countUpdates(messages: readonly Uint8Array[]): number {
+  let n = 0;
+  for (const m of messages) if (m.length > 18 && m[18] === MessageType.UPDATE) n++;
+  return n;
+}
 
 export interface PeerConfig {
   /** A stable name for logs and status (the address when nothing better is known). */
@@ -106,11 +114,13 @@ export class Peer {
   /**
    * Administrative stop: a Cease with an RFC 9003 shutdown communication when given. The cause
    * defaults to Administrative Shutdown (RFC 4486 subcode 2); a peer removed from the
-   * configuration gets 'cease.peer-deconfigured' (subcode 3).
+   * configuration gets 'cease.peer-deconfigured' (subcode 3); a peer over its max-prefix limit
+   * 'cease.max-prefixes' (subcode 1) with `data` = AFI, SAFI and the limit (RFC 4486 4). No
+   * automatic restart follows: the caller starts the peer again when it wants.
    */
-  stop(shutdownMessage?: string, cause?: StopCause): void {
-    this.dispatch(this.main, { type: 'ManualStop', shutdownMessage, cause });
-    if (this.second) this.dispatch(this.second, { type: 'ManualStop', shutdownMessage, cause });
+  stop(shutdownMessage?: string, cause?: StopCause, data?: Uint8Array): void {
+    this.dispatch(this.main, { type: 'ManualStop', shutdownMessage, cause, data });
+    if (this.second) this.dispatch(this.second, { type: 'ManualStop', shutdownMessage, cause, data });
   }
 
   /** Stops for good: no restart, timers cleared, the event stream completed. */
@@ -122,7 +132,7 @@ export class Peer {
   }
 
   /** Tears the session down with a Cease of the given cause (e.g. max-prefix) and lets it restart. */
-  reset(cause: 'cease.max-prefixes' | 'cease.administrative-reset' | 'cease.other-configuration-change', text?: string): void {
+  reset(cause: 'cease.administrative-reset' | 'cease.other-configuration-change', text?: string): void {
     this.dispatch(this.main, { type: 'AutomaticStop', cause, shutdownMessage: text });
   }
 
@@ -130,7 +140,7 @@ export class Peer {
   send(messages: Uint8Array[]): boolean {
     const conn = this.main.conn;
     if (!this.established || !conn) return false;
-    this.counters.updatesOut += messages.length;
+    this.counters.updatesOut += countUpdates(messages);
     this.counters.messagesOut += messages.length;
     conn.enqueue(messages);
     return true;
@@ -142,6 +152,11 @@ export class Peer {
     if (!n?.routeRefresh || !this.main.conn) return false;
     this.main.conn.writeNow(encodeRouteRefresh({ type: 'route-refresh', afi, safi, subtype: 0 }));
     return true;
+  }
+
+  /** Wall-clock milliseconds of a session time (`SessionError.at`, on this peer's monotonic clock). */
+  wallTime(at: number): number {
+    return Date.now() - (this.now() - at);
   }
 
   get encodeOptions(): WireOptions | undefined {
@@ -239,7 +254,7 @@ export class Peer {
         const bytes = encodeNotification({ type: 'notification', code: a.code, subcode: a.subcode, data: a.data });
         slot.lastWords = bytes;
         this.counters.messagesOut++;
-        logEvent(this.log, 'session.notification-sent', { code: a.code, subcode: a.subcode, errorCode: a.errorCode });
+        logEvent(this.log, 'session.notification-sent', { code: a.code, subcode: a.subcode, errorCode: a.errorCode, ...(a.data.length ? { data: toHex(a.data) } : {}) });
         return;
       }
       case 'Established':

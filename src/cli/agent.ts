@@ -1,8 +1,11 @@
 /**
  * `weft agent -c FILE`: the routing daemon (src/agent/agent.ts). Validates the whole configuration
  * before starting anything; SIGHUP reloads it, SIGTERM/SIGINT shut the sessions down and exit 0.
+ * The signal handlers are in place before the agent starts: the control socket answers (and a
+ * supervisor may signal) before start() has finished, and a default SIGHUP would kill the process.
  */
 import { Command, Option } from 'commander';
+import { logEvent } from '../agent/log-events.js';
 import { Agent } from '../agent/agent.js';
 import { loadAgentConfig, type LoadedConfig } from '../agent/agent-config.js';
 import { ConfigError } from '../agent/config-errors.js';
@@ -69,6 +72,87 @@ export function loadOrFail(file: string): LoadedConfig {
   }
 }
 
+/** What the signals act on: the started agent. */
+export interface SignalTarget {
+  reload(): unknown;
+  shutdown(): Promise<void>;
+}
+
+/** `process`, or a stand-in in tests. */
+export interface SignalSource {
+  on(signal: NodeJS.Signals, fn: () => void): unknown;
+  off(signal: NodeJS.Signals, fn: () => void): unknown;
+}
+
+export interface AgentSignals {
+  /** The agent has started: a SIGHUP that came meanwhile reloads now, a stop request stops it now. */
+  started(agent: SignalTarget): void;
+  /** start() failed: the handlers are removed. */
+  failed(): void;
+  /** Resolves once SIGTERM/SIGINT has shut the agent down (handlers removed). */
+  readonly stopped: Promise<void>;
+}
+
+/**
+ * SIGHUP -> reload (a failed reload is logged by the agent; the running configuration stays),
+ * SIGTERM/SIGINT -> shutdown. Installed before start(); before started() a SIGHUP is remembered
+ * (logged as agent.reload-deferred) and runs once, and a stop request waits for the start.
+ */
+export function installSignals(proc: SignalSource, log: Parameters<typeof logEvent>[0]): AgentSignals {
+  let agent: SignalTarget | undefined;
+  let hupPending = false;
+  let stopPending = false;
+  let stopping = false;
+  let resolveStopped!: () => void;
+  const stopped = new Promise<void>((r) => (resolveStopped = r));
+  const reload = (a: SignalTarget) => {
+    try {
+      a.reload();
+    } catch {
+      // logged by the agent; the running configuration stays
+    }
+  };
+  const remove = () => {
+    proc.off('SIGHUP', hup);
+    proc.off('SIGTERM', stop);
+    proc.off('SIGINT', stop);
+  };
+  const shutdown = (a: SignalTarget) => {
+    stopping = true;
+    void a.shutdown().finally(() => {
+      remove();
+      resolveStopped();
+    });
+  };
+  function hup(): void {
+    if (stopping || stopPending) return; // shutting down: nothing to reload
+    if (agent) return reload(agent);
+    if (!hupPending) logEvent(log, 'agent.reload-deferred', { signal: 'SIGHUP' });
+    hupPending = true;
+  }
+  function stop(): void {
+    if (stopping || stopPending) return;
+    if (agent) return shutdown(agent);
+    stopPending = true;
+    logEvent(log, 'agent.shutdown-deferred', {});
+  }
+  proc.on('SIGHUP', hup);
+  proc.on('SIGTERM', stop);
+  proc.on('SIGINT', stop);
+  return {
+    started(a) {
+      agent = a;
+      if (stopPending) return shutdown(a);
+      if (hupPending) {
+        hupPending = false;
+        reload(a);
+      }
+    },
+    failed: remove,
+    stopped,
+  };
+}
+
 export function registerAgent(program: Command, ctx: CommandContext): void {
   program
     .command('agent')
@@ -82,29 +166,15 @@ export function registerAgent(program: Command, ctx: CommandContext): void {
       const loaded = loadOrFail(o.config);
       const log = createLogger(o.logLevel ?? loaded.config.logLevel);
       const agent = new Agent(loaded, log, { controlSocket: o.socket });
+      const signals = installSignals(process, log);
       try {
         await agent.start();
       } catch (e) {
+        signals.failed();
         throw new CliError(`cannot start: ${(e as Error).message}`, ExitStatus.USAGE);
       }
-      await new Promise<void>((resolve) => {
-        const hup = () => {
-          try {
-            agent.reload();
-          } catch {
-            // logged by the agent; the running configuration stays
-          }
-        };
-        const stop = () => {
-          process.off('SIGTERM', stop);
-          process.off('SIGINT', stop);
-          process.off('SIGHUP', hup);
-          void agent.shutdown().then(resolve);
-        };
-        process.on('SIGTERM', stop);
-        process.on('SIGINT', stop);
-        process.on('SIGHUP', hup);
-      });
+      signals.started(agent);
+      await signals.stopped;
       ctx.exitStatus = ExitStatus.OK;
       // The NOTIFICATIONs are flushed by now or within the sockets' 2 s grace; do not linger.
       setTimeout(() => process.exit(ExitStatus.OK), 2500).unref();

@@ -28,12 +28,27 @@ export async function askAgent(socket: string | undefined, req: ControlRequest):
   return reply;
 }
 
-function ago(iso: string): string {
-  const s = Math.max(0, Math.round((Date.now() - Date.parse(iso)) / 1000));
+function ago(iso: string, now = Date.now()): string {
+  const s = Math.max(0, Math.round((now - Date.parse(iso)) / 1000));
   if (s < 120) return `${s}s`;
   if (s < 7200) return `${Math.round(s / 60)}m`;
   if (s < 172800) return `${Math.round(s / 3600)}h`;
   return `${Math.round(s / 86400)}d`;
+}
+
+/** A failed TCP connection (a dial refused, a connection lost before an OPEN), not a BGP error. */
+const TCP_FAILURE = /^TCP connection failed\b/;
+
+/**
+ * The LAST ERROR cell: the error and how long ago it was, e.g. "HoldTimer expired (3m ago)". An
+ * Established peer does not show a TCP failure from before the session came up (typically the
+ * first dial, made before the other side listened): it is history, kept with its time in --json.
+ */
+export function lastErrorCell(p: Pick<PeerStatusView, 'state' | 'since' | 'lastError' | 'lastErrorAt'>, now = Date.now()): string {
+  if (p.lastError === undefined) return '';
+  const at = p.lastErrorAt === undefined ? Number.NaN : Date.parse(p.lastErrorAt);
+  if (p.state === 'Established' && TCP_FAILURE.test(p.lastError) && !(at > Date.parse(p.since))) return '';
+  return Number.isNaN(at) ? p.lastError : `${p.lastError} (${ago(p.lastErrorAt!, now)} ago)`;
 }
 
 const KIND_NAMES: Record<string, string> = { mesh: 'mesh', external: 'external', 'reflector-client': 'rr-client' };
@@ -71,7 +86,7 @@ export function formatStatus(st: AgentStatus): string {
     { header: 'RCVD', value: (p) => p.received, right: true },
     { header: 'ACCEPTED', value: (p) => p.accepted, right: true },
     { header: 'ADVERTISED', value: (p) => p.advertised, right: true },
-    { header: 'LAST ERROR', value: (p) => p.lastError ?? '' },
+    { header: 'LAST ERROR', value: (p) => lastErrorCell(p) },
   ]);
   return head + table;
 }
@@ -82,7 +97,9 @@ Description:
   name, address, AS, type (mesh, external, rr-client), FSM state and how long it has been in it,
   prefixes received (announced by the peer this session, before import policy), accepted (in
   the RIB after policy) and advertised (what we currently send it), and the last error (a
-  NOTIFICATION sent or received, a max-prefix limit, a connection failure).
+  NOTIFICATION sent or received, a max-prefix limit, a connection failure) with how long ago it
+  happened. An Established session does not show a connection failure from before it came up
+  (--json keeps it, with lastErrorAt).
 
   Above the table: the data plane's underlay device and MTU, and the MTU containers must use
   (underlay - 50 when a pool may use VXLAN, - 20 for IP-in-IP, the underlay MTU when no pool

@@ -83,12 +83,14 @@ export function openSent(s: SessionState, ev: SessionEvent, now: number, connect
 /**
  * The NOTIFICATION of an administrative stop. RFC 9003 2: Cease / Administrative Shutdown and
  * Cease / Administrative Reset may carry a shutdown communication (a length octet and up to 255
- * octets of UTF-8); other Cease subcodes carry no data.
+ * octets of UTF-8). Other Cease subcodes carry the caller's `data` when given: RFC 4486 4, for
+ * Maximum Number of Prefixes Reached, "the speaker MAY include ... the Data field ... AFI (2
+ * octets), SAFI (1 octet), and the prefix upper bound (4 octets)".
  */
-export function stopError(cause: StopCause, shutdownMessage: string | undefined): WireError {
+export function stopError(cause: StopCause, shutdownMessage: string | undefined, data?: Uint8Array): WireError {
   const subcode = WIRE_ERRORS[cause][1];
   const withText = subcode === CeaseSubcode.ADMINISTRATIVE_SHUTDOWN || subcode === CeaseSubcode.ADMINISTRATIVE_RESET;
-  if (!withText || shutdownMessage === undefined) return new WireError(cause, cause);
+  if (!withText || shutdownMessage === undefined) return new WireError(cause, cause, data ? { data } : {});
   const n = buildShutdown(subcode, shutdownMessage);
   return new WireError(cause, `${cause}: ${JSON.stringify(n.shutdownMessage ?? '')}`, { data: n.data });
 }

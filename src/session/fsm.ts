@@ -194,11 +194,11 @@ function commonOpenStates(s: SessionState, ev: SessionEvent, now: number): StepR
       // Section 6.8": the agent runs it as a session of its own.
       return ignored(s, ev);
     case 'ManualStop': {
-      const send = stopError(ev.cause ?? 'cease.administrative-shutdown', ev.shutdownMessage);
+      const send = stopError(ev.cause ?? 'cease.administrative-shutdown', ev.shutdownMessage, ev.data);
       return toIdle(s, ev, now, { reason: `ManualStop (${send.message})`, counter: 'zero', manual: true, send });
     }
     case 'AutomaticStop': {
-      const send = stopError(ev.cause ?? 'cease.other-configuration-change', ev.shutdownMessage);
+      const send = stopError(ev.cause ?? 'cease.other-configuration-change', ev.shutdownMessage, ev.data);
       return toIdle(s, ev, now, { reason: `AutomaticStop (${send.message})`, counter: 'increment', send });
     }
     case 'HoldTimer_Expires':

@@ -142,10 +142,10 @@ export type StopCause = Extract<WireErrorCode, `cease.${string}`>;
  */
 export type SessionEvent =
   | { type: 'ManualStart' } // 1
-  | { type: 'ManualStop'; cause?: StopCause; shutdownMessage?: string } // 2, RFC 9003 text
+  | { type: 'ManualStop'; cause?: StopCause; shutdownMessage?: string; data?: Uint8Array } // 2, RFC 9003 text; data: the Cease data (RFC 4486 4)
   | { type: 'AutomaticStart' } // 3
   | { type: 'ManualStart_Passive' } // 4
-  | { type: 'AutomaticStop'; cause?: StopCause; shutdownMessage?: string } // 8
+  | { type: 'AutomaticStop'; cause?: StopCause; shutdownMessage?: string; data?: Uint8Array } // 8
   | { type: 'ConnectRetryTimer_Expires' } // 9
   | { type: 'HoldTimer_Expires' } // 10
   | { type: 'KeepaliveTimer_Expires' } // 11

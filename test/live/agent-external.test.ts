@@ -242,11 +242,12 @@ describe.skipIf(skipReason !== undefined)('weft agent: external peers, import po
     // weft tears the session down and says why; BIRD heard Cease / Maximum number of prefixes.
     const down = await node1.waitPeer(
       'edge',
-      (p) => p.establishedTransitions >= 1 && p.state !== 'Established' && /^max-prefix: \d+ prefixes > limit 5; restart in 3 s$/.test(p.lastError ?? ''),
+      (p) => p.establishedTransitions >= 1 && p.state !== 'Established' && /^max-prefix: \d+ prefixes > limit 5 \(IPv4 unicast\); restarting in 3 s$/.test(p.lastError ?? ''),
       'torn down by max-prefix',
       20_000,
     );
-    expect(down.lastError).toBe(`max-prefix: ${MAX_PREFIX + 3} prefixes > limit ${MAX_PREFIX}; restart in ${RESTART_AFTER} s`);
+    expect(down.lastError).toBe(`max-prefix: ${MAX_PREFIX + 3} prefixes > limit ${MAX_PREFIX} (IPv4 unicast); restarting in ${RESTART_AFTER} s`);
+    expect(Date.parse(down.lastErrorAt ?? '')).not.toBeNaN();
     await waitFor(async () => /Last error:\s+Received: Maximum number of prefixes reached/.test(await e.birdc('show', 'protocols', 'all', 'toweft')), {
       what: 'BIRD: last error "Received: Maximum number of prefixes reached"',
       timeoutMs: 10_000,
@@ -270,6 +271,15 @@ describe.skipIf(skipReason !== undefined)('weft agent: external peers, import po
     // Each cut is a NOTIFICATION Cease (6) / Maximum Number of Prefixes Reached (1), RFC 4486.
     const ceases = node1.logEvents('session.notification-sent', 'edge').filter((l) => l.code === 6 && l.subcode === 1);
     expect(ceases.length).toBeGreaterThanOrEqual(cuts.length);
+    // RFC 4486 4: the data is AFI 1, SAFI 1 and the limit (4 octets).
+    for (const c of ceases) expect(c.data).toBe(`000101${MAX_PREFIX.toString(16).padStart(8, '0')}`);
+    // One clean step: a ManualStop with the max-prefix cause (no automatic restart announced and
+    // then cancelled); the agent's line names the real restart delay.
+    const cutDowns = node1.logEvents('session.transition', 'edge').filter((l) => l.from === 'Established');
+    expect(cutDowns.length).toBeGreaterThanOrEqual(cuts.length);
+    for (const t of cutDowns.slice(0, cuts.length)) expect(t.reason).toBe('ManualStop (cease.max-prefixes)');
+    expect(node1.logEvents('session.fsm', 'edge').filter((l) => /automatic restart cancelled/.test(l.msg ?? ''))).toEqual([]);
+    expect(limitEvents[0]!.msg).toMatch(new RegExp(`restarting in ${RESTART_AFTER} s`));
 
     // The peer now sends N-1: after the next restart the session comes up and stays up.
     writeFileSync(`${e.dir}/bird.conf`, `router id ${EDGE};\nlog "${e.dir}/bird.log" all;\n${edgeConf(MAX_PREFIX - 1)}`);

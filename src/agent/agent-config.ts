@@ -10,7 +10,7 @@ import { isIpv4, isIpv6 } from '../lib/address.js';
 import { formatPrefix, parsePrefix, prefixContains, prefixLength, type Prefix } from '../lib/prefix.js';
 import type { PolicyRule } from '../rib/policy.js';
 import { ConfigError, formatPath, issuesToProblems } from './config-errors.js';
-import { asn, community, holdTime, ipAddress, ipv4, port, prefix } from './schema-types.js';
+import { asn, community, connectRetrySeconds, holdTime, ipAddress, ipv4, keepaliveSeconds, neighbourShape, port, prefix } from './schema-types.js';
 
 export const DEFAULT_CONTROL_SOCKET = '/run/weft/weft.sock';
 
@@ -67,15 +67,7 @@ const meshNode = z.strictObject({
 });
 
 const externalPeer = z.strictObject({
-  name: z.string().min(1).optional(),
-  address: ipAddress,
-  asn: z.union([asn, z.enum(['internal', 'external'])]),
-  port: port.default(179),
-  localAddress: ipAddress.optional(),
-  holdTime: holdTime.default(90),
-  keepalive: z.number().int().min(1).max(21845).optional(),
-  connectRetry: z.number().int().min(1).max(65535).optional(),
-  passive: z.boolean().default(false),
+  ...neighbourShape(connectRetrySeconds.optional()),
   routeReflectorClient: z.boolean().default(false),
   import: z.array(policyRule).default([]),
   export: z.array(policyRule).default([]),
@@ -124,8 +116,8 @@ export const agentConfigSchema = z.strictObject({
   timers: z
     .strictObject({
       holdTime: holdTime.default(30),
-      keepalive: z.number().int().min(1).max(21845).default(10),
-      connectRetry: z.number().int().min(1).max(65535).default(5),
+      keepalive: keepaliveSeconds.default(10),
+      connectRetry: connectRetrySeconds.default(5),
     })
     .default({ holdTime: 30, keepalive: 10, connectRetry: 5 }),
   logLevel: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),

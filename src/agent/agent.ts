@@ -1,7 +1,8 @@
 /**
  * `weft agent`: the routing daemon. It joins the pieces: one Peer (session FSM on node:net) per
- * mesh node and external peer, the RIB (Adj-RIB-In -> Loc-RIB -> Adj-RIB-Out), this node's blocks
- * as local routes, the data-plane hand-off (RouteSink), the control socket and the metrics.
+ * mesh node and external peer (agent-peers.ts keeps them in step with the config and the nodes
+ * file), the RIB (Adj-RIB-In -> Loc-RIB -> Adj-RIB-Out), this node's blocks as local routes, the
+ * data-plane hand-off (RouteSink), the control socket and the metrics.
  *
  * Flow: an UPDATE from a peer goes through ribUpdatesFromMessage into Rib.applyUpdate; the Loc-RIB
  * changes are recorded in the AdjRibOut log and queued for the sink; one flush per event-loop turn
@@ -10,52 +11,30 @@
  * End-of-RIB (RFC 4724 2); a ROUTE-REFRESH gets the full table again (RFC 2918 4, RFC 7313 4).
  */
 import type { Logger } from 'pino';
-import type { Subscription } from 'rxjs';
 import { formatPrefix, parsePrefix, type Prefix } from '../lib/prefix.js';
 import { AdjRibOut, batchMessages, type OutBatch } from '../rib/export.js';
-import type { MaxPrefixExceeded } from '../rib/adj-rib-in.js';
 import { Rib, type Change } from '../rib/loc-rib.js';
 import type { PeerInfo } from '../rib/peer.js';
 import { compileExportPolicy, compileImportPolicy, type Policy } from '../rib/policy.js';
-import { IPV4_UNICAST, IPV6_UNICAST, localCapabilities } from '../session/index.js';
 import { endOfRibBytes, isEndOfRib } from '../wire/eor.js';
 import { Afi, RouteRefreshSubtype, Safi } from '../wire/iana.js';
 import { encodeRouteRefresh } from '../wire/route-refresh.js';
 import type { UpdateMessage } from '../wire/types.js';
-import { blockProblem, loadAgentConfig, type AgentConfig, type LoadedConfig, type MeshNode } from './agent-config.js';
+import { blockProblem, loadAgentConfig, type AgentConfig, type LoadedConfig } from './agent-config.js';
+import { AgentPeers, type PeerEntry } from './agent-peers.js';
 import { ConfigError } from './config-errors.js';
 import { ControlServer, peerStatus, routeViews, type AgentStatus, type ControlRequest } from './control-server.js';
 import { Listener } from './listener.js';
 import { logEvent } from './log-events.js';
-import { peerLogger } from './logger.js';
-import { desiredPeers, diffPeers, NodesFileWatcher, type PeerSpec } from './mesh.js';
+import type { PeerSpec } from './mesh.js';
 import { AgentMetrics } from './metrics.js';
-import { countUpdates, Peer } from './peer.js';
+import { countUpdates } from './peer.js';
 import { ribInput, type InputRefusal } from './update-input.js';
 import { LoggingSink, TeeSink, type DesiredRouteChange, type RouteSink } from './route-sink.js';
 import { DataplaneBridge } from './dataplane-bridge.js';
 import { blockAttributes } from './dataplane-desired.js';
 
-const familyName = (afi: number, safi: number): string =>
-  `${afi === Afi.IPV4 ? 'IPv4' : afi === Afi.IPV6 ? 'IPv6' : `AFI ${afi}`} ${safi === Safi.UNICAST ? 'unicast' : `SAFI ${safi}`}`;
-
-export interface PeerEntry {
-  spec: PeerSpec;
-  peer: Peer;
-  sub: Subscription;
-  /** Set while the peer is Established (and known to the RIB). */
-  info: PeerInfo | undefined;
-  since: string;
-  /** Prefixes announced by the peer in this session, before import policy. */
-  received: number;
-  lastError: string | undefined;
-  /** When lastError was set (ISO time). */
-  lastErrorAt: string | undefined;
-  /** Refused on the agent's input path in this session (update-input.ts), by reason. */
-  inputRefused: Partial<Record<InputRefusal, number>>;
-  restartTimer: NodeJS.Timeout | undefined;
-  removed: boolean;
-}
+export type { PeerEntry };
 
 export interface AgentOptions {
   sink?: RouteSink;
@@ -70,15 +49,15 @@ export class Agent {
   readonly rib: Rib;
   readonly ribOut: AdjRibOut;
   readonly metrics: AgentMetrics;
-  readonly entries = new Map<string, PeerEntry>();
+  /** The sessions, by peer address (agent-peers.ts). */
+  readonly entries: Map<string, PeerEntry>;
   readonly startedAt = Date.now();
   listenPort: number | undefined;
   metricsPort: number | undefined;
   private readonly sink: RouteSink;
   private listener: Listener | undefined;
   private control: ControlServer | undefined;
-  private watcher: NodesFileWatcher | undefined;
-  private fileNodes: MeshNode[] = [];
+  private readonly peers: AgentPeers;
   /** Blocks advertised at run time (control API) on top of / removed from the configured ones. */
   private readonly added = new Set<Prefix>();
   private readonly withdrawn = new Set<Prefix>();
@@ -103,6 +82,16 @@ export class Agent {
     const sink = opts.sink ?? new LoggingSink(log);
     this.dataplane = c.dataplane.enabled ? new DataplaneBridge(this, log, { netns: opts.netns }) : undefined;
     this.sink = this.dataplane ? new TeeSink([sink, this.dataplane]) : sink;
+    this.peers = new AgentPeers(() => this.config, () => this.routerId, log, {
+      established: (e) => this.onEstablished(e),
+      down: (e) => this.onDown(e),
+      update: (e, u) => {
+        this.metrics.updatesReceived.inc();
+        this.onUpdate(e, u);
+      },
+      refresh: (e, afi, safi, subtype) => this.onRefresh(e, afi, safi, subtype),
+    });
+    this.entries = this.peers.entries;
     this.metrics = new AgentMetrics({
       peerStats: () => [...this.entries.values()].map((e) => peerStatus(this, e)),
       ribSize: () => this.rib.size(),
@@ -131,7 +120,7 @@ export class Agent {
       this.listenPort = await this.listener.listen(this.config.listen.address, this.config.listen.port);
       const m = this.config.metrics.listen;
       if (m !== false) this.metricsPort = await this.metrics.listen(m.host, m.port, this.log);
-      this.startWatcher();
+      this.peers.startWatcher();
     } catch (e) {
       await this.stopServers();
       throw e;
@@ -145,18 +134,8 @@ export class Agent {
       await this.stopServers();
       throw e;
     }
-    this.applyPeers('start');
+    this.peers.apply('start');
     logEvent(this.log, 'agent.started', { node: this.config.node.name, routerId: this.routerId, peers: this.entries.size, blocks: this.blocks.size });
-  }
-
-  private startWatcher(): void {
-    const file = this.config.mesh.nodesFile;
-    if (file === undefined) return;
-    this.watcher = new NodesFileWatcher(file, this.config.mesh.pollInterval, this.log, (nodes) => {
-      this.fileNodes = nodes;
-      this.applyPeers('nodes file');
-    });
-    this.fileNodes = this.watcher.start();
   }
 
   /** Cease/Administrative Shutdown (RFC 9003 text) to every peer, then everything closed. */
@@ -167,7 +146,7 @@ export class Agent {
     // the kernel (keepRoutesOnExit), so the data plane stops following the RIB first.
     this.dataplane?.freeze();
     logEvent(this.log, 'agent.shutdown', { message });
-    for (const e of [...this.entries.values()]) this.removePeer(e, message);
+    this.peers.closeAll(message);
     this.flush();
     await this.stopServers();
     await this.dataplane?.stop(!this.config.dataplane.keepRoutesOnExit);
@@ -175,7 +154,7 @@ export class Agent {
   }
 
   private async stopServers(): Promise<void> {
-    this.watcher?.stop();
+    this.peers.stopWatcher();
     await this.listener?.close();
     await this.control?.close();
     await this.metrics.close();
@@ -199,20 +178,11 @@ export class Agent {
     const poolsChanged = JSON.stringify(old.pools) !== JSON.stringify(next.config.pools);
     this.loaded = next;
     this.config = { ...next.config, node: old.node, listen: old.listen, control: old.control, metrics: old.metrics, routeReflector: old.routeReflector, dataplane: old.dataplane };
-    if (old.mesh.nodesFile !== this.config.mesh.nodesFile || old.mesh.pollInterval !== this.config.mesh.pollInterval) {
-      this.watcher?.stop();
-      this.watcher = undefined;
-      this.fileNodes = [];
-      try {
-        this.startWatcher();
-      } catch (e) {
-        logEvent(this.log, 'agent.nodes-file-error', { file: this.config.mesh.nodesFile, error: (e as Error).message });
-      }
-    }
+    this.peers.rewatch(old);
     for (const p of [...this.added]) if (blockProblem(p, this.config.pools)) this.added.delete(p);
     this.applyBlocks(poolsChanged);
     if (poolsChanged || JSON.stringify(old.vxlan) !== JSON.stringify(this.config.vxlan)) this.dataplane?.reconfigure();
-    const d = this.applyPeers('reload');
+    const d = this.peers.apply('reload');
     if (poolsChanged) {
       // New pools change what the import policy accepts: apply it and ask for the routes again.
       for (const e of this.entries.values()) {
@@ -233,20 +203,6 @@ export class Agent {
     return summary;
   }
 
-  private applyPeers(why: string): ReturnType<typeof diffPeers> {
-    const d = diffPeers(
-      [...this.entries.values()].map((e) => e.spec),
-      desiredPeers(this.config, this.fileNodes),
-    );
-    for (const s of d.remove) this.removePeer(this.entries.get(s.address)!, 'peer de-configured', why);
-    for (const c of d.change) {
-      this.removePeer(this.entries.get(c.from.address)!, 'peer configuration changed', why);
-      this.addPeer(c.to, why);
-    }
-    for (const s of d.add) this.addPeer(s, why);
-    return d;
-  }
-
   private importPolicy(s: PeerSpec): Policy {
     return compileImportPolicy({
       kind: s.kind === 'mesh' ? 'mesh' : 'external',
@@ -255,73 +211,6 @@ export class Agent {
       maxPrefix: s.maxPrefix?.limit,
       rules: s.importRules,
     });
-  }
-
-  private families() {
-    return this.config.pools.some((p) => typeof p.cidr !== 'number') ? [IPV4_UNICAST, IPV6_UNICAST] : [IPV4_UNICAST];
-  }
-
-  private addPeer(spec: PeerSpec, why: string): void {
-    const c = this.config;
-    const log = peerLogger(this.log, spec.id);
-    const peer = new Peer(
-      {
-        name: spec.id,
-        address: spec.address,
-        port: spec.port,
-        localAddress: spec.localAddress,
-        session: {
-          localAs: c.node.asn,
-          bgpId: this.routerId,
-          peerAs: spec.asn,
-          holdTime: spec.holdTime,
-          keepaliveTime: spec.keepalive,
-          connectRetryTime: spec.connectRetry,
-          passive: spec.passive,
-          capabilities: localCapabilities({ localAs: c.node.asn, families: this.families(), enhancedRouteRefresh: true }),
-        },
-      },
-      log,
-    );
-    const e: PeerEntry = { spec, peer, sub: undefined as unknown as Subscription, info: undefined, since: new Date().toISOString(), received: 0, lastError: undefined, lastErrorAt: undefined, inputRefused: {}, restartTimer: undefined, removed: false };
-    e.sub = peer.events.subscribe((ev) => {
-      try {
-        switch (ev.type) {
-          case 'state':
-            e.since = new Date().toISOString();
-            return;
-          case 'established':
-            return this.onEstablished(e);
-          case 'down':
-            this.setLastError(e, peer.state.lastError?.message ?? ev.reason);
-            return this.onDown(e);
-          case 'update':
-            this.metrics.updatesReceived.inc();
-            return this.onUpdate(e, ev.update);
-          case 'route-refresh':
-            return this.onRefresh(e, ev.refresh.afi, ev.refresh.safi, ev.refresh.subtype);
-        }
-      } catch (err) {
-        // A bug here must not take the other sessions down: log it and reset this one.
-        log.error({ event: 'agent.internal-error', err }, 'internal error while handling a peer event; resetting the session');
-        peer.reset('cease.administrative-reset', 'internal error');
-      }
-    });
-    this.entries.set(spec.address, e);
-    logEvent(this.log, 'agent.peer-added', { peer: spec.id, address: spec.address, kind: spec.kind, passive: spec.passive, why });
-    peer.start();
-  }
-
-  private removePeer(e: PeerEntry, message: string, why = 'shutdown'): void {
-    e.removed = true;
-    if (e.restartTimer) clearTimeout(e.restartTimer);
-    if (this.entries.get(e.spec.address) === e) this.entries.delete(e.spec.address);
-    // RFC 4486 3: a peer removed from the configuration gets Cease/3 Peer De-configured; an agent
-    // shutting down sends Cease/2 Administrative Shutdown. Both carry the reason as RFC 9003 text.
-    e.peer.close(message, why === 'shutdown' ? 'cease.administrative-shutdown' : 'cease.peer-deconfigured');
-    if (e.info) this.onDown(e);
-    e.sub.unsubscribe();
-    if (why !== 'shutdown') logEvent(this.log, 'agent.peer-removed', { peer: e.spec.id, address: e.spec.address, why, message });
   }
 
   // ------------------------------------------------------------------ blocks
@@ -447,27 +336,7 @@ export class Agent {
     logEvent(this.log, 'agent.routes-received', { peer: id, changes: changes.length });
     this.onChanges(changes);
     const over = this.rib.checkMaxPrefix(id);
-    if (over) this.maxPrefix(e, over);
-  }
-
-  /**
-   * RFC 4486 4: Cease / Maximum Number of Prefixes Reached with AFI, SAFI and the limit as data;
-   * one ManualStop (no automatic restart), then the agent starts the session again after
-   * restartAfter seconds.
-   */
-  private maxPrefix(e: PeerEntry, over: MaxPrefixExceeded): void {
-    const after = e.spec.maxPrefix?.restartAfter ?? 60;
-    const { count, limit } = over;
-    const family = familyName(over.afi, over.safi);
-    const text = `max-prefix: ${count} prefixes > limit ${limit} (${family}); restarting in ${after} s`;
-    logEvent(this.log, 'agent.max-prefix', { peer: e.spec.id, count, limit, family, restartAfter: after }, `${text} (Cease/1 sent)`);
-    e.peer.stop(undefined, 'cease.max-prefixes', over.data);
-    this.setLastError(e, text);
-    if (e.restartTimer) clearTimeout(e.restartTimer);
-    e.restartTimer = setTimeout(() => {
-      e.restartTimer = undefined;
-      if (!e.removed && !this.stopping) e.peer.start();
-    }, after * 1000);
+    if (over) this.peers.maxPrefix(e, over);
   }
 
   /** RFC 2918 4 / RFC 7313 4: everything again for the family, bracketed by BoRR/EoRR when enhanced. */
@@ -494,11 +363,6 @@ export class Agent {
   /** Queues encoded messages on the peer's session; the process-wide UPDATE counter follows. */
   private send(e: PeerEntry, msgs: Uint8Array[]): void {
     if (e.peer.send(msgs)) this.metrics.updatesSent.inc(countUpdates(msgs));
-  }
-
-  private setLastError(e: PeerEntry, text: string): void {
-    e.lastError = text;
-    e.lastErrorAt = new Date().toISOString();
   }
 
   /** UPDATEs for a batch, only for families the session negotiated. */

@@ -59,3 +59,28 @@ export const largeCommunity = z.string().transform((s, ctx): [number, number, nu
   }
   return parts as [number, number, number];
 });
+
+/** Seconds between KEEPALIVEs: at least 1, at most a third of the largest hold time (RFC 4271 4.4). */
+export const keepaliveSeconds = z.number().int().min(1).max(21845);
+
+/** Seconds between connection attempts (RFC 4271 8: ConnectRetryTimer). */
+export const connectRetrySeconds = z.number().int().min(1).max(65535);
+
+/**
+ * The fields every configured BGP neighbour has, in `weft agent` (peers) and `weft peer` (peers)
+ * alike; each config spreads this shape into its own strict object and adds its own fields. The
+ * default connect retry differs between the two, so the caller gives that field.
+ */
+export function neighbourShape<R extends z.ZodType>(connectRetry: R) {
+  return {
+    name: z.string().min(1).optional(),
+    address: ipAddress,
+    asn: z.union([asn, z.enum(['internal', 'external'])]),
+    port: port.default(179),
+    localAddress: ipAddress.optional(),
+    holdTime: holdTime.default(90),
+    keepalive: keepaliveSeconds.optional(),
+    connectRetry,
+    passive: z.boolean().default(false),
+  };
+}

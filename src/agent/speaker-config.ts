@@ -7,20 +7,12 @@ import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { ConfigError, issuesToProblems } from './config-errors.js';
-import { asn, community, holdTime, ipAddress, ipv4, largeCommunity, port, prefix } from './schema-types.js';
+import { asn, community, connectRetrySeconds, ipAddress, ipv4, largeCommunity, neighbourShape, port, prefix } from './schema-types.js';
 
 const family = z.enum(['ipv4-unicast', 'ipv6-unicast']);
 
 const peerSchema = z.strictObject({
-  name: z.string().min(1).optional(),
-  address: ipAddress,
-  asn: z.union([asn, z.enum(['internal', 'external'])]),
-  port: port.default(179),
-  localAddress: ipAddress.optional(),
-  holdTime: holdTime.default(90),
-  keepalive: z.number().int().min(1).max(21845).optional(),
-  connectRetry: z.number().int().min(1).max(65535).default(30),
-  passive: z.boolean().default(false),
+  ...neighbourShape(connectRetrySeconds.default(30)),
   families: z.array(family).min(1).default(['ipv4-unicast']),
 });
 

@@ -1,0 +1,214 @@
+/**
+ * The agent's sessions: one Peer per desired PeerSpec (mesh.ts), kept in step with the
+ * configuration and the mesh nodes file. A reload or a nodes-file change opens and closes only the
+ * sessions whose spec changed (diffPeers); the others are not touched. Also the max-prefix stop
+ * and its restart timer (RFC 4486 4).
+ *
+ * What a session's events mean for routing (the RIB, Adj-RIB-Out, the sink) is the agent's
+ * business: it gets them through PeerRouting.
+ */
+import type { Logger } from 'pino';
+import type { Subscription } from 'rxjs';
+import type { MaxPrefixExceeded } from '../rib/adj-rib-in.js';
+import type { PeerInfo } from '../rib/peer.js';
+import { IPV4_UNICAST, IPV6_UNICAST, localCapabilities } from '../session/index.js';
+import { Afi, Safi } from '../wire/iana.js';
+import type { UpdateMessage } from '../wire/types.js';
+import type { AgentConfig, MeshNode } from './agent-config.js';
+import { logEvent } from './log-events.js';
+import { peerLogger } from './logger.js';
+import { desiredPeers, diffPeers, NodesFileWatcher, type PeerDiff, type PeerSpec } from './mesh.js';
+import { Peer } from './peer.js';
+import type { InputRefusal } from './update-input.js';
+
+const familyName = (afi: number, safi: number): string =>
+  `${afi === Afi.IPV4 ? 'IPv4' : afi === Afi.IPV6 ? 'IPv6' : `AFI ${afi}`} ${safi === Safi.UNICAST ? 'unicast' : `SAFI ${safi}`}`;
+
+export interface PeerEntry {
+  spec: PeerSpec;
+  peer: Peer;
+  sub: Subscription;
+  /** Set while the peer is Established (and known to the RIB). */
+  info: PeerInfo | undefined;
+  since: string;
+  /** Prefixes announced by the peer in this session, before import policy. */
+  received: number;
+  lastError: string | undefined;
+  /** When lastError was set (ISO time). */
+  lastErrorAt: string | undefined;
+  /** Refused on the agent's input path in this session (update-input.ts), by reason. */
+  inputRefused: Partial<Record<InputRefusal, number>>;
+  restartTimer: NodeJS.Timeout | undefined;
+  removed: boolean;
+}
+
+/** What the agent does with a session's routing events. A throw resets that session only. */
+export interface PeerRouting {
+  established(e: PeerEntry): void;
+  /** The session left Established, or an Established peer was removed: its routes go. */
+  down(e: PeerEntry): void;
+  update(e: PeerEntry, u: UpdateMessage): void;
+  refresh(e: PeerEntry, afi: number, safi: number, subtype?: number): void;
+}
+
+export class AgentPeers {
+  /** By peer address (what the listener matches incoming connections on). */
+  readonly entries = new Map<string, PeerEntry>();
+  private watcher: NodesFileWatcher | undefined;
+  private fileNodes: MeshNode[] = [];
+  private stopping = false;
+
+  constructor(
+    /** The running configuration (it changes on reload). */
+    private readonly config: () => AgentConfig,
+    private readonly routerId: () => string,
+    private readonly log: Logger,
+    private readonly routing: PeerRouting,
+  ) {}
+
+  // ------------------------------------------------------------------ the nodes file
+
+  /** Reads mesh.nodesFile (throws ConfigError when broken) and watches it; nothing when unset. */
+  startWatcher(): void {
+    const c = this.config();
+    const file = c.mesh.nodesFile;
+    if (file === undefined) return;
+    this.watcher = new NodesFileWatcher(file, c.mesh.pollInterval, this.log, (nodes) => {
+      this.fileNodes = nodes;
+      this.apply('nodes file');
+    });
+    this.fileNodes = this.watcher.start();
+  }
+
+  stopWatcher(): void {
+    this.watcher?.stop();
+  }
+
+  /** After a reload: a new nodes file (or poll interval) is read and watched instead of the old one. */
+  rewatch(old: AgentConfig): void {
+    const now = this.config();
+    if (old.mesh.nodesFile === now.mesh.nodesFile && old.mesh.pollInterval === now.mesh.pollInterval) return;
+    this.watcher?.stop();
+    this.watcher = undefined;
+    this.fileNodes = [];
+    try {
+      this.startWatcher();
+    } catch (e) {
+      logEvent(this.log, 'agent.nodes-file-error', { file: now.mesh.nodesFile, error: (e as Error).message });
+    }
+  }
+
+  // ------------------------------------------------------------------ sessions
+
+  /** Opens and closes sessions so that they match the configuration and the nodes file. */
+  apply(why: string): PeerDiff {
+    const d = diffPeers(
+      [...this.entries.values()].map((e) => e.spec),
+      desiredPeers(this.config(), this.fileNodes),
+    );
+    for (const s of d.remove) this.remove(this.entries.get(s.address)!, 'peer de-configured', why);
+    for (const c of d.change) {
+      this.remove(this.entries.get(c.from.address)!, 'peer configuration changed', why);
+      this.add(c.to, why);
+    }
+    for (const s of d.add) this.add(s, why);
+    return d;
+  }
+
+  /** Every session closed with Cease/Administrative Shutdown and `message`; no restart after. */
+  closeAll(message: string): void {
+    this.stopping = true;
+    for (const e of [...this.entries.values()]) this.remove(e, message);
+  }
+
+  private families() {
+    return this.config().pools.some((p) => typeof p.cidr !== 'number') ? [IPV4_UNICAST, IPV6_UNICAST] : [IPV4_UNICAST];
+  }
+
+  private add(spec: PeerSpec, why: string): void {
+    const c = this.config();
+    const log = peerLogger(this.log, spec.id);
+    const peer = new Peer(
+      {
+        name: spec.id,
+        address: spec.address,
+        port: spec.port,
+        localAddress: spec.localAddress,
+        session: {
+          localAs: c.node.asn,
+          bgpId: this.routerId(),
+          peerAs: spec.asn,
+          holdTime: spec.holdTime,
+          keepaliveTime: spec.keepalive,
+          connectRetryTime: spec.connectRetry,
+          passive: spec.passive,
+          capabilities: localCapabilities({ localAs: c.node.asn, families: this.families(), enhancedRouteRefresh: true }),
+        },
+      },
+      log,
+    );
+    const e: PeerEntry = { spec, peer, sub: undefined as unknown as Subscription, info: undefined, since: new Date().toISOString(), received: 0, lastError: undefined, lastErrorAt: undefined, inputRefused: {}, restartTimer: undefined, removed: false };
+    e.sub = peer.events.subscribe((ev) => {
+      try {
+        switch (ev.type) {
+          case 'state':
+            e.since = new Date().toISOString();
+            return;
+          case 'established':
+            return this.routing.established(e);
+          case 'down':
+            setLastError(e, peer.state.lastError?.message ?? ev.reason);
+            return this.routing.down(e);
+          case 'update':
+            return this.routing.update(e, ev.update);
+          case 'route-refresh':
+            return this.routing.refresh(e, ev.refresh.afi, ev.refresh.safi, ev.refresh.subtype);
+        }
+      } catch (err) {
+        // A bug here must not take the other sessions down: log it and reset this one.
+        log.error({ event: 'agent.internal-error', err }, 'internal error while handling a peer event; resetting the session');
+        peer.reset('cease.administrative-reset', 'internal error');
+      }
+    });
+    this.entries.set(spec.address, e);
+    logEvent(this.log, 'agent.peer-added', { peer: spec.id, address: spec.address, kind: spec.kind, passive: spec.passive, why });
+    peer.start();
+  }
+
+  private remove(e: PeerEntry, message: string, why = 'shutdown'): void {
+    e.removed = true;
+    if (e.restartTimer) clearTimeout(e.restartTimer);
+    if (this.entries.get(e.spec.address) === e) this.entries.delete(e.spec.address);
+    // RFC 4486 3: a peer removed from the configuration gets Cease/3 Peer De-configured; an agent
+    // shutting down sends Cease/2 Administrative Shutdown. Both carry the reason as RFC 9003 text.
+    e.peer.close(message, why === 'shutdown' ? 'cease.administrative-shutdown' : 'cease.peer-deconfigured');
+    if (e.info) this.routing.down(e);
+    e.sub.unsubscribe();
+    if (why !== 'shutdown') logEvent(this.log, 'agent.peer-removed', { peer: e.spec.id, address: e.spec.address, why, message });
+  }
+
+  /**
+   * RFC 4486 4: Cease / Maximum Number of Prefixes Reached with AFI, SAFI and the limit as data;
+   * one ManualStop (no automatic restart), then the agent starts the session again after
+   * restartAfter seconds.
+   */
+  maxPrefix(e: PeerEntry, over: MaxPrefixExceeded): void {
+    const after = e.spec.maxPrefix?.restartAfter ?? 60;
+    const { count, limit } = over;
+    const family = familyName(over.afi, over.safi);
+    const text = `max-prefix: ${count} prefixes > limit ${limit} (${family}); restarting in ${after} s`;
+    logEvent(this.log, 'agent.max-prefix', { peer: e.spec.id, count, limit, family, restartAfter: after }, `${text} (Cease/1 sent)`);
+    e.peer.stop(undefined, 'cease.max-prefixes', over.data);
+    setLastError(e, text);
+    if (e.restartTimer) clearTimeout(e.restartTimer);
+    e.restartTimer = setTimeout(() => {
+      e.restartTimer = undefined;
+      if (!e.removed && !this.stopping) e.peer.start();
+    }, after * 1000);
+  }
+}
+
+function setLastError(e: PeerEntry, text: string): void {
+  e.lastError = text;
+  e.lastErrorAt = new Date().toISOString();
+}

@@ -2,7 +2,15 @@
  * The agent's side of the kernel data plane: Loc-RIB best paths -> dataplane-desired.ts -> one
  * src/dataplane Dataplane (reconcile with iproute2). It is a RouteSink: the agent hands it each
  * flush's best-path changes; it marks those prefixes and, once per event-loop turn, recomputes
- * their decisions from the RIB and calls setDesired with the whole state (the Dataplane diffs).
+ * their decisions from the RIB and hands the Dataplane the routes that changed (updateRoutes:
+ * O(changes) per turn). The whole state (assembleDesired + setDesired) only at start, on
+ * reconfiguration, when held routes go at once, and when a VXLAN route changes (one MAC per VTEP
+ * is decided over all routes).
+ *
+ * Compact: decisions are shared between prefixes with the same inputs (source, next hop, peer,
+ * pool, signalled MAC): a table of 1M routes from one peer holds one RouteDecision, one
+ * RemoteRoute and one reason string, not 1M of each. Their `route.prefix` is therefore that of
+ * the first prefix; decision() gives a copy with the right one.
  *
  * Restart without dropping traffic (graceful-restart-like, after RFC 4724 4.2's "retain the
  * routes ... until End-of-RIB"): Dataplane.start() adopts what is in the kernel (no flush), but
@@ -31,6 +39,8 @@ import {
   decideRoute,
   hostPrefix,
   podMtu,
+  poolOf,
+  signalledMac,
   type DesiredContext,
   type RibRoute,
   type RouteDecision,
@@ -82,13 +92,44 @@ export interface BridgeOptions {
 }
 
 const family = (p: Prefix) => (isV4(p) ? '1/1' : '2/1');
+/** Prefixes decided per event-loop turn. */
+const SLICE = 20_000;
+
+/** Everything of a context that decisions or the desired state depend on, as one string. */
+function contextKey(c: DesiredContext): string {
+  const pools = c.pools.map((p) => `${p.cidr}:${p.encapsulation}:${p.tunnel}`).join(',');
+  const names = c.nodeNames ? [...c.nodeNames].map(([a, n]) => `${a}=${n}`).join(',') : '';
+  return `${c.nodeAddress}|${c.localBlocks.join(',')}|${pools}|${c.underlayDevice}|${c.underlayMtu}|${c.vni}|${c.port}|names|${names}`;
+}
+
+/** Whether two desired routes write the same kernel route (their prefixes are not compared). */
+function sameRoute(a: RemoteRoute | undefined, b: RemoteRoute | undefined): boolean {
+  if (a === b) return true;
+  if (!a || !b) return false;
+  const x = a.node;
+  const y = b.node;
+  return a.shape === b.shape && x.underlayAddress === y.underlayAddress && x.name === y.name && x.mac === y.mac && x.vtepAddress === y.vtepAddress;
+}
 
 export class DataplaneBridge implements RouteSink {
   private dp: Dataplane | undefined;
   private readonly decisions = new Map<Prefix, RouteDecision>();
+  /** Shared decisions by their inputs (see above); cleared on a full recompute. */
+  private readonly shared = new Map<string, RouteDecision>();
   private readonly dirty = new Set<Prefix>();
+  /** Marked prefixes being decided, SLICE per turn, from queueAt on. */
+  private queue: Prefix[] = [];
+  private queueAt = 0;
   private readonly held = new Map<Prefix, Held>();
   private all = true;
+  /** The next recompute hands the Dataplane the whole state. */
+  private whole = true;
+  /** End-of-RIB arrived: every held route is checked again. */
+  private eor = false;
+  /** The context the decisions were made in (see contextKey). */
+  private contextSeen = '';
+  /** Desired routes by shape (blackholes: the local blocks). */
+  private counts: Record<string, number> = { blackhole: 0, direct: 0, vxlan: 0, ipip: 0 };
   private scheduled = false;
   private frozen = false;
   private graceTimer: NodeJS.Timeout | undefined;
@@ -203,12 +244,15 @@ export class DataplaneBridge implements RouteSink {
 
   /** A peer sent End-of-RIB: held routes it had may go. */
   endOfRib(): void {
-    if (this.held.size > 0) this.schedule();
+    if (this.held.size === 0) return;
+    this.eor = true;
+    this.schedule();
   }
 
   /** Pools, blocks or vxlan settings changed: every decision again. */
   reconfigure(): void {
     this.all = true;
+    this.whole = true;
     this.schedule();
   }
 
@@ -225,12 +269,19 @@ export class DataplaneBridge implements RouteSink {
     if (this.held.size === 0) return;
     logEvent(this.log, 'dataplane.released', { routes: this.held.size, why });
     this.held.clear();
+    this.whole = true;
     this.schedule();
   }
 
-  /** Held routes whose holder has sent End-of-RIB (or that the RIB now decides) are let go. */
-  private releaseHeld(): void {
+  /**
+   * Held routes whose holder has sent End-of-RIB (or that the RIB now decides) are let go: all
+   * of them after an End-of-RIB or for a full recompute (`touched` undefined), else those among
+   * `touched`, to which the released prefixes are added.
+   */
+  private releaseHeld(touched?: Set<Prefix>): void {
     if (this.held.size === 0) return;
+    const scan = touched === undefined || this.eor;
+    this.eor = false;
     const agent = this.agent;
     const eor = (address: string, fam: string): boolean => {
       const e = agent.entries.get(address);
@@ -240,13 +291,22 @@ export class DataplaneBridge implements RouteSink {
     // while no peer is configured yet: at start the peers come after the data plane).
     const everyone = (fam: string) => agent.entries.size > 0 && [...agent.entries.values()].every((e) => e.info !== undefined && agent.rib.hasEndOfRib(e.info.id, fam));
     let n = 0;
-    for (const [p, h] of this.held) {
+    const check = (p: Prefix, h: Held) => {
       const fam = family(p);
       const decided = this.decisions.get(p)?.route !== undefined;
       const done = agent.entries.has(h.holder) ? eor(h.holder, fam) : everyone(fam);
       if (decided || done) {
         this.held.delete(p);
+        touched?.add(p);
         n++;
+      }
+    };
+    if (scan) {
+      for (const [p, h] of this.held) check(p, h);
+    } else {
+      for (const p of [...touched]) {
+        const h = this.held.get(p);
+        if (h) check(p, h);
       }
     }
     if (n > 0) logEvent(this.log, 'dataplane.released', { routes: n, remaining: this.held.size, why: 'End-of-RIB or a RIB route' });
@@ -281,27 +341,103 @@ export class DataplaneBridge implements RouteSink {
     };
   }
 
-  /** Decisions for the marked prefixes (or all), held routes, then one setDesired. */
+  /** The decision for a best path, shared with every prefix of the same inputs. */
+  private decide(prefix: Prefix, best: Path, ctx: DesiredContext): RouteDecision {
+    const r = this.ribRoute(prefix, best);
+    const pool = poolOf(prefix, ctx.pools);
+    const mac = signalledMac(r.extCommunities) ?? '';
+    const key = `${r.source}|${r.nextHop}|${r.peerId}|${r.peerType}|${pool ? pool.cidr : '-'}|${isV4(prefix) ? 4 : 6}|${mac}`;
+    let d = this.shared.get(key);
+    if (!d) {
+      d = decideRoute(r, ctx);
+      this.shared.set(key, d);
+    }
+    return d;
+  }
+
+  /** The route the Dataplane should have for a prefix now (as assembleDesired would say). */
+  private wanted(p: Prefix, local: ReadonlySet<Prefix>): RemoteRoute | undefined {
+    if (local.has(p)) return undefined;
+    return this.decisions.get(p)?.route ?? this.held.get(p)?.route;
+  }
+
+  /** Decisions for the marked prefixes (or all), held routes, then the changes to the Dataplane. */
   private recompute(): void {
     const ctx = this.context();
     const rib = this.agent.rib;
+    const seen = contextKey(ctx);
+    if (seen !== this.contextSeen) {
+      // Blocks, pools or devices changed without reconfigure(): the whole state again.
+      if (seen.split('|names|')[0] !== this.contextSeen.split('|names|')[0]) this.whole = true;
+      // Node names too (peers configured after the data plane started): every decision again,
+      // handed over as per-prefix changes.
+      this.contextSeen = seen;
+      this.all = true;
+    }
     if (this.all) {
       this.all = false;
-      this.dirty.clear();
-      this.decisions.clear();
-      for (const { prefix, best } of rib.entries()) this.decisions.set(prefix, decideRoute(this.ribRoute(prefix, best), ctx));
-    } else {
-      for (const p of this.dirty) {
-        const best = rib.best(p);
-        if (best) this.decisions.set(p, decideRoute(this.ribRoute(p, best), ctx));
-        else this.decisions.delete(p);
-      }
-      this.dirty.clear();
+      this.shared.clear();
+      for (const p of this.decisions.keys()) this.dirty.add(p);
+      for (const { prefix } of rib.entries()) this.dirty.add(prefix);
     }
+    const touched = new Set<Prefix>();
+    // At most SLICE prefixes per event-loop turn: the Dataplane's `ip` processes are fed (their
+    // chunk markers handled) in between, instead of idling while 1M prefixes are decided at once.
+    // From a list: a V8 Set iterated from the front while deleting costs O(deleted) each time.
+    for (const p of this.dirty) this.queue.push(p);
+    this.dirty.clear();
+    const end = this.whole ? this.queue.length : Math.min(this.queue.length, this.queueAt + SLICE);
+    for (; this.queueAt < end; this.queueAt++) {
+      const p = this.queue[this.queueAt];
+      const best = rib.best(p);
+      if (best) this.decisions.set(p, this.decide(p, best, ctx));
+      else this.decisions.delete(p);
+      touched.add(p);
+    }
+    if (this.queueAt < this.queue.length) this.schedule();
+    else {
+      this.queue = [];
+      this.queueAt = 0;
+    }
+    if (this.whole || !this.dp) return this.recomputeWhole(ctx);
+    this.releaseHeld(touched);
+    const dp = this.dp;
+    const sent = dp.desiredRoutes();
+    const local = new Set(ctx.localBlocks);
+    const changes: [Prefix, RemoteRoute | undefined][] = [];
+    const olds: RemoteRoute[] = [];
+    for (const p of touched) {
+      const want = this.wanted(p, local);
+      const have = sent.get(p);
+      if (sameRoute(want, have)) continue;
+      // VXLAN: the VTEP MACs are decided over all routes.
+      if (want?.shape === 'vxlan' || have?.shape === 'vxlan') return this.recomputeWhole(ctx);
+      changes.push([p, want]);
+      if (have) olds.push(have);
+    }
+    if (changes.length === 0) return;
+    for (const have of olds) this.counts[have.shape]--;
+    for (const [, want] of changes) if (want) this.counts[want.shape]++;
+    dp.updateRoutes(changes);
+  }
+
+  /** Every decision (each with its own prefix) and held route -> assembleDesired -> setDesired. */
+  private recomputeWhole(ctx: DesiredContext): void {
+    this.whole = false;
     this.releaseHeld();
     const held: RouteDecision[] = [...this.held.values()].map((h) => ({ shape: h.route.shape, reason: h.route.reason, route: h.route }));
-    this.state = assembleDesired([...this.decisions.values(), ...held], ctx);
-    this.dp?.setDesired(this.state);
+    const decisions = this.decisions;
+    function* all(): Generator<RouteDecision> {
+      for (const [p, d] of decisions) yield d.route && d.route.prefix !== p ? { ...d, route: { ...d.route, prefix: p } } : d;
+      yield* held;
+    }
+    const state = assembleDesired(all(), ctx);
+    const counts: Record<string, number> = { blackhole: state.localBlocks.length, direct: 0, vxlan: 0, ipip: 0 };
+    for (const r of state.routes) counts[r.shape]++;
+    this.counts = counts;
+    // The routes live in the Dataplane (desiredRoutes()); this keeps the devices and blocks.
+    this.state = { ...state, routes: [] };
+    this.dp?.setDesired(state);
   }
 
   private onBatch(b: BatchRecord): void {
@@ -319,9 +455,7 @@ export class DataplaneBridge implements RouteSink {
   // ------------------------------------------------------------------ views
 
   private countByShape(): Record<string, number> {
-    const out: Record<string, number> = { blackhole: this.state.localBlocks.length, direct: 0, vxlan: 0, ipip: 0 };
-    for (const r of this.state.routes) out[r.shape]++;
-    return out;
+    return { ...this.counts, blackhole: this.state.localBlocks.length };
   }
 
   status(): DataplaneStatus {
@@ -345,7 +479,8 @@ export class DataplaneBridge implements RouteSink {
   /** The decision for a prefix: a block of ours, a learned route, or nothing. */
   decision(prefix: Prefix): RouteDecision | undefined {
     if (this.agent.localBlocks().includes(prefix)) return blockDecision(prefix, this.agent.config.pools);
-    return this.decisions.get(prefix);
+    const d = this.decisions.get(prefix);
+    return d?.route && d.route.prefix !== prefix ? { ...d, route: { ...d.route, prefix } } : d;
   }
 
   /** Weft's routes in the kernel now (both families). */

@@ -37,7 +37,7 @@ export interface Plan {
 const P = `proto ${WEFT_PROTO}`;
 
 /** The route weft wants in the kernel for one prefix. */
-interface RouteSpec {
+export interface RouteSpec {
   dst: string;
   type: 'unicast' | 'blackhole';
   gateway?: string;
@@ -45,22 +45,28 @@ interface RouteSpec {
   onlink: boolean;
 }
 
-function routeLine(s: RouteSpec): string {
+export function routeLine(s: RouteSpec): string {
   if (s.type === 'blackhole') return `route replace blackhole ${s.dst} ${P}`;
   return `route replace ${s.dst} via ${s.gateway}${s.dev ? ` dev ${s.dev}` : ''}${s.onlink ? ' onlink' : ''} ${P}`;
 }
 
-function routeMatches(k: KernelRoute, s: RouteSpec): boolean {
+export function routeMatches(k: KernelRoute, s: RouteSpec): boolean {
   if (k.multipath || k.type !== s.type || k.onlink !== s.onlink) return false;
   if (s.type === 'blackhole') return true;
   return k.gateway === s.gateway && (s.dev === undefined || k.dev === s.dev);
 }
 
-function asKernelRoute(s: RouteSpec, dev: string | undefined): KernelRoute {
+export function asKernelRoute(s: RouteSpec, dev: string | undefined): KernelRoute {
   const r: KernelRoute = { dst: s.dst, type: s.type, onlink: s.onlink, protocol: String(WEFT_PROTO), metric: 0, multipath: false };
   if (s.gateway !== undefined) r.gateway = s.gateway;
   if (s.dev !== undefined || dev !== undefined) r.dev = s.dev ?? dev;
   return r;
+}
+
+/** The line removing a weft route. */
+export function routeDelLine(r: KernelRoute): string {
+  const metric = r.metric ? ` metric ${r.metric}` : '';
+  return `route del ${r.type === 'unicast' ? '' : `${r.type} `}${r.dst} ${P}${metric}`;
 }
 
 /** Why an existing vxlan device cannot be fixed in place (its parameters are fixed at creation). */
@@ -240,10 +246,7 @@ export function plan(kernel: KernelState, desired: DesiredState): Plan {
 
   // Stale: weft routes no longer wanted (and extra weft routes at other metrics), then entries.
   for (const [dst, r] of weft) if (!specs.has(dst)) staleWeft.push(r);
-  for (const r of staleWeft) {
-    const metric = r.metric ? ` metric ${r.metric}` : '';
-    deletes.push({ tool: 'ip', stage: 'delete', line: `route del ${r.type === 'unicast' ? '' : `${r.type} `}${r.dst} ${P}${metric}` });
-  }
+  for (const r of staleWeft) deletes.push({ tool: 'ip', stage: 'delete', line: routeDelLine(r) });
   // Without VXLAN the device goes, and its entries with it: no per-entry deletes.
   const neighStale = new Set<string>();
   for (const n of desired.vxlan ? neighHave : []) {

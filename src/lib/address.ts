@@ -31,79 +31,145 @@ export function isIpv4(text: string): boolean {
 
 /** Parses IPv6 text (with optional embedded IPv4 tail) into 16 bytes. */
 export function ipv6ToBytes(text: string): Uint8Array {
-  const bad = () => new Error(`not an IPv6 address: ${JSON.stringify(text)}`);
-  let s = text;
-  const lastColon = s.lastIndexOf(':');
-  if (lastColon >= 0 && s.indexOf('.', lastColon) > 0) {
-    // An embedded IPv4 tail ("::ffff:10.0.0.1") becomes two hex groups.
-    const v4 = ipv4ToNumberOr(s.slice(lastColon + 1));
-    if (v4 === undefined) throw bad();
-    s = `${s.slice(0, lastColon + 1)}${((v4 >>> 16) & 0xffff).toString(16)}:${(v4 & 0xffff).toString(16)}`;
-  }
-  const halves = s.split('::');
-  if (halves.length > 2) throw bad();
-  const parse = (h: string): number[] =>
-    h === ''
-      ? []
-      : h.split(':').map((g) => {
-          if (!/^[0-9a-fA-F]{1,4}$/.test(g)) throw bad();
-          return parseInt(g, 16);
-        });
-  const head = parse(halves[0]);
-  const rest = halves.length === 2 ? parse(halves[1]) : [];
-  if (halves.length === 2 && head.length + rest.length > 7) throw bad();
-  const groups = halves.length === 2 ? [...head, ...new Array<number>(8 - head.length - rest.length).fill(0), ...rest] : head;
-  if (groups.length !== 8) throw bad();
   const out = new Uint8Array(16);
-  groups.forEach((g, i) => {
-    out[i * 2] = g >> 8;
-    out[i * 2 + 1] = g & 255;
-  });
+  if (!parseIpv6Into(text, 0, text.length, out, 0)) throw new Error(`not an IPv6 address: ${JSON.stringify(text)}`);
   return out;
 }
 
-function ipv4ToNumberOr(text: string): number | undefined {
-  try {
-    return ipv4ToNumber(text);
-  } catch {
-    return undefined;
-  }
+// The value of each ASCII hex digit (either case) by character code; -1 for any other character.
+const HEX_VALUE = new Int8Array(128).fill(-1);
+for (let c = 0; c < 128; c++) {
+  if (c >= 48 && c <= 57) HEX_VALUE[c] = c - 48;
+  else if (c >= 97 && c <= 102) HEX_VALUE[c] = c - 87;
+  else if (c >= 65 && c <= 70) HEX_VALUE[c] = c - 55;
 }
 
-/** RFC 5952 text: lower case, leading zeros dropped, the longest run (>= 2) of zero groups as '::'. */
+/**
+ * Parses the IPv6 text text[start, end) into the 16 bytes out[o, o + 16) in one pass, without
+ * allocating. Returns false (out partly written) when the text is not an address.
+ *
+ * Accepts 8 groups of 1-4 hex digits (either case) separated by ':', or fewer with one '::'
+ * standing for at least one zero group (RFC 4291 2.2), the last two groups optionally written as
+ * a dotted quad of 1-3 digit decimals <= 255 after a ':' (RFC 4291 2.2 form 3). Nothing else:
+ * no zone, no spaces, no brackets.
+ */
+export function parseIpv6Into(text: string, start: number, end: number, out: Uint8Array, o: number): boolean {
+  let i = start;
+  let w = 0; // address octets written
+  let gap = -1; // octet index of the '::'
+  if (end - start >= 2 && text.charCodeAt(i) === 58 && text.charCodeAt(i + 1) === 58) {
+    gap = 0;
+    i += 2;
+  }
+  while (i < end) {
+    // One field at i: a hex group, or the dotted-quad tail.
+    let j = i;
+    let v = 0;
+    for (; j < end; j++) {
+      const c = text.charCodeAt(j);
+      const d = c < 128 ? HEX_VALUE[c] : -1;
+      if (d < 0) break;
+      v = (v << 4) | d;
+    }
+    if (j < end && text.charCodeAt(j) === 46) {
+      // '.': the field must be a dotted quad that ends the text, after a ':'.
+      if (i === start || w > 12) return false;
+      j = i;
+      for (let part = 0; part < 4; part++) {
+        if (part > 0) {
+          if (j >= end || text.charCodeAt(j) !== 46) return false;
+          j++;
+        }
+        const from = j;
+        let n = 0;
+        for (; j < end && j - from < 4; j++) {
+          const c = text.charCodeAt(j);
+          if (c < 48 || c > 57) break;
+          n = n * 10 + c - 48;
+        }
+        if (j === from || j - from > 3 || n > 255) return false;
+        out[o + w++] = n;
+      }
+      if (j !== end) return false;
+      i = end;
+      break;
+    }
+    if (j === i || j - i > 4 || w === 16) return false;
+    out[o + w] = v >>> 8;
+    out[o + w + 1] = v & 255;
+    w += 2;
+    if (j === end) break;
+    if (text.charCodeAt(j) !== 58) return false;
+    j++;
+    if (j < end && text.charCodeAt(j) === 58) {
+      if (gap >= 0) return false;
+      gap = w;
+      j++;
+    } else if (j === end) {
+      return false; // a trailing single ':'
+    }
+    i = j;
+  }
+  if (gap < 0) return w === 16;
+  // '::' stands for at least one zero group: move the groups after it to the end.
+  if (w > 14) return false;
+  const shift = 16 - w;
+  for (let k = w - 1; k >= gap; k--) out[o + k + shift] = out[o + k];
+  for (let k = gap; k < gap + shift; k++) out[o + k] = 0;
+  return true;
+}
+
+// Group text by value ("0".."ffff"), filled on first use: a string per group without toString.
+const GROUP_TEXT: (string | undefined)[] = new Array<string | undefined>(65536);
+
+function groupText(b: Uint8Array, at: number): string {
+  const g = (b[at] << 8) | b[at + 1];
+  return GROUP_TEXT[g] ?? (GROUP_TEXT[g] = g.toString(16));
+}
+
+/**
+ * RFC 5952 text of the 16 bytes at b[offset]: lower case, leading zeros dropped (4.1), the
+ * longest run of two or more zero groups as '::', the first of equal runs (4.2.1-4.2.3; a single
+ * zero group stays "0"), and IPv4-mapped addresses with the dotted quad (5).
+ */
 export function bytesToIpv6(b: Uint8Array, offset = 0): string {
   // RFC 5952 5: IPv4-mapped addresses keep the dotted quad ("::ffff:10.0.0.1").
   let mapped = b[offset + 10] === 0xff && b[offset + 11] === 0xff;
   for (let i = 0; i < 10 && mapped; i++) mapped = b[offset + i] === 0;
   if (mapped) return `::ffff:${b[offset + 12]}.${b[offset + 13]}.${b[offset + 14]}.${b[offset + 15]}`;
-  const g: number[] = [];
-  for (let i = 0; i < 8; i++) g.push((b[offset + i * 2] << 8) | b[offset + i * 2 + 1]);
+  // The longest run of zero groups, the first of equal runs; only a run of 2 or more counts.
   let bestStart = -1;
-  let bestLen = 0;
+  let bestLen = 1;
   for (let i = 0; i < 8; ) {
-    if (g[i] !== 0) {
+    if ((b[offset + 2 * i] | b[offset + 2 * i + 1]) !== 0) {
       i++;
       continue;
     }
-    let j = i;
-    while (j < 8 && g[j] === 0) j++;
+    let j = i + 1;
+    while (j < 8 && (b[offset + 2 * j] | b[offset + 2 * j + 1]) === 0) j++;
     if (j - i > bestLen) {
       bestStart = i;
       bestLen = j - i;
     }
     i = j;
   }
-  if (bestLen < 2) return g.map((x) => x.toString(16)).join(':');
-  const left = g.slice(0, bestStart).map((x) => x.toString(16)).join(':');
-  const right = g.slice(bestStart + bestLen).map((x) => x.toString(16)).join(':');
-  return `${left}::${right}`;
+  if (bestStart < 0) {
+    let s = groupText(b, offset);
+    for (let i = 1; i < 8; i++) s += ':' + groupText(b, offset + 2 * i);
+    return s;
+  }
+  let s = bestStart === 0 ? '' : groupText(b, offset);
+  for (let i = 1; i < bestStart; i++) s += ':' + groupText(b, offset + 2 * i);
+  s += '::';
+  const after = bestStart + bestLen;
+  if (after === 8) return s;
+  s += groupText(b, offset + 2 * after);
+  for (let i = after + 1; i < 8; i++) s += ':' + groupText(b, offset + 2 * i);
+  return s;
 }
 
+const isIpv6Scratch = new Uint8Array(16);
+
 export function isIpv6(text: string): boolean {
-  try {
-    ipv6ToBytes(text);
-    return true;
-  } catch {
-    return false;
-  }
+  return parseIpv6Into(text, 0, text.length, isIpv6Scratch, 0);
 }

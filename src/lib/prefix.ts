@@ -7,7 +7,7 @@
  *
  * `typeof p === 'number'` tells the family. Host bits are always zero in a Prefix.
  */
-import { bytesToIpv6, ipv4ToNumber, ipv6ToBytes, numberToIpv4 } from './address.js';
+import { bytesToIpv6, ipv4ToNumber, ipv6ToBytes, numberToIpv4, parseIpv6Into } from './address.js';
 
 export type V4Prefix = number;
 export type V6Prefix = string;
@@ -33,18 +33,27 @@ export function prefixLength(p: Prefix): number {
   return typeof p === 'number' ? p % 64 : Number(p.slice(p.indexOf('/') + 1));
 }
 
+// Scratch for v6Prefix: one prefix at a time, synchronously.
+const v6Scratch = new Uint8Array(16);
+
 /** Builds an IPv6 prefix from 16 address bytes (host bits are cleared). */
 export function v6Prefix(bytes: Uint8Array, length: number): V6Prefix {
-  const b = new Uint8Array(16);
+  const b = v6Scratch;
+  b.fill(0);
   const full = length >> 3;
   b.set(bytes.subarray(0, full));
   if (length & 7) b[full] = bytes[full] & (0xff << (8 - (length & 7)));
-  return `${bytesToIpv6(b)}/${length}`;
+  return bytesToIpv6(b) + '/' + length;
 }
 
 /** The 16 address bytes of an IPv6 prefix. */
 export function v6Bytes(p: V6Prefix): Uint8Array {
-  return ipv6ToBytes(p.slice(0, p.indexOf('/')));
+  const slash = p.indexOf('/');
+  // Without a '/', the address is all but the last character (as p.slice(0, -1) would have it).
+  const end = slash < 0 ? Math.max(0, p.length - 1) : slash;
+  const out = new Uint8Array(16);
+  if (!parseIpv6Into(p, 0, end, out, 0)) throw new Error(`not an IPv6 address: ${JSON.stringify(p.slice(0, end))}`);
+  return out;
 }
 
 export function formatPrefix(p: Prefix): string {

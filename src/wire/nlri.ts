@@ -18,7 +18,8 @@
  *
  * RFC 7911 3 (ADD-PATH): each prefix is preceded by a 4-octet Path Identifier.
  */
-import { v6Bytes, type V4Prefix, type V6Prefix } from '../lib/prefix.js';
+import { bytesToIpv6, parseIpv6Into } from '../lib/address.js';
+import type { V4Prefix, V6Prefix } from '../lib/prefix.js';
 import { WireError, type WireErrorCode } from './errors.js';
 import { Afi } from './iana.js';
 
@@ -106,47 +107,23 @@ export function writePathId(buf: Uint8Array, pos: number, id: number): number {
   return pos + 4;
 }
 
-// Scratch for IPv6 decoding: one prefix at a time, synchronously.
-const groups = new Uint16Array(8);
+// Scratch for IPv6 decoding and encoding: one prefix at a time, synchronously.
+const v6Scratch = new Uint8Array(16);
+
+// "/0" .. "/128", so the prefix text needs no number formatting.
+const LENGTH_SUFFIX: readonly string[] = Array.from({ length: 129 }, (_, len) => `/${len}`);
 
 /**
- * The canonical text (RFC 5952, as src/lib/address.ts writes it) of the IPv6 prefix whose
- * `nbytes` address octets start at buf[pos], host bits cleared. Same result as lib's v6Prefix,
- * without the intermediate arrays.
+ * The canonical text (RFC 5952, src/lib/address.ts bytesToIpv6) of the IPv6 prefix whose address
+ * octets start at buf[pos], host bits cleared: the same text as lib's v6Prefix.
  */
 function v6PrefixText(buf: Uint8Array, pos: number, len: number): V6Prefix {
   const nbytes = (len + 7) >>> 3;
-  groups.fill(0);
-  for (let i = 0; i < nbytes; i++) {
-    let b = buf[pos + i];
-    if (i === nbytes - 1 && (len & 7) !== 0) b &= 0xff << (8 - (len & 7));
-    groups[i >> 1] |= (i & 1) === 0 ? b << 8 : b;
-  }
-  // Longest run (>= 2) of zero groups, the first of equal runs, becomes "::".
-  let bestStart = -1;
-  let bestLen = 1;
-  for (let i = 0; i < 8; ) {
-    if (groups[i] !== 0) {
-      i++;
-      continue;
-    }
-    let j = i + 1;
-    while (j < 8 && groups[j] === 0) j++;
-    if (j - i > bestLen) {
-      bestStart = i;
-      bestLen = j - i;
-    }
-    i = j;
-  }
-  let s = '';
-  if (bestStart < 0) {
-    for (let i = 0; i < 8; i++) s += (i === 0 ? '' : ':') + groups[i].toString(16);
-  } else {
-    for (let i = 0; i < bestStart; i++) s += (i === 0 ? '' : ':') + groups[i].toString(16);
-    s += '::';
-    for (let i = bestStart + bestLen; i < 8; i++) s += (i === bestStart + bestLen ? '' : ':') + groups[i].toString(16);
-  }
-  return `${s}/${len}`;
+  const b = v6Scratch;
+  for (let i = 0; i < nbytes; i++) b[i] = buf[pos + i];
+  for (let i = nbytes; i < 16; i++) b[i] = 0;
+  if ((len & 7) !== 0) b[nbytes - 1] &= 0xff << (8 - (len & 7));
+  return bytesToIpv6(b, 0) + LENGTH_SUFFIX[len];
 }
 
 /** Like decodeV4Prefixes, for IPv6 (length <= 128), appending canonical prefix text. */
@@ -174,18 +151,68 @@ export function decodeV6Prefixes(
 }
 
 /**
+ * The length of IPv6 prefix text (the number after the first '/'), or a plain Error (a caller bug).
+ * Plain digits are read in place; anything else goes through Number() as it always did.
+ */
+function v6PrefixLength(p: V6Prefix, slash: number): number {
+  let len = -1;
+  const digits = p.length - slash - 1;
+  if (slash >= 0 && digits >= 1 && digits <= 3) {
+    len = 0;
+    for (let i = slash + 1; i < p.length; i++) {
+      const c = p.charCodeAt(i);
+      if (c < 48 || c > 57) {
+        len = -1;
+        break;
+      }
+      len = len * 10 + c - 48;
+    }
+  }
+  if (len < 0) len = slash < 0 ? NaN : Number(p.slice(slash + 1));
+  if (!Number.isInteger(len) || len < 0 || len > 128) throw new Error(`not an IPv6 prefix: ${JSON.stringify(p)}`);
+  return len;
+}
+
+/**
+ * Parses IPv6 prefix text into v6Scratch (host bits cleared) and returns its length. Throws a
+ * plain Error for text that is not a prefix (a caller bug).
+ */
+function loadV6Prefix(p: V6Prefix): number {
+  const slash = p.indexOf('/');
+  const len = v6PrefixLength(p, slash);
+  if (!parseIpv6Into(p, 0, slash, v6Scratch, 0)) throw new Error(`not an IPv6 address: ${JSON.stringify(p.slice(0, slash))}`);
+  if ((len & 7) !== 0) v6Scratch[(len - 1) >>> 3] &= 0xff << (8 - (len & 7));
+  return len;
+}
+
+/** Encoded size of one IPv6 prefix (without a path id); a plain Error for a bad length. */
+export function v6PrefixSize(p: V6Prefix): number {
+  return 1 + ((v6PrefixLength(p, p.indexOf('/')) + 7) >>> 3);
+}
+
+/**
+ * Writes one IPv6 prefix (length octet, then only its significant address octets) at buf[pos];
+ * returns the position after it. The caller sized buf (v6PrefixSize). Throws a plain Error,
+ * before writing anything, for text that is not a prefix.
+ */
+export function writeV6Prefix(buf: Uint8Array, pos: number, p: V6Prefix): number {
+  const len = loadV6Prefix(p);
+  const n = (len + 7) >>> 3;
+  buf[pos++] = len;
+  for (let i = 0; i < n; i++) buf[pos++] = v6Scratch[i];
+  return pos;
+}
+
+/**
  * The wire form (length octet + address octets) of an IPv6 prefix. Throws a plain Error for text
  * that is not a prefix (a caller bug).
  */
 export function v6PrefixBytes(p: V6Prefix): Uint8Array {
-  const slash = p.indexOf('/');
-  const len = slash < 0 ? NaN : Number(p.slice(slash + 1));
-  if (!Number.isInteger(len) || len < 0 || len > 128) throw new Error(`not an IPv6 prefix: ${JSON.stringify(p)}`);
+  const len = loadV6Prefix(p);
   const n = (len + 7) >>> 3;
   const out = new Uint8Array(1 + n);
   out[0] = len;
-  out.set(v6Bytes(p).subarray(0, n), 1);
-  if ((len & 7) !== 0) out[n] &= 0xff << (8 - (len & 7));
+  for (let i = 0; i < n; i++) out[1 + i] = v6Scratch[i];
   return out;
 }
 
@@ -246,9 +273,13 @@ export function writePrefixes(
       writeV4Prefix(w.buf, at, p);
     } else {
       if (afi !== Afi.IPV6) throw new Error(`IPv6 prefix ${p} in a list of AFI ${afi}`);
-      const b = v6PrefixBytes(p);
-      const at = w.reserve(b.length);
-      w.buf.set(b, at);
+      // Parse first, so a bad prefix throws before the writer moves.
+      const len = loadV6Prefix(p);
+      const n = (len + 7) >>> 3;
+      const at = w.reserve(1 + n);
+      const buf = w.buf;
+      buf[at] = len;
+      for (let k = 0; k < n; k++) buf[at + 1 + k] = v6Scratch[k];
     }
   }
 }

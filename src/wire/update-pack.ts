@@ -16,7 +16,7 @@ import { ipv6ToBytes } from '../lib/address.js';
 import type { Prefix, V4Prefix, V6Prefix } from '../lib/prefix.js';
 import { encodeAttribute } from './attributes.js';
 import { AttrFlag, AttrType, Afi, HEADER_LENGTH, MAX_EXTENDED_MESSAGE_LENGTH, MAX_MESSAGE_LENGTH, MessageType, Safi } from './iana.js';
-import { checkV4Prefix, v4PrefixSize, v6PrefixBytes, writePathId, writeV4Prefix } from './nlri.js';
+import { checkV4Prefix, v4PrefixSize, v6PrefixSize, writePathId, writeV4Prefix, writeV6Prefix } from './nlri.js';
 import { familyKey, type PathAttribute, type WireOptions } from './types.js';
 import { Writer } from './writer.js';
 
@@ -66,20 +66,19 @@ function encodeV4(prefixes: readonly V4Prefix[], ids: readonly number[], addPath
 }
 
 function encodeV6(prefixes: readonly V6Prefix[], ids: readonly number[], addPath: boolean): Encoded {
-  const parts = prefixes.map(v6PrefixBytes);
+  // Sized first, then written straight into one buffer: no per-prefix allocation.
   const offsets = new Int32Array(prefixes.length + 1);
   let size = 0;
-  for (let i = 0; i < parts.length; i++) {
+  for (let i = 0; i < prefixes.length; i++) {
     offsets[i] = size;
-    size += (addPath ? 4 : 0) + parts[i].length;
+    size += (addPath ? 4 : 0) + v6PrefixSize(prefixes[i]);
   }
-  offsets[parts.length] = size;
+  offsets[prefixes.length] = size;
   const bytes = new Uint8Array(size);
   let p = 0;
-  for (let i = 0; i < parts.length; i++) {
+  for (let i = 0; i < prefixes.length; i++) {
     if (addPath) p = writePathId(bytes, p, ids[i] ?? 0);
-    bytes.set(parts[i], p);
-    p += parts[i].length;
+    p = writeV6Prefix(bytes, p, prefixes[i]);
   }
   return { bytes, offsets };
 }

@@ -1,8 +1,17 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { fromHex, toHex } from '../../src/lib/hex.js';
+import { ipv6ToBytes } from '../../src/lib/address.js';
 import { parsePrefix, v4Prefix, v6Prefix } from '../../src/lib/prefix.js';
-import { decodePrefixes, decodeV4Prefixes, decodeV6Prefixes, v6PrefixBytes, writePrefixes } from '../../src/wire/nlri.js';
+import {
+  decodePrefixes,
+  decodeV4Prefixes,
+  decodeV6Prefixes,
+  v6PrefixBytes,
+  v6PrefixSize,
+  writePrefixes,
+  writeV6Prefix,
+} from '../../src/wire/nlri.js';
 import { Writer } from '../../src/wire/writer.js';
 import { thrown } from '../helpers/wire-error.js';
 
@@ -95,6 +104,73 @@ describe('IPv6 NLRI (RFC 4760 5)', () => {
         expect(out).toEqual([p, p]);
       }),
     );
+  });
+
+  it('decodes IPv4-mapped prefixes with the dotted quad, as lib does (RFC 5952 5)', () => {
+    const b = fromHex('68 00000000000000000000ffff0a 60 00000000000000000000ffff 70 00000000000000000000fffe0a0b');
+    const out: string[] = [];
+    decodeV6Prefixes(b, 0, b.length, out, null, 'update.optional-attribute');
+    expect(out).toEqual(['::ffff:10.0.0.0/104', '::ffff:0.0.0.0/96', '::fffe:a0b:0/112']);
+    for (const p of out) expect(parsePrefix(p)).toBe(p);
+    expect(toHex(v6PrefixBytes('::ffff:10.0.0.0/104'))).toBe('6800000000000000000000ffff0a');
+  });
+
+  it('decode and encode agree with lib on zero-heavy and mapped addresses, with path ids', () => {
+    const group = fc.oneof(fc.constant(0), fc.constant(0), fc.integer({ min: 0, max: 0xffff }));
+    const address = fc.oneof(
+      fc.array(group, { minLength: 8, maxLength: 8 }).map((g) => Uint8Array.from(g.flatMap((x) => [x >> 8, x & 255]))),
+      fc.uint8Array({ minLength: 4, maxLength: 4 }).map((v4) => Uint8Array.of(0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, ...v4)),
+    );
+    const item = fc.tuple(address, fc.integer({ min: 0, max: 128 }), fc.nat());
+    fc.assert(
+      fc.property(fc.array(item, { maxLength: 8 }), (items) => {
+        const prefixes = items.map(([b, len]) => v6Prefix(b, len));
+        const ids = items.map(([, , id]) => id);
+        // The wire form is the length octet and the significant octets of the masked address.
+        const wire = prefixes.map((p, i) => {
+          const len = items[i][1];
+          const n = (len + 7) >> 3;
+          return Uint8Array.of(len, ...ipv6ToBytes(p.slice(0, p.indexOf('/'))).subarray(0, n));
+        });
+        prefixes.forEach((p, i) => {
+          expect(toHex(v6PrefixBytes(p))).toBe(toHex(wire[i]));
+          expect(v6PrefixSize(p)).toBe(wire[i].length);
+          const buf = new Uint8Array(20).fill(0xee);
+          expect(writeV6Prefix(buf, 1, p)).toBe(1 + wire[i].length);
+          expect(toHex(buf.subarray(1, 1 + wire[i].length))).toBe(toHex(wire[i]));
+          expect(buf[1 + wire[i].length]).toBe(0xee); // nothing past the significant octets
+        });
+        const hex = encoded(2, prefixes, ids);
+        const b = fromHex(hex);
+        const out: string[] = [];
+        const gotIds: number[] = [];
+        decodeV6Prefixes(b, 0, b.length, out, gotIds, 'update.optional-attribute');
+        expect(out).toEqual(prefixes);
+        expect(gotIds).toEqual(ids);
+      }),
+      { numRuns: 500 },
+    );
+  });
+
+  it('reads prefix text in any spelling lib accepts, and rejects the rest with a plain Error', () => {
+    expect(toHex(v6PrefixBytes('2001:DB8:0001:0000::/48'))).toBe('3020010db80001');
+    expect(toHex(v6PrefixBytes('2001:db8::ff/121'))).toBe('7920010db8000000000000000000000080');
+    expect(toHex(v6PrefixBytes('2001:db8::/056'))).toBe('3820010db8000000'); // the length as Number() reads it
+    expect(v6PrefixSize('::/0')).toBe(1);
+    expect(v6PrefixSize('::/128')).toBe(17);
+    for (const bad of ['2001:db8::', '2001:db8::/129', '2001:db8::/-1', '2001:db8::/4.5', '2001:db8::/x']) {
+      expect(() => v6PrefixBytes(bad)).toThrow(`not an IPv6 prefix: ${JSON.stringify(bad)}`);
+      expect(() => v6PrefixSize(bad)).toThrow(/not an IPv6 prefix/);
+    }
+    expect(() => v6PrefixBytes('2001:db8:::/48')).toThrow('not an IPv6 address: "2001:db8:::"');
+    const buf = new Uint8Array(4);
+    expect(() => writeV6Prefix(buf, 0, 'zz::/8')).toThrow(/not an IPv6 address/);
+    expect([...buf]).toEqual([0, 0, 0, 0]);
+    // A bad prefix throws before the writer moves.
+    const w = new Writer(8);
+    writePrefixes(w, 2, ['2001:db8::/32'], undefined, false);
+    expect(() => writePrefixes(w, 2, ['2001:db8::1::/64'], undefined, false)).toThrow(/not an IPv6 address/);
+    expect(toHex(w.finish())).toBe('2020010db8');
   });
 
   it('refuses a prefix of the wrong family on encode (a caller bug, plain Error)', () => {

@@ -3,13 +3,11 @@
  * checked as a whole (blocks inside pools, no peer configured twice, ...). Every problem names
  * its field path; problems that do not stop the agent (a /32 node address) come back as warnings.
  */
-import { readFileSync } from 'node:fs';
-import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { isIpv4, isIpv6 } from '../lib/address.js';
 import { formatPrefix, parsePrefix, prefixContains, prefixLength, type Prefix } from '../lib/prefix.js';
 import type { PolicyRule } from '../rib/policy.js';
-import { ConfigError, formatPath, issuesToProblems } from './config-errors.js';
+import { ConfigError, readYamlFile, formatPath, issuesToProblems } from './config-errors.js';
 import { asn, community, connectRetrySeconds, holdTime, ipAddress, ipv4, keepaliveSeconds, neighbourShape, port, prefix } from './schema-types.js';
 
 export const DEFAULT_CONTROL_SOCKET = '/run/weft/weft.sock';
@@ -259,22 +257,8 @@ export function parseAgentConfig(value: unknown, source: string): LoadedConfig {
   return { config: r.data, warnings, source };
 }
 
-function readYaml(file: string): unknown {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (e) {
-    throw new ConfigError(file, [`cannot read the file: ${(e as Error).message}`]);
-  }
-  try {
-    return parseYaml(text);
-  } catch (e) {
-    throw new ConfigError(file, [`not valid YAML: ${(e as Error).message}`]);
-  }
-}
-
 export function loadAgentConfig(file: string): LoadedConfig {
-  return parseAgentConfig(readYaml(file), file);
+  return parseAgentConfig(readYamlFile(file), file);
 }
 
 const nodesFileSchema = z.union([z.array(meshNode), z.strictObject({ nodes: z.array(meshNode) })]);
@@ -287,5 +271,5 @@ export function parseNodesFile(value: unknown, source: string): MeshNode[] {
 }
 
 export function loadNodesFile(file: string): MeshNode[] {
-  return parseNodesFile(readYaml(file), file);
+  return parseNodesFile(readYamlFile(file), file);
 }

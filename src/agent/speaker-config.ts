@@ -3,10 +3,8 @@
  * (The full agent configuration of DESIGN.md builds on these pieces.) Validated with zod; errors
  * name the field path.
  */
-import { readFileSync } from 'node:fs';
-import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
-import { ConfigError, issuesToProblems } from './config-errors.js';
+import { ConfigError, readYamlFile, issuesToProblems } from './config-errors.js';
 import { asn, community, connectRetrySeconds, ipAddress, ipv4, largeCommunity, neighbourShape, port, prefix } from './schema-types.js';
 
 const family = z.enum(['ipv4-unicast', 'ipv6-unicast']);
@@ -50,17 +48,5 @@ export function parseSpeakerConfig(value: unknown, source: string): SpeakerConfi
 }
 
 export function loadSpeakerConfig(file: string): SpeakerConfig {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (e) {
-    throw new ConfigError(file, [`cannot read the file: ${(e as Error).message}`]);
-  }
-  let value: unknown;
-  try {
-    value = parseYaml(text);
-  } catch (e) {
-    throw new ConfigError(file, [`not valid YAML: ${(e as Error).message}`]);
-  }
-  return parseSpeakerConfig(value, file);
+  return parseSpeakerConfig(readYamlFile(file), file);
 }

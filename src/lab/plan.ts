@@ -3,10 +3,8 @@
  * expectations), one generated `weft agent` configuration per host (checked with the agent's own
  * schema), and the pod pairs of the ping matrix with the outcome each must have.
  */
-import { readFileSync } from 'node:fs';
-import { parse as parseYaml } from 'yaml';
 import { parseAgentConfig } from '../agent/agent-config.js';
-import { ConfigError } from '../agent/config-errors.js';
+import { readYamlFile } from '../agent/config-errors.js';
 import { formatPrefix, parsePrefix, prefixContains } from '../lib/prefix.js';
 import { parseTopology, type Encapsulation, type Expectation, type Outcome, type Topology } from './topology.js';
 
@@ -28,19 +26,7 @@ export interface SelectOptions {
 }
 
 export function loadTopology(file: string): Topology {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (e) {
-    throw new ConfigError(file, [`cannot read the file: ${(e as Error).message}`]);
-  }
-  let value: unknown;
-  try {
-    value = parseYaml(text);
-  } catch (e) {
-    throw new ConfigError(file, [`not valid YAML: ${(e as Error).message}`]);
-  }
-  return parseTopology(value, file);
+  return parseTopology(readYamlFile(file), file);
 }
 
 export function selectVariant(t: Topology, o: SelectOptions, source = t.name): Selection {

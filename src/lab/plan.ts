@@ -4,7 +4,7 @@
  * schema), and the pod pairs of the ping matrix with the outcome each must have.
  */
 import { parseAgentConfig } from '../agent/agent-config.js';
-import { readYamlFile } from '../agent/config-errors.js';
+import { ConfigError, readYamlFile } from '../agent/config-errors.js';
 import { formatPrefix, parsePrefix, prefixContains } from '../lib/prefix.js';
 import { parseTopology, type Encapsulation, type Expectation, type Outcome, type Topology } from './topology.js';
 

@@ -1,0 +1,105 @@
+// The mesh under test: N namespaces (wt-<id>-h1..hN) on one bridge (in its own namespace
+// wt-<id>-hub), host i at 10.0.0.i/24 (N <= 250). One `weft agent` per host, all reading one shared nodes file (full iBGP mesh),
+// data plane on, pool 10.244.0.0/16 with encapsulation never (direct routes via the peer), hold
+// time and keepalive low for the failure test. One `ip -ts monitor route` per host, started before
+// the agents, so even the first routes are seen.
+import { writeFileSync } from 'node:fs';
+import { controlRequest } from '../../../src/agent/control-client.js';
+import { agentConfig, startAgent, type WeftAgent } from '../../../test/helpers/agent.js';
+import { Lab } from '../../../test/helpers/netns.js';
+import { waitFor } from '../../../src/lab/wait.js';
+import { RouteMonitor } from './mesh-monitor.js';
+
+export interface MeshHost {
+  i: number;
+  name: string;
+  ns: string;
+  address: string;
+  /** The block from its config file (10.244.<i>.0/26). */
+  block: string;
+  agent: WeftAgent;
+  monitor: RouteMonitor;
+}
+
+export interface MeshOptions {
+  n: number;
+  holdTime: number;
+  keepalive: number;
+  startTimeoutMs: number;
+  logLevel: string;
+}
+
+export const hostAddress = (i: number) => `10.0.0.${i}`;
+export const hostBlock = (i: number) => `10.244.${i}.0/26`;
+export const POOL = '10.244.0.0/16';
+
+export class Mesh {
+  constructor(
+    readonly lab: Lab,
+    readonly hosts: MeshHost[],
+    readonly opts: MeshOptions,
+  ) {}
+
+  others(h: MeshHost): MeshHost[] {
+    return this.hosts.filter((x) => x !== h);
+  }
+
+  /** The control request `weft advertise|withdraw CIDR -s SOCK` sends, without spawning a CLI. */
+  async change(h: MeshHost, op: 'advertise' | 'withdraw', prefix: string): Promise<void> {
+    const r = await controlRequest(h.agent.socket, { op, prefix }, 10_000);
+    if (!r.ok) throw new Error(`${h.name} ${op} ${prefix}: ${r.error}`);
+  }
+
+  async waitEstablished(timeoutMs: number): Promise<void> {
+    let last = '';
+    await waitFor(
+      async () => {
+        const sts = await Promise.all(this.hosts.map((h) => h.agent.status()));
+        const counts = sts.map((st) => st.peers.filter((p) => p.state === 'Established').length);
+        last = counts.join(',');
+        return counts.every((c) => c === this.hosts.length - 1);
+      },
+      { what: `${this.hosts.length} agents with ${this.hosts.length - 1} Established peers each`, timeoutMs, intervalMs: 250, diagnose: () => `Established per host: ${last}` },
+    );
+  }
+
+  diagnose(): string {
+    return this.hosts
+      .filter((h) => !h.agent.alive() || h.monitor.problem)
+      .map((h) => `${h.name}: agent ${h.agent.alive() ? 'alive' : 'DEAD'}${h.monitor.problem ? `, monitor ${h.monitor.problem}` : ''}\n${h.agent.logTail(10)}`)
+      .join('\n');
+  }
+}
+
+/** Builds the namespaces, bridge, monitors and agents; the caller cleans up `mesh.lab` (also on failure). */
+export async function buildMesh(lab: Lab, o: MeshOptions, log: (s: string) => void): Promise<Mesh> {
+  if (o.n < 2 || o.n > 250) throw new Error(`N must be 2..250 (got ${o.n})`);
+  const hub = await lab.createNs('hub');
+  await lab.bridge(hub, 'br0');
+  const nodesFile = lab.path('nodes.yaml');
+  writeFileSync(nodesFile, JSON.stringify(Array.from({ length: o.n }, (_, k) => ({ name: `h${k + 1}`, address: hostAddress(k + 1) }))));
+  const made: { i: number; ns: string; monitor: RouteMonitor }[] = [];
+  for (let i = 1; i <= o.n; i++) {
+    const ns = await lab.createNs(`h${i}`);
+    await lab.veth(ns, 'eth0', `${hostAddress(i)}/24`, hub, `v${i}`, undefined);
+    await lab.ip(hub, 'link', 'set', 'dev', `v${i}`, 'master', 'br0', 'up');
+    made.push({ i, ns, monitor: RouteMonitor.start(lab, ns) });
+  }
+  log(`N=${o.n}: ${o.n} namespaces on one bridge; starting the agents`);
+  const hosts = await Promise.all(
+    made.map(async ({ i, ns, monitor }): Promise<MeshHost> => {
+      const name = `h${i}`;
+      const config = agentConfig(name, `${hostAddress(i)}/24`, {
+        mesh: { nodesFile, pollInterval: 2 },
+        pools: [{ cidr: POOL, blockSize: 26, encapsulation: 'never' }],
+        blocks: [hostBlock(i)],
+        timers: { holdTime: o.holdTime, keepalive: o.keepalive, connectRetry: 1 },
+        dataplane: { enabled: true },
+        logLevel: o.logLevel,
+      });
+      const agent = await startAgent(lab, ns, { name, config }, o.startTimeoutMs);
+      return { i, name, ns, address: hostAddress(i), block: hostBlock(i), agent, monitor };
+    }),
+  );
+  return new Mesh(lab, hosts, o);
+}

@@ -103,18 +103,32 @@ describe.skipIf(skipReason !== undefined)('interop: simultaneous connect with BI
       await waitFor(async () => Object.keys(await established179()).length === 0, { what: 'no BGP connection left', timeoutMs: 10_000 });
 
       await lab.exec(nsW, 'nft', ['-f', '-'], { input: GATE });
-      weft = await startWeft(lab, nsW, { config: weftConfig });
-      await bird.birdc('enable', 'weft');
-      await frrNeighbor(false);
-      // Both dials are through: two established TCP connections per peer (one each way), with
-      // both sides' OPENs held back by the gate.
-      await waitFor(
-        async () => {
-          const c = await connections();
-          return DAEMONS.every((d) => c.some((x) => x.peer === ADDR[d] && x.outbound) && c.some((x) => x.peer === ADDR[d] && !x.outbound));
-        },
-        { what: 'two TCP connections per peer, one each way', timeoutMs: 15_000, diagnose: async () => JSON.stringify(await connections()) },
-      );
+      // Both dials must get through: two established TCP connections per peer (one each way),
+      // with both sides' OPENs held back by the gate. When a peer's SYN arrives while weft's own
+      // dial is still in flight, weft takes the inbound connection and drops its dial (one
+      // connection, no collision to test), so the set-up is tried again with a fresh weft.
+      const bothWays = async () => {
+        const c = await connections();
+        return DAEMONS.every((d) => c.some((x) => x.peer === ADDR[d] && x.outbound) && c.some((x) => x.peer === ADDR[d] && !x.outbound));
+      };
+      for (let attempt = 1; ; attempt++) {
+        weft = await startWeft(lab, nsW, { config: weftConfig });
+        await bird.birdc('enable', 'weft');
+        await frrNeighbor(false);
+        const ok = await waitFor(bothWays, { what: 'two TCP connections per peer, one each way', timeoutMs: 8_000 }).then(
+          () => true,
+          (e: unknown) => {
+            if (attempt >= 4) throw e;
+            return false;
+          },
+        );
+        if (ok) break;
+        console.warn(`collision round ${round}: set-up attempt ${attempt} did not hold both connections (${JSON.stringify(await connections())}); again`);
+        await weft.stop();
+        await bird.birdc('disable', 'weft');
+        await frrNeighbor(true);
+        await waitFor(async () => Object.keys(await established179()).length === 0, { what: 'no BGP connection left', timeoutMs: 10_000 });
+      }
       await lab.exec(nsW, 'nft', ['delete', 'table', 'inet', 'weftgate']);
 
       const w = weft;

@@ -12,7 +12,8 @@ import { waitFor } from './wait.js';
 
 const LIB = '/usr/lib/frr';
 
-function frrIds(): { uid: number; gid: number } {
+/** The uid/gid of user frr (FRR's daemons drop to it: their directories must be its). */
+export function frrIds(): { uid: number; gid: number } {
   const line = readFileSync('/etc/passwd', 'utf8')
     .split('\n')
     .find((l) => l.startsWith('frr:'));
@@ -21,7 +22,8 @@ function frrIds(): { uid: number; gid: number } {
   return { uid: Number(f[2]), gid: Number(f[3]) };
 }
 
-function readPid(file: string): number | undefined {
+/** The PID in a daemon's pid file, or undefined while there is none. */
+export function readPid(file: string): number | undefined {
   try {
     const n = Number(readFileSync(file, 'utf8').trim());
     return Number.isInteger(n) && n > 0 ? n : undefined;

@@ -7,6 +7,7 @@ import { firstLine, inNs, run } from './exec.js';
 import type { Lab } from './netns.js';
 import { DaemonError, withLogs, isGone, terminate, type Tracked } from './processes.js';
 import { waitFor } from './wait.js';
+import { frrIds, readPid } from '../../src/lab/frr.js';
 
 export interface FrrOptions {
   /** bgpd.conf text. Remember `no bgp ebgp-requires-policy` and `no bgp network import-check`. */
@@ -27,24 +28,6 @@ export interface FrrPath {
 }
 
 const LIB = '/usr/lib/frr';
-
-function frrIds(): { uid: number; gid: number } {
-  const line = readFileSync('/etc/passwd', 'utf8')
-    .split('\n')
-    .find((l) => l.startsWith('frr:'));
-  if (!line) throw new Error('user frr not found: is the frr package installed?');
-  const f = line.split(':');
-  return { uid: Number(f[2]), gid: Number(f[3]) };
-}
-
-function readPid(file: string): number | undefined {
-  try {
-    const n = Number(readFileSync(file, 'utf8').trim());
-    return Number.isInteger(n) && n > 0 ? n : undefined;
-  } catch {
-    return undefined;
-  }
-}
 
 export class Frr {
   constructor(

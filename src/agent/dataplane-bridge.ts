@@ -24,12 +24,11 @@
  * kill -9 and restart therefore changes no route that the peers still announce.
  */
 import type { Logger } from 'pino';
-import { isIpv4 } from '../lib/address.js';
-import { formatPrefix, isV4, parsePrefix, prefixContains, prefixLength, type Prefix } from '../lib/prefix.js';
+import { isV4, parsePrefix, type Prefix } from '../lib/prefix.js';
 import { Dataplane, type BatchRecord } from '../dataplane/dataplane.js';
 import { readKernel, runTool } from '../dataplane/iproute2.js';
-import { isWeftRoute, parseRoutes, type KernelRoute, type KernelState } from '../dataplane/kernel-state.js';
-import { IPIP_DEVICE, nodeVtep, VXLAN_DEVICE, type DesiredState, type RemoteRoute } from '../dataplane/model.js';
+import { isWeftRoute, type KernelState } from '../dataplane/kernel-state.js';
+import { IPIP_DEVICE, VXLAN_DEVICE, type DesiredState, type RemoteRoute } from '../dataplane/model.js';
 import type { Path } from '../rib/peer.js';
 import type { Agent } from './agent.js';
 import type { RouteView } from './control-server.js';
@@ -37,15 +36,14 @@ import {
   assembleDesired,
   blockDecision,
   decideRoute,
-  hostPrefix,
   podMtu,
   poolOf,
   signalledMac,
   type DesiredContext,
   type RibRoute,
   type RouteDecision,
-  type ViewShape,
 } from './dataplane-desired.js';
+import { annotateRoutes, explainAddress, type ExplainView } from './dataplane-views.js';
 import { logEvent } from './log-events.js';
 import type { DesiredRouteChange, RouteSink } from './route-sink.js';
 
@@ -64,20 +62,6 @@ export interface DataplaneStatus {
   lineErrors: number;
   problems: string[];
   lastError: string | undefined;
-}
-
-export interface ExplainView {
-  address: string;
-  route: (Pick<RouteView, 'prefix' | 'source' | 'peer' | 'peerAddress' | 'nextHop'> & { bestReason: string }) | null;
-  pool: string | null;
-  block: string | null;
-  node: { name: string; address: string } | null;
-  shape: ViewShape | null;
-  why: string;
-  mac?: { value: string; source: string };
-  installed: boolean;
-  kernel: Record<string, unknown> | null;
-  kernelError?: string;
 }
 
 interface Held {
@@ -483,84 +467,23 @@ export class DataplaneBridge implements RouteSink {
     return d?.route && d.route.prefix !== prefix ? { ...d, route: { ...d.route, prefix } } : d;
   }
 
-  /** Weft's routes in the kernel now (both families). */
-  async kernelRoutes(): Promise<Map<string, KernelRoute>> {
-    const [r4, r6] = await Promise.all([
-      runTool('ip', [...this.ns, '-4', '-json', 'route', 'show', 'table', 'main']),
-      runTool('ip', [...this.ns, '-6', '-json', 'route', 'show', 'table', 'main']),
-    ]);
-    const parse = (t: string) => (t.trim() ? (JSON.parse(t) as unknown) : []);
-    const out = new Map<string, KernelRoute>();
-    for (const r of [...parseRoutes(parse(r4), 4), ...parseRoutes(parse(r6), 6)]) if (isWeftRoute(r) && r.metric === 0) out.set(r.dst, r);
-    return out;
+  /** The VXLAN device name routes use (for checking kernel routes). */
+  get vxlanDevice(): string {
+    return this.state.vxlan?.device ?? VXLAN_DEVICE;
   }
 
-  /** Whether the kernel route matches the decision's shape. */
-  installed(prefix: Prefix, d: RouteDecision | undefined, kernel: ReadonlyMap<string, KernelRoute>): boolean {
-    const k = kernel.get(formatPrefix(prefix));
-    if (!k || !d) return false;
-    switch (d.shape) {
-      case 'blackhole':
-        return k.type === 'blackhole';
-      case 'direct':
-        return k.type === 'unicast' && k.gateway === d.route?.node.underlayAddress;
-      case 'vxlan':
-        return k.type === 'unicast' && k.dev === (this.state.vxlan?.device ?? VXLAN_DEVICE) && d.route !== undefined && k.gateway === nodeVtep(d.route.node).address;
-      case 'ipip':
-        return k.type === 'unicast' && k.dev === IPIP_DEVICE && k.gateway === d.route?.node.underlayAddress;
-      default:
-        return false;
-    }
+  /** `ip -n NS` arguments when the bridge works in another namespace. */
+  get nsArgs(): string[] {
+    return this.ns;
   }
 
   /** `weft routes`: each Loc-RIB row gains shape, why and installed. */
-  async annotate(views: RouteView[]): Promise<RouteView[]> {
-    const kernel = await this.kernelRoutes();
-    for (const v of views) {
-      const p = parsePrefix(v.prefix);
-      const d = this.decision(p);
-      v.shape = d?.shape ?? 'none';
-      v.why = d?.reason ?? 'no data-plane decision yet';
-      v.installed = this.installed(p, d, kernel);
-    }
-    return views;
+  annotate(views: RouteView[]): Promise<RouteView[]> {
+    return annotateRoutes(this, views);
   }
 
-  /** `weft explain ADDRESS`: longest match, pool, node, shape, why, and the kernel's own answer. */
-  async explain(address: string, views: readonly RouteView[]): Promise<ExplainView> {
-    if (!isIpv4(address) && !address.includes(':')) throw new Error(`not an IP address: ${JSON.stringify(address)}`);
-    const host = hostPrefix(address);
-    let best: { p: Prefix; v: RouteView } | undefined;
-    for (const v of views) {
-      const p = parsePrefix(v.prefix);
-      if (prefixContains(p, host) && (!best || prefixLength(p) > prefixLength(best.p))) best = { p, v };
-    }
-    let kernel: Record<string, unknown> | null = null;
-    let kernelError: string | undefined;
-    try {
-      const out = JSON.parse((await runTool('ip', [...this.ns, '-json', 'route', 'get', address])) || '[]') as Record<string, unknown>[];
-      kernel = out[0] ?? null;
-    } catch (e) {
-      kernelError = (e as Error).message;
-    }
-    const pools = this.agent.config.pools;
-    const pool = pools.find((x) => prefixContains(x.cidr, host));
-    const base: ExplainView = { address, route: null, pool: pool ? formatPrefix(pool.cidr) : null, block: null, node: null, shape: null, why: '', installed: false, kernel, ...(kernelError ? { kernelError } : {}) };
-    if (!best) return { ...base, why: 'no Loc-RIB route contains this address: weft writes nothing for it (the kernel answer below is from other routes)' };
-    const { p, v } = best;
-    const d = this.decision(p);
-    const kernelRoutes = await this.kernelRoutes();
-    const r = d?.route;
-    const out: ExplainView = {
-      ...base,
-      route: { prefix: v.prefix, source: v.source, peer: v.peer, peerAddress: v.peerAddress, nextHop: v.nextHop, bestReason: v.reason },
-      block: pool && prefixContains(pool.cidr, p) ? v.prefix : null,
-      node: v.source === 'local' ? { name: this.agent.config.node.name, address: this.agent.config.node.address.address } : r ? { name: r.node.name, address: r.node.underlayAddress } : null,
-      shape: d?.shape ?? null,
-      why: d?.reason ?? 'no data-plane decision yet',
-      installed: this.installed(p, d, kernelRoutes),
-    };
-    if (r && r.shape === 'vxlan') out.mac = { value: nodeVtep(r.node).mac, source: d?.macSource ?? 'derived' };
-    return out;
+  /** `weft explain ADDRESS`: see dataplane-views.ts. */
+  explain(address: string, views: readonly RouteView[]): Promise<ExplainView> {
+    return explainAddress(this, this.agent, address, views);
   }
 }

@@ -1,0 +1,115 @@
+/**
+ * What `weft routes` and `weft explain` show of the data plane: per route its shape, the reason
+ * and whether the kernel has it; per address the longest match, pool, node, shape and the
+ * kernel's own answer (`ip route get`). Read-only: nothing here changes the kernel.
+ */
+import { isIpv4 } from '../lib/address.js';
+import { formatPrefix, parsePrefix, prefixContains, prefixLength, type Prefix } from '../lib/prefix.js';
+import { runTool } from '../dataplane/iproute2.js';
+import { isWeftRoute, parseRoutes, type KernelRoute } from '../dataplane/kernel-state.js';
+import { IPIP_DEVICE, nodeVtep } from '../dataplane/model.js';
+import type { Agent } from './agent.js';
+import type { RouteView } from './control-server.js';
+import { hostPrefix, type RouteDecision, type ViewShape } from './dataplane-desired.js';
+
+/** What the views need of the data-plane bridge. */
+export interface ViewSource {
+  readonly nsArgs: string[];
+  readonly vxlanDevice: string;
+  decision(prefix: Prefix): RouteDecision | undefined;
+}
+
+export interface ExplainView {
+  address: string;
+  route: (Pick<RouteView, 'prefix' | 'source' | 'peer' | 'peerAddress' | 'nextHop'> & { bestReason: string }) | null;
+  pool: string | null;
+  block: string | null;
+  node: { name: string; address: string } | null;
+  shape: ViewShape | null;
+  why: string;
+  mac?: { value: string; source: string };
+  installed: boolean;
+  kernel: Record<string, unknown> | null;
+  kernelError?: string;
+}
+
+/** Weft's routes in the kernel now (both families). */
+export async function kernelRoutes(src: ViewSource): Promise<Map<string, KernelRoute>> {
+  const [r4, r6] = await Promise.all([
+    runTool('ip', [...src.nsArgs, '-4', '-json', 'route', 'show', 'table', 'main']),
+    runTool('ip', [...src.nsArgs, '-6', '-json', 'route', 'show', 'table', 'main']),
+  ]);
+  const parse = (t: string) => (t.trim() ? (JSON.parse(t) as unknown) : []);
+  const out = new Map<string, KernelRoute>();
+  for (const r of [...parseRoutes(parse(r4), 4), ...parseRoutes(parse(r6), 6)]) if (isWeftRoute(r) && r.metric === 0) out.set(r.dst, r);
+  return out;
+}
+
+/** Whether the kernel route matches the decision's shape. */
+export function installed(src: ViewSource, prefix: Prefix, d: RouteDecision | undefined, kernel: ReadonlyMap<string, KernelRoute>): boolean {
+  const k = kernel.get(formatPrefix(prefix));
+  if (!k || !d) return false;
+  switch (d.shape) {
+    case 'blackhole':
+      return k.type === 'blackhole';
+    case 'direct':
+      return k.type === 'unicast' && k.gateway === d.route?.node.underlayAddress;
+    case 'vxlan':
+      return k.type === 'unicast' && k.dev === src.vxlanDevice && d.route !== undefined && k.gateway === nodeVtep(d.route.node).address;
+    case 'ipip':
+      return k.type === 'unicast' && k.dev === IPIP_DEVICE && k.gateway === d.route?.node.underlayAddress;
+    default:
+      return false;
+  }
+}
+
+/** `weft routes`: each Loc-RIB row gains shape, why and installed. */
+export async function annotateRoutes(src: ViewSource, views: RouteView[]): Promise<RouteView[]> {
+  const kernel = await kernelRoutes(src);
+  for (const v of views) {
+    const p = parsePrefix(v.prefix);
+    const d = src.decision(p);
+    v.shape = d?.shape ?? 'none';
+    v.why = d?.reason ?? 'no data-plane decision yet';
+    v.installed = installed(src, p, d, kernel);
+  }
+  return views;
+}
+
+/** `weft explain ADDRESS`: longest match, pool, node, shape, why, and the kernel's own answer. */
+export async function explainAddress(src: ViewSource, agent: Agent, address: string, views: readonly RouteView[]): Promise<ExplainView> {
+  if (!isIpv4(address) && !address.includes(':')) throw new Error(`not an IP address: ${JSON.stringify(address)}`);
+  const host = hostPrefix(address);
+  let best: { p: Prefix; v: RouteView } | undefined;
+  for (const v of views) {
+    const p = parsePrefix(v.prefix);
+    if (prefixContains(p, host) && (!best || prefixLength(p) > prefixLength(best.p))) best = { p, v };
+  }
+  let kernel: Record<string, unknown> | null = null;
+  let kernelError: string | undefined;
+  try {
+    const out = JSON.parse((await runTool('ip', [...src.nsArgs, '-json', 'route', 'get', address])) || '[]') as Record<string, unknown>[];
+    kernel = out[0] ?? null;
+  } catch (e) {
+    kernelError = (e as Error).message;
+  }
+  const pools = agent.config.pools;
+  const pool = pools.find((x) => prefixContains(x.cidr, host));
+  const base: ExplainView = { address, route: null, pool: pool ? formatPrefix(pool.cidr) : null, block: null, node: null, shape: null, why: '', installed: false, kernel, ...(kernelError ? { kernelError } : {}) };
+  if (!best) return { ...base, why: 'no Loc-RIB route contains this address: weft writes nothing for it (the kernel answer below is from other routes)' };
+  const { p, v } = best;
+  const d = src.decision(p);
+  const inKernel = await kernelRoutes(src);
+  const r = d?.route;
+  const out: ExplainView = {
+    ...base,
+    route: { prefix: v.prefix, source: v.source, peer: v.peer, peerAddress: v.peerAddress, nextHop: v.nextHop, bestReason: v.reason },
+    block: pool && prefixContains(pool.cidr, p) ? v.prefix : null,
+    node: v.source === 'local' ? { name: agent.config.node.name, address: agent.config.node.address.address } : r ? { name: r.node.name, address: r.node.underlayAddress } : null,
+    shape: d?.shape ?? null,
+    why: d?.reason ?? 'no data-plane decision yet',
+    installed: installed(src, p, d, inKernel),
+  };
+  if (r && r.shape === 'vxlan') out.mac = { value: nodeVtep(r.node).mac, source: d?.macSource ?? 'derived' };
+  return out;
+}

@@ -108,10 +108,14 @@ describe.skipIf(skipReason !== undefined)('interop: misconfiguration seen at bot
     for (const name of ['birdWrong', 'frrWrong'] as const) {
       const got = await weft.waitEvent('session.notification-received', { peer: name, match: (n) => n.code === 2, what: `weft to receive an OPEN error from ${name}` });
       expect(got.subcode, `${name} subcode`).toBe(2);
-      const p = weft.peer(ADDR[name]);
-      expect(p?.state).not.toBe('Established');
-      console.log(`misconfig: weft lastError for ${name}: ${String(p?.lastError)}`);
-      expect(p?.lastError, `${name} lastError`).toMatch(/bad peer as/i);
+      // The log line comes before the state file is rewritten: wait for the file to catch up.
+      const p = await waitFor(() => {
+        const x = weft.peer(ADDR[name]);
+        return x?.lastError !== undefined ? x : undefined;
+      }, { what: `weft's state file to show ${name}'s last error`, timeoutMs: 10_000 });
+      expect(p.state).not.toBe('Established');
+      console.log(`misconfig: weft lastError for ${name}: ${String(p.lastError)}`);
+      expect(p.lastError, `${name} lastError`).toMatch(/bad peer as/i);
       expect(weft.logEvents('session.notification-sent', name).filter((n) => n.code === 2)).toEqual([]);
     }
     const birdText = await birdWrong.birdc('show', 'protocols', 'all', 'weft');

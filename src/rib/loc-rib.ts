@@ -8,6 +8,7 @@
  * the decision process over them.
  */
 import type { Prefix } from '../lib/prefix.js';
+import { PrefixMap } from '../lib/prefix-map.js';
 import type { PathAttribute } from '../wire/types.js';
 import { maxPrefixCheck, familyIndex, PeerState, type MaxPrefixExceeded, type RibUpdate } from './adj-rib-in.js';
 import { AttrInterner, type InternedAttrs } from './attrs.js';
@@ -54,7 +55,7 @@ export class Rib {
   readonly interner: AttrInterner;
   readonly local: LocalInfo;
   private readonly maxPaths: number;
-  private readonly loc = new Map<Prefix, Slot>();
+  private readonly loc = new PrefixMap<Slot>();
   private readonly peers = new Map<string, PeerState>();
   private readonly own: PeerState;
   private readonly clusterId: string;

@@ -18,6 +18,13 @@ export type ConnectionEvent =
 
 /** Bytes in the socket's user-space buffer above which queued UPDATEs wait for 'drain'. */
 const HIGH_WATER = 256 * 1024;
+/**
+ * Reading pauses once this much time went into processing input in one turn of the event loop,
+ * until the next turn. libuv reads up to 32 times per readiness event: with a peer sending a full
+ * table, one event was ~2 MB of UPDATEs (~500k prefixes, seconds of work) during which no timer,
+ * kernel batch or other session got a turn.
+ */
+const READ_SLICE_MS = 5;
 
 export class Connection {
   readonly events = new Subject<ConnectionEvent>();
@@ -32,6 +39,10 @@ export class Connection {
   private queued = 0;
   private closed = false;
   private failed = false;
+  /** Time spent on input in this turn of the event loop, and whether reading is paused for it. */
+  private turnBusy = 0;
+  private turnEnd = false;
+  private paused = false;
 
   constructor(
     readonly socket: Socket,
@@ -55,6 +66,28 @@ export class Connection {
 
   private onData(chunk: Buffer): void {
     if (this.closed || this.failed) return;
+    const t0 = performance.now();
+    this.process(chunk);
+    this.turnBusy += performance.now() - t0;
+    if (!this.turnEnd) {
+      this.turnEnd = true;
+      setImmediate(() => this.endTurn());
+    }
+    if (this.turnBusy >= READ_SLICE_MS && !this.paused) {
+      this.paused = true;
+      this.socket.pause();
+    }
+  }
+
+  private endTurn(): void {
+    this.turnEnd = false;
+    this.turnBusy = 0;
+    if (!this.paused) return;
+    this.paused = false;
+    if (!this.closed) this.socket.resume();
+  }
+
+  private process(chunk: Buffer): void {
     this.bytesIn += chunk.length;
     const { messages, error } = this.framer.push(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.length));
     for (const bytes of messages) {

@@ -30,7 +30,7 @@ import type { PeerSpec } from './mesh.js';
 import { AgentMetrics } from './metrics.js';
 import { countUpdates } from './peer.js';
 import { ribInput, type InputRefusal } from './update-input.js';
-import { LoggingSink, TeeSink, type DesiredRouteChange, type RouteSink } from './route-sink.js';
+import { LoggingSink, TeeSink, type RouteSink } from './route-sink.js';
 import { DataplaneBridge } from './dataplane-bridge.js';
 import { blockAttributes } from './dataplane-desired.js';
 
@@ -63,7 +63,7 @@ export class Agent {
   private readonly withdrawn = new Set<Prefix>();
   private readonly blocks = new Set<Prefix>();
   private flushScheduled = false;
-  private pendingSink: DesiredRouteChange[] = [];
+  private pendingSink: Change[] = [];
   private stopping = false;
   /** The kernel data plane (dataplane-bridge.ts); undefined when dataplane.enabled is false. */
   readonly dataplane: DataplaneBridge | undefined;
@@ -380,19 +380,13 @@ export class Agent {
   private onChanges(changes: readonly Change[]): void {
     if (changes.length === 0) return;
     this.ribOut.onChanges(changes);
+    let n = 0;
     for (const c of changes) {
       if (c.best === c.previous) continue;
-      this.metrics.bestPathChanges.inc();
-      const p = c.best ?? c.previous!;
-      this.pendingSink.push({
-        action: c.best ? 'add' : 'remove',
-        prefix: formatPrefix(c.prefix),
-        nextHop: p.source === 'local' ? '' : p.attrs.nextHop,
-        peer: p.peer.id,
-        peerAddress: p.source === 'local' ? '' : p.peer.address,
-        source: p.source,
-      });
+      n++;
+      this.pendingSink.push(c);
     }
+    if (n > 0) this.metrics.bestPathChanges.inc(n);
     if (!this.flushScheduled) {
       this.flushScheduled = true;
       setImmediate(() => this.flush());
@@ -445,9 +439,16 @@ export class Agent {
       routeReflector: c.routeReflector !== undefined,
       refusedConnections: this.listener?.refused ?? 0,
       rib: { prefixes: this.rib.size(), local: this.rib.localCount() },
+      memory: memoryMiB(),
       blocks: this.localBlocks().map(formatPrefix),
       peers: [...this.entries.values()].map((e) => peerStatus(this, e)),
       ...(this.dataplane ? { dataplane: this.dataplane.status() } : {}),
     };
   }
+}
+
+function memoryMiB(): AgentStatus['memory'] {
+  const m = process.memoryUsage();
+  const mib = (n: number) => Math.round((n / 1048576) * 10) / 10;
+  return { rssMiB: mib(m.rss), heapUsedMiB: mib(m.heapUsed), heapTotalMiB: mib(m.heapTotal), externalMiB: mib(m.external) };
 }

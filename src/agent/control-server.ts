@@ -216,6 +216,8 @@ export interface AgentStatus {
   routeReflector: boolean;
   refusedConnections: number;
   rib: { prefixes: number; local: number };
+  /** The agent process's memory now, MiB (process.memoryUsage()). */
+  memory: { rssMiB: number; heapUsedMiB: number; heapTotalMiB: number; externalMiB: number };
   blocks: string[];
   peers: PeerStatusView[];
   /** The kernel data plane (absent when dataplane.enabled is false). */

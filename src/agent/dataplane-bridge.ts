@@ -24,11 +24,13 @@
  * kill -9 and restart therefore changes no route that the peers still announce.
  */
 import type { Logger } from 'pino';
+import { PrefixMap } from '../lib/prefix-map.js';
 import { isV4, parsePrefix, type Prefix } from '../lib/prefix.js';
-import { Dataplane, type BatchRecord } from '../dataplane/dataplane.js';
+import { Dataplane, type BatchRecord, type RouteSource } from '../dataplane/dataplane.js';
 import { readKernel, runTool } from '../dataplane/iproute2.js';
 import { isWeftRoute, type KernelState } from '../dataplane/kernel-state.js';
 import { IPIP_DEVICE, VXLAN_DEVICE, type DesiredState, type RemoteRoute } from '../dataplane/model.js';
+import type { Change } from '../rib/loc-rib.js';
 import type { Path } from '../rib/peer.js';
 import type { Agent } from './agent.js';
 import type { RouteView } from './control-server.js';
@@ -38,14 +40,14 @@ import {
   decideRoute,
   podMtu,
   poolOf,
-  signalledMac,
   type DesiredContext,
+  type PoolLike,
   type RibRoute,
   type RouteDecision,
 } from './dataplane-desired.js';
 import { annotateRoutes, explainAddress, type ExplainView } from './dataplane-views.js';
 import { logEvent } from './log-events.js';
-import type { DesiredRouteChange, RouteSink } from './route-sink.js';
+import type { RouteSink } from './route-sink.js';
 
 export interface DataplaneStatus {
   underlayDevice: string;
@@ -76,50 +78,48 @@ export interface BridgeOptions {
 }
 
 const family = (p: Prefix) => (isV4(p) ? '1/1' : '2/1');
-/** Prefixes decided per event-loop turn. */
-const SLICE = 20_000;
 
 /** Everything of a context that decisions or the desired state depend on, as one string. */
 function contextKey(c: DesiredContext): string {
   const pools = c.pools.map((p) => `${p.cidr}:${p.encapsulation}:${p.tunnel}`).join(',');
   const names = c.nodeNames ? [...c.nodeNames].map(([a, n]) => `${a}=${n}`).join(',') : '';
-  return `${c.nodeAddress}|${c.localBlocks.join(',')}|${pools}|${c.underlayDevice}|${c.underlayMtu}|${c.vni}|${c.port}|names|${names}`;
+  return `${c.nodeAddress}|${c.localBlocks.join(',')}|${pools}|${c.underlayDevice}|${c.underlayMtu}|${c.vni}|${c.port}|${names}`;
 }
 
-/** Whether two desired routes write the same kernel route (their prefixes are not compared). */
-function sameRoute(a: RemoteRoute | undefined, b: RemoteRoute | undefined): boolean {
-  if (a === b) return true;
-  if (!a || !b) return false;
-  const x = a.node;
-  const y = b.node;
-  return a.shape === b.shape && x.underlayAddress === y.underlayAddress && x.name === y.name && x.mac === y.mac && x.vtepAddress === y.vtepAddress;
+/** A decision kept on the best path it was made for (with the pool and family it depends on). */
+interface Memo {
+  pool: PoolLike | undefined;
+  v4: boolean;
+  d: RouteDecision;
 }
+
+const SHAPE_OF_KIND: Record<string, string> = { blackhole: 'blackhole', [VXLAN_DEVICE]: 'vxlan', [IPIP_DEVICE]: 'ipip' };
 
 export class DataplaneBridge implements RouteSink {
   private dp: Dataplane | undefined;
-  private readonly decisions = new Map<Prefix, RouteDecision>();
-  /** Shared decisions by their inputs (see above); cleared on a full recompute. */
-  private readonly shared = new Map<string, RouteDecision>();
-  private readonly dirty = new Set<Prefix>();
-  /** Marked prefixes being decided, SLICE per turn, from queueAt on. */
-  private queue: Prefix[] = [];
-  private queueAt = 0;
-  private readonly held = new Map<Prefix, Held>();
-  private all = true;
+  /**
+   * Decisions by best path: every prefix of one UPDATE shares one Path, so a table of 1M routes
+   * from one peer is decided once (per pool). Replaced whenever the context changes.
+   */
+  private memo = new WeakMap<Path, Memo>();
+  private readonly held = new PrefixMap<Held>();
   /** The next recompute hands the Dataplane the whole state. */
   private whole = true;
   /** End-of-RIB arrived: every held route is checked again. */
   private eor = false;
-  /** The context the decisions were made in (see contextKey). */
+  /** The context the decisions are made in (see contextKey), and its blocks. */
+  private ctx: DesiredContext | undefined;
   private contextSeen = '';
-  /** Desired routes by shape (blackholes: the local blocks). */
-  private counts: Record<string, number> = { blackhole: 0, direct: 0, vxlan: 0, ipip: 0 };
+  private local = new Set<Prefix>();
   private scheduled = false;
   private frozen = false;
   private graceTimer: NodeJS.Timeout | undefined;
-  private state: DesiredState = { localBlocks: [], routes: [] };
+  /** The devices and blocks of the last whole state (its routes live in the RIB). */
+  private devices: DesiredState = { localBlocks: [], routes: [] };
   private underlayDevice = '';
   private underlayMtu = 1500;
+  /** What the Dataplane asks for routes: answered from the Loc-RIB, no table of our own. */
+  private readonly source: RouteSource = { want: (p) => this.wanted(p), state: () => this.wholeState() };
 
   constructor(
     private readonly agent: Agent,
@@ -142,6 +142,7 @@ export class DataplaneBridge implements RouteSink {
     const dp = new Dataplane({ netns: this.opts.netns, resyncIntervalMs: c.dataplane.resyncSeconds * 1000 });
     dp.on('batch', (b) => this.onBatch(b));
     dp.on('error', (e) => logEvent(this.log, 'dataplane.error', { error: e.message }));
+    dp.useSource(this.source);
     this.dp = dp;
     this.recompute();
     await dp.start();
@@ -221,8 +222,15 @@ export class DataplaneBridge implements RouteSink {
 
   // ------------------------------------------------------------------ changes
 
-  apply(changes: readonly DesiredRouteChange[]): void {
-    for (const c of changes) this.dirty.add(parsePrefix(c.prefix));
+  /** Best-path changes: their prefixes go to the Dataplane, which asks wanted() when it plans. */
+  apply(changes: readonly Change[]): void {
+    const dp = this.dp;
+    if (!dp || this.frozen || changes.length === 0) return;
+    if (this.held.size > 0) {
+      // A held route the RIB now decides is the RIB's.
+      for (const c of changes) if (c.best) this.held.delete(c.prefix);
+    }
+    dp.changed(changes.map((c) => c.prefix));
     this.schedule();
   }
 
@@ -235,7 +243,6 @@ export class DataplaneBridge implements RouteSink {
 
   /** Pools, blocks or vxlan settings changed: every decision again. */
   reconfigure(): void {
-    this.all = true;
     this.whole = true;
     this.schedule();
   }
@@ -258,14 +265,12 @@ export class DataplaneBridge implements RouteSink {
   }
 
   /**
-   * Held routes whose holder has sent End-of-RIB (or that the RIB now decides) are let go: all
-   * of them after an End-of-RIB or for a full recompute (`touched` undefined), else those among
-   * `touched`, to which the released prefixes are added.
+   * Held routes whose holder has sent End-of-RIB, or that the RIB now decides, are let go; their
+   * prefixes are returned.
    */
-  private releaseHeld(touched?: Set<Prefix>): void {
-    if (this.held.size === 0) return;
-    const scan = touched === undefined || this.eor;
-    this.eor = false;
+  private releaseHeld(): Prefix[] {
+    const gone: Prefix[] = [];
+    if (this.held.size === 0) return gone;
     const agent = this.agent;
     const eor = (address: string, fam: string): boolean => {
       const e = agent.entries.get(address);
@@ -274,27 +279,15 @@ export class DataplaneBridge implements RouteSink {
     // A gateway that is no configured peer: released once every peer has sent End-of-RIB (never
     // while no peer is configured yet: at start the peers come after the data plane).
     const everyone = (fam: string) => agent.entries.size > 0 && [...agent.entries.values()].every((e) => e.info !== undefined && agent.rib.hasEndOfRib(e.info.id, fam));
-    let n = 0;
-    const check = (p: Prefix, h: Held) => {
+    for (const [p, h] of this.held) {
       const fam = family(p);
-      const decided = this.decisions.get(p)?.route !== undefined;
-      const done = agent.entries.has(h.holder) ? eor(h.holder, fam) : everyone(fam);
-      if (decided || done) {
-        this.held.delete(p);
-        touched?.add(p);
-        n++;
-      }
-    };
-    if (scan) {
-      for (const [p, h] of this.held) check(p, h);
-    } else {
-      for (const p of [...touched]) {
-        const h = this.held.get(p);
-        if (h) check(p, h);
-      }
+      const decided = agent.rib.best(p) !== undefined;
+      if (decided || (agent.entries.has(h.holder) ? eor(h.holder, fam) : everyone(fam))) gone.push(p);
     }
-    if (n > 0) logEvent(this.log, 'dataplane.released', { routes: n, remaining: this.held.size, why: 'End-of-RIB or a RIB route' });
+    for (const p of gone) this.held.delete(p);
+    if (gone.length > 0) logEvent(this.log, 'dataplane.released', { routes: gone.length, remaining: this.held.size, why: 'End-of-RIB or a RIB route' });
     if (this.held.size === 0) clearTimeout(this.graceTimer);
+    return gone;
   }
 
   context(): DesiredContext {
@@ -313,6 +306,24 @@ export class DataplaneBridge implements RouteSink {
     };
   }
 
+  /** The context decisions are made in now (computed once per change of it). */
+  private current(): DesiredContext {
+    if (!this.ctx) this.refreshContext();
+    return this.ctx!;
+  }
+
+  /** Reads the context; a new one drops every decision and asks for a whole state. */
+  private refreshContext(): void {
+    const ctx = this.context();
+    const key = contextKey(ctx);
+    if (key === this.contextSeen && this.ctx) return;
+    this.ctx = ctx;
+    this.contextSeen = key;
+    this.local = new Set(ctx.localBlocks);
+    this.memo = new WeakMap();
+    this.whole = true;
+  }
+
   private ribRoute(prefix: Prefix, best: Path): RibRoute {
     return {
       prefix,
@@ -325,103 +336,66 @@ export class DataplaneBridge implements RouteSink {
     };
   }
 
-  /** The decision for a best path, shared with every prefix of the same inputs. */
-  private decide(prefix: Prefix, best: Path, ctx: DesiredContext): RouteDecision {
-    const r = this.ribRoute(prefix, best);
+  /** The decision for a best path, shared with every prefix of the same path, pool and family. */
+  private decide(prefix: Prefix, best: Path): RouteDecision {
+    const ctx = this.current();
     const pool = poolOf(prefix, ctx.pools);
-    const mac = signalledMac(r.extCommunities) ?? '';
-    const key = `${r.source}|${r.nextHop}|${r.peerId}|${r.peerType}|${pool ? pool.cidr : '-'}|${isV4(prefix) ? 4 : 6}|${mac}`;
-    let d = this.shared.get(key);
-    if (!d) {
-      d = decideRoute(r, ctx);
-      this.shared.set(key, d);
-    }
+    const v4 = isV4(prefix);
+    const m = this.memo.get(best);
+    if (m && m.pool === pool && m.v4 === v4) return m.d;
+    const d = decideRoute(this.ribRoute(prefix, best), ctx);
+    this.memo.set(best, { pool, v4, d });
     return d;
   }
 
-  /** The route the Dataplane should have for a prefix now (as assembleDesired would say). */
-  private wanted(p: Prefix, local: ReadonlySet<Prefix>): RemoteRoute | undefined {
-    if (local.has(p)) return undefined;
-    return this.decisions.get(p)?.route ?? this.held.get(p)?.route;
+  /** The route the Dataplane should have for a prefix now (its `prefix` may be another's). */
+  private wanted(p: Prefix): RemoteRoute | undefined {
+    this.current();
+    if (this.local.has(p)) return undefined;
+    const best = this.agent.rib.best(p);
+    return (best ? this.decide(p, best).route : undefined) ?? this.held.get(p)?.route;
   }
 
-  /** Decisions for the marked prefixes (or all), held routes, then the changes to the Dataplane. */
+  /** Context check, held routes released by End-of-RIB, and the whole state when it is due. */
   private recompute(): void {
-    const ctx = this.context();
-    const rib = this.agent.rib;
-    const seen = contextKey(ctx);
-    if (seen !== this.contextSeen) {
-      // Blocks, pools or devices changed without reconfigure(): the whole state again.
-      if (seen.split('|names|')[0] !== this.contextSeen.split('|names|')[0]) this.whole = true;
-      // Node names too (peers configured after the data plane started): every decision again,
-      // handed over as per-prefix changes.
-      this.contextSeen = seen;
-      this.all = true;
-    }
-    if (this.all) {
-      this.all = false;
-      this.shared.clear();
-      for (const p of this.decisions.keys()) this.dirty.add(p);
-      for (const { prefix } of rib.entries()) this.dirty.add(prefix);
-    }
-    const touched = new Set<Prefix>();
-    // At most SLICE prefixes per event-loop turn: the Dataplane's `ip` processes are fed (their
-    // chunk markers handled) in between, instead of idling while 1M prefixes are decided at once.
-    // From a list: a V8 Set iterated from the front while deleting costs O(deleted) each time.
-    for (const p of this.dirty) this.queue.push(p);
-    this.dirty.clear();
-    const end = this.whole ? this.queue.length : Math.min(this.queue.length, this.queueAt + SLICE);
-    for (; this.queueAt < end; this.queueAt++) {
-      const p = this.queue[this.queueAt];
-      const best = rib.best(p);
-      if (best) this.decisions.set(p, this.decide(p, best, ctx));
-      else this.decisions.delete(p);
-      touched.add(p);
-    }
-    if (this.queueAt < this.queue.length) this.schedule();
-    else {
-      this.queue = [];
-      this.queueAt = 0;
-    }
-    if (this.whole || !this.dp) return this.recomputeWhole(ctx);
-    this.releaseHeld(touched);
     const dp = this.dp;
-    const sent = dp.desiredRoutes();
-    const local = new Set(ctx.localBlocks);
-    const changes: [Prefix, RemoteRoute | undefined][] = [];
-    const olds: RemoteRoute[] = [];
-    for (const p of touched) {
-      const want = this.wanted(p, local);
-      const have = sent.get(p);
-      if (sameRoute(want, have)) continue;
-      // VXLAN: the VTEP MACs are decided over all routes.
-      if (want?.shape === 'vxlan' || have?.shape === 'vxlan') return this.recomputeWhole(ctx);
-      changes.push([p, want]);
-      if (have) olds.push(have);
+    if (!dp) return;
+    this.refreshContext();
+    if (this.eor) {
+      this.eor = false;
+      const gone = this.releaseHeld();
+      if (gone.length > 0) dp.changed(gone);
     }
-    if (changes.length === 0) return;
-    for (const have of olds) this.counts[have.shape]--;
-    for (const [, want] of changes) if (want) this.counts[want.shape]++;
-    dp.updateRoutes(changes);
+    if (!this.whole) return;
+    this.whole = false;
+    // Devices and blocks now; the Dataplane's full plan asks wholeState() for the routes.
+    this.devices = assembleDesired([], this.current());
+    dp.setDesired(this.devices);
   }
 
-  /** Every decision (each with its own prefix) and held route -> assembleDesired -> setDesired. */
-  private recomputeWhole(ctx: DesiredContext): void {
-    this.whole = false;
+  /** Every best path's route (each with its own prefix) and the held ones (a full plan only). */
+  private wholeState(): DesiredState {
     this.releaseHeld();
-    const held: RouteDecision[] = [...this.held.values()].map((h) => ({ shape: h.route.shape, reason: h.route.reason, route: h.route }));
-    const decisions = this.decisions;
+    const ctx = this.current();
+    const rib = this.agent.rib;
+    const local = this.local;
+    const held = this.held;
+    const decide = (p: Prefix, best: Path) => this.decide(p, best);
     function* all(): Generator<RouteDecision> {
-      for (const [p, d] of decisions) yield d.route && d.route.prefix !== p ? { ...d, route: { ...d.route, prefix: p } } : d;
-      yield* held;
+      for (const { prefix, best } of rib.entries()) {
+        if (local.has(prefix)) continue;
+        const d = decide(prefix, best);
+        if (d.route) yield d.route.prefix === prefix ? d : { ...d, route: { ...d.route, prefix } };
+        else {
+          const h = held.get(prefix);
+          if (h) yield { shape: h.route.shape, reason: h.route.reason, route: h.route };
+        }
+      }
+      for (const [p, h] of held) if (!rib.best(p)) yield { shape: h.route.shape, reason: h.route.reason, route: h.route };
     }
     const state = assembleDesired(all(), ctx);
-    const counts: Record<string, number> = { blackhole: state.localBlocks.length, direct: 0, vxlan: 0, ipip: 0 };
-    for (const r of state.routes) counts[r.shape]++;
-    this.counts = counts;
-    // The routes live in the Dataplane (desiredRoutes()); this keeps the devices and blocks.
-    this.state = { ...state, routes: [] };
-    this.dp?.setDesired(state);
+    this.devices = { ...state, routes: [] };
+    return state;
   }
 
   private onBatch(b: BatchRecord): void {
@@ -438,8 +412,14 @@ export class DataplaneBridge implements RouteSink {
 
   // ------------------------------------------------------------------ views
 
+  /** Routes by shape as planned for the kernel (blackholes: our blocks). */
   private countByShape(): Record<string, number> {
-    return { ...this.counts, blackhole: this.state.localBlocks.length };
+    const counts: Record<string, number> = { blackhole: this.devices.localBlocks.length, direct: 0, vxlan: 0, ipip: 0 };
+    for (const [kind, n] of this.dp?.routeCounts() ?? []) {
+      const shape = SHAPE_OF_KIND[kind] ?? 'direct';
+      if (shape !== 'blackhole') counts[shape] += n;
+    }
+    return counts;
   }
 
   status(): DataplaneStatus {
@@ -463,13 +443,15 @@ export class DataplaneBridge implements RouteSink {
   /** The decision for a prefix: a block of ours, a learned route, or nothing. */
   decision(prefix: Prefix): RouteDecision | undefined {
     if (this.agent.localBlocks().includes(prefix)) return blockDecision(prefix, this.agent.config.pools);
-    const d = this.decisions.get(prefix);
-    return d?.route && d.route.prefix !== prefix ? { ...d, route: { ...d.route, prefix } } : d;
+    const best = this.agent.rib.best(prefix);
+    if (!best) return undefined;
+    const d = this.decide(prefix, best);
+    return d.route && d.route.prefix !== prefix ? { ...d, route: { ...d.route, prefix } } : d;
   }
 
   /** The VXLAN device name routes use (for checking kernel routes). */
   get vxlanDevice(): string {
-    return this.state.vxlan?.device ?? VXLAN_DEVICE;
+    return this.devices.vxlan?.device ?? VXLAN_DEVICE;
   }
 
   /** `ip -n NS` arguments when the bridge works in another namespace. */

@@ -8,6 +8,8 @@
  * Locally originated blocks have source 'local' (the data plane installs a blackhole for them).
  */
 import type { Logger } from 'pino';
+import { formatPrefix } from '../lib/prefix.js';
+import type { Change } from '../rib/loc-rib.js';
 import { logEvent } from './log-events.js';
 
 export interface DesiredRouteChange {
@@ -23,17 +25,36 @@ export interface DesiredRouteChange {
   source: 'local' | 'peer';
 }
 
+/**
+ * Sinks get the Loc-RIB's own Change objects (best !== previous): at 1M routes a table arriving
+ * must not cost an object and a prefix string per route before the data plane sees it. A sink
+ * that wants the text form calls describeChange().
+ */
 export interface RouteSink {
-  apply(changes: readonly DesiredRouteChange[]): void;
+  apply(changes: readonly Change[]): void;
   close?(): void;
+}
+
+/** A best-path change as a desired route change (text prefix, next hop, peer). */
+export function describeChange(c: Change): DesiredRouteChange {
+  const p = c.best ?? c.previous!;
+  return {
+    action: c.best ? 'add' : 'remove',
+    prefix: formatPrefix(c.prefix),
+    nextHop: p.source === 'local' ? '' : p.attrs.nextHop,
+    peer: p.peer.id,
+    peerAddress: p.source === 'local' ? '' : p.peer.address,
+    source: p.source,
+  };
 }
 
 /** Logs each change (debug for own blocks, info for learned routes). */
 export class LoggingSink implements RouteSink {
   constructor(private readonly log: Logger) {}
 
-  apply(changes: readonly DesiredRouteChange[]): void {
-    for (const c of changes) logEvent(this.log, 'route.desired', { ...c });
+  apply(changes: readonly Change[]): void {
+    if (!this.log.isLevelEnabled('debug')) return;
+    for (const c of changes) logEvent(this.log, 'route.desired', { ...describeChange(c) });
   }
 }
 
@@ -42,8 +63,9 @@ export class RecordingSink implements RouteSink {
   readonly history: DesiredRouteChange[] = [];
   readonly table = new Map<string, DesiredRouteChange>();
 
-  apply(changes: readonly DesiredRouteChange[]): void {
-    for (const c of changes) {
+  apply(changes: readonly Change[]): void {
+    for (const change of changes) {
+      const c = describeChange(change);
       this.history.push(c);
       if (c.action === 'add') this.table.set(c.prefix, c);
       else this.table.delete(c.prefix);
@@ -55,7 +77,7 @@ export class RecordingSink implements RouteSink {
 export class TeeSink implements RouteSink {
   constructor(private readonly sinks: readonly RouteSink[]) {}
 
-  apply(changes: readonly DesiredRouteChange[]): void {
+  apply(changes: readonly Change[]): void {
     for (const s of this.sinks) s.apply(changes);
   }
 

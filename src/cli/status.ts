@@ -73,6 +73,7 @@ export function formatStatus(st: AgentStatus): string {
     `node ${st.node.name}  AS ${st.node.asn}  router id ${st.node.routerId}  address ${st.node.address}` +
     `${st.routeReflector ? '  route reflector' : ''}  up ${st.uptimeSeconds}s\n` +
     `Loc-RIB ${st.rib.prefixes} prefixes (${st.rib.local} local)  blocks: ${st.blocks.join(' ') || '(none)'}\n` +
+    (st.memory ? `memory: RSS ${st.memory.rssMiB} MiB, JS heap ${st.memory.heapUsedMiB} of ${st.memory.heapTotalMiB} MiB\n` : '') +
     formatDataplane(st) +
     '\n';
   if (st.peers.length === 0) return `${head}no peers configured\n`;

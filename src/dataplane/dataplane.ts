@@ -27,8 +27,10 @@
  */
 import { EventEmitter } from 'node:events';
 import { BatchProcess, type BatchError } from './iproute2-batch.js';
-import { KernelMonitor, readKernel, type MonitorEvent } from './iproute2.js';
-import type { Prefix } from '../lib/prefix.js';
+import { KernelMonitor, readKernel, readRest, streamRoutes, type MonitorEvent } from './iproute2.js';
+import type { KernelState } from './kernel-state.js';
+import { PrefixQueue } from '../lib/prefix-map.js';
+import { parsePrefix, type Prefix } from '../lib/prefix.js';
 import { IPIP_DEVICE, VXLAN_DEVICE, type DesiredState, type RemoteRoute } from './model.js';
 import { plan, type Plan, type PlanLine } from './planner.js';
 import { RouteIndex } from './route-index.js';
@@ -47,11 +49,23 @@ export interface DataplaneOptions {
   /** After such a batch, a full resync this much later (not awaited by flush()). Default 1000 ms. */
   resyncAfterPauseMs?: number;
   /**
-   * `ip -batch` processes a long run of route lines is split across (1 or 2). Default 2: with a
-   * free core two streams install 100k routes ~1.5x faster than one here (the lines are for
-   * distinct routes, so their order does not matter).
+   * `ip -batch` processes route lines are spread over, by prefix (1 or 2). Default 2: most of a
+   * route's cost is the kernel's, and two streams install 1M routes ~1.5x faster than one here
+   * (raw `ip -batch`, 2 cores: 9.3 s vs 14.5 s).
    */
   streams?: 1 | 2;
+}
+
+/**
+ * Where the desired remote routes come from when the caller does not hand them over (useSource):
+ * per prefix for incremental plans, all at once for full ones. The agent's bridge answers from
+ * the Loc-RIB, so no second per-prefix table is kept here.
+ */
+export interface RouteSource {
+  /** The desired remote route for a prefix now (undefined: none). Its `prefix` is not read. */
+  want(p: Prefix): RemoteRoute | undefined;
+  /** The whole desired state, every route with its own prefix (for a full plan). */
+  state(): DesiredState;
 }
 
 export interface DataplaneStats {
@@ -59,6 +73,8 @@ export interface DataplaneStats {
   linesApplied: number;
   lineErrors: number;
   fullReads: number;
+  /** Resyncs that streamed the routes past the cache instead of a full read and plan. */
+  verifies: number;
   lastError?: string;
   /** Desired entries not written, from the last plan (foreign route in the way, ...). */
   problems: string[];
@@ -79,32 +95,43 @@ export interface DataplaneEvents {
 
 const RELINK = /^link (add|del) /;
 /** Prefixes planned per incremental pass (the rest in the next pass, right after). */
-const PASS_PREFIXES = 50_000;
-/** A run of route lines at least this long is split across the `ip` streams. */
-const SPLIT_LINES = 2000;
-/** Route lines of one stage touch distinct routes: any order, any stream. */
+const PASS_PREFIXES = 8_000;
+/** Route lines of one plan touch distinct routes: any order between them. */
 const splittable = (l: PlanLine) => l.tool === 'ip' && (l.stage === 'route' || l.stage === 'delete') && l.line.startsWith('route ');
+
+/**
+ * The `ip` stream (0 or 1) for a route line, from its prefix ("route replace 10.1.2.0/24 via ...",
+ * "route del blackhole 10.1.2.0/24 ..."): every line for one prefix goes to the same stream, which
+ * applies lines in order, so later changes of a prefix never overtake earlier ones.
+ */
+export function streamOf(line: string): 0 | 1 {
+  const slash = line.indexOf('/');
+  let h = 0;
+  for (let k = line.lastIndexOf(' ', slash) + 1; k < slash; k++) h = (Math.imul(h, 31) + line.charCodeAt(k)) | 0;
+  h = Math.imul(h ^ (h >>> 15), 0x2c1b3c6d);
+  return ((h ^ (h >>> 12)) & 1) as 0 | 1;
+}
 const EMPTY: DesiredState = { localBlocks: [], routes: [] };
 
 export class Dataplane extends EventEmitter<DataplaneEvents> {
-  readonly stats: DataplaneStats = { batches: 0, linesApplied: 0, lineErrors: 0, fullReads: 0, problems: [] };
+  readonly stats: DataplaneStats = { batches: 0, linesApplied: 0, lineErrors: 0, fullReads: 0, verifies: 0, problems: [] };
   private desired: DesiredState = EMPTY;
   /** The desired remote routes by prefix once updateRoutes is used (desired.routes is then []). */
   private routeMap: Map<Prefix, RemoteRoute> | undefined;
+  /** Or: the routes come from here (useSource), and desired.routes is always []. */
+  private source: RouteSource | undefined;
   private localSet = new Set<Prefix>();
-  /** Prefixes changed by updateRoutes since the last plan. */
-  private pending = new Set<Prefix>();
-  /** Changed prefixes not yet planned when there were more than PASS_PREFIXES; from queueAt on. */
-  private queue: Prefix[] = [];
-  private queueAt = 0;
-  /** The next pass's lines, planned while the last batch was being written. */
-  private prepared: PlanLine[] | undefined;
+  /** Prefixes changed (updateRoutes, changed) and not yet planned; one may be there twice. */
+  private readonly queue = new PrefixQueue();
+  private lastCounts = new Map<string, number>();
   /** Something other than per-prefix direct/ipip routes changed: the next pass plans everything. */
   private replan = true;
   /** The state expected after the last batch (the cache), indexed; undefined = read the kernel. */
   private index: RouteIndex | undefined;
   /** When the last full pass (read + plan) ended and how long it took, for the periodic resync. */
   private lastFull = { at: 0, ms: 0 };
+  /** The devices, FDB and neighbours as read after the last full plan (see verify()). */
+  private restSig: string | undefined;
   /** The last plan's problems by prefix text, kept up to date by incremental plans. */
   private problems = new Map<string, string>();
   private readonly ip: BatchProcess;
@@ -143,7 +170,7 @@ export class Dataplane extends EventEmitter<DataplaneEvents> {
 
   /** The state to converge to; applied after the batch window (or at start()). */
   setDesired(state: DesiredState): void {
-    this.desired = state;
+    this.desired = this.source ? { ...state, routes: [] } : state;
     this.routeMap = undefined;
     this.localSet = new Set(state.localBlocks);
     this.replan = true;
@@ -163,9 +190,32 @@ export class Dataplane extends EventEmitter<DataplaneEvents> {
       if (old?.shape === 'vxlan' || r?.shape === 'vxlan') this.replan = true;
       if (r) map.set(p, r);
       else map.delete(p);
-      this.pending.add(p);
+      this.queue.push(p);
     }
     if (this.started) this.kick(false);
+  }
+
+  /**
+   * Routes come from `source` from now on (instead of setDesired's routes and updateRoutes):
+   * changed() names the prefixes whose route may have changed, setDesired() gives the rest.
+   */
+  useSource(source: RouteSource): void {
+    this.source = source;
+    this.routeMap = undefined;
+    this.desired = { ...this.desired, routes: [] };
+    this.replan = true;
+  }
+
+  /** (With a source) these prefixes' desired routes may have changed: planned after the window. */
+  changed(prefixes: Iterable<Prefix>): void {
+    for (const p of prefixes) this.queue.push(p);
+    if (this.started) this.kick(false);
+  }
+
+  /** weft's routes planned for the kernel by kind ('blackhole' or the route's device). */
+  routeCounts(): Map<string, number> {
+    if (this.index) this.lastCounts = this.index.countByDevice();
+    return this.lastCounts;
   }
 
   /** The desired remote routes by prefix (the first one of a prefix given twice to setDesired). */
@@ -186,6 +236,7 @@ export class Dataplane extends EventEmitter<DataplaneEvents> {
 
   /** The desired state with every route (for a full plan). */
   private desiredState(): DesiredState {
+    if (this.source) return this.source.state();
     const map = this.routeMap;
     if (!map) return this.desired;
     const routes: RemoteRoute[] = [];
@@ -234,6 +285,8 @@ export class Dataplane extends EventEmitter<DataplaneEvents> {
     this.timer = undefined;
     await this.running;
     if (opts.withdraw) {
+      // Nothing, whatever the source would still say.
+      this.source = undefined;
       this.setDesired(EMPTY);
       try {
         await this.pass(true);
@@ -290,7 +343,6 @@ export class Dataplane extends EventEmitter<DataplaneEvents> {
           await this.pass(full);
         } catch (err) {
           this.index = undefined;
-          this.prepared = undefined;
           this.fail(err as Error);
         }
       }
@@ -314,135 +366,160 @@ export class Dataplane extends EventEmitter<DataplaneEvents> {
 
   /** One reconcile pass: (read), plan, apply the lines in runs of the same tool, in order. */
   private async pass(full: boolean): Promise<void> {
-    let p: Pick<Plan, 'lines'>;
-    if (!full && this.index && !this.replan) {
-      p = { lines: this.prepared ?? this.planSome(this.index) };
-      this.prepared = undefined;
-      // Changes that came while the prepared lines' batch was written: another pass.
-      if (this.pending.size > 0 || this.queue.length > 0) this.dirty = true;
-    } else {
-      if (this.prepared) {
-        // Lines planned ahead and never written are in the cache: it cannot be trusted.
-        this.prepared = undefined;
-        full = true;
-      }
-      const devices = [this.desired.vxlan?.device ?? VXLAN_DEVICE, this.desired.ipip?.device ?? IPIP_DEVICE];
-      const t0 = performance.now();
-      let kernel = this.index?.toKernelState();
-      if (full || !kernel) {
-        kernel = await readKernel(this.opts, devices[0], devices);
-        this.stats.fullReads++;
-        // A managed device that is gone or has a new index: iproute2's name cache is stale.
-        const indexes = devices.map((d) => `${d}:${kernel?.links[d]?.ifindex ?? '-'}`).join(' ');
-        if (this.indexes !== undefined && indexes !== this.indexes) this.restartBatchers();
-        this.indexes = indexes;
-      }
-      // Changes arriving from here on are planned by the next pass.
-      this.pending = new Set();
-      this.queue = [];
-      this.queueAt = 0;
-      this.replan = false;
-      const fp = plan(kernel, this.desiredState());
-      this.stats.problems = fp.problems;
-      this.problems = new Map(fp.problems.map((m) => [m.slice(0, m.indexOf(': ')), m]));
-      // The expected state becomes the cache now (dropped again if a line fails); our own
-      // deletions are then no longer watched, so they never trigger a resync.
-      this.index = RouteIndex.from(fp.expected);
-      this.watch(this.index);
-      this.lastFull = { at: performance.now(), ms: performance.now() - t0 };
-      p = fp;
+    if (!full && this.index && !this.replan) return this.passIncremental();
+    if (full && this.index && !this.replan && this.restSig !== undefined && (await this.verifyRoutes())) return;
+    const devices = [this.desired.vxlan?.device ?? VXLAN_DEVICE, this.desired.ipip?.device ?? IPIP_DEVICE];
+    const t0 = performance.now();
+    let kernel = this.index?.toKernelState();
+    if (full || !kernel) {
+      kernel = await readKernel(this.opts, devices[0], devices);
+      this.stats.fullReads++;
+      // A managed device that is gone or has a new index: iproute2's name cache is stale.
+      const indexes = devices.map((d) => `${d}:${kernel?.links[d]?.ifindex ?? '-'}`).join(' ');
+      if (this.indexes !== undefined && indexes !== this.indexes) this.restartBatchers();
+      this.indexes = indexes;
     }
-    if (p.lines.length === 0) return;
+    // Changes arriving from here on are planned by the next pass.
+    this.queue.clear();
+    this.replan = false;
+    const fp = plan(kernel, this.desiredState());
+    this.stats.problems = fp.problems;
+    this.problems = new Map(fp.problems.map((m) => [m.slice(0, m.indexOf(': ')), m]));
+    // The expected state becomes the cache now (dropped again if a line fails); our own
+    // deletions are then no longer watched, so they never trigger a resync.
+    this.index = RouteIndex.from(fp.expected);
+    this.watch(this.index);
+    this.lastFull = { at: performance.now(), ms: performance.now() - t0 };
+    this.restSig = undefined;
+    await this.write(fp.lines, true);
+    // What the devices, FDB and neighbours look like now: later resyncs compare with it.
+    if (this.index) this.restSig = restSignature(await readRest(this.opts, devices[0], devices));
+  }
+
+  /**
+   * A resync without a full plan: the devices, FDB and neighbours are read and compared with
+   * what they were after the last full plan; the routes are streamed past the cache
+   * (RouteIndex.verifier), and those that differ are repaired by an incremental pass. Memory
+   * stays O(differences) at 1M routes (a full plan holds the listing, the desired routes and the
+   * expected state at once: hundreds of MB). False: a full plan is needed after all.
+   */
+  private async verifyRoutes(): Promise<boolean> {
+    const ix = this.index!;
+    const devices = [this.desired.vxlan?.device ?? VXLAN_DEVICE, this.desired.ipip?.device ?? IPIP_DEVICE];
+    const t0 = performance.now();
+    if (restSignature(await readRest(this.opts, devices[0], devices)) !== this.restSig) return false;
+    const v = ix.verifier(this.localSet);
+    await Promise.all([streamRoutes(this.opts, 4, v.check), streamRoutes(this.opts, 6, v.check)]);
+    this.stats.verifies++;
+    const r = v.end();
+    this.lastFull = { at: performance.now(), ms: performance.now() - t0 };
+    if (this.index !== ix || !r.complete) return false;
+    for (const p of r.changed) this.queue.push(p);
+    await this.passIncremental();
+    return true;
+  }
+
+  /**
+   * Per-prefix changes, planned against the cache PASS_PREFIXES at a time and pipelined: the next
+   * slice is planned and queued for the `ip` streams while they write this one, so they never
+   * wait for node between slices. Safe because a prefix's lines always go to the same stream
+   * (streamOf), which applies them in order.
+   */
+  private async passIncremental(): Promise<void> {
+    const writes: Promise<void>[] = [];
+    while (this.queue.length > 0 && this.index && !this.replan && this.started) {
+      const lines = this.planSome(this.index);
+      if (lines.length > 0) writes.push(this.write(lines, false));
+      // One slice being written and one queued behind it: no more lines than that in memory.
+      if (writes.length >= 2) await writes.shift();
+    }
+    await Promise.all(writes);
+  }
+
+  /** Writes a plan's lines; the batch record, and the cache dropped when a line failed. */
+  private async write(lines: PlanLine[], full: boolean): Promise<void> {
+    if (lines.length === 0) return;
     const started = performance.now();
     const errors: BatchError[] = [];
-    if (this.monitor !== undefined && p.lines.length >= (this.opts.monitorPauseLines ?? 1000)) {
+    if (this.monitor !== undefined && lines.length >= (this.opts.monitorPauseLines ?? 1000)) {
       // Back on when the loop has nothing more to write (resumeMonitor): a table arriving is
       // many large batches in a row.
       this.monitor.stop();
       this.monitor = undefined;
       this.monitorPaused = true;
     }
-    const applying = this.apply(p, errors);
-    // The next slice is planned while `ip` works on this one (its first chunks are written by
-    // now); it is written after this one, in the next pass.
-    if (this.queueAt < this.queue.length && this.index && !this.replan) {
-      this.prepared = this.planSome(this.index);
-      this.dirty = true;
-    }
-    await applying;
+    await this.apply(lines, errors);
     this.stats.batches++;
-    this.stats.linesApplied += p.lines.length - errors.length;
+    this.stats.linesApplied += lines.length - errors.length;
     this.stats.lineErrors += errors.length;
-    const record: BatchRecord = { full, lines: p.lines, errors, ms: performance.now() - started };
-    this.emit('batch', record);
+    this.emit('batch', { full, lines, errors, ms: performance.now() - started });
     if (errors.length) {
       // The kernel is not what we expected: read it again on the next pass.
       this.index = undefined;
-      this.prepared = undefined;
       const e = errors[0];
-      this.fail(new Error(`${errors.length} of ${p.lines.length} lines failed; first: "${e.line}": ${e.message}`));
+      this.fail(new Error(`${errors.length} of ${lines.length} lines failed; first: "${e.line}": ${e.message}`));
     }
   }
 
   /**
    * Lines for the next changed prefixes, at most PASS_PREFIXES (the rest: next pass, right
    * after), planned against the cache: writing starts early, and node never plans for seconds
-   * while the `ip` processes wait. The queue is a list, not the Set: a V8 Set iterated from the
-   * front while deleting costs O(deleted) each time.
+   * while the `ip` processes wait. A prefix queued twice is planned twice: the second time finds
+   * the index already as wanted and writes nothing.
    */
   private planSome(index: RouteIndex): PlanLine[] {
-    let changed: Iterable<Prefix> = this.pending;
-    if (this.queue.length === 0 && this.pending.size <= PASS_PREFIXES) this.pending = new Set();
-    else {
-      for (const x of this.pending) this.queue.push(x);
-      this.pending = new Set();
-      changed = this.queue.slice(this.queueAt, this.queueAt + PASS_PREFIXES);
-      this.queueAt += PASS_PREFIXES;
-      if (this.queueAt < this.queue.length) this.dirty = true;
-      else {
-        this.queue = [];
-        this.queueAt = 0;
-      }
+    const changed = this.queue.take(PASS_PREFIXES);
+    if (this.queue.length > 0) this.dirty = true;
+    const source = this.source;
+    const map = source ? undefined : this.routeTable();
+    const want = source ? (x: Prefix) => source.want(x) : (x: Prefix) => map!.get(x);
+    const r = index.planRoutes(changed, want, this.desired, this.localSet, this.problems);
+    if (r.needFull) {
+      // A VXLAN route among them: the next pass plans everything.
+      this.replan = true;
+      this.dirty = true;
     }
-    const map = this.routeMap;
-    const lines = index.planRoutes(changed, (x) => map?.get(x), this.desired, this.localSet, this.problems);
     this.stats.problems = [...this.problems.values()];
-    return lines;
+    return r.lines;
   }
 
-  /** Writes the plan's lines, collecting the failed ones into `errors`. */
-  private async apply(p: Pick<Plan, 'lines'>, errors: BatchError[]): Promise<void> {
-    // Runs of lines for the same tool, in order; a run ends after a `link add`/`link del`, and
-    // the processes are restarted there so later lines resolve device names afresh.
-    for (let i = 0; i < p.lines.length; ) {
-      const tool = p.lines[i].tool;
+  /**
+   * Writes lines, collecting the failed ones into `errors`: runs of lines for the same tool, in
+   * order; a run ends after a `link add`/`link del`, and the processes are restarted there so
+   * later lines resolve device names afresh. A run of route lines (replace and delete, each for a
+   * distinct prefix) goes to the `ip` streams by prefix.
+   */
+  private async apply(lines: readonly PlanLine[], errors: BatchError[]): Promise<void> {
+    for (let i = 0; i < lines.length; ) {
+      const tool = lines[i].tool;
+      const split = splittable(lines[i]);
       let j = i;
       let relink = false;
-      const split = splittable(p.lines[i]);
-      const stage = p.lines[i].stage;
-      // Only device and delete lines can be `link add`/`link del`. A run of route lines of one
-      // stage is kept apart from other lines: it may be split across the two `ip` streams.
-      while (j < p.lines.length && p.lines[j].tool === tool && !relink) {
-        const l = p.lines[j];
-        if (splittable(l) !== split || (split && l.stage !== stage)) break;
+      // Only device and delete lines can be `link add`/`link del`.
+      while (j < lines.length && lines[j].tool === tool && !relink) {
+        const l = lines[j];
+        if (splittable(l) !== split) break;
         j++;
         relink = (l.stage === 'device' || l.stage === 'delete') && RELINK.test(l.line);
       }
-      const lines = p.lines.slice(i, j).map((l) => l.line);
-      let run: Promise<BatchError[]>;
-      if (split && lines.length >= SPLIT_LINES && (this.opts.streams ?? 2) === 2) {
-        const half = Math.ceil(lines.length / 2);
-        run = Promise.all([this.ip.run(lines.slice(0, half)), this.ip2.run(lines.slice(half))]).then(([a, b]) => [...a.errors, ...b.errors]);
-      } else {
-        run = (tool === 'ip' ? this.ip : this.bridge).run(lines).then((r) => r.errors);
-      }
-      errors.push(...(await run));
+      const run = lines.slice(i, j).map((l) => l.line);
+      if (split) errors.push(...(await this.writeRoutes(run)));
+      else errors.push(...(await (tool === 'ip' ? this.ip : this.bridge).run(run)).errors);
       if (relink) {
         this.restartBatchers();
         this.indexes = undefined;
       }
       i = j;
     }
+  }
+
+  /** Route lines to the `ip` streams, each by its prefix (streamOf); queued at once. */
+  private writeRoutes(lines: string[]): Promise<BatchError[]> {
+    if ((this.opts.streams ?? 2) === 1) return this.ip.run(lines).then((r) => r.errors);
+    const parts: [string[], string[]] = [[], []];
+    for (const l of lines) parts[streamOf(l)].push(l);
+    const runs = [this.ip, this.ip2].filter((_, k) => parts[k].length > 0).map((b) => b.run(parts[b === this.ip ? 0 : 1]));
+    return Promise.all(runs).then((rs) => rs.flatMap((r) => r.errors));
   }
 
   /** What a monitored deletion must concern to need a resync. */
@@ -458,6 +535,17 @@ export class Dataplane extends EventEmitter<DataplaneEvents> {
 
   private onMonitor(e: MonitorEvent): void {
     const w = this.watched;
+    if (e.type === 'route-deleted' && w.routes !== undefined && w.routes === this.index && this.started) {
+      // One of our routes deleted by someone: written again by an incremental pass (a local
+      // block's blackhole: by a full one).
+      if (!w.routes.hasWeft(e.dst)) return;
+      const p = parsePrefix(e.dst);
+      if (this.localSet.has(p)) return this.kick(true);
+      w.routes.forget(e.dst);
+      this.queue.push(p);
+      this.kick(false);
+      return;
+    }
     const hit =
       (e.type === 'route-deleted' && w.routes?.hasWeft(e.dst) === true) ||
       (e.type === 'neigh-deleted' && w.neigh.has(e.address)) ||
@@ -470,4 +558,14 @@ export class Dataplane extends EventEmitter<DataplaneEvents> {
     this.stats.lastError = err.message;
     if (this.listenerCount('error') > 0) this.emit('error', err);
   }
+}
+
+/** The devices, FDB and neighbours of a read, as one comparable string. */
+function restSignature(k: KernelState): string {
+  const fdb = k.fdb.map((f) => `${f.mac}>${f.dst ?? ''}${f.permanent ? '!' : ''}`).sort();
+  const neigh = k.neigh.map((n) => `${n.address}>${n.lladdr ?? ''}${n.permanent ? '!' : ''}`).sort();
+  const links = Object.values(k.links)
+    .map((l) => JSON.stringify([l.name, l.ifindex, l.mtu, l.mac, l.up, l.kind, l.vxlan, [...l.addrs].sort()]))
+    .sort();
+  return JSON.stringify([fdb, neigh, links]);
 }

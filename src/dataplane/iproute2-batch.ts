@@ -11,12 +11,14 @@
  * read such as `link show` as the marker was rejected: its answer comes on stdout, errors on
  * stderr, two pipes whose relative order the reader cannot know.
  *
- * Large batches go in chunks of CHUNK_LINES, at most two in flight: node never buffers more
- * than that for the pipe (a 1M-line batch was one ~60 MB string, buffered by node at once),
- * and iproute2 is never idle waiting for us. iproute2 6.1 keeps ~4 KB per command for the life
- * of a batch process (measured: 812 MB peak RSS after 200k `route replace` lines, the same from
- * a file; 3.9 GB at 1M), so a process is replaced between chunks once it has run
- * LINES_PER_PROCESS lines (~80 MB at most; a fresh process costs a few ms).
+ * Batches queue up (run() may be called again before the last one is applied) and one pump
+ * writes them in order, in chunks of CHUNK_LINES with at most two chunks in flight: node never
+ * buffers more than that for the pipe (a 1M-line batch was one ~60 MB string, buffered by node at
+ * once), and iproute2 is never idle while a batch waits. iproute2 6.1 keeps ~4 KB per command for
+ * the life of a batch process (measured: 812 MB peak RSS after 200k `route replace` lines, the same
+ * from a file; 3.9 GB at 1M), so a process is replaced once it has run LINES_PER_PROCESS lines
+ * (~80 MB at most; a fresh process costs a few ms). The replacement waits for the old process's
+ * last marker, so lines run in the order they were given, across processes too.
  */
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 
@@ -35,76 +37,111 @@ export interface BatchResult {
 
 const MARKER = 'weft-batch-done';
 /** Lines per write; the next chunk is written while iproute2 works on the previous one. */
-const CHUNK_LINES = 5000;
+const CHUNK_LINES = 1000;
 /** A batch process is replaced (between chunks) after this many lines: see above. */
 const LINES_PER_PROCESS = 20_000;
 
-interface Pending {
-  lines: string[];
-  /** Process line number of the batch's first line, minus one. */
-  base: number;
-  marker: number;
+/** One run() call. */
+interface Job {
+  lines: readonly string[];
+  /** Lines written so far. */
+  at: number;
+  /** Chunks written and not yet acknowledged. */
+  open: number;
   errors: BatchError[];
   started: number;
+  failed: boolean;
   resolve: (r: BatchResult) => void;
   reject: (e: Error) => void;
+}
+
+/** One chunk written to the current process. */
+interface Pending {
+  job: Job;
+  lines: readonly string[];
+  /** Process line number of the chunk's first line, minus one. */
+  base: number;
+  marker: number;
 }
 
 export class BatchProcess {
   private child: ChildProcessWithoutNullStreams | undefined;
   private sent = 0;
+  private readonly jobs: Job[] = [];
   private readonly inflight: Pending[] = [];
   private stderrBuf = '';
   private messages: string[] = [];
   private closed = false;
+  /** restart() was asked for while chunks were in flight: done once they are acknowledged. */
+  private restartDue = false;
 
   constructor(
     readonly tool: 'ip' | 'bridge',
     readonly netns?: string,
   ) {}
 
-  /** Runs the lines as one batch; resolves once all have been applied (some may have failed). */
-  async run(lines: readonly string[]): Promise<BatchResult> {
-    if (this.closed) throw new Error(`${this.tool} batch process is closed`);
-    for (const l of lines) if (l.includes('\n')) throw new Error(`batch line has a newline: ${JSON.stringify(l)}`);
-    if (lines.length <= CHUNK_LINES && this.sent < LINES_PER_PROCESS) return this.runChunk(lines);
-    const started = performance.now();
-    const errors: BatchError[] = [];
-    let prev: Promise<BatchResult> | undefined;
-    for (let i = 0; i < lines.length; i += CHUNK_LINES) {
-      if (this.sent >= LINES_PER_PROCESS) {
-        // Only with nothing in flight: the old process's last markers must be seen first.
-        if (prev) errors.push(...(await prev).errors);
-        prev = undefined;
-        this.restart();
-      }
-      const cur = this.runChunk(lines.slice(i, i + CHUNK_LINES));
-      cur.catch(() => undefined); // awaited below; a failure is thrown from there
-      if (prev) errors.push(...(await prev).errors);
-      prev = cur;
-    }
-    if (prev) errors.push(...(await prev).errors);
-    return { lines: lines.length, errors, ms: performance.now() - started };
+  /**
+   * Queues the lines as one batch, after every batch queued before; resolves once all have been
+   * applied (some may have failed).
+   */
+  run(lines: readonly string[]): Promise<BatchResult> {
+    if (this.closed) return Promise.reject(new Error(`${this.tool} batch process is closed`));
+    for (const l of lines) if (l.includes('\n')) return Promise.reject(new Error(`batch line has a newline: ${JSON.stringify(l)}`));
+    return new Promise<BatchResult>((resolve, reject) => {
+      this.jobs.push({ lines, at: 0, open: 0, errors: [], started: performance.now(), failed: false, resolve, reject });
+      this.pump();
+    });
   }
 
-  private runChunk(lines: readonly string[]): Promise<BatchResult> {
-    const child = this.ensure();
-    return new Promise<BatchResult>((resolve, reject) => {
+  /** Lines queued or in flight, not yet acknowledged. */
+  get backlog(): number {
+    let n = 0;
+    for (const j of this.jobs) n += j.lines.length - j.at;
+    for (const p of this.inflight) n += p.lines.length;
+    return n;
+  }
+
+  /** Writes chunks while fewer than two are in flight; replaces a worn process between chunks. */
+  private pump(): void {
+    while (this.inflight.length < 2 && !this.closed) {
+      const job = this.jobs.find((j) => !j.failed && (j.at < j.lines.length || (j.lines.length === 0 && j.open === 0 && j.at === 0)));
+      if (!job) return;
+      if (this.sent >= LINES_PER_PROCESS || this.restartDue) {
+        // Only with nothing in flight: the old process's last markers must be seen first.
+        if (this.inflight.length > 0) return;
+        this.restartDue = false;
+        this.restart();
+      }
+      const child = this.ensure();
+      const lines = job.lines.slice(job.at, job.at + CHUNK_LINES);
+      // An empty batch is just a marker (it resolves once everything before it has run).
+      job.at += Math.max(1, lines.length);
+      job.open++;
       const base = this.sent;
       const marker = base + lines.length + 1;
       this.sent = marker;
-      this.inflight.push({ lines: [...lines], base, marker, errors: [], started: performance.now(), resolve, reject });
+      this.inflight.push({ job, lines, base, marker });
       child.stdin.write(lines.length ? `${lines.join('\n')}\n${MARKER}\n` : `${MARKER}\n`);
-    });
+    }
+  }
+
+  private settle(job: Job): void {
+    if (job.failed || job.open > 0 || job.at < job.lines.length) return;
+    this.jobs.splice(this.jobs.indexOf(job), 1);
+    job.resolve({ lines: job.lines.length, errors: job.errors, ms: performance.now() - job.started });
   }
 
   /**
    * Lets the current process finish and starts a fresh one on the next run. iproute2 caches
    * interface name -> index for its lifetime, so after a device weft manages is deleted and
    * created again (by us or by hand), a long-lived process would still use the old index
-   * ("Error: unknown ifindex"). Call only between runs.
+   * ("Error: unknown ifindex"). With chunks in flight, the process is replaced once they are done.
    */
   restart(): void {
+    if (this.inflight.length > 0) {
+      this.restartDue = true;
+      return;
+    }
     const c = this.child;
     if (!c) return;
     this.child = undefined;
@@ -144,7 +181,14 @@ export class BatchProcess {
       if (this.child !== child) return;
       this.child = undefined;
       const err = new Error(`${this.tool} ${args.join(' ')} ${why}${this.messages.length ? `: ${this.messages.join('; ')}` : ''}`);
-      for (const p of this.inflight.splice(0)) p.reject(err);
+      // The batches with lines in the dead process fail; those behind them go to a new one.
+      for (const p of this.inflight.splice(0)) {
+        if (p.job.failed) continue;
+        p.job.failed = true;
+        this.jobs.splice(this.jobs.indexOf(p.job), 1);
+        p.job.reject(err);
+      }
+      this.pump();
     };
     child.on('error', (e) => fail(`failed to start: ${e.message}`));
     child.on('close', (code, signal) => fail(`exited (${signal ?? `code ${code}`})`));
@@ -169,9 +213,11 @@ export class BatchProcess {
       if (!p) continue;
       if (n === p.marker) {
         this.inflight.shift();
-        p.resolve({ lines: p.lines.length, errors: p.errors, ms: performance.now() - p.started });
+        p.job.open--;
+        this.settle(p.job);
+        this.pump();
       } else if (n > p.base && n < p.marker) {
-        p.errors.push({ line: p.lines[n - p.base - 1], message: msgs.join('; ') || 'failed' });
+        p.job.errors.push({ line: p.lines[n - p.base - 1], message: msgs.join('; ') || 'failed' });
       }
     }
   }

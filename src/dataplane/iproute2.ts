@@ -4,7 +4,7 @@
  * (iproute2-batch.ts). Everything runs in a network namespace when given one (`ip -n NS`).
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { parseFdb, parseLinks, parseNeigh, parseRoutes, type KernelState } from './kernel-state.js';
+import { parseFdb, parseLinks, parseNeigh, parseRoutes, type KernelRoute, type KernelState } from './kernel-state.js';
 
 export interface KernelTarget {
   /** Network namespace name (`ip -n NS`); omitted = the current one. */
@@ -31,21 +31,114 @@ const json = (text: string): unknown => (text.trim() ? JSON.parse(text) : []);
 /** Routes of table main (both families), FDB + IPv4 neighbours of the VXLAN device, the devices. */
 export async function readKernel(t: KernelTarget, vxlanDevice: string, devices: readonly string[]): Promise<KernelState> {
   const ns = nsArgs(t);
-  const [r4, r6, fdb, neigh, ...links] = await Promise.all([
+  const [r4, r6, rest] = await Promise.all([
     runTool('ip', [...ns, '-4', '-json', 'route', 'show', 'table', 'main']),
     runTool('ip', [...ns, '-6', '-json', 'route', 'show', 'table', 'main']),
+    readRest(t, vxlanDevice, devices),
+  ]);
+  return { ...rest, routes: [...parseRoutes(json(r4), 4), ...parseRoutes(json(r6), 6)] };
+}
+
+/** Everything readKernel reads but the routes (small: per node, not per route). */
+export async function readRest(t: KernelTarget, vxlanDevice: string, devices: readonly string[]): Promise<KernelState> {
+  const ns = nsArgs(t);
+  const [fdb, neigh, ...links] = await Promise.all([
     runTool('bridge', [...ns, '-json', 'fdb', 'show', 'dev', vxlanDevice], true),
     runTool('ip', [...ns, '-4', '-json', 'neigh', 'show', 'dev', vxlanDevice], true),
     ...devices.map((d) => runTool('ip', [...ns, '-d', '-json', 'addr', 'show', 'dev', d], true)),
   ]);
-  const state: KernelState = {
-    routes: [...parseRoutes(json(r4), 4), ...parseRoutes(json(r6), 6)],
-    fdb: parseFdb(json(fdb)),
-    neigh: parseNeigh(json(neigh)),
-    links: {},
-  };
+  const state: KernelState = { routes: [], fdb: parseFdb(json(fdb)), neigh: parseNeigh(json(neigh)), links: {} };
   for (const text of links) for (const l of parseLinks(json(text))) state.links[l.name] = l;
   return state;
+}
+
+/**
+ * Reads table main route by route (`ip -json route show`, one family) without holding the whole
+ * listing: at 1M routes the text is ~100 MB and its parse ~1M objects at once. Each route object
+ * is cut out of the stream (JsonArraySplitter), parsed and handed to `onRoute`, then dropped.
+ */
+export function streamRoutes(t: KernelTarget, family: 4 | 6, onRoute: (r: KernelRoute) => void): Promise<void> {
+  const args = [...nsArgs(t), `-${family}`, '-json', 'route', 'show', 'table', 'main'];
+  return new Promise((resolve, reject) => {
+    const child = spawn('ip', args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    let failed: Error | undefined;
+    const split = new JsonArraySplitter((text) => {
+      for (const r of parseRoutes([JSON.parse(text)], family)) onRoute(r);
+    });
+    let err = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => {
+      if (failed) return;
+      try {
+        split.push(d);
+      } catch (e) {
+        failed = new Error(`ip ${args.join(' ')}: unreadable output: ${(e as Error).message}`);
+        child.kill();
+      }
+    });
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (err += d));
+    child.on('error', (e) => (failed ??= e));
+    child.on('close', (code) => {
+      if (!failed && code !== 0) failed = new Error(`ip ${args.join(' ')}: ${err.trim() || `exit ${code}`}`);
+      if (!failed && !split.complete) failed = new Error(`ip ${args.join(' ')}: the JSON listing ended early`);
+      if (failed) reject(failed);
+      else resolve();
+    });
+  });
+}
+
+/**
+ * Cuts the elements of a streamed top-level JSON array of objects (`[{...},{...}]`) out of the
+ * text as it arrives, each as its own string; strings and nesting inside an element are honoured.
+ */
+export class JsonArraySplitter {
+  private depth = 0;
+  private inString = false;
+  private escaped = false;
+  private partial = '';
+  private opened = false;
+  private done = false;
+
+  constructor(private readonly onElement: (text: string) => void) {}
+
+  push(chunk: string): void {
+    let start = this.depth >= 2 ? 0 : -1;
+    for (let i = 0; i < chunk.length; i++) {
+      const c = chunk.charCodeAt(i);
+      if (this.inString) {
+        if (this.escaped) this.escaped = false;
+        else if (c === 0x5c) this.escaped = true;
+        else if (c === 0x22) this.inString = false;
+        continue;
+      }
+      if (this.depth === 0 && c !== 0x5b) {
+        if (c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09) continue;
+        throw new Error(`expected a JSON array, found ${JSON.stringify(chunk[i])}`);
+      }
+      if (c === 0x22) this.inString = true;
+      else if (c === 0x7b || c === 0x5b) {
+        if (this.depth === 0) {
+          if (this.opened) throw new Error('a second JSON array');
+          this.opened = true;
+        }
+        this.depth++;
+        if (this.depth === 2) start = i;
+      } else if (c === 0x7d || c === 0x5d) {
+        this.depth--;
+        if (this.depth < 0) throw new Error('unbalanced JSON');
+        if (this.depth === 1) {
+          this.onElement(this.partial + chunk.slice(start, i + 1));
+          this.partial = '';
+          start = -1;
+        } else if (this.depth === 0) this.done = true;
+      }
+    }
+    if (this.depth >= 2 && start >= 0) this.partial += chunk.slice(start);
+  }
+
+  /** The array was closed, or nothing but white space came (an empty listing). */
+  get complete(): boolean {
+    return this.done || (!this.opened && this.depth === 0);
+  }
 }
 
 /** A deletion seen by a monitor, reduced to what the data plane keys on. */

@@ -31,6 +31,8 @@ const { values } = parseArgs({
     'weft-main': { type: 'string', default: DEFAULT_WEFT_MAIN },
     timeout: { type: 'string' },
     'poll-ms': { type: 'string', default: '50' },
+    'kernel-poll-factor': { type: 'string', default: '4' },
+    settle: { type: 'string', default: '3' },
     help: { type: 'boolean', short: 'h', default: false },
   },
   strict: true,
@@ -39,7 +41,8 @@ const { values } = parseArgs({
 if (values.help) {
   console.log(
     'usage: npm run bench -- [--k 10000,100000] [--targets weft,bird,frr,gobgp] [--runs 3] [--json FILE]\n' +
-      '                        [--cpu-prof [--cpu-prof-dir DIR]] [--weft-main PATH] [--timeout SECONDS] [--poll-ms 50]',
+      '                        [--cpu-prof [--cpu-prof-dir DIR]] [--weft-main PATH] [--timeout SECONDS] [--poll-ms 50]\n' +
+      '                        [--kernel-poll-factor 4] [--settle 3]',
   );
   process.exit(0);
 }
@@ -48,6 +51,10 @@ const ks = (values.k ?? ['10000,100000']).flatMap((s) => s.split(',')).map((s) =
 const targets = values.targets.split(',').map((s) => s.trim()) as TargetName[];
 const runs = Number(values.runs);
 const pollMs = Number(values['poll-ms']);
+const kernelPollFactor = Number(values['kernel-poll-factor']);
+const settleSeconds = Number(values.settle);
+if (!(kernelPollFactor >= 1)) throw new Error(`--kernel-poll-factor: bad value ${values['kernel-poll-factor']} (at least 1)`);
+if (!(settleSeconds >= 0)) throw new Error(`--settle: bad value ${values.settle}`);
 for (const k of ks) if (!Number.isInteger(k) || k < 1) throw new Error(`--k: bad value ${k}`);
 for (const t of targets) if (!TARGET_NAMES.includes(t)) throw new Error(`--targets: unknown target '${t}' (${TARGET_NAMES.join(', ')})`);
 if (!Number.isInteger(runs) || runs < 1) throw new Error(`--runs: bad value ${values.runs}`);
@@ -133,7 +140,7 @@ async function main(): Promise<void> {
       for (const t of targets) {
         const profileDir = profRoot && t === 'weft' ? join(profRoot, `k${k}-run${run}`) : undefined;
         const startTimeoutMs = 30_000;
-        const r = await measureOnce(t, { k, run, timeoutMs, pollMs, weftMain: values['weft-main'], nodeArgs: [], startTimeoutMs, profileDir, log });
+        const r = await measureOnce(t, { k, run, timeoutMs, pollMs, kernelPollFactor, settleSeconds, weftMain: values['weft-main'], nodeArgs: [], startTimeoutMs, profileDir, log });
         results.push(r);
         if (profileDir) profiled.push({ dir: profileDir, windowUs: r.windowUs });
         log(

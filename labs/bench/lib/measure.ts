@@ -43,6 +43,14 @@ export interface RunOptions extends TargetOptions {
   timeoutMs: number;
   /** Minimum pause between two polls of the target (the pause is at least the last poll's duration). */
   pollMs: number;
+  /**
+   * The kernel poll pauses at least this many times its last duration: reading fib_triestat walks
+   * the whole FIB (~85 ms of CPU at 1M routes here), and polling it back to back took ~60% of one
+   * of the two cores from whatever target was installing. 4: at most ~20%.
+   */
+  kernelPollFactor: number;
+  /** Seconds after everything arrived before peak RSS and CPU are read (the target settles). */
+  settleSeconds: number;
   /** weft only: directory for --cpu-prof output (the harness adds the node flags). */
   profileDir?: string;
   log: (line: string) => void;
@@ -112,7 +120,7 @@ export async function measureOnce(name: TargetName, o: RunOptions): Promise<RunR
         await pause(50);
       }
     })();
-    const poll = async (get: () => Promise<number>, set: (n: number) => void, done: () => boolean) => {
+    const poll = async (get: () => Promise<number>, set: (n: number) => void, done: () => boolean, factor = 1) => {
       while (!stopPolling && !done()) {
         const t = Date.now();
         try {
@@ -120,7 +128,7 @@ export async function measureOnce(name: TargetName, o: RunOptions): Promise<RunR
         } catch (e) {
           if (!target.alive()) throw new Error(`${name} died: ${firstLine(e)}\n${target.logTail()}`);
         }
-        await pause(Math.max(o.pollMs, Date.now() - t));
+        await pause(Math.max(o.pollMs, factor * (Date.now() - t)));
       }
     };
     const ribLoop = poll(
@@ -139,6 +147,7 @@ export async function measureOnce(name: TargetName, o: RunOptions): Promise<RunR
             if (n >= o.k && kernelDone === undefined) kernelDone = Date.now();
           },
           () => kernelDone !== undefined,
+          o.kernelPollFactor,
         )
       : Promise.resolve();
     const watchdog = (async () => {
@@ -158,6 +167,10 @@ export async function measureOnce(name: TargetName, o: RunOptions): Promise<RunR
       await injLoop;
     }
     res.windowUs = [windowStart, mono()];
+    // Peak RSS and CPU include what the target does right after (weft: the resync that follows a
+    // table written with its monitors paused).
+    await pause(o.settleSeconds * 1000);
+    if (!target.alive()) throw new Error(`${name} died after the measurement\n${target.logTail()}`);
     const cpu1 = cpuSample(target.cpuPids());
     res.cpuBy = {};
     let cpu = 0;

@@ -6,11 +6,12 @@
 import { z } from 'zod';
 import { isIpv4, isIpv6 } from '../lib/address.js';
 import { formatPrefix, parsePrefix, prefixContains, prefixLength, type Prefix } from '../lib/prefix.js';
-import type { PolicyRule } from '../rib/policy.js';
 import { ConfigError, readYamlFile, formatPath, issuesToProblems } from './config-errors.js';
 import { asn, community, connectRetrySeconds, holdTime, ipAddress, ipv4, keepaliveSeconds, neighbourShape, port, prefix } from './schema-types.js';
 
-export const DEFAULT_CONTROL_SOCKET = '/run/weft/weft.sock';
+import { blockProblem, DEFAULT_CONTROL_SOCKET, isSelf } from './config-helpers.js';
+
+export { blockProblem, DEFAULT_CONTROL_SOCKET, isSelf, toPolicyRules } from './config-helpers.js';
 
 /** "10.0.1.11/24": an address with the length of its subnet (host bits allowed, that is the point). */
 const addressWithLength = z.string().transform((s, ctx) => {
@@ -156,37 +157,6 @@ export interface LoadedConfig {
   config: AgentConfig;
   warnings: string[];
   source: string;
-}
-
-/** The rib's PolicyRule form of configured rules (prefixes already parsed). */
-export function toPolicyRules(rules: readonly PolicyRuleConfig[]): PolicyRule[] {
-  return rules.map((r) => ({
-    name: r.name,
-    prefixList: r.prefixList,
-    community: r.community,
-    action: r.action,
-    setLocalPref: r.setLocalPref,
-    addCommunities: r.addCommunities,
-  }));
-}
-
-/** Why a block cannot be one of ours ('' when it can): inside a pool, a whole number of blocks. */
-export function blockProblem(block: Prefix, pools: readonly PoolConfig[]): string {
-  const text = formatPrefix(block);
-  const pool = pools.find((p) => prefixContains(p.cidr, block));
-  if (pool === undefined) {
-    const list = pools.map((p) => formatPrefix(p.cidr)).join(', ');
-    return `${text} is outside every pool (${list || 'no pools configured'})`;
-  }
-  if (prefixLength(block) > pool.blockSize) {
-    return `${text} is smaller than one /${pool.blockSize} block of pool ${formatPrefix(pool.cidr)} (blocks are whole multiples of blockSize)`;
-  }
-  return '';
-}
-
-/** Whether a mesh node entry is this node itself (one shared node list works on every host). */
-export function isSelf(cfg: AgentConfig, n: { name: string; address: string }): boolean {
-  return n.name === cfg.node.name || n.address === cfg.node.address.address;
 }
 
 function semanticChecks(c: AgentConfig): { problems: string[]; warnings: string[] } {

@@ -8,7 +8,7 @@
  * business: it gets them through PeerRouting.
  */
 import type { Logger } from 'pino';
-import type { Subscription } from 'rxjs';
+import type { Subscription } from 'rxjs/internal/Subscription';
 import type { MaxPrefixExceeded } from '../rib/adj-rib-in.js';
 import type { PeerInfo } from '../rib/peer.js';
 import { IPV4_UNICAST, IPV6_UNICAST, localCapabilities } from '../session/index.js';

@@ -20,14 +20,16 @@ import { endOfRibBytes, isEndOfRib } from '../wire/eor.js';
 import { Afi, RouteRefreshSubtype, Safi } from '../wire/iana.js';
 import { encodeRouteRefresh } from '../wire/route-refresh.js';
 import type { UpdateMessage } from '../wire/types.js';
-import { blockProblem, loadAgentConfig, type AgentConfig, type LoadedConfig } from './agent-config.js';
+import type { AgentConfig, LoadedConfig } from './agent-config.js';
+import { blockProblem } from './config-helpers.js';
+import { loadAgentConfig } from './config-load.js';
 import { AgentPeers, type PeerEntry } from './agent-peers.js';
-import { ConfigError } from './config-errors.js';
+import { ConfigError } from './config-error.js';
 import { ControlServer, peerStatus, routeViews, type AgentStatus, type ControlRequest } from './control-server.js';
 import { Listener } from './listener.js';
 import { logEvent } from './log-events.js';
 import type { PeerSpec } from './mesh.js';
-import { AgentMetrics } from './metrics.js';
+import type { AgentCounters, AgentMetrics } from './metrics.js';
 import { countUpdates } from './peer.js';
 import { ribInput, type InputRefusal } from './update-input.js';
 import { LoggingSink, TeeSink, type RouteSink } from './route-sink.js';
@@ -48,7 +50,9 @@ export class Agent {
   config: AgentConfig;
   readonly rib: Rib;
   readonly ribOut: AdjRibOut;
-  readonly metrics: AgentMetrics;
+  /** Prometheus metrics, when enabled (metrics.listen). */
+  private metrics: AgentMetrics | undefined;
+  readonly counters: AgentCounters = { updatesReceived: 0, updatesSent: 0, bestPathChanges: 0 };
   /** The sessions, by peer address (agent-peers.ts). */
   readonly entries: Map<string, PeerEntry>;
   readonly startedAt = Date.now();
@@ -86,18 +90,12 @@ export class Agent {
       established: (e) => this.onEstablished(e),
       down: (e) => this.onDown(e),
       update: (e, u) => {
-        this.metrics.updatesReceived.inc();
+        this.counters.updatesReceived++;
         this.onUpdate(e, u);
       },
       refresh: (e, afi, safi, subtype) => this.onRefresh(e, afi, safi, subtype),
     });
     this.entries = this.peers.entries;
-    this.metrics = new AgentMetrics({
-      peerStats: () => [...this.entries.values()].map((e) => peerStatus(this, e)),
-      ribSize: () => this.rib.size(),
-      startedAt: this.startedAt,
-      dataplane: () => this.dataplane?.status(),
-    });
   }
 
   get routerId(): string {
@@ -119,7 +117,17 @@ export class Agent {
       this.listener = new Listener((addr) => this.entries.get(addr)?.peer, this.log);
       this.listenPort = await this.listener.listen(this.config.listen.address, this.config.listen.port);
       const m = this.config.metrics.listen;
-      if (m !== false) this.metricsPort = await this.metrics.listen(m.host, m.port, this.log);
+      if (m !== false) {
+        const { AgentMetrics } = await import('./metrics.js');
+        this.metrics = new AgentMetrics({
+          peerStats: () => [...this.entries.values()].map((e) => peerStatus(this, e)),
+          ribSize: () => this.rib.size(),
+          startedAt: this.startedAt,
+          counters: this.counters,
+          dataplane: () => this.dataplane?.status(),
+        });
+        this.metricsPort = await this.metrics.listen(m.host, m.port, this.log);
+      }
       this.peers.startWatcher();
     } catch (e) {
       await this.stopServers();
@@ -157,7 +165,7 @@ export class Agent {
     this.peers.stopWatcher();
     await this.listener?.close();
     await this.control?.close();
-    await this.metrics.close();
+    await this.metrics?.close();
   }
 
   // ------------------------------------------------------------------ configuration
@@ -362,7 +370,7 @@ export class Agent {
 
   /** Queues encoded messages on the peer's session; the process-wide UPDATE counter follows. */
   private send(e: PeerEntry, msgs: Uint8Array[]): void {
-    if (e.peer.send(msgs)) this.metrics.updatesSent.inc(countUpdates(msgs));
+    if (e.peer.send(msgs)) this.counters.updatesSent += countUpdates(msgs);
   }
 
   /** UPDATEs for a batch, only for families the session negotiated. */
@@ -386,7 +394,7 @@ export class Agent {
       n++;
       this.pendingSink.push(c);
     }
-    if (n > 0) this.metrics.bestPathChanges.inc(n);
+    this.counters.bestPathChanges += n;
     if (!this.flushScheduled) {
       this.flushScheduled = true;
       setImmediate(() => this.flush());

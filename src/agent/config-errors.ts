@@ -2,25 +2,9 @@
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import type { z } from 'zod';
+import { ConfigError, formatPath } from './config-error.js';
 
-export class ConfigError extends Error {
-  constructor(
-    readonly source: string,
-    readonly problems: string[],
-  ) {
-    super(`${source}: invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
-    this.name = 'ConfigError';
-  }
-}
-
-export function formatPath(path: readonly PropertyKey[]): string {
-  let out = '';
-  for (const part of path) {
-    if (typeof part === 'number') out += `[${part}]`;
-    else out += out ? `.${String(part)}` : String(part);
-  }
-  return out || '(top level)';
-}
+export { ConfigError, formatPath };
 
 export function issuesToProblems(issues: readonly z.core.$ZodIssue[]): string[] {
   return issues.map((i) => `${formatPath(i.path)}: ${i.message}`);

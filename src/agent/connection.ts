@@ -5,7 +5,8 @@
  * (written at once, ahead of the queue) never waits behind megabytes of UPDATEs.
  */
 import type { Socket } from 'node:net';
-import { Subject } from 'rxjs';
+// The Subject module alone (rxjs exports ./internal/*): the whole index costs ~6 MB of RSS.
+import { Subject } from 'rxjs/internal/Subject';
 import { Framer } from '../wire/framer.js';
 import { decodeMessage } from '../wire/message.js';
 import { isWireError, type WireError } from '../wire/errors.js';

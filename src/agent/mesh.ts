@@ -7,8 +7,10 @@ import { watch, statSync, type FSWatcher } from 'node:fs';
 import { basename, dirname } from 'node:path';
 import type { Logger } from 'pino';
 import { shouldDial } from '../session/collision.js';
-import { isSelf, loadNodesFile, toPolicyRules, type AgentConfig, type MeshNode } from './agent-config.js';
-import { ConfigError } from './config-errors.js';
+import type { AgentConfig, MeshNode } from './agent-config.js';
+import { ConfigError } from './config-error.js';
+import { isSelf, toPolicyRules } from './config-helpers.js';
+import { loadNodesFile } from './config-load.js';
 import { logEvent } from './log-events.js';
 import type { PolicyRule } from '../rib/policy.js';
 

@@ -3,6 +3,9 @@
  * prefix counts, UPDATEs in and out, best-path changes, uptime. Gauges are read from the agent
  * when scraped (no bookkeeping on the hot path); counters the agent bumps itself.
  *
+ * Loaded only when metrics are enabled (the agent imports this module on demand: prom-client
+ * costs ~12 MB of RSS); the agent keeps its counters as plain numbers (AgentCounters) either way.
+ *
  * Naming (Prometheus conventions): a `_total` name is a real counter, monotonic for the life of
  * the process (weft_updates_{received,sent}_total, weft_best_path_changes_total); the per-peer
  * values belong to a configured peer, start again when it is re-added, vanish with it, and so
@@ -30,16 +33,20 @@ export interface MetricsSource {
   }[];
   ribSize(): number;
   startedAt: number;
+  counters: AgentCounters;
   /** The kernel data plane, when enabled. */
   dataplane?(): { routes: Record<string, number>; batches: number; linesApplied: number; lineErrors: number; problems: readonly string[]; held: number } | undefined;
 }
 
+/** Process-wide counters the agent bumps; monotonic for the life of the process. */
+export interface AgentCounters {
+  updatesReceived: number;
+  updatesSent: number;
+  bestPathChanges: number;
+}
+
 export class AgentMetrics {
   readonly registry = new Registry();
-  readonly bestPathChanges: Counter;
-  /** Bumped by the agent on each UPDATE in / out; never lowered when a peer goes. */
-  readonly updatesReceived: Counter;
-  readonly updatesSent: Counter;
   private server: Server | undefined;
 
   constructor(src: MetricsSource) {
@@ -75,8 +82,19 @@ export class AgentMetrics {
     perPeer('weft_peer_updates_received', 'UPDATE messages received from the peer since it was configured', (p) => p.updatesIn);
     perPeer('weft_peer_updates_sent', 'UPDATE messages sent to the peer since it was configured', (p) => p.updatesOut);
     perPeer('weft_peer_established_transitions', 'times the session reached Established since the peer was configured', (p) => p.establishedTransitions);
-    this.updatesReceived = new Counter({ name: 'weft_updates_received_total', help: 'UPDATE messages received from all peers since the agent started', registers });
-    this.updatesSent = new Counter({ name: 'weft_updates_sent_total', help: 'UPDATE messages sent to all peers since the agent started', registers });
+    // Counters read from the agent's own at scrape time (monotonic there).
+    const counter = (name: string, help: string, read: (c: AgentCounters) => number) =>
+      new Counter({
+        name,
+        help,
+        registers,
+        collect() {
+          this.reset();
+          this.inc(read(src.counters));
+        },
+      });
+    counter('weft_updates_received_total', 'UPDATE messages received from all peers since the agent started', (c) => c.updatesReceived);
+    counter('weft_updates_sent_total', 'UPDATE messages sent to all peers since the agent started', (c) => c.updatesSent);
     new Gauge({ name: 'weft_loc_rib_prefixes', help: 'prefixes in the Loc-RIB', registers, collect() { this.set(src.ribSize()); } });
     new Gauge({
       name: 'weft_uptime_seconds',
@@ -113,7 +131,7 @@ export class AgentMetrics {
     dpGauge('weft_dataplane_errors_total', 'iproute2 lines that failed', (d) => d.lineErrors);
     dpGauge('weft_dataplane_problems', 'desired entries not written in the last plan (a foreign route in the way, ...)', (d) => d.problems.length);
     dpGauge('weft_dataplane_held_routes', 'routes kept from before a restart, waiting for End-of-RIB', (d) => d.held);
-    this.bestPathChanges = new Counter({ name: 'weft_best_path_changes_total', help: 'Loc-RIB best-path changes', registers });
+    counter('weft_best_path_changes_total', 'Loc-RIB best-path changes', (c) => c.bestPathChanges);
   }
 
   async text(): Promise<string> {

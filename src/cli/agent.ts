@@ -7,8 +7,9 @@
 import { Command, Option } from 'commander';
 import { logEvent } from '../agent/log-events.js';
 import { Agent } from '../agent/agent.js';
-import { loadAgentConfig, type LoadedConfig } from '../agent/agent-config.js';
-import { ConfigError } from '../agent/config-errors.js';
+import type { LoadedConfig } from '../agent/agent-config.js';
+import { ConfigError } from '../agent/config-error.js';
+import { loadAgentConfig } from '../agent/config-load.js';
 import { createLogger, type LogLevel } from '../agent/logger.js';
 import { CliError, ExitStatus, type CommandContext } from './output.js';
 

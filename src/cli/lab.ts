@@ -3,14 +3,15 @@
  * (src/lab). Progress goes to stderr, results to stdout (a table, or JSON with --json).
  */
 import { Command, Option } from 'commander';
-import { ConfigError } from '../agent/config-errors.js';
+import { ConfigError } from '../agent/config-error.js';
 import { hostConvergence } from '../lab/converge.js';
 import { nsExists } from '../lab/down.js';
 import type { PingResult } from '../lab/ping.js';
 import { isGone } from '../lab/processes.js';
-import { findState, labDown, labTest, type TestReport } from '../lab/scenario.js';
+import type { TestReport } from '../lab/scenario.js';
 import { DEFAULT_STATE_DIR, LabError } from '../lab/state.js';
-import { labUp } from '../lab/up.js';
+/** The lab runner and its topology schema (zod) are loaded only when a lab command runs. */
+const scenario = () => import('../lab/scenario.js');
 import type { Encapsulation } from '../lab/topology.js';
 import { CliError, ExitStatus, formatTable, toJson, type CommandContext } from './output.js';
 
@@ -145,6 +146,7 @@ export function registerLab(program: Command, ctx: CommandContext): void {
 
   common(lab.command('up').argument('<file>', 'the topology (.clab.yml)').description('Bring a lab up.')).action(async (file: string, o: CommonOpts) => {
     rootOnly();
+    const { labUp } = await import('../lab/up.js');
     await guarded(() => labUp(file, { ...o, progress }));
     ctx.exitStatus = ExitStatus.OK;
   });
@@ -153,6 +155,7 @@ export function registerLab(program: Command, ctx: CommandContext): void {
     .option('--keep-logs', 'keep the lab directory (agent configs and logs, FRR logs)')
     .action(async (file: string, o: CommonOpts & { keepLogs?: boolean }) => {
       rootOnly();
+      const { labDown } = await scenario();
       const { state, result } = await guarded(() => labDown(file, { ...o, progress }));
       if (result.problems.length > 0) throw new CliError(`lab ${state.key} is not fully down:\n${result.problems.map((p) => `  - ${p}`).join('\n')}`, ExitStatus.BAD_DATA);
       progress(`lab ${state.key} is down`);
@@ -171,6 +174,7 @@ export function registerLab(program: Command, ctx: CommandContext): void {
         if (!Number.isFinite(n) || n <= 0) throw new CliError(`${name} must be a positive number of seconds (got ${v})`);
         return n * 1000;
       };
+      const { labTest } = await scenario();
       const rep = await guarded(() =>
         labTest(file, { ...o, progress, convergeTimeoutMs: secs(o.timeout, '--timeout'), pingWindowMs: secs(o.pingWindow, '--ping-window') }),
       );
@@ -181,6 +185,7 @@ export function registerLab(program: Command, ctx: CommandContext): void {
   common(lab.command('status').argument('<file>', 'the topology (.clab.yml), or a lab name').description('Show what of a lab is up.'))
     .option('--json', 'print it as one JSON object')
     .action(async (file: string, o: CommonOpts & { json?: boolean }) => {
+      const { findState } = await scenario();
       const { state, topology } = await guarded(async () => findState(file, o));
       const namespaces = state.namespaces.map((n) => ({ ...n, exists: nsExists(n.ns) }));
       const processes = state.processes.map((p) => ({ ...p, running: !isGone(p) }));

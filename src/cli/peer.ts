@@ -3,9 +3,8 @@
  * to try a session against a router before the full agent exists, and what the interop tests run.
  */
 import { Command, Option } from 'commander';
-import { ConfigError } from '../agent/config-errors.js';
+import { ConfigError } from '../agent/config-error.js';
 import { createLogger, type LogLevel } from '../agent/logger.js';
-import { loadSpeakerConfig } from '../agent/speaker-config.js';
 import { Speaker } from '../agent/speaker.js';
 import { CliError, ExitStatus, type CommandContext } from './output.js';
 
@@ -60,6 +59,8 @@ export function registerPeer(program: Command, ctx: CommandContext): void {
     .action(async (o: { config: string; check?: boolean; stateFile?: string; logLevel: LogLevel }) => {
       let config;
       try {
+        // The schema (zod) only for this command: `weft agent` never loads it.
+        const { loadSpeakerConfig } = await import('../agent/speaker-config.js');
         config = loadSpeakerConfig(o.config);
       } catch (e) {
         if (e instanceof ConfigError) throw new CliError(e.message, ExitStatus.USAGE);

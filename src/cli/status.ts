@@ -3,7 +3,7 @@
  * helper the other control commands use to talk to the agent.
  */
 import { Command } from 'commander';
-import { DEFAULT_CONTROL_SOCKET } from '../agent/agent-config.js';
+import { DEFAULT_CONTROL_SOCKET } from '../agent/config-helpers.js';
 import { ControlUnreachable, controlRequest } from '../agent/control-client.js';
 import type { AgentStatus, ControlRequest, PeerStatusView } from '../agent/control-server.js';
 import { CliError, ExitStatus, formatTable, toJson, type CommandContext } from './output.js';

@@ -95,7 +95,7 @@ export interface DataplaneEvents {
 
 const RELINK = /^link (add|del) /;
 /** Prefixes planned per incremental pass (the rest in the next pass, right after). */
-const PASS_PREFIXES = 8_000;
+const PASS_PREFIXES = 2_000;
 /** Route lines of one plan touch distinct routes: any order between them. */
 const splittable = (l: PlanLine) => l.tool === 'ip' && (l.stage === 'route' || l.stage === 'delete') && l.line.startsWith('route ');
 

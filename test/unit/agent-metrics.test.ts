@@ -36,7 +36,7 @@ function parse(text: string) {
 describe('AgentMetrics', () => {
   it('every _total metric is a counter; the per-peer values are gauges without _total', async () => {
     const peers = [peer('a', 3, 4)];
-    const m = new AgentMetrics({ peerStats: () => peers, ribSize: () => 0, startedAt: Date.now() });
+    const m = new AgentMetrics({ peerStats: () => peers, ribSize: () => 0, startedAt: Date.now(), counters: { updatesReceived: 0, updatesSent: 0, bestPathChanges: 0 } });
     const { types } = parse(await m.text());
     for (const [name, type] of types) if (name.endsWith('_total') && !name.startsWith('weft_dataplane_')) expect(type, name).toBe('counter');
     for (const name of ['weft_peer_updates_received', 'weft_peer_updates_sent', 'weft_peer_established_transitions']) expect(types.get(name), name).toBe('gauge');
@@ -47,15 +47,18 @@ describe('AgentMetrics', () => {
 
   it('the process-wide UPDATE counters only go up, also when a peer is removed', async () => {
     let peers = [peer('a', 0, 0)];
-    const m = new AgentMetrics({ peerStats: () => peers, ribSize: () => 0, startedAt: Date.now() });
-    m.updatesReceived.inc();
-    m.updatesReceived.inc();
-    m.updatesSent.inc(3);
+    const counters = { updatesReceived: 0, updatesSent: 0, bestPathChanges: 0 };
+    const m = new AgentMetrics({ peerStats: () => peers, ribSize: () => 0, startedAt: Date.now(), counters });
+    counters.updatesReceived++;
+    counters.updatesReceived++;
+    counters.updatesSent += 3;
     let v = parse(await m.text()).values;
     expect([v.get('weft_updates_received_total'), v.get('weft_updates_sent_total')]).toEqual([2, 3]);
     peers = []; // the peer goes: the totals stay
     v = parse(await m.text()).values;
     expect([v.get('weft_updates_received_total'), v.get('weft_updates_sent_total')]).toEqual([2, 3]);
+    counters.bestPathChanges += 7;
+    expect(parse(await m.text()).values.get('weft_best_path_changes_total')).toBe(7);
   });
 
   it('countUpdates counts UPDATEs (End-of-RIB included), not ROUTE-REFRESH messages', () => {

@@ -4,6 +4,7 @@
  * The signal handlers are in place before the agent starts: the control socket answers (and a
  * supervisor may signal) before start() has finished, and a default SIGHUP would kill the process.
  */
+import { setFlagsFromString } from 'node:v8';
 import { Command, Option } from 'commander';
 import { logEvent } from '../agent/log-events.js';
 import { Agent } from '../agent/agent.js';
@@ -164,6 +165,10 @@ export function registerAgent(program: Command, ctx: CommandContext): void {
     .option('-s, --socket <path>', 'control socket (overrides control.socket in the file)')
     .addHelpText('after', AGENT_HELP)
     .action(async (o: { config: string; logLevel?: LogLevel; socket?: string }) => {
+      // V8's heap heuristics for a long-lived process that must stay small: the old generation
+      // grows by a smaller factor between full collections (and the young one is smaller). At 1M
+      // routes the peak RSS went from 210-280 MiB to 152-158 MiB, with no loss of speed (labs/bench).
+      setFlagsFromString('--optimize-for-size');
       const loaded = loadOrFail(o.config);
       const log = createLogger(o.logLevel ?? loaded.config.logLevel);
       const agent = new Agent(loaded, log, { controlSocket: o.socket });

@@ -399,14 +399,13 @@ export class DataplaneBridge implements RouteSink {
   }
 
   private onBatch(b: BatchRecord): void {
-    const deletes = b.lines.filter((l) => l.stage === 'delete').length;
     logEvent(this.log, 'dataplane.batch', {
       full: b.full,
-      lines: b.lines.length,
-      deletes,
+      lines: b.count,
+      deletes: b.deletes,
       errors: b.errors.length,
       ms: Math.round(b.ms * 10) / 10,
-      sample: b.lines.slice(0, 20).map((l) => `${l.tool} ${l.line}`),
+      sample: b.sample,
     });
   }
 

@@ -33,7 +33,8 @@ import { PrefixQueue } from '../lib/prefix-map.js';
 import { parsePrefix, type Prefix } from '../lib/prefix.js';
 import { IPIP_DEVICE, VXLAN_DEVICE, type DesiredState, type RemoteRoute } from './model.js';
 import { plan, type Plan, type PlanLine } from './planner.js';
-import { RouteIndex } from './route-index.js';
+import { LineBuffer } from './line-buffer.js';
+import { RouteIndex, type RouteLineSink } from './route-index.js';
 
 export interface DataplaneOptions {
   /** Network namespace to work in (`ip -n NS`). */
@@ -83,10 +84,25 @@ export interface DataplaneStats {
 /** One applied batch, for logs and tests. */
 export interface BatchRecord {
   full: boolean;
-  lines: PlanLine[];
+  /** The lines (for an incremental batch made from its buffers when read: tests and debugging). */
+  readonly lines: PlanLine[];
+  /** How many lines, and how many of them deletions. */
+  count: number;
+  deletes: number;
+  /** The first lines, for logs. */
+  sample: string[];
   errors: BatchError[];
   ms: number;
 }
+
+/** An incremental pass's lines, already in the byte buffers of the `ip` stream each goes to. */
+interface RouteBatch {
+  streams: [LineBuffer, LineBuffer];
+  count: number;
+  deletes: number;
+}
+
+const REPLACE = Buffer.from('route replace ', 'latin1');
 
 export interface DataplaneEvents {
   error: [Error];
@@ -100,16 +116,34 @@ const PASS_PREFIXES = 2_000;
 const splittable = (l: PlanLine) => l.tool === 'ip' && (l.stage === 'route' || l.stage === 'delete') && l.line.startsWith('route ');
 
 /**
- * The `ip` stream (0 or 1) for a route line, from its prefix ("route replace 10.1.2.0/24 via ...",
- * "route del blackhole 10.1.2.0/24 ..."): every line for one prefix goes to the same stream, which
+ * The `ip` stream (0 or 1) of a prefix: every line for one prefix goes to the same stream, which
  * applies lines in order, so later changes of a prefix never overtake earlier ones.
  */
+export function streamOfPrefix(p: Prefix): 0 | 1 {
+  let h: number;
+  if (typeof p === 'number') {
+    const len = p % 64;
+    h = Math.imul(((p - len) / 64) | 0, 0x9e3779b1) ^ len;
+  } else {
+    h = 0;
+    for (let k = 0; k < p.length; k++) h = (Math.imul(h, 31) + p.charCodeAt(k)) | 0;
+  }
+  h = Math.imul(h ^ (h >>> 15), 0x2c1b3c6d);
+  h = Math.imul(h ^ (h >>> 12), 0x297a2d39);
+  return ((h ^ (h >>> 15)) >>> 0) & 1 ? 1 : 0;
+}
+
+/** The stream of a route line ("route replace 10.1.2.0/24 via ...", "route del blackhole P ..."). */
 export function streamOf(line: string): 0 | 1 {
   const slash = line.indexOf('/');
-  let h = 0;
-  for (let k = line.lastIndexOf(' ', slash) + 1; k < slash; k++) h = (Math.imul(h, 31) + line.charCodeAt(k)) | 0;
-  h = Math.imul(h ^ (h >>> 15), 0x2c1b3c6d);
-  return ((h ^ (h >>> 12)) & 1) as 0 | 1;
+  const start = line.lastIndexOf(' ', slash) + 1;
+  let end = line.indexOf(' ', slash);
+  if (end < 0) end = line.length;
+  try {
+    return streamOfPrefix(parsePrefix(line.slice(start, end)));
+  } catch {
+    return 0;
+  }
 }
 const EMPTY: DesiredState = { localBlocks: [], routes: [] };
 
@@ -428,36 +462,71 @@ export class Dataplane extends EventEmitter<DataplaneEvents> {
   private async passIncremental(): Promise<void> {
     const writes: Promise<void>[] = [];
     while (this.queue.length > 0 && this.index && !this.replan && this.started) {
-      const lines = this.planSome(this.index);
-      if (lines.length > 0) writes.push(this.write(lines, false));
+      const batch = this.planSome(this.index);
+      if (batch.count > 0) writes.push(this.writeBatch(batch));
       // One slice being written and one queued behind it: no more lines than that in memory.
       if (writes.length >= 2) await writes.shift();
     }
     await Promise.all(writes);
   }
 
-  /** Writes a plan's lines; the batch record, and the cache dropped when a line failed. */
+  /** Writes a full plan's lines. */
   private async write(lines: PlanLine[], full: boolean): Promise<void> {
     if (lines.length === 0) return;
     const started = performance.now();
     const errors: BatchError[] = [];
-    if (this.monitor !== undefined && lines.length >= (this.opts.monitorPauseLines ?? 1000)) {
-      // Back on when the loop has nothing more to write (resumeMonitor): a table arriving is
-      // many large batches in a row.
-      this.monitor.stop();
-      this.monitor = undefined;
-      this.monitorPaused = true;
-    }
+    this.pauseMonitorFor(lines.length);
     await this.apply(lines, errors);
+    const deletes = lines.filter((l) => l.stage === 'delete').length;
+    const sample = lines.slice(0, 20).map((l) => `${l.tool} ${l.line}`);
+    this.written({ full, lines, count: lines.length, deletes, sample, errors, ms: performance.now() - started });
+  }
+
+  /** Writes an incremental pass's buffers, one per `ip` stream, at once. */
+  private async writeBatch(b: RouteBatch): Promise<void> {
+    const started = performance.now();
+    this.pauseMonitorFor(b.count);
+    const runs = [this.ip, this.ip2].map((p, k) => (b.streams[k].count > 0 ? p.run(b.streams[k]) : undefined));
+    const errors = (await Promise.all(runs)).flatMap((r) => r?.errors ?? []);
+    const sample = [...b.streams[0].lines(0, 10), ...b.streams[1].lines(0, 10)].map((l) => `ip ${l}`);
+    const streams = b.streams;
+    this.written({
+      full: false,
+      get lines(): PlanLine[] {
+        const all = [...streams[0].lines(), ...streams[1].lines()];
+        const line = (stage: PlanLine['stage']) => (l: string): PlanLine => ({ tool: 'ip', stage, line: l });
+        return [...all.filter((l) => !l.startsWith('route del ')).map(line('route')), ...all.filter((l) => l.startsWith('route del ')).map(line('delete'))];
+      },
+      count: b.count,
+      deletes: b.deletes,
+      sample,
+      errors,
+      ms: performance.now() - started,
+    });
+  }
+
+  /** Batches of at least monitorPauseLines are written with the monitors stopped. */
+  private pauseMonitorFor(lines: number): void {
+    if (this.monitor === undefined || lines < (this.opts.monitorPauseLines ?? 1000)) return;
+    // Back on when the loop has nothing more to write (resumeMonitor): a table arriving is many
+    // large batches in a row.
+    this.monitor.stop();
+    this.monitor = undefined;
+    this.monitorPaused = true;
+  }
+
+  /** Stats and the batch record; the cache is dropped when a line failed. */
+  private written(record: BatchRecord): void {
+    const errors = record.errors;
     this.stats.batches++;
-    this.stats.linesApplied += lines.length - errors.length;
+    this.stats.linesApplied += record.count - errors.length;
     this.stats.lineErrors += errors.length;
-    this.emit('batch', { full, lines, errors, ms: performance.now() - started });
+    this.emit('batch', record);
     if (errors.length) {
       // The kernel is not what we expected: read it again on the next pass.
       this.index = undefined;
       const e = errors[0];
-      this.fail(new Error(`${errors.length} of ${lines.length} lines failed; first: "${e.line}": ${e.message}`));
+      this.fail(new Error(`${errors.length} of ${record.count} lines failed; first: "${e.line}": ${e.message}`));
     }
   }
 
@@ -467,20 +536,33 @@ export class Dataplane extends EventEmitter<DataplaneEvents> {
    * while the `ip` processes wait. A prefix queued twice is planned twice: the second time finds
    * the index already as wanted and writes nothing.
    */
-  private planSome(index: RouteIndex): PlanLine[] {
+  private planSome(index: RouteIndex): RouteBatch {
     const changed = this.queue.take(PASS_PREFIXES);
     if (this.queue.length > 0) this.dirty = true;
     const source = this.source;
     const map = source ? undefined : this.routeTable();
     const want = source ? (x: Prefix) => source.want(x) : (x: Prefix) => map!.get(x);
-    const r = index.planRoutes(changed, want, this.desired, this.localSet, this.problems);
+    const two = (this.opts.streams ?? 2) === 2;
+    const batch: RouteBatch = { streams: [new LineBuffer(), new LineBuffer()], count: 0, deletes: 0 };
+    const sink: RouteLineSink = {
+      replace(p, tail) {
+        batch.streams[two ? streamOfPrefix(p) : 0].route(REPLACE, p, tail);
+        batch.count++;
+      },
+      line(p, stage, line) {
+        batch.streams[two ? streamOfPrefix(p) : 0].text(line);
+        batch.count++;
+        if (stage === 'delete') batch.deletes++;
+      },
+    };
+    const r = index.planRoutes(changed, want, this.desired, this.localSet, this.problems, sink);
     if (r.needFull) {
       // A VXLAN route among them: the next pass plans everything.
       this.replan = true;
       this.dirty = true;
     }
     this.stats.problems = [...this.problems.values()];
-    return r.lines;
+    return batch;
   }
 
   /**

@@ -21,6 +21,7 @@
  * last marker, so lines run in the order they were given, across processes too.
  */
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { LineBuffer } from './line-buffer.js';
 
 export interface BatchError {
   /** The batch line that failed. */
@@ -36,6 +37,7 @@ export interface BatchResult {
 }
 
 const MARKER = 'weft-batch-done';
+const MARKER_LINE = Buffer.from(`${MARKER}\n`);
 /** Lines per write; the next chunk is written while iproute2 works on the previous one. */
 const CHUNK_LINES = 1000;
 /** A batch process is replaced (between chunks) after this many lines: see above. */
@@ -43,7 +45,7 @@ const LINES_PER_PROCESS = 20_000;
 
 /** One run() call. */
 interface Job {
-  lines: readonly string[];
+  lines: LineBuffer;
   /** Lines written so far. */
   at: number;
   /** Chunks written and not yet acknowledged. */
@@ -58,7 +60,9 @@ interface Job {
 /** One chunk written to the current process. */
 interface Pending {
   job: Job;
-  lines: readonly string[];
+  /** The job's first line in this chunk, and how many. */
+  from: number;
+  count: number;
   /** Process line number of the chunk's first line, minus one. */
   base: number;
   marker: number;
@@ -84,9 +88,17 @@ export class BatchProcess {
    * Queues the lines as one batch, after every batch queued before; resolves once all have been
    * applied (some may have failed).
    */
-  run(lines: readonly string[]): Promise<BatchResult> {
+  run(input: readonly string[] | LineBuffer): Promise<BatchResult> {
     if (this.closed) return Promise.reject(new Error(`${this.tool} batch process is closed`));
-    for (const l of lines) if (l.includes('\n')) return Promise.reject(new Error(`batch line has a newline: ${JSON.stringify(l)}`));
+    let lines: LineBuffer;
+    if (input instanceof LineBuffer) lines = input;
+    else {
+      lines = new LineBuffer();
+      for (const l of input) {
+        if (l.includes('\n')) return Promise.reject(new Error(`batch line has a newline: ${JSON.stringify(l)}`));
+        lines.text(l);
+      }
+    }
     return new Promise<BatchResult>((resolve, reject) => {
       this.jobs.push({ lines, at: 0, open: 0, errors: [], started: performance.now(), failed: false, resolve, reject });
       this.pump();
@@ -96,15 +108,15 @@ export class BatchProcess {
   /** Lines queued or in flight, not yet acknowledged. */
   get backlog(): number {
     let n = 0;
-    for (const j of this.jobs) n += j.lines.length - j.at;
-    for (const p of this.inflight) n += p.lines.length;
+    for (const j of this.jobs) n += Math.max(0, j.lines.count - j.at);
+    for (const p of this.inflight) n += p.count;
     return n;
   }
 
   /** Writes chunks while fewer than two are in flight; replaces a worn process between chunks. */
   private pump(): void {
     while (this.inflight.length < 2 && !this.closed) {
-      const job = this.jobs.find((j) => !j.failed && (j.at < j.lines.length || (j.lines.length === 0 && j.open === 0 && j.at === 0)));
+      const job = this.jobs.find((j) => !j.failed && (j.at < j.lines.count || (j.lines.count === 0 && j.open === 0 && j.at === 0)));
       if (!job) return;
       if (this.sent >= LINES_PER_PROCESS || this.restartDue) {
         // Only with nothing in flight: the old process's last markers must be seen first.
@@ -113,22 +125,24 @@ export class BatchProcess {
         this.restart();
       }
       const child = this.ensure();
-      const lines = job.lines.slice(job.at, job.at + CHUNK_LINES);
+      const from = job.at;
+      const count = Math.min(CHUNK_LINES, job.lines.count - from);
       // An empty batch is just a marker (it resolves once everything before it has run).
-      job.at += Math.max(1, lines.length);
+      job.at += Math.max(1, count);
       job.open++;
       const base = this.sent;
-      const marker = base + lines.length + 1;
+      const marker = base + count + 1;
       this.sent = marker;
-      this.inflight.push({ job, lines, base, marker });
-      child.stdin.write(lines.length ? `${lines.join('\n')}\n${MARKER}\n` : `${MARKER}\n`);
+      this.inflight.push({ job, from, count, base, marker });
+      if (count > 0) child.stdin.write(job.lines.bytes(from, from + count));
+      child.stdin.write(MARKER_LINE);
     }
   }
 
   private settle(job: Job): void {
-    if (job.failed || job.open > 0 || job.at < job.lines.length) return;
+    if (job.failed || job.open > 0 || job.at < job.lines.count) return;
     this.jobs.splice(this.jobs.indexOf(job), 1);
-    job.resolve({ lines: job.lines.length, errors: job.errors, ms: performance.now() - job.started });
+    job.resolve({ lines: job.lines.count, errors: job.errors, ms: performance.now() - job.started });
   }
 
   /**
@@ -217,7 +231,7 @@ export class BatchProcess {
         this.settle(p.job);
         this.pump();
       } else if (n > p.base && n < p.marker) {
-        p.job.errors.push({ line: p.lines[n - p.base - 1], message: msgs.join('; ') || 'failed' });
+        p.job.errors.push({ line: p.job.lines.line(p.from + n - p.base - 1), message: msgs.join('; ') || 'failed' });
       }
     }
   }

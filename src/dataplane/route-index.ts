@@ -21,8 +21,28 @@ type Template = Omit<KernelRoute, 'dst'>;
 interface Fast {
   /** The route key the kernel route will have. */
   key: string;
-  /** The `route replace` line after the prefix. */
-  tail: string;
+  /** The `route replace` line after the prefix, as bytes. */
+  tail: Uint8Array;
+}
+
+/** Where planRoutes puts its lines (the data plane: straight into the `ip` streams' buffers). */
+export interface RouteLineSink {
+  /** `route replace <p><tail>`: the common case, written without building a string. */
+  replace(p: Prefix, tail: Uint8Array): void;
+  /** Any other line for prefix p. */
+  line(p: Prefix, stage: 'route' | 'delete', line: string): void;
+}
+
+/** Collects the lines as PlanLines, replaces first, then deletes (as plan() orders them). */
+class Collector implements RouteLineSink {
+  readonly routes: PlanLine[] = [];
+  readonly deletes: PlanLine[] = [];
+  replace(p: Prefix, tail: Uint8Array): void {
+    this.routes.push({ tool: 'ip', stage: 'route', line: `route replace ${formatPrefix(p)}${Buffer.from(tail).toString('latin1')}` });
+  }
+  line(_p: Prefix, stage: 'route' | 'delete', line: string): void {
+    (stage === 'route' ? this.routes : this.deletes).push({ tool: 'ip', stage, line });
+  }
 }
 
 function prefixOf(dst: string): Prefix | undefined {
@@ -40,6 +60,7 @@ function keyOf(r: KernelRoute): string {
 
 /** planRoutes' answer: the lines, and whether some prefixes were left for a full plan. */
 export interface RoutePlan {
+  /** The lines, when no sink was given. */
   lines: PlanLine[];
   /** A VXLAN route (old or new) was among the prefixes: not planned here, a full plan must follow. */
   needFull: boolean;
@@ -141,7 +162,7 @@ export class RouteIndex {
     f = null;
     if (typeof spec !== 'string' && spec.dev !== undefined) {
       const line = routeLine(spec);
-      f = { key: this.intern(asKernelRoute(spec, undefined)), tail: line.slice('route replace '.length) };
+      f = { key: this.intern(asKernelRoute(spec, undefined)), tail: Buffer.from(line.slice('route replace '.length), 'latin1') };
     }
     this.fast.set(r, f);
     return f;
@@ -160,9 +181,16 @@ export class RouteIndex {
    * them; `problems` (by prefix text) is updated for these prefixes. No VXLAN route may be among
    * them (old or new): those need plan().
    */
-  planRoutes(changed: Iterable<Prefix>, want: (p: Prefix) => RemoteRoute | undefined, desired: DesiredState, local: ReadonlySet<Prefix>, problems: Map<string, string>): RoutePlan {
-    const routes: PlanLine[] = [];
-    const deletes: PlanLine[] = [];
+  planRoutes(
+    changed: Iterable<Prefix>,
+    want: (p: Prefix) => RemoteRoute | undefined,
+    desired: DesiredState,
+    local: ReadonlySet<Prefix>,
+    problems: Map<string, string>,
+    sink?: RouteLineSink,
+  ): RoutePlan {
+    const collector = sink ? undefined : new Collector();
+    const out = sink ?? collector!;
     const vxlanDev = desired.vxlan?.device;
     let needFull = false;
     for (const p of changed) {
@@ -179,7 +207,7 @@ export class RouteIndex {
       if (f && (key === f.key || (key === undefined && !this.foreign.has(p)))) {
         if (problems.size > 0) problems.delete(formatPrefix(p));
         if (key === f.key) continue;
-        routes.push({ tool: 'ip', stage: 'route', line: 'route replace ' + formatPrefix(p) + f.tail });
+        out.replace(p, f.tail);
         this.put(p, f.key);
         continue;
       }
@@ -195,7 +223,7 @@ export class RouteIndex {
       if (typeof spec === 'string') problems.set(dst, spec);
       if (spec === undefined || typeof spec === 'string') {
         if (have) {
-          deletes.push({ tool: 'ip', stage: 'delete', line: routeDelLine(have) });
+          out.line(p, 'delete', routeDelLine(have));
           this.drop(p);
         }
         continue;
@@ -206,10 +234,10 @@ export class RouteIndex {
         continue;
       }
       if (have && routeMatches(have, spec)) continue;
-      routes.push({ tool: 'ip', stage: 'route', line: routeLine(spec) });
+      out.line(p, 'route', routeLine(spec));
       this.put(p, this.intern(asKernelRoute(spec, have?.dev)));
     }
-    return { lines: routes.concat(deletes), needFull };
+    return { lines: collector ? collector.routes.concat(collector.deletes) : [], needFull };
   }
 
   /**

@@ -34,6 +34,7 @@ import { parsePrefix, type Prefix } from '../lib/prefix.js';
 import { IPIP_DEVICE, VXLAN_DEVICE, type DesiredState, type RemoteRoute } from './model.js';
 import { plan, type Plan, type PlanLine } from './planner.js';
 import { LineBuffer } from './line-buffer.js';
+import { NexthopTable } from './nexthops.js';
 import { RouteIndex, type RouteLineSink } from './route-index.js';
 
 export interface DataplaneOptions {
@@ -55,6 +56,8 @@ export interface DataplaneOptions {
    * (raw `ip -batch`, 2 cores: 9.3 s vs 14.5 s).
    */
   streams?: 1 | 2;
+  /** Direct routes written by incremental passes use nexthop objects (nexthops.ts). Default true. */
+  nexthopObjects?: boolean;
 }
 
 /**
@@ -100,6 +103,9 @@ interface RouteBatch {
   streams: [LineBuffer, LineBuffer];
   count: number;
   deletes: number;
+  /** Nexthop objects to create before any of the routes is written, and those still being created. */
+  nexthops: { line: string; settle: (ok: boolean) => void }[];
+  waits: Set<Promise<boolean>>;
 }
 
 const REPLACE = Buffer.from('route replace ', 'latin1');
@@ -157,6 +163,8 @@ export class Dataplane extends EventEmitter<DataplaneEvents> {
   private localSet = new Set<Prefix>();
   /** Prefixes changed (updateRoutes, changed) and not yet planned; one may be there twice. */
   private readonly queue = new PrefixQueue();
+  /** The nexthop objects incremental passes write direct routes with (nexthops.ts). */
+  private readonly nexthops: NexthopTable;
   private lastCounts = new Map<string, number>();
   /** Something other than per-prefix direct/ipip routes changed: the next pass plans everything. */
   private replan = true;
@@ -200,6 +208,7 @@ export class Dataplane extends EventEmitter<DataplaneEvents> {
     this.ip2 = new BatchProcess('ip', opts.netns);
     this.bridge = new BatchProcess('bridge', opts.netns);
     this.window = opts.batchWindowMs ?? 10;
+    this.nexthops = new NexthopTable(opts.nexthopObjects ?? true);
   }
 
   /** The state to converge to; applied after the batch window (or at start()). */
@@ -324,6 +333,9 @@ export class Dataplane extends EventEmitter<DataplaneEvents> {
       this.setDesired(EMPTY);
       try {
         await this.pass(true);
+        // The routes are gone: now their nexthop objects can go.
+        const del = this.nexthops.deleteLines();
+        if (del.length > 0) await this.ip.run(del);
       } catch (err) {
         this.fail(err as Error);
       }
@@ -407,6 +419,7 @@ export class Dataplane extends EventEmitter<DataplaneEvents> {
     let kernel = this.index?.toKernelState();
     if (full || !kernel) {
       kernel = await readKernel(this.opts, devices[0], devices);
+      this.nexthops.adopt(kernel.nexthops ?? []);
       this.stats.fullReads++;
       // A managed device that is gone or has a new index: iproute2's name cache is stale.
       const indexes = devices.map((d) => `${d}:${kernel?.links[d]?.ifindex ?? '-'}`).join(' ');
@@ -441,7 +454,8 @@ export class Dataplane extends EventEmitter<DataplaneEvents> {
     const ix = this.index!;
     const devices = [this.desired.vxlan?.device ?? VXLAN_DEVICE, this.desired.ipip?.device ?? IPIP_DEVICE];
     const t0 = performance.now();
-    if (restSignature(await readRest(this.opts, devices[0], devices)) !== this.restSig) return false;
+    const rest = await readRest(this.opts, devices[0], devices);
+    if (restSignature(rest) !== this.restSig || this.nexthops.missingFrom(rest.nexthops ?? [])) return false;
     const v = ix.verifier(this.localSet);
     await Promise.all([streamRoutes(this.opts, 4, v.check), streamRoutes(this.opts, 6, v.check)]);
     this.stats.verifies++;
@@ -486,8 +500,20 @@ export class Dataplane extends EventEmitter<DataplaneEvents> {
   private async writeBatch(b: RouteBatch): Promise<void> {
     const started = performance.now();
     this.pauseMonitorFor(b.count);
+    const nhErrors: BatchError[] = [];
+    if (b.nexthops.length > 0) {
+      // New nexthop objects first, acknowledged before a route names them.
+      const r = await this.ip.run(b.nexthops.map((n) => n.line));
+      const failed = new Set(r.errors.map((e) => e.line));
+      for (const n of b.nexthops) n.settle(!failed.has(n.line));
+      // No nexthop objects in this kernel at all: plain routes from now on.
+      if (r.errors.some((e) => /Unknown|not supported|Invalid argument/i.test(e.message) && !/gateway/i.test(e.message))) this.nexthops.enabled = false;
+      nhErrors.push(...r.errors);
+    }
+    // Routes on objects another pass is still creating wait for them.
+    if (b.waits.size > 0) await Promise.all(b.waits);
     const runs = [this.ip, this.ip2].map((p, k) => (b.streams[k].count > 0 ? p.run(b.streams[k]) : undefined));
-    const errors = (await Promise.all(runs)).flatMap((r) => r?.errors ?? []);
+    const errors = [...nhErrors, ...(await Promise.all(runs)).flatMap((r) => r?.errors ?? [])];
     const sample = [...b.streams[0].lines(0, 10), ...b.streams[1].lines(0, 10)].map((l) => `ip ${l}`);
     const streams = b.streams;
     this.written({
@@ -543,9 +569,16 @@ export class Dataplane extends EventEmitter<DataplaneEvents> {
     const map = source ? undefined : this.routeTable();
     const want = source ? (x: Prefix) => source.want(x) : (x: Prefix) => map!.get(x);
     const two = (this.opts.streams ?? 2) === 2;
-    const batch: RouteBatch = { streams: [new LineBuffer(), new LineBuffer()], count: 0, deletes: 0 };
+    const batch: RouteBatch = { streams: [new LineBuffer(), new LineBuffer()], count: 0, deletes: 0, nexthops: [], waits: new Set() };
+    const nh = this.nexthops;
     const sink: RouteLineSink = {
-      replace(p, tail) {
+      replace(p, f) {
+        let tail = f.tail;
+        const e = f.via && nh.get(f.via.gateway, f.via.dev);
+        if (e) {
+          tail = e.tail;
+          if (e.ok !== true) batch.waits.add(e.ready);
+        }
         batch.streams[two ? streamOfPrefix(p) : 0].route(REPLACE, p, tail);
         batch.count++;
       },
@@ -556,6 +589,7 @@ export class Dataplane extends EventEmitter<DataplaneEvents> {
       },
     };
     const r = index.planRoutes(changed, want, this.desired, this.localSet, this.problems, sink);
+    batch.nexthops = nh.take();
     if (r.needFull) {
       // A VXLAN route among them: the next pass plans everything.
       this.replan = true;

@@ -4,7 +4,7 @@
  * (iproute2-batch.ts). Everything runs in a network namespace when given one (`ip -n NS`).
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { parseFdb, parseLinks, parseNeigh, parseRoutes, type KernelRoute, type KernelState } from './kernel-state.js';
+import { parseFdb, parseLinks, parseNeigh, parseNexthops, parseRoutes, type KernelRoute, type KernelState } from './kernel-state.js';
 
 export interface KernelTarget {
   /** Network namespace name (`ip -n NS`); omitted = the current one. */
@@ -42,12 +42,13 @@ export async function readKernel(t: KernelTarget, vxlanDevice: string, devices: 
 /** Everything readKernel reads but the routes (small: per node, not per route). */
 export async function readRest(t: KernelTarget, vxlanDevice: string, devices: readonly string[]): Promise<KernelState> {
   const ns = nsArgs(t);
-  const [fdb, neigh, ...links] = await Promise.all([
+  const [nexthops, fdb, neigh, ...links] = await Promise.all([
+    runTool('ip', [...ns, '-json', 'nexthop', 'show'], true),
     runTool('bridge', [...ns, '-json', 'fdb', 'show', 'dev', vxlanDevice], true),
     runTool('ip', [...ns, '-4', '-json', 'neigh', 'show', 'dev', vxlanDevice], true),
     ...devices.map((d) => runTool('ip', [...ns, '-d', '-json', 'addr', 'show', 'dev', d], true)),
   ]);
-  const state: KernelState = { routes: [], fdb: parseFdb(json(fdb)), neigh: parseNeigh(json(neigh)), links: {} };
+  const state: KernelState = { routes: [], fdb: parseFdb(json(fdb)), neigh: parseNeigh(json(neigh)), links: {}, nexthops: parseNexthops(json(nexthops)) };
   for (const text of links) for (const l of parseLinks(json(text))) state.links[l.name] = l;
   return state;
 }

@@ -52,6 +52,29 @@ export interface KernelLink {
   addrs: string[];
 }
 
+/** A nexthop object (`ip -json nexthop show`). */
+export interface KernelNexthop {
+  id: number;
+  gateway?: string;
+  dev?: string;
+  protocol: string;
+  /** A group of other objects (not one gateway). */
+  group: boolean;
+}
+
+export function parseNexthops(json: unknown): KernelNexthop[] {
+  return arr(json).flatMap((n) => {
+    const id = num(n.id);
+    if (id === undefined) return [];
+    const h: KernelNexthop = { id, protocol: str(n.protocol) ?? (typeof n.protocol === 'number' ? String(n.protocol) : 'unspec'), group: Array.isArray(n.group) };
+    const gw = str(n.gateway);
+    if (gw !== undefined) h.gateway = gw;
+    const dev = str(n.dev);
+    if (dev !== undefined) h.dev = dev;
+    return [h];
+  });
+}
+
 export interface KernelState {
   /** Every route of table main (weft's and foreign ones: the planner never touches the latter). */
   routes: KernelRoute[];
@@ -61,6 +84,8 @@ export interface KernelState {
   neigh: KernelNeigh[];
   /** The devices weft manages, by name; a missing name = no such device. */
   links: Record<string, KernelLink>;
+  /** Nexthop objects (all owners), when read. */
+  nexthops?: KernelNexthop[];
 }
 
 export const emptyKernelState = (): KernelState => ({ routes: [], fdb: [], neigh: [], links: {} });

@@ -18,17 +18,19 @@ import { asKernelRoute, routeDelLine, routeLine, routeMatches, type PlanLine, ty
 type Template = Omit<KernelRoute, 'dst'>;
 
 /** A desired route's kernel form without its prefix, worked out once per RemoteRoute object. */
-interface Fast {
+export interface Fast {
   /** The route key the kernel route will have. */
   key: string;
   /** The `route replace` line after the prefix, as bytes. */
   tail: Uint8Array;
+  /** A plain gateway on a device (no onlink): the route may use a nexthop object instead. */
+  via?: { gateway: string; dev: string };
 }
 
 /** Where planRoutes puts its lines (the data plane: straight into the `ip` streams' buffers). */
 export interface RouteLineSink {
-  /** `route replace <p><tail>`: the common case, written without building a string. */
-  replace(p: Prefix, tail: Uint8Array): void;
+  /** `route replace <p><f.tail>`: the common case, written without building a string. */
+  replace(p: Prefix, f: Fast): void;
   /** Any other line for prefix p. */
   line(p: Prefix, stage: 'route' | 'delete', line: string): void;
 }
@@ -37,8 +39,8 @@ export interface RouteLineSink {
 class Collector implements RouteLineSink {
   readonly routes: PlanLine[] = [];
   readonly deletes: PlanLine[] = [];
-  replace(p: Prefix, tail: Uint8Array): void {
-    this.routes.push({ tool: 'ip', stage: 'route', line: `route replace ${formatPrefix(p)}${Buffer.from(tail).toString('latin1')}` });
+  replace(p: Prefix, f: Fast): void {
+    this.routes.push({ tool: 'ip', stage: 'route', line: `route replace ${formatPrefix(p)}${Buffer.from(f.tail).toString('latin1')}` });
   }
   line(_p: Prefix, stage: 'route' | 'delete', line: string): void {
     (stage === 'route' ? this.routes : this.deletes).push({ tool: 'ip', stage, line });
@@ -163,6 +165,7 @@ export class RouteIndex {
     if (typeof spec !== 'string' && spec.dev !== undefined) {
       const line = routeLine(spec);
       f = { key: this.intern(asKernelRoute(spec, undefined)), tail: Buffer.from(line.slice('route replace '.length), 'latin1') };
+      if (spec.type === 'unicast' && !spec.onlink && spec.gateway !== undefined) f.via = { gateway: spec.gateway, dev: spec.dev };
     }
     this.fast.set(r, f);
     return f;
@@ -201,13 +204,13 @@ export class RouteIndex {
         needFull = true;
         continue;
       }
-      // The common case first: a direct or IP-in-IP route whose line and key are known, and either
-      // already there with that key or new with no other owner's route in the slot.
+      // The common case first: a direct or IP-in-IP route whose line and key are known, where
+      // weft already has a route (replaced unless it is the same) or no other owner has one.
       const f = r && !local.has(p) ? this.fastOf(r, desired) : null;
-      if (f && (key === f.key || (key === undefined && !this.foreign.has(p)))) {
+      if (f && (key !== undefined || !this.foreign.has(p))) {
         if (problems.size > 0) problems.delete(formatPrefix(p));
         if (key === f.key) continue;
-        out.replace(p, f.tail);
+        out.replace(p, f);
         this.put(p, f.key);
         continue;
       }

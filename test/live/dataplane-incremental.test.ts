@@ -22,8 +22,10 @@ describe.skipIf(skip !== undefined)('data plane: incremental route changes', () 
   let dp: Dataplane;
   const batches: BatchRecord[] = [];
 
-  // (With the proto filter, ip leaves "proto weft" out of each line.)
-  const weftRoutes = async () => (await lab.ip(ns, 'route', 'show', 'proto', '249')).stdout.split('\n').map((l) => l.trim()).filter(Boolean);
+  // (With the proto filter, ip leaves "proto weft" out of each line.) Routes written by incremental
+  // passes name a nexthop object ("nhid N via G dev D"): listed here without the "nhid N".
+  const listed = async () => (await lab.ip(ns, 'route', 'show', 'proto', '249')).stdout.split('\n').map((l) => l.trim()).filter(Boolean);
+  const weftRoutes = async () => (await listed()).map((l) => l.replace(/ nhid \d+/, ''));
 
   beforeAll(async () => {
     lab = Lab.create();
@@ -58,6 +60,11 @@ describe.skipIf(skip !== undefined)('data plane: incremental route changes', () 
     const routes = await weftRoutes();
     expect(routes.filter((r) => /^1[67]\./.test(r))).toHaveLength(K); // 16.0.0.0/24 up to 17.212.191.0/24
     expect(routes).toContain('17.212.191.0/24 via 10.0.1.12 dev eth0');
+    // Every one of them through one nexthop object of weft's for 10.0.1.12 on eth0.
+    const nh = JSON.parse((await lab.ip(ns, '-json', 'nexthop', 'show')).stdout) as { id: number; gateway?: string; dev?: string; protocol?: string }[];
+    const ours = nh.filter((n) => n.protocol === 'weft');
+    expect(ours.map((n) => [n.gateway, n.dev])).toEqual([['10.0.1.12', 'eth0']]);
+    expect((await listed()).filter((r) => r.includes(` nhid ${ours[0].id} via 10.0.1.12 dev eth0`))).toHaveLength(K);
   });
 
   it('changing and removing a few writes just those lines', async () => {
@@ -68,10 +75,10 @@ describe.skipIf(skip !== undefined)('data plane: incremental route changes', () 
       [prefixAt(7), viaB], // unchanged
     ]);
     await dp.flush();
-    expect(batches.slice(before).flatMap((b) => b.lines.map((l) => l.line))).toEqual([
-      'route replace 16.0.5.0/24 via 10.0.1.13 dev eth0 proto 249',
-      'route del 16.0.6.0/24 proto 249',
-    ]);
+    const lines = batches.slice(before).flatMap((b) => b.lines.map((l) => l.line));
+    expect(lines).toHaveLength(2);
+    expect(lines[0]).toMatch(/^route replace 16\.0\.5\.0\/24 nhid \d+ proto 249$/);
+    expect(lines[1]).toBe('route del 16.0.6.0/24 proto 249');
     const routes = await weftRoutes();
     expect(routes).toContain('16.0.5.0/24 via 10.0.1.13 dev eth0');
     expect(routes.some((r) => r.startsWith('16.0.6.0/24'))).toBe(false);

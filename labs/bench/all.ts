@@ -1,0 +1,110 @@
+/**
+ * `npm run bench:all`: the whole performance report in one run on one machine, the way the
+ * README's figures are made. Each benchmark runs as its own process, one after the other (never
+ * two at once: they would measure each other), and everything they print goes to one Markdown
+ * report with the machine's facts, plus their JSON files, under bench-results/<time>/.
+ *
+ *   npm run bench:all [-- --quick] [--skip-1m] [--out DIR]
+ *
+ * --quick: one run per cell and N=10 only (a smoke test of the harness, not figures to quote).
+ * --skip-1m: leaves out the 1M ingest (about 10 minutes of the ~20).
+ */
+import { execFileSync, spawn } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg, totalmem } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+
+const { values } = parseArgs({
+  options: {
+    quick: { type: 'boolean', default: false },
+    'skip-1m': { type: 'boolean', default: false },
+    out: { type: 'string' },
+    help: { type: 'boolean', short: 'h', default: false },
+  },
+  strict: true,
+});
+if (values.help) {
+  console.log('usage: npm run bench:all -- [--quick] [--skip-1m] [--out DIR]');
+  process.exit(0);
+}
+
+const out = values.out ?? join('bench-results', new Date().toISOString().replace(/[:.]/g, '-'));
+mkdirSync(out, { recursive: true });
+const runs = values.quick ? '1' : '3';
+
+interface Step {
+  title: string;
+  script: string;
+  args: string[];
+}
+
+const steps: Step[] = [
+  { title: 'Wire codec (one core)', script: 'wire.ts', args: [] },
+  { title: 'Kernel install: the data plane against raw ip -batch', script: 'kernel.ts', args: ['--k', '100000', '--runs', runs, '--json', join(out, 'kernel.json')] },
+  { title: 'Ingest, 10k and 100k prefixes', script: 'ingest.ts', args: ['--k', '10000,100000', '--runs', runs, '--json', join(out, 'ingest.json')] },
+  ...(values['skip-1m'] ? [] : [{ title: 'Ingest, 1M prefixes', script: 'ingest.ts', args: ['--k', '1000000', '--runs', runs, '--json', join(out, 'ingest-1m.json')] }]),
+  {
+    title: 'Mesh: block change and silent host (hold 3 s, keepalive 1 s)',
+    script: 'mesh.ts',
+    args: ['--n', values.quick ? '10' : '10,30', '--changes', values.quick ? '3' : '10', '--failures', values.quick ? '1' : '3', '--json', join(out, 'mesh.json')],
+  },
+  {
+    title: 'Idle footprint with the default timers (hold 30 s, keepalive 10 s)',
+    script: 'mesh.ts',
+    args: ['--n', values.quick ? '10' : '30', '--changes', '0', '--failures', '0', '--hold', '30', '--keepalive', '10', '--json', join(out, 'footprint.json')],
+  },
+];
+
+const version = (cmd: string, args: string[]): string => {
+  try {
+    return execFileSync(cmd, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }).split('\n')[0].trim();
+  } catch (e) {
+    return `n/a (${(e as Error).message.split('\n')[0]})`;
+  }
+};
+
+const machine = [
+  `- date: ${new Date().toISOString()}`,
+  `- kernel: ${version('uname', ['-sr'])}; ${cpus().length} CPUs (${cpus()[0]?.model ?? '?'}); ${(totalmem() / 2 ** 30).toFixed(1)} GiB`,
+  `- node ${process.version}; ${version('ip', ['-V'])}; ${version('bird', ['--version'])}; ${version('/usr/lib/frr/bgpd', ['--version'])}; ${version('gobgpd', ['--version'])}`,
+  `- load average at the start: ${loadavg()
+    .map((l) => l.toFixed(2))
+    .join(' ')}`,
+];
+
+function run(step: Step): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', join('labs', 'bench', step.script), ...step.args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let text = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => {
+      text += d;
+      process.stdout.write(d);
+    });
+    // Progress lines go to stderr: shown, not kept in the report.
+    child.stderr.setEncoding('utf8').on('data', (d: string) => process.stderr.write(d));
+    child.on('error', reject);
+    child.on('close', (code) => (code === 0 ? resolve(text) : reject(new Error(`${step.script} ${step.args.join(' ')} exited with ${code}`))));
+  });
+}
+
+const sections: string[] = [];
+let failed = 0;
+for (const step of steps) {
+  process.stderr.write(`\n== ${step.title}: ${step.script} ${step.args.join(' ')}\n`);
+  const started = Date.now();
+  try {
+    const text = await run(step);
+    sections.push(`## ${step.title}\n\n\`tsx labs/bench/${step.script} ${step.args.join(' ')}\` (${((Date.now() - started) / 1000).toFixed(0)} s)\n\n${text.trim()}\n`);
+  } catch (e) {
+    failed++;
+    sections.push(`## ${step.title}\n\nFAILED: ${(e as Error).message}\n`);
+  }
+}
+machine.push(`- load average at the end: ${loadavg()
+  .map((l) => l.toFixed(2))
+  .join(' ')}`);
+const report = `# weft benchmark report\n\n${machine.join('\n')}\n\n${sections.join('\n')}`;
+writeFileSync(join(out, 'report.md'), report);
+process.stderr.write(`\nreport: ${join(out, 'report.md')}${failed ? ` (${failed} step(s) failed)` : ''}\n`);
+process.exitCode = failed ? 1 : 0;

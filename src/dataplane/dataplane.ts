@@ -28,14 +28,14 @@
 import { EventEmitter } from 'node:events';
 import { BatchProcess, type BatchError } from './iproute2-batch.js';
 import { KernelMonitor, readKernel, readRest, streamRoutes, type MonitorEvent } from './iproute2.js';
-import type { KernelState } from './kernel-state.js';
+import { restSignature } from './kernel-state.js';
 import { PrefixQueue } from '../lib/prefix-map.js';
 import { parsePrefix, type Prefix } from '../lib/prefix.js';
 import { IPIP_DEVICE, VXLAN_DEVICE, type DesiredState, type RemoteRoute } from './model.js';
 import { plan, type Plan, type PlanLine } from './planner.js';
-import { LineBuffer } from './line-buffer.js';
 import { NexthopTable } from './nexthops.js';
-import { RouteIndex, type RouteLineSink } from './route-index.js';
+import { RouteIndex } from './route-index.js';
+import { RouteStreams, type RouteBatch } from './route-streams.js';
 
 export interface DataplaneOptions {
   /** Network namespace to work in (`ip -n NS`). */
@@ -98,18 +98,6 @@ export interface BatchRecord {
   ms: number;
 }
 
-/** An incremental pass's lines, already in the byte buffers of the `ip` stream each goes to. */
-interface RouteBatch {
-  streams: [LineBuffer, LineBuffer];
-  count: number;
-  deletes: number;
-  /** Nexthop objects to create before any of the routes is written, and those still being created. */
-  nexthops: { line: string; settle: (ok: boolean) => void }[];
-  waits: Set<Promise<boolean>>;
-}
-
-const REPLACE = Buffer.from('route replace ', 'latin1');
-
 export interface DataplaneEvents {
   error: [Error];
   batch: [BatchRecord];
@@ -121,36 +109,6 @@ const PASS_PREFIXES = 2_000;
 /** Route lines of one plan touch distinct routes: any order between them. */
 const splittable = (l: PlanLine) => l.tool === 'ip' && (l.stage === 'route' || l.stage === 'delete') && l.line.startsWith('route ');
 
-/**
- * The `ip` stream (0 or 1) of a prefix: every line for one prefix goes to the same stream, which
- * applies lines in order, so later changes of a prefix never overtake earlier ones.
- */
-export function streamOfPrefix(p: Prefix): 0 | 1 {
-  let h: number;
-  if (typeof p === 'number') {
-    const len = p % 64;
-    h = Math.imul(((p - len) / 64) | 0, 0x9e3779b1) ^ len;
-  } else {
-    h = 0;
-    for (let k = 0; k < p.length; k++) h = (Math.imul(h, 31) + p.charCodeAt(k)) | 0;
-  }
-  h = Math.imul(h ^ (h >>> 15), 0x2c1b3c6d);
-  h = Math.imul(h ^ (h >>> 12), 0x297a2d39);
-  return ((h ^ (h >>> 15)) >>> 0) & 1 ? 1 : 0;
-}
-
-/** The stream of a route line ("route replace 10.1.2.0/24 via ...", "route del blackhole P ..."). */
-export function streamOf(line: string): 0 | 1 {
-  const slash = line.indexOf('/');
-  const start = line.lastIndexOf(' ', slash) + 1;
-  let end = line.indexOf(' ', slash);
-  if (end < 0) end = line.length;
-  try {
-    return streamOfPrefix(parsePrefix(line.slice(start, end)));
-  } catch {
-    return 0;
-  }
-}
 const EMPTY: DesiredState = { localBlocks: [], routes: [] };
 
 export class Dataplane extends EventEmitter<DataplaneEvents> {
@@ -165,6 +123,7 @@ export class Dataplane extends EventEmitter<DataplaneEvents> {
   private readonly queue = new PrefixQueue();
   /** The nexthop objects incremental passes write direct routes with (nexthops.ts). */
   private readonly nexthops: NexthopTable;
+  private readonly streams: RouteStreams;
   private lastCounts = new Map<string, number>();
   /** Something other than per-prefix direct/ipip routes changed: the next pass plans everything. */
   private replan = true;
@@ -209,6 +168,7 @@ export class Dataplane extends EventEmitter<DataplaneEvents> {
     this.bridge = new BatchProcess('bridge', opts.netns);
     this.window = opts.batchWindowMs ?? 10;
     this.nexthops = new NexthopTable(opts.nexthopObjects ?? true);
+    this.streams = new RouteStreams(this.ip, this.ip2, this.nexthops, (opts.streams ?? 2) === 2);
   }
 
   /** The state to converge to; applied after the batch window (or at start()). */
@@ -500,28 +460,12 @@ export class Dataplane extends EventEmitter<DataplaneEvents> {
   private async writeBatch(b: RouteBatch): Promise<void> {
     const started = performance.now();
     this.pauseMonitorFor(b.count);
-    const nhErrors: BatchError[] = [];
-    if (b.nexthops.length > 0) {
-      // New nexthop objects first, acknowledged before a route names them.
-      const r = await this.ip.run(b.nexthops.map((n) => n.line));
-      const failed = new Set(r.errors.map((e) => e.line));
-      for (const n of b.nexthops) n.settle(!failed.has(n.line));
-      // No nexthop objects in this kernel at all: plain routes from now on.
-      if (r.errors.some((e) => /Unknown|not supported|Invalid argument/i.test(e.message) && !/gateway/i.test(e.message))) this.nexthops.enabled = false;
-      nhErrors.push(...r.errors);
-    }
-    // Routes on objects another pass is still creating wait for them.
-    if (b.waits.size > 0) await Promise.all(b.waits);
-    const runs = [this.ip, this.ip2].map((p, k) => (b.streams[k].count > 0 ? p.run(b.streams[k]) : undefined));
-    const errors = [...nhErrors, ...(await Promise.all(runs)).flatMap((r) => r?.errors ?? [])];
+    const errors = await this.streams.write(b);
     const sample = [...b.streams[0].lines(0, 10), ...b.streams[1].lines(0, 10)].map((l) => `ip ${l}`);
-    const streams = b.streams;
     this.written({
       full: false,
       get lines(): PlanLine[] {
-        const all = [...streams[0].lines(), ...streams[1].lines()];
-        const line = (stage: PlanLine['stage']) => (l: string): PlanLine => ({ tool: 'ip', stage, line: l });
-        return [...all.filter((l) => !l.startsWith('route del ')).map(line('route')), ...all.filter((l) => l.startsWith('route del ')).map(line('delete'))];
+        return RouteStreams.lines(b);
       },
       count: b.count,
       deletes: b.deletes,
@@ -568,28 +512,9 @@ export class Dataplane extends EventEmitter<DataplaneEvents> {
     const source = this.source;
     const map = source ? undefined : this.routeTable();
     const want = source ? (x: Prefix) => source.want(x) : (x: Prefix) => map!.get(x);
-    const two = (this.opts.streams ?? 2) === 2;
-    const batch: RouteBatch = { streams: [new LineBuffer(), new LineBuffer()], count: 0, deletes: 0, nexthops: [], waits: new Set() };
-    const nh = this.nexthops;
-    const sink: RouteLineSink = {
-      replace(p, f) {
-        let tail = f.tail;
-        const e = f.via && nh.get(f.via.gateway, f.via.dev);
-        if (e) {
-          tail = e.tail;
-          if (e.ok !== true) batch.waits.add(e.ready);
-        }
-        batch.streams[two ? streamOfPrefix(p) : 0].route(REPLACE, p, tail);
-        batch.count++;
-      },
-      line(p, stage, line) {
-        batch.streams[two ? streamOfPrefix(p) : 0].text(line);
-        batch.count++;
-        if (stage === 'delete') batch.deletes++;
-      },
-    };
+    const { batch, sink, done } = this.streams.batch();
     const r = index.planRoutes(changed, want, this.desired, this.localSet, this.problems, sink);
-    batch.nexthops = nh.take();
+    done();
     if (r.needFull) {
       // A VXLAN route among them: the next pass plans everything.
       this.replan = true;
@@ -619,7 +544,7 @@ export class Dataplane extends EventEmitter<DataplaneEvents> {
         relink = (l.stage === 'device' || l.stage === 'delete') && RELINK.test(l.line);
       }
       const run = lines.slice(i, j).map((l) => l.line);
-      if (split) errors.push(...(await this.writeRoutes(run)));
+      if (split) errors.push(...(await this.streams.writeLines(run)));
       else errors.push(...(await (tool === 'ip' ? this.ip : this.bridge).run(run)).errors);
       if (relink) {
         this.restartBatchers();
@@ -627,15 +552,6 @@ export class Dataplane extends EventEmitter<DataplaneEvents> {
       }
       i = j;
     }
-  }
-
-  /** Route lines to the `ip` streams, each by its prefix (streamOf); queued at once. */
-  private writeRoutes(lines: string[]): Promise<BatchError[]> {
-    if ((this.opts.streams ?? 2) === 1) return this.ip.run(lines).then((r) => r.errors);
-    const parts: [string[], string[]] = [[], []];
-    for (const l of lines) parts[streamOf(l)].push(l);
-    const runs = [this.ip, this.ip2].filter((_, k) => parts[k].length > 0).map((b) => b.run(parts[b === this.ip ? 0 : 1]));
-    return Promise.all(runs).then((rs) => rs.flatMap((r) => r.errors));
   }
 
   /** What a monitored deletion must concern to need a resync. */
@@ -674,14 +590,4 @@ export class Dataplane extends EventEmitter<DataplaneEvents> {
     this.stats.lastError = err.message;
     if (this.listenerCount('error') > 0) this.emit('error', err);
   }
-}
-
-/** The devices, FDB and neighbours of a read, as one comparable string. */
-function restSignature(k: KernelState): string {
-  const fdb = k.fdb.map((f) => `${f.mac}>${f.dst ?? ''}${f.permanent ? '!' : ''}`).sort();
-  const neigh = k.neigh.map((n) => `${n.address}>${n.lladdr ?? ''}${n.permanent ? '!' : ''}`).sort();
-  const links = Object.values(k.links)
-    .map((l) => JSON.stringify([l.name, l.ifindex, l.mtu, l.mac, l.up, l.kind, l.vxlan, [...l.addrs].sort()]))
-    .sort();
-  return JSON.stringify([fdb, neigh, links]);
 }

@@ -187,3 +187,13 @@ export function parseLinks(json: unknown): KernelLink[] {
     return [link];
   });
 }
+
+/** The devices, FDB and neighbours of a read, as one comparable string. */
+export function restSignature(k: KernelState): string {
+  const fdb = k.fdb.map((f) => `${f.mac}>${f.dst ?? ''}${f.permanent ? '!' : ''}`).sort();
+  const neigh = k.neigh.map((n) => `${n.address}>${n.lladdr ?? ''}${n.permanent ? '!' : ''}`).sort();
+  const links = Object.values(k.links)
+    .map((l) => JSON.stringify([l.name, l.ifindex, l.mtu, l.mac, l.up, l.kind, l.vxlan, [...l.addrs].sort()]))
+    .sort();
+  return JSON.stringify([fdb, neigh, links]);
+}

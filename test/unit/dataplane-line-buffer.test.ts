@@ -2,7 +2,7 @@
 // one prefix's lines must always go to the same `ip` stream.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { streamOf, streamOfPrefix } from '../../src/dataplane/dataplane.js';
+import { streamOf, streamOfPrefix } from '../../src/dataplane/route-streams.js';
 import { LineBuffer } from '../../src/dataplane/line-buffer.js';
 import { formatPrefix, v4Prefix } from '../../src/lib/prefix.js';
 

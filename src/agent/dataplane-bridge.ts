@@ -79,11 +79,14 @@ export interface BridgeOptions {
 
 const family = (p: Prefix) => (isV4(p) ? '1/1' : '2/1');
 
-/** Everything of a context that decisions or the desired state depend on, as one string. */
-function contextKey(c: DesiredContext): string {
+/**
+ * Everything of a context that decisions depend on, as strings: what the kernel state depends on,
+ * and the node names (only shown: in `weft routes` and the reasons).
+ */
+function contextKey(c: DesiredContext): { kernel: string; names: string } {
   const pools = c.pools.map((p) => `${p.cidr}:${p.encapsulation}:${p.tunnel}`).join(',');
   const names = c.nodeNames ? [...c.nodeNames].map(([a, n]) => `${a}=${n}`).join(',') : '';
-  return `${c.nodeAddress}|${c.localBlocks.join(',')}|${pools}|${c.underlayDevice}|${c.underlayMtu}|${c.vni}|${c.port}|${names}`;
+  return { kernel: `${c.nodeAddress}|${c.localBlocks.join(',')}|${pools}|${c.underlayDevice}|${c.underlayMtu}|${c.vni}|${c.port}`, names };
 }
 
 /** A decision kept on the best path it was made for (with the pool and family it depends on). */
@@ -109,7 +112,7 @@ export class DataplaneBridge implements RouteSink {
   private eor = false;
   /** The context the decisions are made in (see contextKey), and its blocks. */
   private ctx: DesiredContext | undefined;
-  private contextSeen = '';
+  private contextSeen = { kernel: '', names: '' };
   private local = new Set<Prefix>();
   private scheduled = false;
   private frozen = false;
@@ -316,12 +319,15 @@ export class DataplaneBridge implements RouteSink {
   private refreshContext(): void {
     const ctx = this.context();
     const key = contextKey(ctx);
-    if (key === this.contextSeen && this.ctx) return;
+    const seen = this.contextSeen;
+    if (this.ctx && key.kernel === seen.kernel && key.names === seen.names) return;
     this.ctx = ctx;
     this.contextSeen = key;
     this.local = new Set(ctx.localBlocks);
     this.memo = new WeakMap();
-    this.whole = true;
+    // New names alone (peers configured after the data plane started) change no kernel entry: the
+    // decisions are made again as prefixes are asked for, without a full plan.
+    if (!this.dp || key.kernel !== seen.kernel) this.whole = true;
   }
 
   private ribRoute(prefix: Prefix, best: Path): RibRoute {

@@ -9,7 +9,7 @@
  * --quick: one run per cell and N=10 only (a smoke test of the harness, not figures to quote).
  * --skip-1m: leaves out the 1M ingest (about 10 minutes of the ~20).
  */
-import { execFileSync, spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, totalmem } from 'node:os';
 import { join } from 'node:path';
@@ -57,11 +57,10 @@ const steps: Step[] = [
 ];
 
 const version = (cmd: string, args: string[]): string => {
-  try {
-    return execFileSync(cmd, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }).split('\n')[0].trim();
-  } catch (e) {
-    return `n/a (${(e as Error).message.split('\n')[0]})`;
-  }
+  // Some print their version on stderr (bird): both are read.
+  const r = spawnSync(cmd, args, { encoding: 'utf8' });
+  if (r.error) return `${cmd}: n/a (${r.error.message})`;
+  return `${r.stdout}\n${r.stderr}`.trim().split('\n')[0].trim();
 };
 
 const machine = [

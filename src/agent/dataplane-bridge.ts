@@ -1,16 +1,17 @@
 /**
  * The agent's side of the kernel data plane: Loc-RIB best paths -> dataplane-desired.ts -> one
  * src/dataplane Dataplane (reconcile with iproute2). It is a RouteSink: the agent hands it each
- * flush's best-path changes; it marks those prefixes and, once per event-loop turn, recomputes
- * their decisions from the RIB and hands the Dataplane the routes that changed (updateRoutes:
- * O(changes) per turn). The whole state (assembleDesired + setDesired) only at start, on
- * reconfiguration, when held routes go at once, and when a VXLAN route changes (one MAC per VTEP
- * is decided over all routes).
+ * flush's best-path changes (the Loc-RIB's Change objects) and it passes their prefixes on to the
+ * Dataplane (changed()). It is also the Dataplane's RouteSource: asked for a prefix's route, it
+ * decides from the RIB's best path at that moment; asked for the whole state (a full plan: at
+ * start, on reconfiguration, when held routes go at once, for VXLAN routes, whose MAC per VTEP is
+ * decided over all routes), it assembles it from every best path. No per-prefix table is kept
+ * here: at 1M routes the only per-prefix state is the Loc-RIB and the Dataplane's route index.
  *
- * Compact: decisions are shared between prefixes with the same inputs (source, next hop, peer,
- * pool, signalled MAC): a table of 1M routes from one peer holds one RouteDecision, one
- * RemoteRoute and one reason string, not 1M of each. Their `route.prefix` is therefore that of
- * the first prefix; decision() gives a copy with the right one.
+ * Compact: decisions are memoised per best path (every prefix of one UPDATE shares its Path), so
+ * a table of 1M routes from one peer holds one RouteDecision, one RemoteRoute and one reason
+ * string, not 1M of each. Their `route.prefix` is therefore that of the first prefix; decision()
+ * gives a copy with the right one.
  *
  * Restart without dropping traffic (graceful-restart-like, after RFC 4724 4.2's "retain the
  * routes ... until End-of-RIB"): Dataplane.start() adopts what is in the kernel (no flush), but

@@ -1,29 +1,32 @@
 /**
- * The data plane: holds the desired state and keeps the kernel equal to it (DESIGN.md "Reconcile,
- * don't replay").
+ * The data plane: keeps the kernel equal to the desired state (DESIGN.md "Reconcile, don't
+ * replay"; where the code and the notes differ, see the closing note of the benchmark issue).
  *
+ * - Where the desired routes come from: setDesired() (devices, local blocks, and routes, for
+ *   callers that hand over everything) or updateRoutes() (per-prefix changes), or, as the agent
+ *   does, a RouteSource (useSource) asked per prefix (changed() names the prefixes) and for the
+ *   whole state on a full plan: then no per-prefix table is kept here, only the route index.
  * - start(): reads the kernel, adopts what already matches, writes what is missing, removes only
  *   stale weft entries (no flush: a restart changes nothing that is already right).
- * - setDesired(): changes within `batchWindowMs` become one batch. Between full reads the planner
- *   works from the state expected after the last batch (a cache, as felix does); a batch with an
- *   error drops the cache so the next pass reads the kernel again.
- * - updateRoutes(): per-prefix changes of remote routes; a pass with only those plans just the
- *   changed prefixes against the cache (route-index.ts): O(changes), so a table that arrives in
- *   many small batches costs O(N) in all, not O(N) per batch. Full plans (planner.ts) on start,
- *   resync, setDesired, and for VXLAN routes (their FDB/neighbour entries are shared).
- * - Drift: `ip monitor` / `bridge monitor` report deletions; one of a desired route, neighbour,
- *   FDB entry or device triggers a full resync. A periodic full resync (`resyncIntervalMs`)
- *   catches everything else (a route replaced by hand, say). It waits while batches are being
- *   written, and at least 20x as long as the last full pass took: at 1M routes a full pass
- *   (read, parse, plan) costs seconds of CPU, and one every 10 s slowed the install by half.
+ * - Incremental passes: changed prefixes, PASS_PREFIXES at a time, planned against the cache of
+ *   the state expected after the last batch (route-index.ts, as felix does): O(changes). The
+ *   lines go straight into byte buffers, one per `ip -batch` stream, and the next pass is queued
+ *   while the current one is written (route-streams.ts); direct routes use nexthop objects
+ *   (nexthops.ts). A batch with an error drops the cache: the next pass is a full one.
+ * - Full plans (planner.ts): at start, on setDesired, for VXLAN routes (their FDB/neighbour
+ *   entries are shared), and when a resync finds something it cannot repair per prefix.
+ * - Resyncs (periodic `resyncIntervalMs`, after paused batches, after a monitored deletion of a
+ *   neighbour, FDB entry or device): the devices, FDB, neighbours and nexthop objects are
+ *   compared with the last full plan's read; the routes are streamed past the cache
+ *   (verifyRoutes) and differences repaired incrementally: memory O(differences) at 1M routes.
+ *   A periodic one waits while batches are written and for at least 20x the last one's duration.
+ * - A deleted route of ours (ip monitor) is written again by an incremental pass.
  * - Large batches (>= `monitorPauseLines` lines) are written with the monitors stopped: echoing
  *   our own 100k changes cost the monitors ~0.3 s of CPU per 100k routes on 2 cores, and their
  *   netlink socket overflows anyway (ENOBUFS: events lost). The monitors restart once the loop
- *   has nothing more to write (a table arriving is many large batches in a row), and one full
- *   resync follows `resyncAfterPauseMs` later, once nothing is being written, outside flush(),
- *   to catch what someone else deleted meanwhile.
+ *   has nothing more to write, and a resync follows `resyncAfterPauseMs` later.
  * - stop({withdraw}): by default leaves the kernel as it is (traffic keeps flowing while the agent
- *   restarts); withdraw removes every weft route, entry and the VXLAN device.
+ *   restarts); withdraw removes every weft route, entry, nexthop object and the VXLAN device.
  */
 import { EventEmitter } from 'node:events';
 import { BatchProcess, type BatchError } from './iproute2-batch.js';

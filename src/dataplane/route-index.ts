@@ -2,12 +2,13 @@
  * The kernel state the data plane expects between full reads, indexed by prefix so that a pass
  * with only per-prefix route changes plans just those prefixes: O(changes) per pass instead of
  * O(routes) (at 1M routes arriving in thousands of small batches, re-planning the whole table each
- * time was quadratic). Full plans (start, resync, device or local block changes, VXLAN routes,
- * whose FDB and neighbour entries are shared between routes) still go through planner.ts plan();
- * their expected state is indexed here afterwards.
+ * time was quadratic). Full plans (start, device or local block changes, VXLAN routes, whose FDB
+ * and neighbour entries are shared between routes) still go through planner.ts plan(); their
+ * expected state is indexed here afterwards. Resyncs stream the kernel's routes past the index
+ * (verifier()) instead of reading them into memory.
  *
- * Compact: a weft route is one Map entry, Prefix -> an interned "route key" (type, gateway, dev,
- * onlink, multipath) shared by every route of the same shape: no object per route.
+ * Compact: a weft route is one PrefixMap entry, prefix -> an interned "route key" (type, gateway,
+ * dev, onlink, multipath) shared by every route of the same shape: no object per route.
  */
 import { PrefixMap } from '../lib/prefix-map.js';
 import { formatPrefix, parsePrefix, type Prefix } from '../lib/prefix.js';

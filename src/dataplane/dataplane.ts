@@ -34,10 +34,13 @@ import { KernelMonitor, readKernel, readRest, streamRoutes, type MonitorEvent } 
 import { restSignature } from './kernel-state.js';
 import { PrefixQueue } from '../lib/prefix-map.js';
 import { parsePrefix, type Prefix } from '../lib/prefix.js';
-import { IPIP_DEVICE, VXLAN_DEVICE, type DesiredState, type RemoteRoute } from './model.js';
+import type { DesiredState, RemoteRoute } from './model.js';
 import { plan, type Plan, type PlanLine } from './planner.js';
 import { NexthopTable } from './nexthops.js';
+import { DesiredRoutes, type RouteSource } from './desired-routes.js';
 import { RouteIndex } from './route-index.js';
+
+export type { RouteSource } from './desired-routes.js';
 import { RouteStreams, type RouteBatch } from './route-streams.js';
 
 export interface DataplaneOptions {
@@ -61,18 +64,6 @@ export interface DataplaneOptions {
   streams?: 1 | 2;
   /** Direct routes written by incremental passes use nexthop objects (nexthops.ts). Default true. */
   nexthopObjects?: boolean;
-}
-
-/**
- * Where the desired remote routes come from when the caller does not hand them over (useSource):
- * per prefix for incremental plans, all at once for full ones. The agent's bridge answers from
- * the Loc-RIB, so no second per-prefix table is kept here.
- */
-export interface RouteSource {
-  /** The desired remote route for a prefix now (undefined: none). Its `prefix` is not read. */
-  want(p: Prefix): RemoteRoute | undefined;
-  /** The whole desired state, every route with its own prefix (for a full plan). */
-  state(): DesiredState;
 }
 
 export interface DataplaneStats {
@@ -116,12 +107,7 @@ const EMPTY: DesiredState = { localBlocks: [], routes: [] };
 
 export class Dataplane extends EventEmitter<DataplaneEvents> {
   readonly stats: DataplaneStats = { batches: 0, linesApplied: 0, lineErrors: 0, fullReads: 0, verifies: 0, problems: [] };
-  private desired: DesiredState = EMPTY;
-  /** The desired remote routes by prefix once updateRoutes is used (desired.routes is then []). */
-  private routeMap: Map<Prefix, RemoteRoute> | undefined;
-  /** Or: the routes come from here (useSource), and desired.routes is always []. */
-  private source: RouteSource | undefined;
-  private localSet = new Set<Prefix>();
+  private readonly desired = new DesiredRoutes();
   /** Prefixes changed (updateRoutes, changed) and not yet planned; one may be there twice. */
   private readonly queue = new PrefixQueue();
   /** The nexthop objects incremental passes write direct routes with (nexthops.ts). */
@@ -176,9 +162,7 @@ export class Dataplane extends EventEmitter<DataplaneEvents> {
 
   /** The state to converge to; applied after the batch window (or at start()). */
   setDesired(state: DesiredState): void {
-    this.desired = this.source ? { ...state, routes: [] } : state;
-    this.routeMap = undefined;
-    this.localSet = new Set(state.localBlocks);
+    this.desired.set(state);
     this.replan = true;
     if (this.started) this.kick(false);
   }
@@ -190,14 +174,7 @@ export class Dataplane extends EventEmitter<DataplaneEvents> {
    * (one RemoteRoute may serve many prefixes: no object per route).
    */
   updateRoutes(changes: Iterable<readonly [Prefix, RemoteRoute | undefined]>): void {
-    const map = this.routeTable();
-    for (const [p, r] of changes) {
-      const old = map.get(p);
-      if (old?.shape === 'vxlan' || r?.shape === 'vxlan') this.replan = true;
-      if (r) map.set(p, r);
-      else map.delete(p);
-      this.queue.push(p);
-    }
+    if (this.desired.update(changes, (p) => this.queue.push(p))) this.replan = true;
     if (this.started) this.kick(false);
   }
 
@@ -206,9 +183,7 @@ export class Dataplane extends EventEmitter<DataplaneEvents> {
    * changed() names the prefixes whose route may have changed, setDesired() gives the rest.
    */
   useSource(source: RouteSource): void {
-    this.source = source;
-    this.routeMap = undefined;
-    this.desired = { ...this.desired, routes: [] };
+    this.desired.use(source);
     this.replan = true;
   }
 
@@ -224,30 +199,9 @@ export class Dataplane extends EventEmitter<DataplaneEvents> {
     return this.lastCounts;
   }
 
-  /** The desired remote routes by prefix (the first one of a prefix given twice to setDesired). */
+  /** The desired remote routes by prefix, without a source (the first of a prefix given twice). */
   desiredRoutes(): ReadonlyMap<Prefix, RemoteRoute> {
-    return this.routeTable();
-  }
-
-  private routeTable(): Map<Prefix, RemoteRoute> {
-    let map = this.routeMap;
-    if (!map) {
-      map = new Map();
-      for (const r of this.desired.routes) if (!map.has(r.prefix)) map.set(r.prefix, r);
-      this.routeMap = map;
-      this.desired = { ...this.desired, routes: [] };
-    }
-    return map;
-  }
-
-  /** The desired state with every route (for a full plan). */
-  private desiredState(): DesiredState {
-    if (this.source) return this.source.state();
-    const map = this.routeMap;
-    if (!map) return this.desired;
-    const routes: RemoteRoute[] = [];
-    for (const [p, r] of map) routes.push(r.prefix === p ? r : { ...r, prefix: p });
-    return { ...this.desired, routes };
+    return this.desired.table;
   }
 
   /** Adopts the kernel's state and applies the desired one; resolves after the first batch. */
@@ -292,7 +246,7 @@ export class Dataplane extends EventEmitter<DataplaneEvents> {
     await this.running;
     if (opts.withdraw) {
       // Nothing, whatever the source would still say.
-      this.source = undefined;
+      this.desired.use(undefined);
       this.setDesired(EMPTY);
       try {
         await this.pass(true);
@@ -377,7 +331,7 @@ export class Dataplane extends EventEmitter<DataplaneEvents> {
   private async pass(full: boolean): Promise<void> {
     if (!full && this.index && !this.replan) return this.passIncremental();
     if (full && this.index && !this.replan && this.restSig !== undefined && (await this.verifyRoutes())) return;
-    const devices = [this.desired.vxlan?.device ?? VXLAN_DEVICE, this.desired.ipip?.device ?? IPIP_DEVICE];
+    const devices = this.desired.devices;
     const t0 = performance.now();
     let kernel = this.index?.toKernelState();
     if (full || !kernel) {
@@ -392,7 +346,7 @@ export class Dataplane extends EventEmitter<DataplaneEvents> {
     // Changes arriving from here on are planned by the next pass.
     this.queue.clear();
     this.replan = false;
-    const fp = plan(kernel, this.desiredState());
+    const fp = plan(kernel, this.desired.whole());
     this.stats.problems = fp.problems;
     this.problems = new Map(fp.problems.map((m) => [m.slice(0, m.indexOf(': ')), m]));
     // The expected state becomes the cache now (dropped again if a line fails); our own
@@ -415,11 +369,11 @@ export class Dataplane extends EventEmitter<DataplaneEvents> {
    */
   private async verifyRoutes(): Promise<boolean> {
     const ix = this.index!;
-    const devices = [this.desired.vxlan?.device ?? VXLAN_DEVICE, this.desired.ipip?.device ?? IPIP_DEVICE];
+    const devices = this.desired.devices;
     const t0 = performance.now();
     const rest = await readRest(this.opts, devices[0], devices);
     if (restSignature(rest) !== this.restSig || this.nexthops.missingFrom(rest.nexthops ?? [])) return false;
-    const v = ix.verifier(this.localSet);
+    const v = ix.verifier(this.desired.local);
     await Promise.all([streamRoutes(this.opts, 4, v.check), streamRoutes(this.opts, 6, v.check)]);
     this.stats.verifies++;
     const r = v.end();
@@ -512,11 +466,9 @@ export class Dataplane extends EventEmitter<DataplaneEvents> {
   private planSome(index: RouteIndex): RouteBatch {
     const changed = this.queue.take(PASS_PREFIXES);
     if (this.queue.length > 0) this.dirty = true;
-    const source = this.source;
-    const map = source ? undefined : this.routeTable();
-    const want = source ? (x: Prefix) => source.want(x) : (x: Prefix) => map!.get(x);
+    const desired = this.desired;
     const { batch, sink, done } = this.streams.batch();
-    const r = index.planRoutes(changed, want, this.desired, this.localSet, this.problems, sink);
+    const r = index.planRoutes(changed, (x) => desired.want(x), desired.base, desired.local, this.problems, sink);
     done();
     if (r.needFull) {
       // A VXLAN route among them: the next pass plans everything.
@@ -563,8 +515,9 @@ export class Dataplane extends EventEmitter<DataplaneEvents> {
     const w = { routes: ix, neigh: new Set<string>(), macs: new Set<string>(), links: new Set<string>() };
     for (const n of ix.neigh) w.neigh.add(n.address);
     for (const f of ix.fdb) w.macs.add(f.mac);
-    if (this.desired.vxlan) w.links.add(this.desired.vxlan.device);
-    if (this.desired.ipip) w.links.add(this.desired.ipip.device);
+    const base = this.desired.base;
+    if (base.vxlan) w.links.add(base.vxlan.device);
+    if (base.ipip) w.links.add(base.ipip.device);
     this.watched = w;
   }
 
@@ -575,7 +528,7 @@ export class Dataplane extends EventEmitter<DataplaneEvents> {
       // block's blackhole: by a full one).
       if (!w.routes.hasWeft(e.dst)) return;
       const p = parsePrefix(e.dst);
-      if (this.localSet.has(p)) return this.kick(true);
+      if (this.desired.local.has(p)) return this.kick(true);
       w.routes.forget(e.dst);
       this.queue.push(p);
       this.kick(false);

@@ -21,6 +21,7 @@
  * last marker, so lines run in the order they were given, across processes too.
  */
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { lineReader } from '../lib/lines.js';
 import { LineBuffer } from './line-buffer.js';
 
 export interface BatchError {
@@ -73,7 +74,6 @@ export class BatchProcess {
   private sent = 0;
   private readonly jobs: Job[] = [];
   private readonly inflight: Pending[] = [];
-  private stderrBuf = '';
   private messages: string[] = [];
   private closed = false;
   /** restart() was asked for while chunks were in flight: done once they are acknowledged. */
@@ -186,10 +186,10 @@ export class BatchProcess {
     const child = spawn(this.tool, args, { stdio: ['pipe', 'pipe', 'pipe'] });
     this.child = child;
     this.sent = 0;
-    this.stderrBuf = '';
     this.messages = [];
     child.stdout.resume(); // nothing we send prints; drain anyway so the pipe never fills
-    child.stderr.setEncoding('utf8').on('data', (d: string) => this.onStderr(d));
+    // A fresh reader per process: a partial line of the old one never joins the new one's.
+    child.stderr.setEncoding('utf8').on('data', lineReader((line) => this.onStderrLine(line)));
     child.stdin.on('error', () => undefined); // reported through 'close'
     const fail = (why: string) => {
       if (this.child !== child) return;
@@ -209,30 +209,25 @@ export class BatchProcess {
     return child;
   }
 
-  private onStderr(d: string): void {
-    this.stderrBuf += d;
-    let nl: number;
-    while ((nl = this.stderrBuf.indexOf('\n')) >= 0) {
-      const text = this.stderrBuf.slice(0, nl);
-      this.stderrBuf = this.stderrBuf.slice(nl + 1);
-      const m = /^Command failed -:(\d+)$/.exec(text);
-      if (!m) {
-        if (text.trim()) this.messages.push(text.trim());
-        continue;
-      }
-      const n = Number(m[1]);
-      const msgs = this.messages;
-      this.messages = [];
-      const p = this.inflight[0];
-      if (!p) continue;
-      if (n === p.marker) {
-        this.inflight.shift();
-        p.job.open--;
-        this.settle(p.job);
-        this.pump();
-      } else if (n > p.base && n < p.marker) {
-        p.job.errors.push({ line: p.job.lines.line(p.from + n - p.base - 1), message: msgs.join('; ') || 'failed' });
-      }
+  private onStderrLine(text: string): void {
+    const m = /^Command failed -:(\d+)$/.exec(text);
+    if (!m) {
+      if (text.trim()) this.messages.push(text.trim());
+      return;
+    }
+    const n = Number(m[1]);
+    const msgs = this.messages;
+    this.messages = [];
+    const p = this.inflight[0];
+    if (!p) return;
+    if (n === p.marker) {
+      this.inflight.shift();
+      p.job.open--;
+      this.settle(p.job);
+      this.pump();
+    } else if (n > p.base && n < p.marker) {
+      p.job.errors.push({ line: p.job.lines.line(p.from + n - p.base - 1), message: msgs.join('; ') || 'failed' });
     }
   }
+
 }

@@ -4,6 +4,7 @@
  * (iproute2-batch.ts). Everything runs in a network namespace when given one (`ip -n NS`).
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { lineReader } from '../lib/lines.js';
 import { parseFdb, parseLinks, parseNeigh, parseNexthops, parseRoutes, type KernelRoute, type KernelState } from './kernel-state.js';
 
 export interface KernelTarget {
@@ -195,17 +196,13 @@ export class KernelMonitor {
   private spawn(tool: string, args: string[]): void {
     const child = spawn(tool, args, { stdio: ['ignore', 'pipe', 'ignore'] });
     this.children.push(child);
-    let buf = '';
-    child.stdout?.setEncoding('utf8').on('data', (d: string) => {
-      buf += d;
-      let nl: number;
-      while ((nl = buf.indexOf('\n')) >= 0) {
-        const line = buf.slice(0, nl);
-        buf = buf.slice(nl + 1);
+    child.stdout?.setEncoding('utf8').on(
+      'data',
+      lineReader((line) => {
         const e = parseMonitorLine(line);
         if (e) this.onEvent(e);
-      }
-    });
+      }),
+    );
     child.on('error', (e) => !this.stopped && this.onFailure(`${tool} monitor: ${e.message}`));
     child.on('exit', (code, sig) => !this.stopped && this.onFailure(`${tool} monitor exited (${sig ?? code})`));
   }

@@ -5,6 +5,7 @@ import { writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { controlRequest } from '../../src/agent/control-client.js';
 import type { AgentStatus, PeerStatusView, RouteView } from '../../src/agent/control-server.js';
+import { lineReader } from '../../src/lib/lines.js';
 import { inNs, run, type RunResult } from './exec.js';
 import type { Lab, ProcHandle } from './netns.js';
 import { DaemonError } from './processes.js';
@@ -146,7 +147,6 @@ export function controlRaw(path: string, data: string, replies: number, timeoutM
   return new Promise((resolve, reject) => {
     const sock = connect(path);
     const got: unknown[] = [];
-    let buf = '';
     let settled = false;
     const finish = (closedByAgent: boolean, err?: Error) => {
       if (settled) return;
@@ -162,19 +162,16 @@ export function controlRaw(path: string, data: string, replies: number, timeoutM
     );
     sock.setEncoding('utf8');
     sock.once('connect', () => sock.write(data));
-    sock.on('data', (chunk: string) => {
-      buf += chunk;
-      let nl: number;
-      while ((nl = buf.indexOf('\n')) >= 0) {
-        const line = buf.slice(0, nl);
-        buf = buf.slice(nl + 1);
-        try {
-          got.push(JSON.parse(line));
-        } catch {
-          finish(false, new Error(`control ${path}: a reply line that is not JSON: ${line.slice(0, 200)}`));
-          return;
-        }
+    const read = lineReader((line) => {
+      if (settled) return;
+      try {
+        got.push(JSON.parse(line));
+      } catch {
+        finish(false, new Error(`control ${path}: a reply line that is not JSON: ${line.slice(0, 200)}`));
       }
+    });
+    sock.on('data', (chunk: string) => {
+      read(chunk);
       if (got.length >= replies) finish(false);
     });
     // The agent may close while we are still writing (an oversize line): EPIPE/ECONNRESET count as closed.

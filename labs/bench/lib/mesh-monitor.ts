@@ -2,6 +2,7 @@
 // netlink notification with the wall clock (µs) when it read it, so the time a route reached a
 // host's kernel does not depend on how busy this harness's event loop is. Lines are kept per
 // prefix; waiters resolve on the first add (or delete) of a prefix at or after a given time.
+import { lineReader } from '../../../src/lib/lines.js';
 import { spawn, type ChildProcess } from 'node:child_process';
 import type { Lab } from '../../../test/helpers/netns.js';
 
@@ -38,7 +39,6 @@ interface Waiter {
 export class RouteMonitor {
   private readonly events = new Map<string, RouteEvent[]>();
   private waiters: Waiter[] = [];
-  private buf = '';
   private exitedWith: string | undefined;
 
   private constructor(
@@ -51,7 +51,7 @@ export class RouteMonitor {
     const child = spawn('ip', ['-ts', '-n', ns, 'monitor', 'route'], { stdio: ['ignore', 'pipe', 'pipe'] });
     if (child.pid) lab.adopt(child.pid, `${ns}:ip-monitor`);
     const mon = new RouteMonitor(ns, child);
-    child.stdout!.setEncoding('utf8').on('data', (d: string) => mon.feed(d));
+    child.stdout!.setEncoding('utf8').on('data', lineReader((line) => mon.onLine(line)));
     child.stderr!.setEncoding('utf8').on('data', (d: string) => (mon.exitedWith = `stderr: ${d.trim()}`));
     child.on('exit', (code, sig) => (mon.exitedWith ??= `exited ${code ?? sig}`));
     child.on('error', (e) => (mon.exitedWith = e.message));
@@ -67,26 +67,20 @@ export class RouteMonitor {
     return this.exitedWith;
   }
 
-  private feed(chunk: string): void {
-    this.buf += chunk;
-    let nl: number;
-    while ((nl = this.buf.indexOf('\n')) >= 0) {
-      const line = this.buf.slice(0, nl);
-      this.buf = this.buf.slice(nl + 1);
-      const e = parseMonitorLine(line);
-      if (!e || (!e.prefix.includes('/') && !/^\d+\.\d+\.\d+\.\d+$/.test(e.prefix))) continue;
-      const key = e.prefix.includes('/') ? e.prefix : `${e.prefix}/32`;
-      e.prefix = key;
-      let list = this.events.get(key);
-      if (!list) this.events.set(key, (list = []));
-      list.push(e);
-      const still: Waiter[] = [];
-      for (const w of this.waiters) {
-        if (w.prefix === key && w.deleted === e.deleted && e.t >= w.after) w.resolve(e);
-        else still.push(w);
-      }
-      this.waiters = still;
+  private onLine(line: string): void {
+    const e = parseMonitorLine(line);
+    if (!e || (!e.prefix.includes('/') && !/^\d+\.\d+\.\d+\.\d+$/.test(e.prefix))) return;
+    const key = e.prefix.includes('/') ? e.prefix : `${e.prefix}/32`;
+    e.prefix = key;
+    let list = this.events.get(key);
+    if (!list) this.events.set(key, (list = []));
+    list.push(e);
+    const still: Waiter[] = [];
+    for (const w of this.waiters) {
+      if (w.prefix === key && w.deleted === e.deleted && e.t >= w.after) w.resolve(e);
+      else still.push(w);
     }
+    this.waiters = still;
   }
 
   /** The first add (deleted=false) or delete of `prefix` stamped at or after `after`, if seen yet. */

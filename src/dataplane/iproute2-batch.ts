@@ -105,14 +105,6 @@ export class BatchProcess {
     });
   }
 
-  /** Lines queued or in flight, not yet acknowledged. */
-  get backlog(): number {
-    let n = 0;
-    for (const j of this.jobs) n += Math.max(0, j.lines.count - j.at);
-    for (const p of this.inflight) n += p.count;
-    return n;
-  }
-
   /** Writes chunks while fewer than two are in flight; replaces a worn process between chunks. */
   private pump(): void {
     while (this.inflight.length < 2 && !this.closed) {

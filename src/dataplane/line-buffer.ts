@@ -27,26 +27,25 @@ export class LineBuffer {
 
   /** Appends `head` + the prefix's text + `tail` + newline. */
   route(head: Uint8Array, p: Prefix, tail: Uint8Array): void {
-    if (typeof p === 'string') {
-      this.text(Buffer.from(head).toString('latin1') + p + Buffer.from(tail).toString('latin1'));
-      return;
-    }
-    this.room(head.length + 19 + tail.length);
+    this.room(head.length + (typeof p === 'string' ? p.length : 19) + tail.length + 1);
     const b = this.buf;
     let o = this.len;
     b.set(head, o);
     o += head.length;
-    const len = p % 64;
-    const a = (p - len) / 64;
-    for (let shift = 24; shift >= 0; shift -= 8) {
-      const d = DEC[(a >>> shift) & 255];
-      b.set(d, o);
-      o += d.length;
-      b[o++] = shift === 0 ? SLASH : DOT;
+    if (typeof p === 'string') o += b.write(p, o, 'latin1');
+    else {
+      const len = p % 64;
+      const a = (p - len) / 64;
+      for (let shift = 24; shift >= 0; shift -= 8) {
+        const d = DEC[(a >>> shift) & 255];
+        b.set(d, o);
+        o += d.length;
+        b[o++] = shift === 0 ? SLASH : DOT;
+      }
+      const l = DEC[len];
+      b.set(l, o);
+      o += l.length;
     }
-    const l = DEC[len];
-    b.set(l, o);
-    o += l.length;
     b.set(tail, o);
     o += tail.length;
     b[o++] = NL;

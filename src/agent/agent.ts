@@ -20,21 +20,21 @@ import { endOfRibBytes, isEndOfRib } from '../wire/eor.js';
 import { Afi, RouteRefreshSubtype, Safi } from '../wire/iana.js';
 import { encodeRouteRefresh } from '../wire/route-refresh.js';
 import type { UpdateMessage } from '../wire/types.js';
-import type { AgentConfig, LoadedConfig } from './agent-config.js';
-import { blockProblem } from './config-helpers.js';
-import { loadAgentConfig } from './config-load.js';
-import { AgentPeers, type PeerEntry } from './agent-peers.js';
-import { ConfigError } from './config-error.js';
-import { ControlServer, peerStatus, routeViews, type AgentStatus, type ControlRequest } from './control-server.js';
-import { Listener } from './listener.js';
-import { logEvent } from './log-events.js';
-import type { PeerSpec } from './mesh.js';
-import type { AgentCounters, AgentMetrics } from './metrics.js';
-import { countUpdates } from './peer.js';
-import { ribInput, type InputRefusal } from './update-input.js';
-import { LoggingSink, TeeSink, type RouteSink } from './route-sink.js';
-import { DataplaneBridge } from './dataplane-bridge.js';
-import { blockAttributes } from './dataplane-desired.js';
+import type { AgentConfig, LoadedConfig } from './config/agent-config.js';
+import { blockProblem } from './config/config-helpers.js';
+import { loadAgentConfig } from './config/config-load.js';
+import { AgentPeers, type PeerEntry } from './peers/agent-peers.js';
+import { ConfigError } from './config/config-error.js';
+import { ControlServer, peerStatus, routeViews, type AgentStatus, type ControlRequest } from './control/control-server.js';
+import { Listener } from './peers/listener.js';
+import { logEvent } from './observability/log-events.js';
+import type { PeerSpec } from './peers/mesh.js';
+import type { AgentCounters, AgentMetrics } from './observability/metrics.js';
+import { countUpdates } from './peers/peer.js';
+import { ribInput, type InputRefusal } from './peers/update-input.js';
+import { LoggingSink, TeeSink, type RouteSink } from './kernel/route-sink.js';
+import { DataplaneBridge } from './kernel/dataplane-bridge.js';
+import { blockAttributes } from './kernel/dataplane-desired.js';
 
 export type { PeerEntry };
 
@@ -118,7 +118,7 @@ export class Agent {
       this.listenPort = await this.listener.listen(this.config.listen.address, this.config.listen.port);
       const m = this.config.metrics.listen;
       if (m !== false) {
-        const { AgentMetrics } = await import('./metrics.js');
+        const { AgentMetrics } = await import('./observability/metrics.js');
         this.metrics = new AgentMetrics({
           peerStats: () => [...this.entries.values()].map((e) => peerStatus(this, e)),
           ribSize: () => this.rib.size(),

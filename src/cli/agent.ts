@@ -6,12 +6,12 @@
  */
 import { setFlagsFromString } from 'node:v8';
 import { Command, Option } from 'commander';
-import { logEvent } from '../agent/log-events.js';
+import { logEvent } from '../agent/observability/log-events.js';
 import { Agent } from '../agent/agent.js';
-import type { LoadedConfig } from '../agent/agent-config.js';
-import { ConfigError } from '../agent/config-error.js';
-import { loadAgentConfig } from '../agent/config-load.js';
-import { createLogger, type LogLevel } from '../agent/logger.js';
+import type { LoadedConfig } from '../agent/config/agent-config.js';
+import { ConfigError } from '../agent/config/config-error.js';
+import { loadAgentConfig } from '../agent/config/config-load.js';
+import { createLogger, type LogLevel } from '../agent/observability/logger.js';
 import { CliError, ExitStatus, type CommandContext } from './output.js';
 
 const AGENT_HELP = `

@@ -1,7 +1,7 @@
 /** `weft config check FILE`: validates an agent configuration without starting anything. */
 import { Command } from 'commander';
 import { formatPrefix } from '../lib/prefix.js';
-import { isSelf } from '../agent/config-helpers.js';
+import { isSelf } from '../agent/config/config-helpers.js';
 import { loadOrFail } from './agent.js';
 import { toJson, type CommandContext } from './output.js';
 

@@ -3,7 +3,7 @@
  * (src/lab). Progress goes to stderr, results to stdout (a table, or JSON with --json).
  */
 import { Command, Option } from 'commander';
-import { ConfigError } from '../agent/config-error.js';
+import { ConfigError } from '../agent/config/config-error.js';
 import { hostConvergence } from '../lab/converge.js';
 import { nsExists } from '../lab/down.js';
 import type { PingResult } from '../lab/ping.js';

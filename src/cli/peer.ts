@@ -3,9 +3,9 @@
  * to try a session against a router before the full agent exists, and what the interop tests run.
  */
 import { Command, Option } from 'commander';
-import { ConfigError } from '../agent/config-error.js';
-import { createLogger, type LogLevel } from '../agent/logger.js';
-import { Speaker } from '../agent/speaker.js';
+import { ConfigError } from '../agent/config/config-error.js';
+import { createLogger, type LogLevel } from '../agent/observability/logger.js';
+import { Speaker } from '../agent/peers/speaker.js';
 import { CliError, ExitStatus, type CommandContext } from './output.js';
 
 const PEER_HELP = `
@@ -60,7 +60,7 @@ export function registerPeer(program: Command, ctx: CommandContext): void {
       let config;
       try {
         // The schema (zod) only for this command: `weft agent` never loads it.
-        const { loadSpeakerConfig } = await import('../agent/speaker-config.js');
+        const { loadSpeakerConfig } = await import('../agent/config/speaker-config.js');
         config = loadSpeakerConfig(o.config);
       } catch (e) {
         if (e instanceof ConfigError) throw new CliError(e.message, ExitStatus.USAGE);

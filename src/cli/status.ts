@@ -3,9 +3,9 @@
  * helper the other control commands use to talk to the agent.
  */
 import { Command } from 'commander';
-import { DEFAULT_CONTROL_SOCKET } from '../agent/config-helpers.js';
-import { ControlUnreachable, controlRequest } from '../agent/control-client.js';
-import type { AgentStatus, ControlRequest, PeerStatusView } from '../agent/control-server.js';
+import { DEFAULT_CONTROL_SOCKET } from '../agent/config/config-helpers.js';
+import { ControlUnreachable, controlRequest } from '../agent/control/control-client.js';
+import type { AgentStatus, ControlRequest, PeerStatusView } from '../agent/control/control-server.js';
 import { CliError, ExitStatus, formatTable, toJson, type CommandContext } from './output.js';
 
 export const SOCKET_HELP = `the agent's control socket (default $WEFT_SOCKET or ${DEFAULT_CONTROL_SOCKET})`;

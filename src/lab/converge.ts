@@ -3,8 +3,8 @@
  * in each agent's Loc-RIB, polled over each agent's control socket (what `weft status --json` and
  * `weft routes --json` show). A dead agent stops the wait at once, with its log tail.
  */
-import { controlRequest } from '../agent/control-client.js';
-import type { AgentStatus, RouteView } from '../agent/control-server.js';
+import { controlRequest } from '../agent/control/control-client.js';
+import type { AgentStatus, RouteView } from '../agent/control/control-server.js';
 import { formatPrefix } from '../lib/prefix.js';
 import { tail } from './exec.js';
 import { isGone } from './processes.js';

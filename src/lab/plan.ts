@@ -3,8 +3,8 @@
  * expectations), one generated `weft agent` configuration per host (checked with the agent's own
  * schema), and the pod pairs of the ping matrix with the outcome each must have.
  */
-import { parseAgentConfig } from '../agent/agent-config.js';
-import { ConfigError, readYamlFile } from '../agent/config-errors.js';
+import { parseAgentConfig } from '../agent/config/agent-config.js';
+import { ConfigError, readYamlFile } from '../agent/config/config-errors.js';
 import { formatPrefix, parsePrefix, prefixContains } from '../lib/prefix.js';
 import { parseTopology, type Encapsulation, type Expectation, type Outcome, type Topology } from './topology.js';
 

@@ -25,7 +25,7 @@
 import { z } from 'zod';
 import { isIpv4 } from '../lib/address.js';
 import { formatPrefix, parsePrefix, prefixContains, type Prefix } from '../lib/prefix.js';
-import { ConfigError, formatPath, issuesToProblems } from '../agent/config-errors.js';
+import { ConfigError, formatPath, issuesToProblems } from '../agent/config/config-errors.js';
 
 /** Node names become part of namespace names, file names and (for bridges) interface names. */
 const nodeName = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_-]{0,39}$/, 'must be 1-40 characters of letters, digits, _ and -, starting with a letter or digit');

@@ -19,7 +19,7 @@ import { randomBytes } from 'node:crypto';
 import { chmodSync, closeSync, existsSync, mkdirSync, openSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { controlRequest } from '../agent/control-client.js';
+import { controlRequest } from '../agent/control/control-client.js';
 import { teardown, nsExists } from './down.js';
 import { firstLine, inNs, run, tail } from './exec.js';
 import { startFrr } from './frr.js';

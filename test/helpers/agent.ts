@@ -3,8 +3,8 @@
 // socket there too, and the control API / CLI JSON read back for assertions.
 import { writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
-import { controlRequest } from '../../src/agent/control-client.js';
-import type { AgentStatus, PeerStatusView, RouteView } from '../../src/agent/control-server.js';
+import { controlRequest } from '../../src/agent/control/control-client.js';
+import type { AgentStatus, PeerStatusView, RouteView } from '../../src/agent/control/control-server.js';
 import { lineReader } from '../../src/lib/lines.js';
 import { inNs, run, type RunResult } from './exec.js';
 import type { Lab, ProcHandle } from './netns.js';

@@ -5,9 +5,9 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import * as inProcess from '../../src/agent/agent-config.js';
-import { ConfigError } from '../../src/agent/config-error.js';
-import * as isolated from '../../src/agent/config-load.js';
+import * as inProcess from '../../src/agent/config/agent-config.js';
+import { ConfigError } from '../../src/agent/config/config-error.js';
+import * as isolated from '../../src/agent/config/config-load.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'weft-config-load-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));

@@ -1,10 +1,10 @@
 // The agent configuration: a table of invalid configs, each with the path-qualified problem it must
 // report, the /32 warning, valid configs, and the mesh / peer-diff helpers built on it.
 import { describe, expect, it } from 'vitest';
-import { parseAgentConfig, parseNodesFile, type AgentConfig } from '../../src/agent/agent-config.js';
-import { ConfigError } from '../../src/agent/config-errors.js';
-import { checkRequest } from '../../src/agent/control-server.js';
-import { desiredPeers, diffPeers } from '../../src/agent/mesh.js';
+import { parseAgentConfig, parseNodesFile, type AgentConfig } from '../../src/agent/config/agent-config.js';
+import { ConfigError } from '../../src/agent/config/config-errors.js';
+import { checkRequest } from '../../src/agent/control/control-server.js';
+import { desiredPeers, diffPeers } from '../../src/agent/peers/mesh.js';
 import { formatPrefix } from '../../src/lib/prefix.js';
 
 const BASE = {

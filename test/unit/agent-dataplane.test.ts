@@ -11,12 +11,12 @@ import {
   type DesiredContext,
   type PoolLike,
   type RibRoute,
-} from '../../src/agent/dataplane-desired.js';
+} from '../../src/agent/kernel/dataplane-desired.js';
 import { emptyKernelState } from '../../src/dataplane/kernel-state.js';
 import type { DesiredState, Encapsulation, TunnelType } from '../../src/dataplane/model.js';
 import { plan } from '../../src/dataplane/planner.js';
 import { parsePrefix } from '../../src/lib/prefix.js';
-import { parseAgentConfig } from '../../src/agent/agent-config.js';
+import { parseAgentConfig } from '../../src/agent/config/agent-config.js';
 
 /** What the data plane would write for a desired state on an empty kernel. */
 const planFor = (s: DesiredState) => plan(emptyKernelState(), s);

@@ -1,8 +1,8 @@
 // Prometheus metric types and names (src/agent/metrics.ts): `_total` names are real counters,
 // monotonic when a peer goes; per-peer session values are gauges without the suffix.
 import { describe, expect, it } from 'vitest';
-import { AgentMetrics, type MetricsSource } from '../../src/agent/metrics.js';
-import { countUpdates } from '../../src/agent/peer.js';
+import { AgentMetrics, type MetricsSource } from '../../src/agent/observability/metrics.js';
+import { countUpdates } from '../../src/agent/peers/peer.js';
 import { endOfRibBytes } from '../../src/wire/eor.js';
 import { encodeRouteRefresh } from '../../src/wire/route-refresh.js';
 

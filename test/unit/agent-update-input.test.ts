@@ -2,7 +2,7 @@
 // next hop (as GoBGP sends it over an IPv6 session) is treated as withdrawn and counted as
 // refused for 'next-hop-family' unless RFC 8950 extended next hop was negotiated.
 import { describe, expect, it } from 'vitest';
-import { ribInput } from '../../src/agent/update-input.js';
+import { ribInput } from '../../src/agent/peers/update-input.js';
 import { formatPrefix, parsePrefix } from '../../src/lib/prefix.js';
 import { Rib } from '../../src/rib/loc-rib.js';
 import type { PeerInfo } from '../../src/rib/peer.js';

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { ConfigError } from '../../src/agent/config-errors.js';
+import { ConfigError } from '../../src/agent/config/config-errors.js';
 import { agentConfigs, deepMerge, loadTopology, podPairs, relation, selectVariant } from '../../src/lab/plan.js';
 import { parseTopology, roleOf } from '../../src/lab/topology.js';
 

@@ -4,7 +4,7 @@
 // time and keepalive low for the failure test. One `ip -ts monitor route` per host, started before
 // the agents, so even the first routes are seen.
 import { writeFileSync } from 'node:fs';
-import { controlRequest } from '../../../src/agent/control-client.js';
+import { controlRequest } from '../../../src/agent/control/control-client.js';
 import { agentConfig, startAgent, type WeftAgent } from '../../../test/helpers/agent.js';
 import { Lab } from '../../../test/helpers/netns.js';
 import { waitFor } from '../../../src/lab/wait.js';

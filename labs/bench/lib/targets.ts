@@ -5,8 +5,8 @@
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { controlRequest } from '../../../src/agent/control-client.js';
-import type { AgentStatus } from '../../../src/agent/control-server.js';
+import { controlRequest } from '../../../src/agent/control/control-client.js';
+import type { AgentStatus } from '../../../src/agent/control/control-server.js';
 import { waitFor } from '../../../src/lab/wait.js';
 import { startBird } from '../../../test/helpers/bird.js';
 import { startFrr } from '../../../test/helpers/frr.js';

@@ -10,18 +10,18 @@ import { connect as netConnect, type Socket } from 'node:net';
 import type { Logger } from 'pino';
 // The Subject module alone (rxjs exports ./internal/*): the whole index costs ~6 MB of RSS.
 import { Subject } from 'rxjs/internal/Subject';
-import { createSession, detectCollision, nextDeadline, step } from '../session/index.js';
-import type { Action, Negotiated, SessionConfig, SessionEvent, SessionState, StateName, StopCause } from '../session/index.js';
-import { encodeKeepalive } from '../wire/keepalive.js';
-import { encodeNotification } from '../wire/notification.js';
-import { encodeOpen } from '../wire/open.js';
-import { encodeRouteRefresh } from '../wire/route-refresh.js';
-import { ErrorCode, MessageType, OpenSubcode } from '../wire/iana.js';
-import type { WireError } from '../wire/errors.js';
-import type { BgpMessage, RouteRefreshMessage, UpdateMessage, WireOptions } from '../wire/types.js';
-import { toHex } from '../lib/hex.js';
+import { createSession, detectCollision, nextDeadline, step } from '../../session/index.js';
+import type { Action, Negotiated, SessionConfig, SessionEvent, SessionState, StateName, StopCause } from '../../session/index.js';
+import { encodeKeepalive } from '../../wire/keepalive.js';
+import { encodeNotification } from '../../wire/notification.js';
+import { encodeOpen } from '../../wire/open.js';
+import { encodeRouteRefresh } from '../../wire/route-refresh.js';
+import { ErrorCode, MessageType, OpenSubcode } from '../../wire/iana.js';
+import type { WireError } from '../../wire/errors.js';
+import type { BgpMessage, RouteRefreshMessage, UpdateMessage, WireOptions } from '../../wire/types.js';
+import { toHex } from '../../lib/hex.js';
 import { Connection } from './connection.js';
-import { logEvent } from './log-events.js';
+import { logEvent } from '../observability/log-events.js';
 
 /** UPDATE messages among encoded messages (type octet 18 = 2, RFC 4271 4.1); route refreshes are not. */
 export function countUpdates(messages: readonly Uint8Array[]): number {

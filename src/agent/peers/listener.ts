@@ -6,7 +6,7 @@
 import { createServer, type Server, type Socket } from 'node:net';
 import type { Logger } from 'pino';
 import { normaliseAddress } from './connection.js';
-import { logEvent } from './log-events.js';
+import { logEvent } from '../observability/log-events.js';
 
 export class Listener {
   private server: Server | undefined;

@@ -14,7 +14,7 @@
 import { createServer, type Server } from 'node:http';
 import type { Logger } from 'pino';
 import { Counter, Gauge, Registry } from 'prom-client';
-import { STATE_NAMES } from '../session/types.js';
+import { STATE_NAMES } from '../../session/types.js';
 import { logEvent } from './log-events.js';
 
 /** What the metrics read from the agent at scrape time. */

@@ -10,11 +10,11 @@
  * as a malformed next hop: such routes are treated as withdrawn (RFC 7606 2, "treat-as-withdraw")
  * and counted as refused with the reason 'next-hop-family'.
  */
-import type { Prefix } from '../lib/prefix.js';
-import { ribUpdatesFromMessage, type RibUpdate } from '../rib/adj-rib-in.js';
-import { Afi, Safi } from '../wire/iana.js';
-import type { UpdateMessage } from '../wire/types.js';
-import { updateSeverity } from '../wire/update.js';
+import type { Prefix } from '../../lib/prefix.js';
+import { ribUpdatesFromMessage, type RibUpdate } from '../../rib/adj-rib-in.js';
+import { Afi, Safi } from '../../wire/iana.js';
+import type { UpdateMessage } from '../../wire/types.js';
+import { updateSeverity } from '../../wire/update.js';
 
 /** Refusals decided on the agent's input path (before the RIB's own import policy). */
 export const INPUT_REFUSALS = ['next-hop-family'] as const;

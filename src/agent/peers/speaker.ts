@@ -6,22 +6,22 @@
  */
 import { writeFileSync, renameSync } from 'node:fs';
 import type { Logger } from 'pino';
-import { isIpv4 } from '../lib/address.js';
-import { formatPrefix, type Prefix } from '../lib/prefix.js';
-import { localCapabilities, IPV4_UNICAST, IPV6_UNICAST } from '../session/index.js';
-import type { AfiSafi } from '../wire/types.js';
-import { attr } from '../wire/attr-build.js';
-import { endOfRibBytes, isEndOfRib } from '../wire/eor.js';
-import { Afi, Origin, RouteRefreshSubtype, Safi } from '../wire/iana.js';
-import { messageToJson } from '../wire/message.js';
-import { encodeRouteRefresh } from '../wire/route-refresh.js';
-import { packUpdates } from '../wire/update-pack.js';
-import type { PathAttribute, UpdateMessage } from '../wire/types.js';
+import { isIpv4 } from '../../lib/address.js';
+import { formatPrefix, type Prefix } from '../../lib/prefix.js';
+import { localCapabilities, IPV4_UNICAST, IPV6_UNICAST } from '../../session/index.js';
+import type { AfiSafi } from '../../wire/types.js';
+import { attr } from '../../wire/attr-build.js';
+import { endOfRibBytes, isEndOfRib } from '../../wire/eor.js';
+import { Afi, Origin, RouteRefreshSubtype, Safi } from '../../wire/iana.js';
+import { messageToJson } from '../../wire/message.js';
+import { encodeRouteRefresh } from '../../wire/route-refresh.js';
+import { packUpdates } from '../../wire/update-pack.js';
+import type { PathAttribute, UpdateMessage } from '../../wire/types.js';
 import { Listener } from './listener.js';
-import { logEvent } from './log-events.js';
-import { peerLogger } from './logger.js';
+import { logEvent } from '../observability/log-events.js';
+import { peerLogger } from '../observability/logger.js';
 import { Peer } from './peer.js';
-import type { AnnouncedRoute, SpeakerConfig, SpeakerPeerConfig } from './speaker-config.js';
+import type { AnnouncedRoute, SpeakerConfig, SpeakerPeerConfig } from '../config/speaker-config.js';
 
 export interface ReceivedRoute {
   prefix: string;

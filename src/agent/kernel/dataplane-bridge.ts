@@ -25,16 +25,16 @@
  * kill -9 and restart therefore changes no route that the peers still announce.
  */
 import type { Logger } from 'pino';
-import { PrefixMap } from '../lib/prefix-map.js';
-import { isV4, parsePrefix, type Prefix } from '../lib/prefix.js';
-import { Dataplane, type BatchRecord, type RouteSource } from '../dataplane/dataplane.js';
-import { readKernel, runTool } from '../dataplane/iproute2.js';
-import { isWeftRoute, type KernelState } from '../dataplane/kernel-state.js';
-import { IPIP_DEVICE, VXLAN_DEVICE, type DesiredState, type RemoteRoute } from '../dataplane/model.js';
-import type { Change } from '../rib/loc-rib.js';
-import type { Path } from '../rib/peer.js';
-import type { Agent } from './agent.js';
-import type { RouteView } from './control-server.js';
+import { PrefixMap } from '../../lib/prefix-map.js';
+import { isV4, parsePrefix, type Prefix } from '../../lib/prefix.js';
+import { Dataplane, type BatchRecord, type RouteSource } from '../../dataplane/dataplane.js';
+import { readKernel, runTool } from '../../dataplane/iproute2.js';
+import { isWeftRoute, type KernelState } from '../../dataplane/kernel-state.js';
+import { IPIP_DEVICE, VXLAN_DEVICE, type DesiredState, type RemoteRoute } from '../../dataplane/model.js';
+import type { Change } from '../../rib/loc-rib.js';
+import type { Path } from '../../rib/peer.js';
+import type { Agent } from '../agent.js';
+import type { RouteView } from '../control/control-server.js';
 import {
   assembleDesired,
   blockDecision,
@@ -47,7 +47,7 @@ import {
   type RouteDecision,
 } from './dataplane-desired.js';
 import { annotateRoutes, explainAddress, type ExplainView } from './dataplane-views.js';
-import { logEvent } from './log-events.js';
+import { logEvent } from '../observability/log-events.js';
 import type { RouteSink } from './route-sink.js';
 
 export interface DataplaneStatus {

@@ -4,8 +4,8 @@
  * its field path; problems that do not stop the agent (a /32 node address) come back as warnings.
  */
 import { z } from 'zod';
-import { isIpv4, isIpv6 } from '../lib/address.js';
-import { formatPrefix, parsePrefix, prefixContains, prefixLength, type Prefix } from '../lib/prefix.js';
+import { isIpv4, isIpv6 } from '../../lib/address.js';
+import { formatPrefix, parsePrefix, prefixContains, prefixLength, type Prefix } from '../../lib/prefix.js';
 import { ConfigError, readYamlFile, formatPath, issuesToProblems } from './config-errors.js';
 import { asn, community, connectRetrySeconds, holdTime, ipAddress, ipv4, keepaliveSeconds, neighbourShape, port, prefix } from './schema-types.js';
 

@@ -6,13 +6,13 @@
 import { watch, statSync, type FSWatcher } from 'node:fs';
 import { basename, dirname } from 'node:path';
 import type { Logger } from 'pino';
-import { shouldDial } from '../session/collision.js';
-import type { AgentConfig, MeshNode } from './agent-config.js';
-import { ConfigError } from './config-error.js';
-import { isSelf, toPolicyRules } from './config-helpers.js';
-import { loadNodesFile } from './config-load.js';
-import { logEvent } from './log-events.js';
-import type { PolicyRule } from '../rib/policy.js';
+import { shouldDial } from '../../session/collision.js';
+import type { AgentConfig, MeshNode } from '../config/agent-config.js';
+import { ConfigError } from '../config/config-error.js';
+import { isSelf, toPolicyRules } from '../config/config-helpers.js';
+import { loadNodesFile } from '../config/config-load.js';
+import { logEvent } from '../observability/log-events.js';
+import type { PolicyRule } from '../../rib/policy.js';
 
 export type PeerKind = 'mesh' | 'external' | 'reflector-client';
 

@@ -8,9 +8,9 @@
  * Locally originated blocks have source 'local' (the data plane installs a blackhole for them).
  */
 import type { Logger } from 'pino';
-import { formatPrefix } from '../lib/prefix.js';
-import type { Change } from '../rib/loc-rib.js';
-import { logEvent } from './log-events.js';
+import { formatPrefix } from '../../lib/prefix.js';
+import type { Change } from '../../rib/loc-rib.js';
+import { logEvent } from '../observability/log-events.js';
 
 export interface DesiredRouteChange {
   action: 'add' | 'remove';

@@ -3,13 +3,13 @@
  * and whether the kernel has it; per address the longest match, pool, node, shape and the
  * kernel's own answer (`ip route get`). Read-only: nothing here changes the kernel.
  */
-import { isIpv4 } from '../lib/address.js';
-import { formatPrefix, parsePrefix, prefixContains, prefixLength, type Prefix } from '../lib/prefix.js';
-import { runTool } from '../dataplane/iproute2.js';
-import { isWeftRoute, parseRoutes, type KernelRoute } from '../dataplane/kernel-state.js';
-import { IPIP_DEVICE, nodeVtep } from '../dataplane/model.js';
-import type { Agent } from './agent.js';
-import type { RouteView } from './control-server.js';
+import { isIpv4 } from '../../lib/address.js';
+import { formatPrefix, parsePrefix, prefixContains, prefixLength, type Prefix } from '../../lib/prefix.js';
+import { runTool } from '../../dataplane/iproute2.js';
+import { isWeftRoute, parseRoutes, type KernelRoute } from '../../dataplane/kernel-state.js';
+import { IPIP_DEVICE, nodeVtep } from '../../dataplane/model.js';
+import type { Agent } from '../agent.js';
+import type { RouteView } from '../control/control-server.js';
 import { hostPrefix, type RouteDecision, type ViewShape } from './dataplane-desired.js';
 
 /** What the views need of the data-plane bridge. */

@@ -2,8 +2,8 @@
  * Helpers over a validated agent configuration that the running agent needs, apart from the
  * schema (agent-config.ts loads zod; the agent process does not: see config-load.ts).
  */
-import { formatPrefix, prefixContains, prefixLength, type Prefix } from '../lib/prefix.js';
-import type { PolicyRule } from '../rib/policy.js';
+import { formatPrefix, prefixContains, prefixLength, type Prefix } from '../../lib/prefix.js';
+import type { PolicyRule } from '../../rib/policy.js';
 import type { AgentConfig, PolicyRuleConfig, PoolConfig } from './agent-config.js';
 
 export const DEFAULT_CONTROL_SOCKET = '/run/weft/weft.sock';

@@ -1,7 +1,7 @@
 /** Reusable zod schemas for addresses, prefixes, AS numbers and communities in weft's configs. */
 import { z } from 'zod';
-import { isIpv4, isIpv6 } from '../lib/address.js';
-import { parsePrefix, type Prefix } from '../lib/prefix.js';
+import { isIpv4, isIpv6 } from '../../lib/address.js';
+import { parsePrefix, type Prefix } from '../../lib/prefix.js';
 
 export const asn = z
   .number({ error: 'must be an AS number (1..4294967295)' })

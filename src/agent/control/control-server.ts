@@ -16,11 +16,11 @@ import { chmodSync, existsSync, mkdirSync, unlinkSync } from 'node:fs';
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import { dirname } from 'node:path';
 import type { Logger } from 'pino';
-import { formatPrefix } from '../lib/prefix.js';
-import type { Agent, PeerEntry } from './agent.js';
-import type { DataplaneStatus } from './dataplane-bridge.js';
-import { logEvent } from './log-events.js';
-import type { PeerKind } from './mesh.js';
+import { formatPrefix } from '../../lib/prefix.js';
+import type { Agent, PeerEntry } from '../agent.js';
+import type { DataplaneStatus } from '../kernel/dataplane-bridge.js';
+import { logEvent } from '../observability/log-events.js';
+import type { PeerKind } from '../peers/mesh.js';
 
 export type ControlRequest =
   | { op: 'status' }

@@ -23,8 +23,8 @@
  * node's underlay address (model.ts vtepMac). One MAC per node: the first signalled one wins, so
  * the planner never sees two MACs for one VTEP.
  */
-import { isIpv4 } from '../lib/address.js';
-import { isV4, parsePrefix, prefixContains, type Prefix } from '../lib/prefix.js';
+import { isIpv4 } from '../../lib/address.js';
+import { isV4, parsePrefix, prefixContains, type Prefix } from '../../lib/prefix.js';
 import {
   decideShape,
   ipipDevice,
@@ -38,8 +38,8 @@ import {
   type RemoteRoute,
   type RouteShape,
   type TunnelType,
-} from '../dataplane/model.js';
-import type { ExtCommunity, PathAttribute } from '../wire/types.js';
+} from '../../dataplane/model.js';
+import type { ExtCommunity, PathAttribute } from '../../wire/types.js';
 
 /** RFC 9012 / IANA "BGP Tunnel Encapsulation Attribute Tunnel Types": the two weft uses. */
 export const TUNNEL_TYPE = { ipip: 7, vxlan: 8 } as const satisfies Record<TunnelType, number>;

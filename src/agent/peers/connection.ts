@@ -7,10 +7,10 @@
 import type { Socket } from 'node:net';
 // The Subject module alone (rxjs exports ./internal/*): the whole index costs ~6 MB of RSS.
 import { Subject } from 'rxjs/internal/Subject';
-import { Framer } from '../wire/framer.js';
-import { decodeMessage } from '../wire/message.js';
-import { isWireError, type WireError } from '../wire/errors.js';
-import { DEFAULT_WIRE_OPTIONS, type BgpMessage, type WireOptions } from '../wire/types.js';
+import { Framer } from '../../wire/framer.js';
+import { decodeMessage } from '../../wire/message.js';
+import { isWireError, type WireError } from '../../wire/errors.js';
+import { DEFAULT_WIRE_OPTIONS, type BgpMessage, type WireOptions } from '../../wire/types.js';
 
 export type ConnectionEvent =
   | { type: 'message'; message: BgpMessage; bytes: number }

@@ -9,14 +9,14 @@
  */
 import type { Logger } from 'pino';
 import type { Subscription } from 'rxjs/internal/Subscription';
-import type { MaxPrefixExceeded } from '../rib/adj-rib-in.js';
-import type { PeerInfo } from '../rib/peer.js';
-import { IPV4_UNICAST, IPV6_UNICAST, localCapabilities } from '../session/index.js';
-import { Afi, Safi } from '../wire/iana.js';
-import type { UpdateMessage } from '../wire/types.js';
-import type { AgentConfig, MeshNode } from './agent-config.js';
-import { logEvent } from './log-events.js';
-import { peerLogger } from './logger.js';
+import type { MaxPrefixExceeded } from '../../rib/adj-rib-in.js';
+import type { PeerInfo } from '../../rib/peer.js';
+import { IPV4_UNICAST, IPV6_UNICAST, localCapabilities } from '../../session/index.js';
+import { Afi, Safi } from '../../wire/iana.js';
+import type { UpdateMessage } from '../../wire/types.js';
+import type { AgentConfig, MeshNode } from '../config/agent-config.js';
+import { logEvent } from '../observability/log-events.js';
+import { peerLogger } from '../observability/logger.js';
 import { desiredPeers, diffPeers, NodesFileWatcher, type PeerDiff, type PeerSpec } from './mesh.js';
 import { Peer } from './peer.js';
 import type { InputRefusal } from './update-input.js';

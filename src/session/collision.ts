@@ -93,7 +93,10 @@ function addressKey(addr: string): { family: number; bytes: number[] } {
   return { family: 6, bytes: Array.from(ipv6ToBytes(addr)) };
 }
 
-/** Orders two addresses: IPv4 before IPv6, then by value. Throws on text that is not an address. */
+/**
+ * Orders two addresses: IPv4 before IPv6, then by value. Throws on text that is not an address.
+ * Not the mesh dialling order (see shouldDial, which compares text).
+ */
 export function compareAddresses(a: string, b: string): number {
   const x = addressKey(a);
   const y = addressKey(b);
@@ -103,10 +106,22 @@ export function compareAddresses(a: string, b: string): number {
 }
 
 /**
- * The mesh dialling rule (as Calico configures its BIRD mesh): of two mesh nodes only the one with
- * the lower underlay address dials; the higher one is passive and waits in Active. So a mesh
- * pair opens exactly one connection and never collides. Returns false for equal addresses.
+ * The mesh dialling rule, as calico-node configures its BIRD mesh, so that a weft host can stand
+ * in a Calico mesh: of two mesh nodes the one whose address TEXT sorts higher dials; the other is
+ * passive and waits in Active. So a mesh pair opens exactly one connection and never collides.
+ *
+ * calico-node's confd (confd/pkg/backends/calico/bgp_processor.go) renders `passive on` towards
+ * a mesh peer when `peerIP > currentNodeIP`: a Go comparison of two strings, byte by byte, not of
+ * two numbers. So 10.0.0.9 dials 10.0.0.10 ('9' > '1'), 10.0.0.20 dials 10.0.0.100, and
+ * 192.168.10.1 dials 192.168.1.2 ('0' > '.'). IPv6 compares the same way: fd00::2 dials
+ * fd00::10, and a hex letter sorts above every digit (fd00::a dials fd00::9).
+ *
+ * The text is compared exactly as given (JS `>` on UTF-16 code units equals Go's byte order for
+ * ASCII). Calico's strings are Go's net.IP.String() forms (dotted quad; RFC 5952 lower-case
+ * compressed IPv6), so callers must pass addresses in that form for the two sides to agree:
+ * "FD00::A" or "fd00:0:0::a" would sort differently from Calico's "fd00::a". Returns false for
+ * equal addresses (ourselves).
  */
 export function shouldDial(localAddress: string, peerAddress: string): boolean {
-  return compareAddresses(localAddress, peerAddress) < 0;
+  return localAddress > peerAddress;
 }

@@ -64,17 +64,38 @@ describe('detectCollision over two sessions', () => {
   });
 });
 
-describe('shouldDial (mesh rule: the lower address dials)', () => {
+describe('shouldDial (Calico mesh rule: the address whose text sorts higher dials)', () => {
+  // calico-node's confd (confd/pkg/backends/calico/bgp_processor.go) renders `passive on` towards
+  // a mesh peer when `peerIP > currentNodeIP`, a Go string comparison of the address text.
   it('exactly one side of a pair dials', () => {
-    expect(shouldDial('10.0.1.11', '10.0.1.12')).toBe(true);
-    expect(shouldDial('10.0.1.12', '10.0.1.11')).toBe(false);
-    expect(shouldDial('10.0.1.9', '10.0.1.10')).toBe(true); // numeric, not text order
-    expect(shouldDial('10.0.1.10', '10.0.1.10')).toBe(false);
+    expect(shouldDial('10.0.1.12', '10.0.1.11')).toBe(true);
+    expect(shouldDial('10.0.1.11', '10.0.1.12')).toBe(false);
+    expect(shouldDial('10.0.1.10', '10.0.1.10')).toBe(false); // ourselves: neither
   });
 
-  it('IPv6, and IPv4 before IPv6', () => {
+  it('compares text, not numbers: 10.0.0.9 dials 10.0.0.10, 10.0.0.20 dials 10.0.0.100', () => {
+    expect(shouldDial('10.0.0.9', '10.0.0.10')).toBe(true);
+    expect(shouldDial('10.0.0.10', '10.0.0.9')).toBe(false);
+    expect(shouldDial('10.0.0.20', '10.0.0.100')).toBe(true);
+    expect(shouldDial('10.0.0.100', '10.0.0.20')).toBe(false);
+    expect(shouldDial('9.0.0.1', '10.0.0.1')).toBe(true);
+    expect(shouldDial('192.168.1.2', '192.168.10.1')).toBe(false); // '1' then '.' (0x2e) < '0' (0x30)
+  });
+
+  it('IPv6 compares as text too: fd00::2 dials fd00::10, and a letter sorts above a digit', () => {
     expect(shouldDial('fd00::2', 'fd00::10')).toBe(true);
     expect(shouldDial('fd00::10', 'fd00::2')).toBe(false);
+    expect(shouldDial('fd00::a', 'fd00::9')).toBe(true);
+    expect(shouldDial('fd00::9', 'fd00::a')).toBe(false);
+  });
+
+  it('of any set of addresses, each pair has exactly one dialler', () => {
+    const nodes = ['10.0.0.9', '10.0.0.10', '10.0.0.20', '10.0.0.100', '10.0.0.2'];
+    for (const a of nodes) for (const b of nodes) if (a !== b) expect(shouldDial(a, b) !== shouldDial(b, a)).toBe(true);
+  });
+
+  it('compareAddresses still orders by value (IPv4 before IPv6)', () => {
+    expect(compareAddresses('10.0.0.9', '10.0.0.10')).toBeLessThan(0);
     expect(compareAddresses('255.255.255.255', '::1')).toBeLessThan(0);
   });
 });

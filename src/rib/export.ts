@@ -18,12 +18,18 @@
  *  - eBGP peers: our AS prepended, NEXT_HOP self, no LOCAL_PREF, no MED learned from a peer, no
  *    ORIGINATOR_ID / CLUSTER_LIST;
  *  - iBGP peers: LOCAL_PREF (default 100); NEXT_HOP unchanged on learned routes unless the
- *    peer is configured with forceNextHopSelf (RFC 4456 10: never changed when reflecting).
+ *    peer is configured with forceNextHopSelf (RFC 4456 10: never changed when reflecting);
+ *  - a next hop of the other family (an IPv4 route over an IPv6 next hop, RFC 8950) is not sent
+ *    unchanged: packing has no RFC 8950 encoding, so such a route goes out only with NEXT_HOP self.
+ *
+ * Encoding (batchMessages): a route whose attributes, re-encoded for the peer, leave no room in
+ * the peer's maximum message size is not announced to that peer but withdrawn from it, and
+ * reported (BIRD: "attribute list too long"); the rest of the batch is sent.
  */
 import type { Prefix } from '../lib/prefix.js';
 import { AS_TRANS, WellKnownCommunity } from '../wire/iana.js';
 import type { AsPathSegment, PathAttribute, WireOptions } from '../wire/types.js';
-import { packUpdates } from '../wire/update-pack.js';
+import { packRoutes, type TooLarge } from '../wire/update-pack.js';
 import { toPathAttributes, type AttrInterner, type InternedAttrs } from './attrs.js';
 import type { Change, Rib } from './loc-rib.js';
 import type { LocalInfo, Path, PeerInfo } from './peer.js';
@@ -207,6 +213,10 @@ export class AdjRibOut {
     }
     const nextHop = local || (!reflected && p.cfg.forceNextHopSelf === true) ? self : a.nextHop;
     if (nextHop === undefined || nextHop === '') return undefined;
+    // An IPv4 route learned over an IPv6 next hop (RFC 8950, accepted when that session
+    // negotiated it) cannot be put in a NEXT_HOP attribute (RFC 4271 5.1.3: an IPv4 address), nor
+    // an IPv6 route's next hop be anything but IPv6 in MP_REACH_NLRI (RFC 2545 3): not sent.
+    if (nextHop.includes(':') !== !v4) return undefined;
     return this.interner.derive(a, {
       nextHop,
       localPref: a.localPref ?? DEFAULT_LOCAL_PREF,
@@ -219,6 +229,32 @@ export class AdjRibOut {
             clusterList: [this.clusterId, ...a.clusterList],
           }
         : { originatorId: undefined, clusterList: [] }),
+    });
+  }
+
+  /**
+   * The announcements of a batch that were not sent after all (batchMessages found them too
+   * large for the peer and withdrew them instead): the peer holds nothing for these prefixes now,
+   * so they leave `sentTo` and a later change announces them again.
+   */
+  notSent(peerId: string, prefixes: readonly Prefix[]): void {
+    const p = this.out(peerId);
+    for (const prefix of prefixes) {
+      const have = p.sent.get(prefix);
+      if (have === undefined) continue;
+      p.sent.delete(prefix);
+      this.interner.release(have);
+    }
+  }
+
+  /**
+   * batchMessages for one of this RIB's batches, keeping `sentTo` true to what went out: the
+   * routes found too large are reported to `onTooLarge` and forgotten as sent (notSent).
+   */
+  messages(batch: OutBatch, opts: WireOptions, onTooLarge?: (t: TooLarge) => void): Uint8Array[] {
+    return batchMessages(batch, opts, (t) => {
+      this.notSent(batch.peerId, t.prefixes);
+      onTooLarge?.(t);
     });
   }
 
@@ -322,15 +358,32 @@ function forTwoOctet(attrs: PathAttribute[]): PathAttribute[] {
   return out;
 }
 
-/** The UPDATE messages for a batch: withdrawals first, then one run per attribute set. */
-export function batchMessages(batch: OutBatch, opts: WireOptions): Uint8Array[] {
-  const out: Uint8Array[] = [];
-  if (batch.withdraw.length > 0) out.push(...packUpdates({ withdraw: batch.withdraw }, opts));
+/**
+ * The UPDATE messages for a batch: withdrawals first, then one run per attribute set. A group
+ * whose attributes (as encoded for this peer) leave no room for its prefixes in the peer's
+ * maximum message size is not announced: its prefixes are withdrawn instead (the peer may hold
+ * an earlier, smaller version of the route, which must not stay) and reported to `onTooLarge`,
+ * once per group and family. RFC 8654 5: "A BGP speaker ... MUST NOT send a BGP UPDATE message
+ * that exceeds the maximum message size". The other groups are sent as usual. A caller that
+ * keeps the batch's Adj-RIB-Out should use AdjRibOut.messages, which also forgets them as sent.
+ */
+export function batchMessages(batch: OutBatch, opts: WireOptions, onTooLarge?: (t: TooLarge) => void): Uint8Array[] {
+  const announced: Uint8Array[] = [];
+  const dropped: Prefix[] = [];
   for (const g of batch.announce) {
     let attributes = toPathAttributes(g.attrs);
     if (!opts.fourOctetAs) attributes = forTwoOctet(attributes);
     const v6 = typeof g.prefixes[0] !== 'number';
-    out.push(...packUpdates({ attributes, announce: g.prefixes, ipv6NextHop: v6 ? [g.attrs.nextHop] : undefined }, opts));
+    const r = packRoutes({ attributes, announce: g.prefixes, ipv6NextHop: v6 ? [g.attrs.nextHop] : undefined }, opts);
+    for (const m of r.messages) announced.push(m);
+    for (const t of r.tooLarge) {
+      for (const p of t.prefixes) dropped.push(p);
+      onTooLarge?.(t);
+    }
   }
+  const withdraw = dropped.length === 0 ? batch.withdraw : [...batch.withdraw, ...dropped];
+  if (withdraw.length === 0) return announced;
+  const out = packRoutes({ withdraw }, opts).messages;
+  for (const m of announced) out.push(m);
   return out;
 }

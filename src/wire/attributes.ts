@@ -17,7 +17,7 @@
  */
 import type { Severity } from './errors.js';
 import { AttrFlag, AttrType } from './iana.js';
-import type { PathAttribute, PathAttributeType, WireOptions } from './types.js';
+import type { AttrOf, PathAttribute, PathAttributeType, WireOptions } from './types.js';
 import type { Writer } from './writer.js';
 import * as basic from './attr-basic.js';
 import * as asPath from './attr-as-path.js';
@@ -25,7 +25,7 @@ import * as comm from './attr-communities.js';
 import * as mp from './attr-mp.js';
 
 /** The PathAttribute variant with the given `type`. */
-export type AttrOf<T extends PathAttributeType> = Extract<PathAttribute, { type: T }>;
+export type { AttrOf };
 
 /** Attributes with a row in the table (everything but 'unknown'). */
 export type KnownAttrType = Exclude<PathAttributeType, 'unknown'>;
@@ -110,9 +110,21 @@ function encodeValue(w: Writer, a: Exclude<PathAttribute, { type: 'unknown' }>, 
 
 /**
  * Writes one attribute: flags exactly as given, type code, length, value. The Extended Length
- * flag is honoured as given, and set when the value turns out longer than 255 octets.
+ * flag is honoured as given, and set when the value turns out longer than 255 octets. A value
+ * longer than 65535 octets has no length field that can say so: a plain Error (for a value that
+ * may come from a peer, use writeAttribute and decide).
  */
 export function encodeAttribute(w: Writer, a: PathAttribute, opts: WireOptions): void {
+  const len = writeAttribute(w, a, opts);
+  if (len > 0xffff) throw new Error(`attribute ${attributeCode(a)} value of ${len} octets does not fit`);
+}
+
+/**
+ * encodeAttribute without the throw: returns the value length. When it is over 65535 octets
+ * nothing is left written (the writer is back where it was) and the caller decides; a route
+ * whose attributes grew past that on their way through the RIB is an expected outcome, not a bug.
+ */
+export function writeAttribute(w: Writer, a: PathAttribute, opts: WireOptions): number {
   const flagsAt = w.pos;
   const flags = a.flags & 0xff;
   w.u8(flags).u8(attributeCode(a));
@@ -122,7 +134,10 @@ export function encodeAttribute(w: Writer, a: PathAttribute, opts: WireOptions):
   if (a.type === 'unknown') w.bytes(a.data);
   else encodeValue(w, a, opts);
   const len = w.pos - valueAt;
-  if (len > 0xffff) throw new Error(`attribute ${attributeCode(a)} value of ${len} octets does not fit`);
+  if (len > 0xffff) {
+    w.pos = flagsAt;
+    return len;
+  }
   if (extended) {
     w.patchU16(lenAt, len);
   } else if (len <= 255) {
@@ -134,6 +149,7 @@ export function encodeAttribute(w: Writer, a: PathAttribute, opts: WireOptions):
     w.patchU8(flagsAt, flags | AttrFlag.EXTENDED_LENGTH);
     w.patchU16(lenAt, len);
   }
+  return len;
 }
 
 /**

@@ -11,10 +11,20 @@
  *
  * so the attributes are encoded once, the prefixes once into one buffer, and each message is a
  * few copies plus length patches. RFC 7606 5.1: MP_REACH_NLRI / MP_UNREACH_NLRI go first.
+ *
+ * Routes that do not fit are an outcome, not an error. RFC 4271 4.3 bounds an UPDATE by the
+ * maximum message size ("The maximum message size is 4096 octets", RFC 8654 raises it to 65535
+ * when both sides announced Extended Messages), and a route learned from one peer can come back
+ * out larger than it went in (our AS prepended, LOCAL_PREF, CLUSTER_LIST or AS4_PATH added): a
+ * peer sending one full-size UPDATE must not be able to stop us. `packRoutes` returns the
+ * announcements that leave no room next to their attributes as `tooLarge`, and sends the rest;
+ * RFC 8654 5: "A BGP speaker ... MUST NOT send a BGP UPDATE message that exceeds the maximum
+ * message size", so what does not fit is not sent to that peer (BIRD does the same: "attribute
+ * list too long", the route withdrawn from that peer).
  */
 import { ipv6ToBytes } from '../lib/address.js';
 import type { Prefix, V4Prefix, V6Prefix } from '../lib/prefix.js';
-import { encodeAttribute } from './attributes.js';
+import { writeAttribute } from './attributes.js';
 import { AttrFlag, AttrType, Afi, HEADER_LENGTH, MAX_EXTENDED_MESSAGE_LENGTH, MAX_MESSAGE_LENGTH, MessageType, Safi } from './iana.js';
 import { checkV4Prefix, v4PrefixSize, v6PrefixSize, writePathId, writeV4Prefix, writeV6Prefix } from './nlri.js';
 import { familyKey, type PathAttribute, type WireOptions } from './types.js';
@@ -93,7 +103,34 @@ interface Layout {
   patches: { at: number; base: number }[];
 }
 
-function emit(layout: Layout, enc: Encoded, max: number, out: Uint8Array[]): void {
+/**
+ * Announcements that cannot be sent with their attributes: even alone, the prefix and the path
+ * attributes make a message longer than the maximum.
+ */
+export interface TooLarge {
+  readonly type: 'too-large';
+  readonly prefixes: Prefix[];
+  /** The path ids of `prefixes` (ADD-PATH), 0 where none was given. */
+  readonly pathIds: number[];
+  /** Total Path Attribute Length of the smallest message (MP_REACH_NLRI's own fields included, no prefix). */
+  readonly attributeOctets: number;
+  /** The negotiated maximum message size: 4096, or 65535 with RFC 8654. */
+  readonly maxOctets: number;
+}
+
+/** What packRoutes made: the messages to send, and the announcements left out. */
+export interface Packed {
+  messages: Uint8Array[];
+  /** Empty when everything fit; otherwise one entry per family whose routes did not. */
+  tooLarge: TooLarge[];
+}
+
+/**
+ * Writes the messages of one layout. Prefixes that do not fit even alone are skipped: their
+ * indices go to `unfit` (only possible when the fixed part leaves less room than the longest
+ * prefix, so never for withdrawals).
+ */
+function emit(layout: Layout, enc: Encoded, max: number, out: Uint8Array[], unfit: number[]): void {
   const { head, tail, patches } = layout;
   const room = max - head.length - tail.length;
   const n = enc.offsets.length - 1;
@@ -108,7 +145,10 @@ function emit(layout: Layout, enc: Encoded, max: number, out: Uint8Array[]): voi
       if (enc.offsets[mid] <= limit) lo = mid;
       else hi = mid - 1;
     }
-    if (lo === i) throw new Error(`a prefix does not fit in a ${max}-octet UPDATE next to ${head.length + tail.length} octets of attributes`);
+    if (lo === i) {
+      unfit.push(i++);
+      continue;
+    }
     const nlriLen = enc.offsets[lo] - enc.offsets[i];
     const total = head.length + nlriLen + tail.length;
     const msg = new Uint8Array(total);
@@ -132,10 +172,24 @@ function header(w: Writer): void {
   w.u16(0).u8(MessageType.UPDATE);
 }
 
-function attributeBlock(attrs: readonly PathAttribute[], opts: WireOptions): Uint8Array {
+/**
+ * The encoded attributes, or the octets they would take when one value is longer than any
+ * attribute length field can say (65535: then they fit in no message either).
+ */
+function attributeBlock(attrs: readonly PathAttribute[], opts: WireOptions): Uint8Array | number {
   const w = new Writer(256);
-  for (const a of attrs) encodeAttribute(w, a, opts);
-  return w.finish();
+  let over = 0;
+  for (const a of attrs) {
+    const len = writeAttribute(w, a, opts);
+    if (len > 0xffff) over += 4 + len;
+  }
+  return over > 0 ? w.pos + over : w.finish();
+}
+
+/** The prefixes (and ids) at the given indices, as a TooLarge outcome. */
+function tooLarge(prefixes: readonly Prefix[], ids: readonly number[], at: readonly number[] | 'all', attributeOctets: number, maxOctets: number): TooLarge {
+  const pick = at === 'all' ? prefixes.map((_, i) => i) : at;
+  return { type: 'too-large', prefixes: pick.map((i) => prefixes[i]), pathIds: pick.map((i) => ids[i] ?? 0), attributeOctets, maxOctets };
 }
 
 /** Splits prefixes (and their path ids) by family. */
@@ -161,26 +215,31 @@ const MP_FLAGS = AttrFlag.OPTIONAL | AttrFlag.EXTENDED_LENGTH;
 
 /**
  * Builds the UPDATE messages for the input: withdrawals first (IPv4, then IPv6), then
- * announcements (IPv4, then IPv6), each message filled up to the maximum length. Throws a plain
- * Error for input that cannot be sent (MP attributes given, no next hop, attributes too large).
+ * announcements (IPv4, then IPv6), each message filled up to the maximum length. Announcements
+ * whose attributes leave no room for them are returned in `tooLarge`, not sent. Throws a plain
+ * Error only for input no caller should give (MP attributes in `attributes`, no next hop, a
+ * prefix or address that is not one).
  */
-export function packUpdates(input: PackInput, opts: WireOptions): Uint8Array[] {
+export function packRoutes(input: PackInput, opts: WireOptions): Packed {
   const max = opts.extendedMessage ? MAX_EXTENDED_MESSAGE_LENGTH : MAX_MESSAGE_LENGTH;
   const attrs = input.attributes ?? [];
   if (attrs.some((a) => a.type === 'mp-reach' || a.type === 'mp-unreach')) {
     throw new Error('packUpdates adds MP_REACH_NLRI / MP_UNREACH_NLRI itself: leave them out of attributes');
   }
   const out: Uint8Array[] = [];
+  const left: TooLarge[] = [];
+  const unfit: number[] = [];
   const wd = split(input.withdraw ?? [], input.withdrawPathIds);
   const an = split(input.announce ?? [], input.announcePathIds);
   const v4AddPath = opts.addPath.has(familyKey(Afi.IPV4, Safi.UNICAST));
   const v6AddPath = opts.addPath.has(familyKey(Afi.IPV6, Safi.UNICAST));
 
+  // Withdrawals always fit: 23 or 30 fixed octets and at most 21 per prefix.
   if (wd.v4.length > 0) {
     const w = new Writer(32);
     header(w);
     w.u16(0);
-    emit({ head: w.finish(), tail: Uint8Array.of(0, 0), patches: [{ at: HEADER_LENGTH, base: 0 }] }, encodeV4(wd.v4, wd.v4Ids, v4AddPath), max, out);
+    emit({ head: w.finish(), tail: Uint8Array.of(0, 0), patches: [{ at: HEADER_LENGTH, base: 0 }] }, encodeV4(wd.v4, wd.v4Ids, v4AddPath), max, out, unfit);
   }
   if (wd.v6.length > 0) {
     const w = new Writer(32);
@@ -188,17 +247,24 @@ export function packUpdates(input: PackInput, opts: WireOptions): Uint8Array[] {
     w.u16(0).u16(0); // withdrawn length, total attribute length (patched)
     w.u8(MP_FLAGS).u8(AttrType.MP_UNREACH_NLRI).u16(0).u16(Afi.IPV6).u8(Safi.UNICAST);
     const head = w.finish();
-    emit({ head, tail: new Uint8Array(0), patches: [{ at: 21, base: 7 }, { at: 25, base: 3 }] }, encodeV6(wd.v6, wd.v6Ids, v6AddPath), max, out);
+    emit({ head, tail: new Uint8Array(0), patches: [{ at: 21, base: 7 }, { at: 25, base: 3 }] }, encodeV6(wd.v6, wd.v6Ids, v6AddPath), max, out, unfit);
   }
+  if (unfit.length > 0) throw new Error(`${unfit.length} withdrawals did not fit in a ${max}-octet UPDATE`); // cannot happen
+
   if (an.v4.length > 0) {
     if (!attrs.some((a) => a.type === 'next-hop')) throw new Error('IPv4 announcements need a NEXT_HOP attribute');
     const block = attributeBlock(attrs, opts);
-    const w = new Writer(block.length + 32);
-    header(w);
-    w.u16(0).u16(block.length).bytes(block);
-    const head = w.finish();
-    if (head.length > max) throw new Error(`path attributes of ${block.length} octets do not fit in a ${max}-octet UPDATE`);
-    emit({ head, tail: new Uint8Array(0), patches: [] }, encodeV4(an.v4, an.v4Ids, v4AddPath), max, out);
+    const blockLen = typeof block === 'number' ? block : block.length;
+    // [header 19][withdrawn length 2 = 0][attribute length 2][attributes]
+    if (typeof block === 'number' || HEADER_LENGTH + 4 + blockLen >= max) {
+      left.push(tooLarge(an.v4, an.v4Ids, 'all', blockLen, max));
+    } else {
+      const w = new Writer(block.length + 32);
+      header(w);
+      w.u16(0).u16(block.length).bytes(block);
+      emit({ head: w.finish(), tail: new Uint8Array(0), patches: [] }, encodeV4(an.v4, an.v4Ids, v4AddPath), max, out, unfit);
+      if (unfit.length > 0) left.push(tooLarge(an.v4, an.v4Ids, unfit.splice(0), block.length, max));
+    }
   }
   if (an.v6.length > 0) {
     const nh = input.ipv6NextHop ?? [];
@@ -215,12 +281,33 @@ export function packUpdates(input: PackInput, opts: WireOptions): Uint8Array[] {
     w.u8(0); // Reserved
     const head = w.finish();
     const mpLen = head.length - 27; // value octets after the MP_REACH_NLRI length field
-    emit(
-      { head, tail: block, patches: [{ at: 21, base: 4 + mpLen + block.length }, { at: 25, base: mpLen }] },
-      encodeV6(an.v6, an.v6Ids, v6AddPath),
-      max,
-      out,
-    );
+    const attributeOctets = head.length - 23 + (typeof block === 'number' ? block : block.length);
+    if (typeof block === 'number' || 23 + attributeOctets >= max) {
+      left.push(tooLarge(an.v6, an.v6Ids, 'all', attributeOctets, max));
+    } else {
+      emit(
+        { head, tail: block, patches: [{ at: 21, base: 4 + mpLen + block.length }, { at: 25, base: mpLen }] },
+        encodeV6(an.v6, an.v6Ids, v6AddPath),
+        max,
+        out,
+        unfit,
+      );
+      if (unfit.length > 0) left.push(tooLarge(an.v6, an.v6Ids, unfit.splice(0), attributeOctets, max));
+    }
   }
-  return out;
+  return { messages: out, tooLarge: left };
+}
+
+/**
+ * packRoutes for callers whose attributes are their own (configured routes, tests, benchmarks)
+ * and for whom a route left out is a mistake to report: throws a plain Error when anything did
+ * not fit. Routes learned from peers go through packRoutes.
+ */
+export function packUpdates(input: PackInput, opts: WireOptions): Uint8Array[] {
+  const { messages, tooLarge } = packRoutes(input, opts);
+  if (tooLarge.length > 0) {
+    const t = tooLarge[0];
+    throw new Error(`path attributes of ${t.attributeOctets} octets leave no room for ${t.prefixes.length} prefix(es) in a ${t.maxOctets}-octet UPDATE: they do not fit`);
+  }
+  return messages;
 }

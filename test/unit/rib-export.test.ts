@@ -7,7 +7,9 @@ import { formatPrefix, parsePrefix, type Prefix } from '../../src/lib/prefix.js'
 import { attr } from '../../src/wire/attr-build.js';
 import { AS_TRANS, WellKnownCommunity } from '../../src/wire/iana.js';
 import { DEFAULT_WIRE_OPTIONS, type PathAttribute } from '../../src/wire/types.js';
-import { decodeUpdate } from '../../src/wire/update.js';
+import { decodeUpdate, encodeUpdate } from '../../src/wire/update.js';
+import type { TooLarge } from '../../src/wire/update-pack.js';
+import { ribUpdatesFromMessage } from '../../src/rib/adj-rib-in.js';
 
 const LOCAL = { asn: 64512, routerId: '10.0.0.9', clusterId: '9.9.9.9' };
 const SELF = { ipv4: '10.0.0.9', ipv6: 'fd00::9' };
@@ -212,5 +214,99 @@ describe('Adj-RIB-Out: pending, full table, messages', () => {
     const u = decodeUpdate(m, opts);
     expect(u.attributes.find((a) => a.type === 'as-path')).toMatchObject({ segments: [{ kind: 'sequence', asns: [AS_TRANS] }] });
     expect(u.attributes.find((a) => a.type === 'as4-path')).toMatchObject({ segments: [{ kind: 'sequence', asns: [4200000001] }] });
+  });
+});
+
+describe('Adj-RIB-Out: routes too large for a peer are skipped, reported and withdrawn (BIRD: "attribute list too long")', () => {
+  /**
+   * One valid 4096-octet UPDATE from an eBGP peer, as it would arrive: ORIGIN, AS_PATH, NEXT_HOP,
+   * a large optional transitive attribute, one /24. Re-encoded for another peer it grows (our AS
+   * prepended: +4 octets; LOCAL_PREF added towards iBGP: +7) and no longer fits 4096 octets.
+   */
+  function fullSizeUpdate(prefix: Prefix): Uint8Array {
+    const base = [attr.origin(0), attr.asPath([65002, 65100]), attr.nextHop('10.0.1.2')];
+    const fixed = encodeUpdate({ type: 'update', withdrawn: [], attributes: base, nlri: [prefix] }, DEFAULT_WIRE_OPTIONS).length;
+    const big = attr.unknown(241, new Uint8Array(4096 - fixed - 4).fill(7), 0xc0 | 0x10);
+    const bytes = encodeUpdate({ type: 'update', withdrawn: [], attributes: [...base, big], nlri: [prefix] }, DEFAULT_WIRE_OPTIONS);
+    expect(bytes.length).toBe(4096);
+    return bytes;
+  }
+
+  function receive(rib: Rib, peer: string, bytes: Uint8Array) {
+    const m = decodeUpdate(bytes, DEFAULT_WIRE_OPTIONS);
+    expect(m.problems).toBeUndefined();
+    return ribUpdatesFromMessage(m).flatMap((u) => rib.applyUpdate(peer, u));
+  }
+
+  const decodeAllChecked = (msgs: Uint8Array[], max = 4096) =>
+    msgs.map((b) => {
+      expect(b.length).toBeLessThanOrEqual(max);
+      const u = decodeUpdate(b, DEFAULT_WIRE_OPTIONS);
+      expect(u.problems).toBeUndefined();
+      return u;
+    });
+
+  for (const [kind, to] of [
+    ['eBGP (our AS prepended)', eb(3)],
+    ['iBGP (LOCAL_PREF added)', ib(1)],
+  ] as const) {
+    it(`to ${kind}: the full-size route is left out, the other groups of the batch go out`, () => {
+      const { rib, out, apply } = setup([eb(2), to]);
+      const big = P('10.244.20.0/24');
+      const small = P('10.244.21.0/24');
+      apply(receive(rib, 'e2', fullSizeUpdate(big)));
+      apply(rib.applyUpdate('e2', { announced: [small], withdrawn: [], attrs: learned([], [65002]) }));
+      apply(rib.localAdd(P('fd00:244:3::/64')));
+      const batch = out.pendingFor(to.id);
+      expect(batch.announce).toHaveLength(3);
+      const reported: TooLarge[] = [];
+      const msgs = out.messages(batch, DEFAULT_WIRE_OPTIONS, (t) => reported.push(t));
+      expect(reported).toHaveLength(1);
+      expect(reported[0]).toMatchObject({ type: 'too-large', prefixes: [big], maxOctets: 4096 });
+      // header 19 + two length fields 4 + attributes + the /24 (4 octets) would be over 4096.
+      expect(23 + reported[0].attributeOctets + 4).toBeGreaterThan(4096);
+      const decoded = decodeAllChecked(msgs);
+      // The big prefix is withdrawn (the peer may hold an older version), never announced.
+      expect(decoded.flatMap((u) => u.withdrawn)).toEqual([big]);
+      expect(decoded.flatMap((u) => u.nlri)).toEqual([small]);
+      expect(decoded.flatMap((u) => u.attributes.flatMap((a) => (a.type === 'mp-reach' ? a.reach.nlri : [])))).toEqual(['fd00:244:3::/64']);
+      // Not recorded as sent: a later, smaller version is announced again.
+      expect(out.sentTo(to.id).has(big)).toBe(false);
+      expect(out.sentTo(to.id).has(small)).toBe(true);
+      apply(rib.applyUpdate('e2', { announced: [big], withdrawn: [], attrs: learned([], [65002]) }));
+      const again = decodeAllChecked(out.messages(out.pendingFor(to.id), DEFAULT_WIRE_OPTIONS, () => expect.unreachable()));
+      expect(again.flatMap((u) => u.nlri)).toEqual([big]);
+    });
+  }
+
+  it('without a callback, batchMessages still returns valid messages (and withdraws what did not fit)', () => {
+    const { rib, out, apply } = setup([eb(2), eb(3)]);
+    const big = P('10.244.20.0/24');
+    apply(receive(rib, 'e2', fullSizeUpdate(big)));
+    const msgs = batchMessages(out.pendingFor('e3'), DEFAULT_WIRE_OPTIONS);
+    expect(decodeAllChecked(msgs).map((u) => [u.withdrawn, u.nlri])).toEqual([[[big], []]]);
+  });
+
+  it('the same route still goes to a peer with extended messages (RFC 8654)', () => {
+    const { rib, out, apply } = setup([eb(2), eb(3)]);
+    const big = P('10.244.20.0/24');
+    apply(receive(rib, 'e2', fullSizeUpdate(big)));
+    const ext = { ...DEFAULT_WIRE_OPTIONS, extendedMessage: true };
+    const msgs = batchMessages(out.pendingFor('e3'), ext, () => expect.unreachable());
+    expect(msgs).toHaveLength(1);
+    expect(msgs[0].length).toBe(4100);
+    expect(decodeUpdate(msgs[0], ext).nlri).toEqual([big]);
+  });
+
+  it('an IPv4 route learned over an IPv6 next hop (RFC 8950) is not sent with that next hop (it cannot be encoded)', () => {
+    const { rib, out, apply } = setup([eb(2), ib(1), eb(3)]);
+    const p = P('10.244.30.0/24');
+    apply(rib.applyUpdate('e2', { announced: [p], withdrawn: [], attrs: learned([], [65002]), nextHop: 'fd00::77' }));
+    expect(out.desired('i1', p)).toBeUndefined();
+    expect(() => batchMessages(out.pendingFor('i1'), DEFAULT_WIRE_OPTIONS)).not.toThrow();
+    // Next hop self (eBGP, or forced) makes it sendable.
+    expect(out.desired('e3', p)?.nextHop).toBe('10.0.0.9');
+    out.addPeer({ info: ib(1), nextHopSelf: SELF, forceNextHopSelf: true });
+    expect(out.desired('i1', p)?.nextHop).toBe('10.0.0.9');
   });
 });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { v4Prefix, v6Prefix, type Prefix } from '../../src/lib/prefix.js';
-import { attr, packUpdates } from '../../src/wire/update-pack.js';
+import { attr, packRoutes, packUpdates } from '../../src/wire/update-pack.js';
 import { familyKey, type PathAttribute, type UpdateMessage, type WireOptions } from '../../src/wire/types.js';
 import { decodeUpdate } from '../../src/wire/update.js';
 
@@ -129,5 +129,66 @@ describe('packUpdates', () => {
     expect(() => packUpdates({ attributes: [...ATTRS, attr.mpUnreach({ afi: 2, safi: 1, withdrawn: [] })] }, OPTS)).toThrow(/MP_REACH/);
     const huge = [...ATTRS, attr.unknown(99, new Uint8Array(4080))];
     expect(() => packUpdates({ attributes: huge, announce: slash24s(1) }, OPTS)).toThrow(/not fit/);
+  });
+});
+
+/** An optional transitive attribute whose value makes the IPv4 announcement message exactly `total` octets with one /24. */
+function filler(total: number, base: readonly PathAttribute[], opts: WireOptions): PathAttribute {
+  const fixed = packUpdates({ attributes: base, announce: slash24s(1) }, opts)[0].length; // with one /24 (4 octets)
+  return attr.unknown(240, new Uint8Array(total - fixed - 4), 0xc0 | 0x10); // 4-octet attribute header (Extended Length)
+}
+
+describe('packRoutes: routes that do not fit are an outcome, not an exception', () => {
+  for (const [name, opts, max] of [
+    ['4096', OPTS, 4096],
+    ['65535 (RFC 8654)', EXT, 65535],
+  ] as const) {
+    it(`a ${max}-octet message is sent; one octet more of attributes and the route is returned as too-large (${name})`, () => {
+      const big = filler(max, ATTRS, opts);
+      const exact = packRoutes({ attributes: [...ATTRS, big], announce: slash24s(1) }, opts);
+      expect(exact.tooLarge).toEqual([]);
+      expect(exact.messages).toHaveLength(1);
+      expect(exact.messages[0].length).toBe(max);
+      expect(decodeAll(exact.messages, opts)[0].nlri).toEqual(slash24s(1));
+
+      const over = attr.unknown(240, new Uint8Array((big as { data: Uint8Array }).data.length + 1), 0xd0);
+      const r = packRoutes({ attributes: [...ATTRS, over], announce: slash24s(3), withdraw: slash64s(2) }, opts);
+      expect(r.tooLarge).toEqual([{ type: 'too-large', prefixes: slash24s(3), pathIds: [0, 0, 0], attributeOctets: max - 23 - 4 + 1, maxOctets: max }]);
+      // The withdrawals in the same input still go out.
+      const decoded = decodeAll(r.messages, opts);
+      expect(decoded).toHaveLength(1);
+      expect(decoded[0].attributes[0].type).toBe('mp-unreach');
+    });
+  }
+
+  it('leaves out only the prefixes that are too long when a shorter one still fits', () => {
+    // Room for 4 octets after the attributes: a /24 (4 octets) fits, a /32 (5) does not.
+    const big = filler(4096, ATTRS, OPTS);
+    const host = v4Prefix((10 << 24) | 0x0101, 32);
+    const r = packRoutes({ attributes: [...ATTRS, big], announce: [slash24s(2)[1], host, slash24s(1)[0]] }, OPTS);
+    expect(r.tooLarge).toHaveLength(1);
+    expect(r.tooLarge[0].prefixes).toEqual([host]);
+    expect(decodeAll(r.messages, OPTS).flatMap((m) => m.nlri)).toEqual([slash24s(2)[1], slash24s(1)[0]]);
+  });
+
+  it('reports IPv6 announcements whose MP_REACH_NLRI and attributes fill the message (ADD-PATH ids kept)', () => {
+    const opts = { ...OPTS, addPath: new Set([familyKey(2, 1)]) };
+    const huge = [...ATTRS, attr.unknown(240, new Uint8Array(4050))];
+    const r = packRoutes({ attributes: huge, announce: [...slash64s(2), ...slash24s(1)], announcePathIds: [7, 8, 9], ipv6NextHop: ['2001:db8::1'] }, opts);
+    expect(r.tooLarge.map((t) => [t.prefixes, t.pathIds])).toEqual([
+      [slash24s(1), [9]],
+      [slash64s(2), [7, 8]],
+    ]);
+    expect(r.messages).toEqual([]);
+  });
+
+  it('an attribute value longer than 65535 octets (no length field can say it) is too large, not a throw', () => {
+    // 17,000 4-octet AS numbers: 68,000+ octets of AS_PATH.
+    const path = attr.asPath(Array.from({ length: 17_000 }, (_, i) => 70_000 + i));
+    const base = ATTRS.filter((a) => a.type !== 'as-path');
+    const r = packRoutes({ attributes: [path, ...base], announce: slash24s(1) }, EXT);
+    expect(r.messages).toEqual([]);
+    expect(r.tooLarge[0].attributeOctets).toBeGreaterThan(65535);
+    expect(() => packUpdates({ attributes: [path, ...base], announce: slash24s(1) }, EXT)).toThrow(/do not fit/);
   });
 });

@@ -13,6 +13,10 @@
  *   and is ignored; in the RFC such events cannot happen.
  * - A `passive` session never dials; RFC 4271 8.2.2 Active would dial when the ConnectRetryTimer
  *   expires, so a passive session does not run that timer.
+ * - TcpConnectionFails in Connect (our dial failed) goes to Active with the ConnectRetryTimer
+ *   restarted, the path 8.2.2 gives it when the DelayOpenTimer runs, instead of to Idle, which
+ *   refuses every connection. The peer's connection is accepted until the next dial, at
+ *   ConnectRetry expiry (OpenBGPD and BIRD also accept in this situation).
  * - Collision detection (RFC 4271 6.8) runs outside, over two sessions (collision.ts); the loser
  *   gets OpenCollisionDump. A BGPOpen on a session past OpenSent is therefore a second OPEN on the
  *   same connection: an FSM Error (RFC 6608).
@@ -29,7 +33,7 @@ import { familyKey } from '../wire/types.js';
 import { moveTo, openSent, receivedReason, start, stopError, toIdle, unchanged } from './fsm-common.js';
 import { negotiate, familiesOf } from './negotiate.js';
 import { checkOpen } from './open-checks.js';
-import { expiredTimers, timerOfEvent, withTimer } from './timers.js';
+import { NO_TIMERS, expiredTimers, timerOfEvent, withTimer } from './timers.js';
 import type { Action, SessionEvent, SessionState, StepResult } from './types.js';
 
 /** Runs one event. Pure: the same state, event and `now` always give the same result. */
@@ -137,10 +141,23 @@ function connect(s: SessionState, ev: SessionEvent, now: number): StepResult {
       return openSent(s, ev, now, 'outbound');
     case 'TcpConnectionConfirmed':
       return openSent(s, ev, now, 'inbound');
-    case 'TcpConnectionFails':
-      // Without DelayOpen: "stops the ConnectRetryTimer to zero, drops the TCP connection, releases
-      // all BGP resources, and changes its state to Idle." The counter is not incremented.
-      return toIdle(s, ev, now, { reason: `TCP connection failed${ev.reason ? `: ${ev.reason}` : ''}`, counter: 'keep' });
+    case 'TcpConnectionFails': {
+      // RFC 4271 8.2.2 Connect, Event 18: "If the DelayOpenTimer is running, the local system:
+      // restarts the ConnectRetryTimer, ... continues to listen for a connection that may be
+      // initiated by the remote BGP peer, and changes its state to Active." Without DelayOpen the
+      // RFC goes to Idle, which "refuses all incoming BGP connections": a dial refused at once
+      // would leave the session in Idle almost all the time, and a peer that only dials (ExaBGP's
+      // default) could never connect. weft takes the Active path always (see the header); the
+      // next dial goes out when the ConnectRetryTimer expires in Active. As in the RFC's Idle
+      // path, the ConnectRetryCounter is not incremented.
+      const why = `TCP connection failed${ev.reason ? `: ${ev.reason}` : ''}`;
+      const retryMs = s.config.connectRetryTime * 1000;
+      return moveTo(s, 'Active', ev, now, `${why}; listening, dialling again in ${retryMs / 1000} s`, {
+        timers: { ...NO_TIMERS, connectRetry: now + retryMs },
+        connection: undefined,
+        lastError: { direction: 'local', message: why, at: now },
+      }, []); // nothing to drop: the dial that failed was the only connection (Tcp_CR_Acked leaves Connect)
+    }
     case 'NotifMsg':
     case 'NotifMsgVerErr':
       return toIdle(s, ev, now, { reason: receivedReason(ev.notification), counter: 'increment', received: ev.notification });

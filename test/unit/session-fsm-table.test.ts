@@ -54,7 +54,7 @@ const CONNECT: Record<EventName, Row> = {
   TcpConnection_Valid: ['Connect', LOG],
   Tcp_CR_Acked: ['OpenSent', ['SendOpen', 'Transition']],
   TcpConnectionConfirmed: ['OpenSent', ['SendOpen', 'Transition']],
-  TcpConnectionFails: ['Idle', DOWN],
+  TcpConnectionFails: ['Active', ['Transition']], // weft: listen until ConnectRetry (fsm.ts header)
   BGPOpen: ['Idle', DOWN],
   BGPHeaderErr: ['Idle', DOWN],
   BGPOpenMsgErr: ['Idle', DOWN],
@@ -77,6 +77,7 @@ const ACTIVE: Record<EventName, Row> = {
   KeepaliveTimer_Expires: ['Active', LOG],
   IdleHoldTimer_Expires: ['Active', LOG],
   TcpConnection_Valid: ['Active', LOG],
+  TcpConnectionFails: ['Idle', DOWN],
 };
 
 const OPEN_SENT: Record<EventName, Row> = {

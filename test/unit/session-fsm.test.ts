@@ -40,6 +40,28 @@ describe('starting', () => {
     expect(r.state.timers.connectRetry).toBe(240_000);
   });
 
+  it('a dial that fails goes to Active with the ConnectRetryTimer restarted, and dials again when it expires', () => {
+    // RFC 4271 8.2.2 Connect, TcpConnectionFails with the DelayOpenTimer running: "restarts the
+    // ConnectRetryTimer, ... continues to listen for a connection that may be initiated by the
+    // remote BGP peer, and changes its state to Active" (weft takes this path always: fsm.ts header).
+    const r = step({ ...reach('Connect'), connectRetryCounter: 2 }, { type: 'TcpConnectionFails', reason: 'ECONNREFUSED' }, 7);
+    expect(r.state.name).toBe('Active');
+    expect(r.state.timers).toEqual({ connectRetry: 7 + 120_000, hold: undefined, keepalive: undefined, idleHold: undefined });
+    expect(r.state.connectRetryCounter).toBe(2);
+    expect(r.state.autoRestart).toBe(true);
+    expect(r.state.connection).toBeUndefined();
+    expect(r.state.lastError).toMatchObject({ direction: 'local', message: 'TCP connection failed: ECONNREFUSED', at: 7 });
+    expect(find(r.actions, 'Transition').reason).toBe('TCP connection failed: ECONNREFUSED; listening, dialling again in 120 s');
+    // The peer's own connection is accepted meanwhile.
+    const inbound = step(r.state, EVENTS.TcpConnectionConfirmed, 60_000);
+    expect(inbound.state.name).toBe('OpenSent');
+    expect(inbound.state.connection).toBe('inbound');
+    // Or ConnectRetry expires and the next dial goes out.
+    const again = step(r.state, { type: 'Tick' }, 7 + 120_000);
+    expect(again.state.name).toBe('Connect');
+    expect(types(again.actions)).toEqual(['Connect', 'Transition']);
+  });
+
   it('ConnectRetry in Connect redials and stays', () => {
     const r = step(reach('Connect'), { type: 'Tick' }, 120_000);
     expect(r.state.name).toBe('Connect');
@@ -212,7 +234,7 @@ describe('stopping', () => {
   });
 
   it('ManualStop in Idle cancels a pending automatic restart', () => {
-    const down = step(reach('Connect'), EVENTS.TcpConnectionFails, 5).state;
+    const down = step(reach('OpenSent'), EVENTS.HoldTimer_Expires, 5).state;
     expect(down.timers.idleHold).toBe(1005);
     const r = step(down, EVENTS.ManualStop, 6);
     expect(r.state.timers.idleHold).toBeUndefined();

@@ -121,20 +121,31 @@ describe('idle-hold back-off', () => {
     expect(s.backoff.flaps).toBe(9);
   });
 
-  it('a peer that is only unreachable (TCP fails in Connect) is retried within ConnectRetry, without growth', () => {
+  it('a peer that is only unreachable (TCP fails in Connect) is retried every ConnectRetry from Active, without growth', () => {
     let s = { ...reach('Connect', { connectRetryTime: 5 }), backoff: { nextMs: 64_000, flaps: 6 } };
     let now = 0;
     for (let i = 0; i < 4; i++) {
-      const r = step(s, EVENTS.TcpConnectionFails, now);
-      expect(r.state.name).toBe('Idle');
-      expect(r.state.timers.idleHold! - now).toBe(5000);
+      const r = step(s, EVENTS.TcpConnectionFails, now + 3);
+      expect(r.state.name).toBe('Active');
+      expect(r.state.timers.connectRetry).toBe(now + 3 + 5000);
+      expect(nextDeadline(r.state)).toBe(now + 3 + 5000);
       expect(r.state.backoff).toEqual({ nextMs: 64_000, flaps: 6 });
-      now += 5000;
-      s = step(r.state, tick, now).state;
+      now += 5003;
+      const again = step(r.state, tick, now);
+      expect(types(again.actions)).toEqual(['Connect', 'Transition']);
+      s = again.state;
       expect(s.name).toBe('Connect');
     }
+  });
+
+  it('a connection that ends in Connect or Active for another reason restarts within ConnectRetry, without growth', () => {
+    const grown = { ...reach('Connect', { connectRetryTime: 5 }), backoff: { nextMs: 64_000, flaps: 6 } };
+    const r = step(grown, EVENTS.AutomaticStop, 0);
+    expect(r.state.name).toBe('Idle');
+    expect(r.state.timers.idleHold).toBe(5000);
+    expect(r.state.backoff).toEqual({ nextMs: 64_000, flaps: 6 });
     // A short back-off is not lengthened up to ConnectRetry either.
-    const fresh = step(reach('Connect', { connectRetryTime: 5 }), EVENTS.TcpConnectionFails, 0).state;
+    const fresh = step(reach('Connect', { connectRetryTime: 5 }), EVENTS.AutomaticStop, 0).state;
     expect(fresh.timers.idleHold).toBe(1000);
   });
 
@@ -161,7 +172,7 @@ describe('idle-hold back-off', () => {
   });
 
   it('AutomaticStart waits for the IdleHoldTimer; ManualStart does not, and resets the back-off', () => {
-    const down = step({ ...reach('Connect'), backoff: { nextMs: 8000, flaps: 3 } }, EVENTS.TcpConnectionFails, 0).state;
+    const down = step({ ...reach('Connect'), backoff: { nextMs: 8000, flaps: 3 } }, EVENTS.AutomaticStop, 0).state;
     const auto = step(down, EVENTS.AutomaticStart, 1);
     expect(auto.state.name).toBe('Idle');
     expect(auto.state.timers.idleHold).toBe(8000);

@@ -1,0 +1,96 @@
+/**
+ * Realistic sequences replayed through `step`, one per lockout or damping defect of issue 10:
+ * the events are what the agent feeds the FSM (dial results, accepted connections, messages, and
+ * Ticks at `nextDeadline` as its single setTimeout would fire them), at the times they would
+ * happen against a real peer.
+ */
+import { describe, expect, it } from 'vitest';
+import { nextDeadline, step, type Action, type SessionEvent, type SessionState, type StateName } from '../../src/session/index.js';
+import { EVENTS, notification, peerOpen, session } from './session-fixtures.js';
+
+/** The mesh timers of weft's agent defaults: hold 30 s, ConnectRetry 5 s. */
+const RETRY_MS = 5000;
+const MESH = { holdTime: 30, connectRetryTime: RETRY_MS / 1000 } as const;
+
+/** One session and everything it asked the agent to do, in order. */
+class Replay {
+  readonly actions: Action[] = [];
+  readonly transitions: { at: number; from: StateName; to: StateName; event: string }[] = [];
+  now = 0;
+
+  constructor(public state: SessionState) {}
+
+  /** Feeds one event at time `at` (never earlier than the last one) and returns its actions. */
+  at(at: number, event: SessionEvent): Action[] {
+    expect(at).toBeGreaterThanOrEqual(this.now);
+    this.now = at;
+    const r = step(this.state, event, at);
+    this.state = r.state;
+    this.actions.push(...r.actions);
+    for (const a of r.actions) if (a.type === 'Transition') this.transitions.push({ at, from: a.from, to: a.to, event: a.event });
+    return r.actions;
+  }
+
+  /** Lets time run to `until`: a Tick at each deadline on the way, as the agent's timer fires them. */
+  runUntil(until: number): Action[] {
+    const out: Action[] = [];
+    for (let d = nextDeadline(this.state); d !== undefined && d <= until; d = nextDeadline(this.state)) out.push(...this.at(d, { type: 'Tick' }));
+    this.now = until;
+    return out;
+  }
+
+  /** The peer's OPEN and KEEPALIVE arrive 10 and 20 ms after the connection came up. */
+  handshake(at: number): Action[] {
+    const sent = [...this.at(at + 10, { type: 'BGPOpen', open: peerOpen({ holdTime: 30 }) }), ...this.at(at + 20, EVENTS.KeepAliveMsg)];
+    expect(this.state.name).toBe('Established');
+    return sent;
+  }
+}
+
+function kinds(actions: Action[]): string[] {
+  return actions.map((a) => a.type);
+}
+
+describe('issue 10 item 2: after a failed dial the peer may still connect (dial-only peers, e.g. ExaBGP)', () => {
+  it('the dial is refused at once -> Active -> the peer connects -> Established within ConnectRetry', () => {
+    const r = new Replay(session(MESH));
+    expect(kinds(r.at(0, EVENTS.ManualStart))).toEqual(['Connect', 'Transition']);
+    // The peer does not listen: the SYN is answered with a RST a millisecond later.
+    r.at(1, { type: 'TcpConnectionFails', reason: 'connect ECONNREFUSED 10.0.0.2:179' });
+    expect(r.state.name).toBe('Active');
+    expect(nextDeadline(r.state)).toBe(1 + RETRY_MS);
+    // The peer dials us 300 ms later: accepted, our OPEN goes out.
+    expect(kinds(r.at(300, EVENTS.TcpConnectionConfirmed))).toEqual(['SendOpen', 'Transition']);
+    expect(r.state.connection).toBe('inbound');
+    r.handshake(300);
+    expect(r.now).toBeLessThan(RETRY_MS);
+    expect(kinds(r.actions)).not.toContain('Disconnect');
+    expect(r.transitions.map((t) => t.to)).toEqual(['Connect', 'Active', 'OpenSent', 'OpenConfirm', 'Established']);
+  });
+
+  it('every dial is refused for a minute; the peer connects at a random moment of a retry period and is accepted', () => {
+    for (const offset of [0, 1, 2500, RETRY_MS - 1]) {
+      const r = new Replay(session(MESH));
+      r.at(0, EVENTS.ManualStart);
+      let dials = 1;
+      // The agent's loop: each dial fails 1 ms after it went out.
+      for (let t = 0; t < 60_000; ) {
+        r.at(t + 1, { type: 'TcpConnectionFails', reason: 'ECONNREFUSED' });
+        const next = nextDeadline(r.state);
+        expect(next).toBe(t + 1 + RETRY_MS);
+        t = next!;
+        expect(kinds(r.runUntil(t))).toEqual(['Connect', 'Transition']);
+        dials++;
+      }
+      expect(dials).toBe(13); // one per ConnectRetry period, the first at 0
+      const t0 = r.now + 1;
+      r.at(t0, { type: 'TcpConnectionFails', reason: 'ECONNREFUSED' });
+      expect(r.state.name).toBe('Active');
+      const connectAt = t0 + offset;
+      r.runUntil(connectAt);
+      r.at(connectAt, EVENTS.TcpConnectionConfirmed);
+      r.handshake(connectAt);
+      expect(kinds(r.actions)).not.toContain('SendNotification');
+    }
+  });
+});

@@ -17,6 +17,11 @@
  *   restarted, the path 8.2.2 gives it when the DelayOpenTimer runs, instead of to Idle, which
  *   refuses every connection. The peer's connection is accepted until the next dial, at
  *   ConnectRetry expiry (OpenBGPD and BIRD also accept in this situation).
+ * - Idle refuses incoming connections only while the session is stopped (never started, or
+ *   ManualStop). While an automatic restart is pending (the IdleHoldTimer runs after the session
+ *   went down), the peer's TcpConnectionConfirmed starts the session from that connection: OPEN
+ *   sent, OpenSent, as in Connect and Active. A peer that comes back before our restart is
+ *   therefore never refused.
  * - Collision detection (RFC 4271 6.8) runs outside, over two sessions (collision.ts); the loser
  *   gets OpenCollisionDump. A BGPOpen on a session past OpenSent is therefore a second OPEN on the
  *   same connection: an FSM Error (RFC 6608).
@@ -86,6 +91,14 @@ function restartTimer(s: SessionState, name: 'hold' | 'keepalive', now: number):
   return withTimer(s.timers, name, ms > 0 ? now + ms : undefined);
 }
 
+/**
+ * Idle only until the IdleHoldTimer brings the session back (it went down by itself, or an
+ * AutomaticStart waits out the back-off); not after ManualStop, nor before the first start.
+ */
+function restartPending(s: SessionState): boolean {
+  return s.autoRestart && s.timers.idleHold !== undefined;
+}
+
 /** RFC 4271 8.2.2 Idle. */
 function idle(s: SessionState, ev: SessionEvent, now: number): StepResult {
   switch (ev.type) {
@@ -113,10 +126,20 @@ function idle(s: SessionState, ev: SessionEvent, now: number): StepResult {
         { ...s, autoRestart: false, timers: withTimer(s.timers, 'idleHold', undefined) },
         { type: 'Log', level: 'info', message: 'ManualStop: automatic restart cancelled' },
       );
-    case 'Tcp_CR_Acked':
     case 'TcpConnectionConfirmed':
     case 'TcpConnection_Valid':
-      // RFC 4271 8.2.2: "In this state, BGP FSM refuses all incoming BGP connections".
+      if (restartPending(s)) {
+        // RFC 4271 8.2.2 Idle: "In this state, BGP FSM refuses all incoming BGP connections". weft
+        // refuses only while stopped (see the header): with an automatic restart pending, the
+        // peer's connection is the restart, and takes the Connect/Active path of Event 17 ("sends
+        // an OPEN message to its peer, sets the HoldTimer to a large value, and changes its state
+        // to OpenSent"). The back-off and the ConnectRetryCounter stay as they are.
+        if (ev.type === 'TcpConnection_Valid') return ignored(s, ev);
+        return openSent({ ...s, timers: withTimer(s.timers, 'idleHold', undefined) }, ev, now, 'inbound');
+      }
+      return unchanged(s, { type: 'Disconnect' }, { type: 'Log', level: 'debug', message: `${ev.type} in Idle: connection refused` });
+    case 'Tcp_CR_Acked':
+      // Our own dial completing in Idle is stale (Disconnect aborted it): drop it.
       return unchanged(s, { type: 'Disconnect' }, { type: 'Log', level: 'debug', message: `${ev.type} in Idle: connection refused` });
     default:
       return ignored(s, ev);

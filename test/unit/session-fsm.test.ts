@@ -70,6 +70,58 @@ describe('starting', () => {
   });
 });
 
+describe('Idle: refusing and accepting connections', () => {
+  /** Idle with an automatic restart pending: the session went down (here the peer closed it). */
+  function pendingRestart(): SessionState {
+    const s = step(reach('Established'), { type: 'TcpConnectionFails', reason: 'peer closed' }, 100).state;
+    expect([s.name, s.autoRestart, s.timers.idleHold]).toEqual(['Idle', true, 1100]);
+    return s;
+  }
+
+  it('with an automatic restart pending, the peer connection starts the session: OpenSent, OPEN sent, IdleHold stopped', () => {
+    const down = { ...pendingRestart(), connectRetryCounter: 3, backoff: { nextMs: 4000, flaps: 2 } };
+    const r = step(down, EVENTS.TcpConnectionConfirmed, 500);
+    expect(r.state.name).toBe('OpenSent');
+    expect(types(r.actions)).toEqual(['SendOpen', 'Transition']);
+    expect(r.state.connection).toBe('inbound');
+    expect(r.state.timers).toEqual({ connectRetry: undefined, hold: 500 + 240_000, keepalive: undefined, idleHold: undefined });
+    expect(r.state.autoRestart).toBe(true);
+    expect(r.state.connectRetryCounter).toBe(3);
+    expect(r.state.backoff).toEqual({ nextMs: 4000, flaps: 2 });
+    expect(find(r.actions, 'Transition')).toMatchObject({ from: 'Idle', to: 'OpenSent', event: 'TcpConnectionConfirmed' });
+  });
+
+  it('a passive session with a restart pending accepts too', () => {
+    const down = step(reach('OpenSent', { passive: true }), EVENTS.HoldTimer_Expires, 0).state;
+    expect(down.timers.idleHold).toBe(1000);
+    expect(step(down, EVENTS.TcpConnectionConfirmed, 10).state.name).toBe('OpenSent');
+  });
+
+  it('with a restart pending, TcpConnection_Valid is not refused (the connection goes on to TcpConnectionConfirmed)', () => {
+    const r = step(pendingRestart(), EVENTS.TcpConnection_Valid, 500);
+    expect(r.state.name).toBe('Idle');
+    expect(types(r.actions)).toEqual(['Log']);
+  });
+
+  it('a stopped session (ManualStop, or never started) refuses every connection (RFC 4271 8.2.2 Idle)', () => {
+    const stopped = step(pendingRestart(), EVENTS.ManualStop, 200).state;
+    expect(stopped.autoRestart).toBe(false);
+    for (const s of [stopped, session(), step(reach('Established'), EVENTS.ManualStop, 5).state]) {
+      for (const ev of [EVENTS.TcpConnectionConfirmed, EVENTS.TcpConnection_Valid, EVENTS.Tcp_CR_Acked]) {
+        const r = step(s, ev, 500);
+        expect(r.state).toBe(s);
+        expect(types(r.actions)).toEqual(['Disconnect', 'Log']);
+      }
+    }
+  });
+
+  it('our own dial completing in Idle (a stale Tcp_CR_Acked) is still dropped', () => {
+    const r = step(pendingRestart(), EVENTS.Tcp_CR_Acked, 500);
+    expect(r.state.name).toBe('Idle');
+    expect(types(r.actions)).toEqual(['Disconnect', 'Log']);
+  });
+});
+
 describe('OpenSent', () => {
   it('sends our OPEN, records the connection direction and sets the 4 minute hold timer', () => {
     const r = step(reach('Connect'), EVENTS.Tcp_CR_Acked, 10);

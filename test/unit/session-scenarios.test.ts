@@ -94,3 +94,45 @@ describe('issue 10 item 2: after a failed dial the peer may still connect (dial-
     }
   });
 });
+
+describe('issue 10 item 2: a peer Established within ConnectRetry of ours is never refused', () => {
+  it('the peer restarts (TCP closed), dials back 200 ms later while our restart is pending: accepted', () => {
+    const r = new Replay(session(MESH));
+    r.at(0, EVENTS.ManualStart);
+    r.at(2, EVENTS.Tcp_CR_Acked);
+    r.handshake(2);
+    // Ten minutes later the peer's daemon restarts: the connection closes.
+    const down = r.at(600_000, { type: 'TcpConnectionFails', reason: 'read ECONNRESET' });
+    expect(kinds(down)).toContain('SessionDown');
+    expect(r.state.name).toBe('Idle');
+    const restartAt = nextDeadline(r.state)!;
+    expect(restartAt - 600_000).toBeLessThanOrEqual(RETRY_MS);
+    // The restarted peer dials first.
+    expect(kinds(r.at(600_200, EVENTS.TcpConnectionConfirmed))).toEqual(['SendOpen', 'Transition']);
+    r.handshake(600_200);
+    expect(r.now - 600_000).toBeLessThan(RETRY_MS);
+    expect(r.transitions.slice(-4).map((t) => t.to)).toEqual(['Idle', 'OpenSent', 'OpenConfirm', 'Established']);
+  });
+
+  it('the peer closes with a Cease and reconnects at once: accepted', () => {
+    const r = new Replay(session({ ...MESH, passive: true }));
+    r.at(0, EVENTS.ManualStart_Passive);
+    r.at(50, EVENTS.TcpConnectionConfirmed);
+    r.handshake(50);
+    r.at(90_000, { type: 'NotifMsg', notification: notification(6, 4, 'restarting') });
+    expect(r.state.name).toBe('Idle');
+    r.at(90_010, EVENTS.TcpConnectionConfirmed);
+    r.handshake(90_010);
+  });
+
+  it('after ManualStop the connection is refused, and stays refused', () => {
+    const r = new Replay(session(MESH));
+    r.at(0, EVENTS.ManualStart);
+    r.at(2, EVENTS.Tcp_CR_Acked);
+    r.handshake(2);
+    r.at(1000, { type: 'ManualStop', shutdownMessage: 'maintenance' });
+    expect(nextDeadline(r.state)).toBeUndefined();
+    expect(kinds(r.at(1200, EVENTS.TcpConnectionConfirmed))).toEqual(['Disconnect', 'Log']);
+    expect(r.state.name).toBe('Idle');
+  });
+});

@@ -156,10 +156,20 @@ function connect(s: SessionState, ev: SessionEvent, now: number): StepResult {
       return ignored(s, ev);
     case 'ManualStop':
       return toIdle(s, ev, now, { reason: 'ManualStop', counter: 'zero', manual: true });
-    case 'ConnectRetryTimer_Expires':
+    case 'ConnectRetryTimer_Expires': {
       // "drops the TCP connection, restarts the ConnectRetryTimer, ... initiates a TCP connection
-      // to the other BGP peer, ... and stays in the Connect state."
-      return unchanged({ ...s, timers: withTimer(s.timers, 'connectRetry', now + s.config.connectRetryTime * 1000) }, { type: 'Disconnect' }, { type: 'Connect' });
+      // to the other BGP peer, ... and stays in the Connect state." A dial whose SYN is never
+      // answered is abandoned here: Disconnect aborts it, Connect dials afresh. Every way into
+      // Connect starts the ConnectRetryTimer (start, Active's expiry, and this case), so no dial
+      // outlives ConnectRetry. Logged: there is no Transition to show the retry.
+      const retryMs = s.config.connectRetryTime * 1000;
+      return unchanged(
+        { ...s, timers: withTimer(s.timers, 'connectRetry', now + retryMs) },
+        { type: 'Disconnect' },
+        { type: 'Connect' },
+        { type: 'Log', level: 'info', message: `ConnectRetryTimer expired in Connect: dial abandoned after ${retryMs / 1000} s, dialling again` },
+      );
+    }
     case 'Tcp_CR_Acked':
       return openSent(s, ev, now, 'outbound');
     case 'TcpConnectionConfirmed':

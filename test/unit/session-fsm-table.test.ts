@@ -47,7 +47,7 @@ const CONNECT: Record<EventName, Row> = {
   AutomaticStart: ['Connect', LOG],
   ManualStop: ['Idle', DOWN],
   AutomaticStop: ['Idle', DOWN],
-  ConnectRetryTimer_Expires: ['Connect', ['Disconnect', 'Connect']],
+  ConnectRetryTimer_Expires: ['Connect', ['Disconnect', 'Connect', 'Log']],
   HoldTimer_Expires: ['Connect', LOG],
   KeepaliveTimer_Expires: ['Connect', LOG],
   IdleHoldTimer_Expires: ['Connect', LOG],

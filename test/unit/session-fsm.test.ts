@@ -65,7 +65,7 @@ describe('starting', () => {
   it('ConnectRetry in Connect redials and stays', () => {
     const r = step(reach('Connect'), { type: 'Tick' }, 120_000);
     expect(r.state.name).toBe('Connect');
-    expect(types(r.actions)).toEqual(['Disconnect', 'Connect']);
+    expect(types(r.actions)).toEqual(['Disconnect', 'Connect', 'Log']);
     expect(r.state.timers.connectRetry).toBe(240_000);
   });
 });

@@ -136,3 +136,43 @@ describe('issue 10 item 2: a peer Established within ConnectRetry of ours is nev
     expect(r.state.name).toBe('Idle');
   });
 });
+
+describe('issue 10 item 10: a dial that has not completed within ConnectRetry is abandoned and retried', () => {
+  it('cold mesh: the peer host is not up, SYNs go unanswered; each dial is dropped after ConnectRetry and the next one reaches the peer', () => {
+    const r = new Replay(session(MESH));
+    r.at(0, EVENTS.ManualStart);
+    // Nothing answers for 17 s: the agent hears nothing about the dial at all.
+    const retries = r.runUntil(17_000);
+    expect(kinds(retries)).toEqual(['Disconnect', 'Connect', 'Log', 'Disconnect', 'Connect', 'Log', 'Disconnect', 'Connect', 'Log']);
+    expect(r.state.name).toBe('Connect');
+    expect(nextDeadline(r.state)).toBe(20_000);
+    // The dial that went out at 15 s completes.
+    r.at(17_001, EVENTS.Tcp_CR_Acked);
+    r.handshake(17_001);
+    // Every dial but the last was abandoned before the next: never two in flight.
+    let inFlight = 0;
+    for (const a of r.actions) {
+      if (a.type === 'Connect') inFlight++;
+      if (a.type === 'Disconnect') inFlight = 0;
+      expect(inFlight).toBeLessThanOrEqual(1);
+    }
+  });
+
+  it('the same after a session went down (IdleHold restart) and after a failed dial (Active)', () => {
+    const r = new Replay(session(MESH));
+    r.at(0, EVENTS.ManualStart);
+    r.at(1, EVENTS.Tcp_CR_Acked);
+    r.handshake(1);
+    r.at(100_000, EVENTS.HoldTimer_Expires);
+    expect(r.state.name).toBe('Idle');
+    // The IdleHold restart dials; the dial hangs; at ConnectRetry it is dropped and redialled.
+    const restart = r.runUntil(100_000 + 1000 + RETRY_MS);
+    expect(kinds(restart)).toEqual(['Connect', 'Transition', 'Disconnect', 'Connect', 'Log']);
+    // This one is refused at once: Active, and the dial after that hangs again.
+    r.at(r.now + 1, { type: 'TcpConnectionFails', reason: 'ECONNREFUSED' });
+    const t = r.now;
+    expect(kinds(r.runUntil(t + 2 * RETRY_MS))).toEqual(['Connect', 'Transition', 'Disconnect', 'Connect', 'Log']);
+    expect(r.state.name).toBe('Connect');
+    expect(nextDeadline(r.state)).toBe(t + 3 * RETRY_MS);
+  });
+});

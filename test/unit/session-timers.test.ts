@@ -1,7 +1,8 @@
 /** Timers as data: deadlines, expiry at exactly the deadline, keepalive scheduling, idle-hold back-off. */
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { expiredTimers, keepaliveMs, nextBackoff, nextDeadline, step, type SessionState } from '../../src/session/index.js';
-import { EVENTS, T, peerOpen, reach, run, session, types } from './session-fixtures.js';
+import { expiredTimers, keepaliveMs, nextBackoff, nextDeadline, step, type SessionEvent, type SessionState } from '../../src/session/index.js';
+import { EVENTS, T, peerOpen, reach, run, session, types, type EventName } from './session-fixtures.js';
 
 const tick = { type: 'Tick' } as const;
 
@@ -31,6 +32,74 @@ describe('deadlines', () => {
     const r = step(s, tick, 500);
     expect(r.state.name).toBe('Idle');
     expect(types(r.actions)).not.toContain('SendKeepalive');
+  });
+});
+
+describe('ConnectRetry in Connect: a dial that does not complete is abandoned and retried (RFC 4271 8.2.2)', () => {
+  const RETRY = 120_000;
+
+  /** In Connect with the ConnectRetryTimer running, and nextDeadline reporting it. */
+  function expectDialTimer(s: SessionState, deadline: number): void {
+    expect(s.name).toBe('Connect');
+    expect(s.timers.connectRetry).toBe(deadline);
+    expect(nextDeadline(s)).toBe(deadline);
+  }
+
+  it('runs in every path into Connect', () => {
+    // ManualStart and AutomaticStart from Idle.
+    expectDialTimer(step(session(), EVENTS.ManualStart, 5).state, 5 + RETRY);
+    expectDialTimer(step(session(), EVENTS.AutomaticStart, 5).state, 5 + RETRY);
+    // The IdleHoldTimer restart after a session went down.
+    const down = step(reach('Established'), EVENTS.HoldTimer_Expires, 1000).state;
+    expectDialTimer(step(down, tick, down.timers.idleHold!).state, 2000 + RETRY);
+    // Active -> Connect when ConnectRetry expires: after ManualStart_Passive, after a failed dial,
+    // and after a connection lost in OpenSent.
+    const passiveStart = step(session(), EVENTS.ManualStart_Passive, 0).state;
+    expectDialTimer(step(passiveStart, tick, RETRY).state, 2 * RETRY);
+    const failedDial = step(reach('Connect'), EVENTS.TcpConnectionFails, 10).state;
+    expectDialTimer(step(failedDial, tick, 10 + RETRY).state, 10 + 2 * RETRY);
+    const lost = step(reach('OpenSent'), EVENTS.TcpConnectionFails, 50).state;
+    expectDialTimer(step(lost, tick, 50 + RETRY).state, 50 + 2 * RETRY);
+    // Connect -> Connect on expiry.
+    expectDialTimer(step(reach('Connect'), tick, RETRY).state, 2 * RETRY);
+  });
+
+  it('a dial still in flight at expiry is dropped, then dialled again, and the retry is logged', () => {
+    const r = step(reach('Connect'), tick, RETRY);
+    expect(types(r.actions)).toEqual(['Disconnect', 'Connect', 'Log']);
+    expect(r.actions[2]).toEqual({ type: 'Log', level: 'info', message: 'ConnectRetryTimer expired in Connect: dial abandoned after 120 s, dialling again' });
+    expect(r.state.connectRetryCounter).toBe(0);
+  });
+
+  /** Events a fuzzed agent may feed (a Tick at a random time stands for any timer). */
+  const anyEvent = fc.constantFrom(...(Object.keys(EVENTS) as EventName[])).map((n): SessionEvent => EVENTS[n]);
+  const script = fc.array(fc.tuple(fc.oneof(anyEvent, fc.constant<SessionEvent>({ type: 'Tick' })), fc.integer({ min: 0, max: 200_000 })), { maxLength: 40 });
+
+  it('property: after any sequence of events, a session that can go anywhere has a deadline to get there', () => {
+    fc.assert(
+      fc.property(fc.boolean(), fc.boolean(), script, (passive, zeroHold, events) => {
+        let s = session({ passive, holdTime: zeroHold ? 0 : 90 });
+        let now = 0;
+        for (const [ev, dt] of events) {
+          now += dt;
+          s = step(s, ev, now).state;
+          const t = s.timers;
+          // Connect is a dial in flight: it always ends at ConnectRetry expiry.
+          if (s.name === 'Connect') expect(t.connectRetry).toBeGreaterThan(0);
+          // Active dials when ConnectRetry expires, unless the session never dials.
+          if (s.name === 'Active') expect(t.connectRetry === undefined).toBe(s.config.passive);
+          // A session down by itself comes back at IdleHold expiry.
+          if (s.name === 'Idle') expect(t.idleHold !== undefined).toBe(s.autoRestart);
+          if (s.name === 'OpenSent') expect(t.hold).toBeDefined();
+          if ((s.name === 'OpenConfirm' || s.name === 'Established') && s.negotiated?.holdTime) expect(t.hold).toBeDefined();
+          // The agent's one setTimeout: nextDeadline reports a running timer whenever there is one.
+          expect(nextDeadline(s) === undefined).toBe(Object.values(t).every((x) => x === undefined));
+          // No deadline in the past is left behind by a timer event handled at `now`.
+          if (ev.type === 'Tick') expect(expiredTimers(s, now)).toEqual([]);
+        }
+      }),
+      { numRuns: 2000 },
+    );
   });
 });
 

@@ -25,7 +25,10 @@ import { blockProblem } from './config/config-helpers.js';
 import { loadAgentConfig } from './config/config-load.js';
 import { AgentPeers, type PeerEntry } from './peers/agent-peers.js';
 import { ConfigError } from './config/config-error.js';
-import { ControlServer, peerStatus, routeViews, type AgentStatus, type ControlRequest } from './control/control-server.js';
+import { ControlServer } from './control/control-server.js';
+import type { AgentStatus, BlockChange, ControlHandlers, ReloadSummary } from './control/protocol.js';
+import type { AgentView } from './view.js';
+import { peerStatus, routeViews } from './control/views.js';
 import { Listener } from './peers/listener.js';
 import { logEvent } from './observability/log-events.js';
 import type { PeerSpec } from './peers/mesh.js';
@@ -46,7 +49,7 @@ export interface AgentOptions {
   netns?: string;
 }
 
-export class Agent {
+export class Agent implements AgentView {
   config: AgentConfig;
   readonly rib: Rib;
   readonly ribOut: AdjRibOut;
@@ -111,7 +114,7 @@ export class Agent {
   /** Control socket first (refuses when another agent answers), then BGP, then metrics. */
   async start(): Promise<void> {
     for (const w of this.loaded.warnings) logEvent(this.log, 'agent.config-warning', { warning: w });
-    this.control = new ControlServer(this.controlSocket, (req) => this.handle(req), this.log);
+    this.control = new ControlServer(this.controlSocket, this.handlers(), this.log);
     await this.control.start();
     try {
       this.listener = new Listener((addr) => this.entries.get(addr)?.peer, this.log);
@@ -171,7 +174,7 @@ export class Agent {
   // ------------------------------------------------------------------ configuration
 
   /** SIGHUP / {"op":"reload"}: peers and blocks diffed; node, listen, control and metrics need a restart. */
-  reload(): { added: string[]; removed: string[]; changed: string[]; unchanged: number; restartNeeded: string[]; warnings: string[] } {
+  reload(): ReloadSummary {
     let next: LoadedConfig;
     try {
       next = loadAgentConfig(this.loaded.source);
@@ -252,7 +255,7 @@ export class Agent {
   }
 
   /** A block of this node at run time: inside a pool, a whole number of blocks. */
-  advertise(text: string): { prefix: string; changed: boolean } {
+  advertise(text: string): BlockChange {
     const p = parsePrefix(text);
     const why = blockProblem(p, this.config.pools);
     if (why) throw new Error(`cannot advertise: ${why}`);
@@ -263,7 +266,7 @@ export class Agent {
     return { prefix: formatPrefix(p), changed: !had };
   }
 
-  withdraw(text: string): { prefix: string; changed: boolean } {
+  withdraw(text: string): BlockChange {
     const p = parsePrefix(text);
     const had = this.blocks.has(p);
     this.added.delete(p);
@@ -420,22 +423,20 @@ export class Agent {
 
   // ------------------------------------------------------------------ control API
 
-  private async handle(req: ControlRequest): Promise<Record<string, unknown>> {
-    switch (req.op) {
-      case 'status':
-        return { status: this.status() };
-      case 'routes':
-        return { routes: this.dataplane ? await this.dataplane.annotate(routeViews(this)) : routeViews(this) };
-      case 'explain':
+  /** The control API, one handler per op (control/protocol.ts). */
+  private handlers(): ControlHandlers {
+    const views = () => routeViews(this);
+    return {
+      status: () => ({ status: this.status() }),
+      routes: async () => ({ routes: this.dataplane ? await this.dataplane.annotate(views()) : views() }),
+      explain: async (req) => {
         if (!this.dataplane) throw new Error('the data plane is disabled (dataplane.enabled: false)');
-        return { explain: await this.dataplane.explain(req.address, routeViews(this)) };
-      case 'advertise':
-        return this.advertise(req.prefix);
-      case 'withdraw':
-        return this.withdraw(req.prefix);
-      case 'reload':
-        return { reload: this.reload() };
-    }
+        return { explain: await this.dataplane.explain(req.address, views()) };
+      },
+      advertise: (req) => this.advertise(req.prefix),
+      withdraw: (req) => this.withdraw(req.prefix),
+      reload: () => ({ reload: this.reload() }),
+    };
   }
 
   status(): AgentStatus {

@@ -5,7 +5,7 @@
  * answer (`ip -json route get ADDRESS` run by the agent).
  */
 import { Command } from 'commander';
-import type { ExplainView } from '../agent/kernel/dataplane-views.js';
+import type { ExplainView } from '../agent/control/protocol.js';
 import { isIpv4, isIpv6 } from '../lib/address.js';
 import { CliError, ExitStatus, toJson, type CommandContext } from './output.js';
 import { askAgent, SOCKET_HELP } from './status.js';

@@ -1,6 +1,6 @@
 /** `weft routes`: the running agent's Loc-RIB with the best path of each prefix and why it won. */
 import { Command } from 'commander';
-import type { RouteView } from '../agent/control/control-server.js';
+import type { RouteView } from '../agent/control/protocol.js';
 import { formatTable, toJson, type CommandContext } from './output.js';
 import { askAgent, SOCKET_HELP } from './status.js';
 

@@ -5,7 +5,7 @@
 import { Command } from 'commander';
 import { DEFAULT_CONTROL_SOCKET } from '../agent/config/config-helpers.js';
 import { ControlUnreachable, controlRequest } from '../agent/control/control-client.js';
-import type { AgentStatus, ControlRequest, PeerStatusView } from '../agent/control/control-server.js';
+import type { AgentStatus, ControlOp, ControlResult, PeerStatusView, RequestOf } from '../agent/control/protocol.js';
 import { CliError, ExitStatus, formatTable, toJson, type CommandContext } from './output.js';
 
 export const SOCKET_HELP = `the agent's control socket (default $WEFT_SOCKET or ${DEFAULT_CONTROL_SOCKET})`;
@@ -15,11 +15,11 @@ export function socketPath(given: string | undefined): string {
 }
 
 /** One request to the agent; an error reply or an unreachable agent becomes a CliError (exit 2 / 1). */
-export async function askAgent(socket: string | undefined, req: ControlRequest): Promise<Record<string, unknown>> {
+export async function askAgent<Op extends ControlOp>(socket: string | undefined, req: RequestOf<Op>): Promise<ControlResult<Op>> {
   const path = socketPath(socket);
   let reply;
   try {
-    reply = await controlRequest(path, req);
+    reply = await controlRequest<Op>(path, req);
   } catch (e) {
     if (e instanceof ControlUnreachable) throw new CliError(e.message, ExitStatus.USAGE);
     throw e;

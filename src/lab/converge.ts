@@ -4,7 +4,7 @@
  * `weft routes --json` show). A dead agent stops the wait at once, with its log tail.
  */
 import { controlRequest } from '../agent/control/control-client.js';
-import type { AgentStatus, RouteView } from '../agent/control/control-server.js';
+import type { ControlResults, RequestOf } from '../agent/control/protocol.js';
 import { formatPrefix } from '../lib/prefix.js';
 import { tail } from './exec.js';
 import { isGone } from './processes.js';
@@ -23,18 +23,18 @@ export interface HostConvergence {
   converged: boolean;
 }
 
-async function ask<T>(state: LabState, a: AgentRecord, op: 'status' | 'routes'): Promise<T> {
+async function ask<Op extends 'status' | 'routes'>(state: LabState, a: AgentRecord, op: Op): Promise<ControlResults[Op]> {
   const p = state.processes.find((x) => x.pid === a.pid);
   if (p && isGone(p)) throw new NotRecoverable(`the weft agent of ${a.host} (pid ${a.pid}) is not running\n${tail(a.log, 20)}`);
-  const r = await controlRequest(a.socket, { op }, 3000);
+  const r = await controlRequest<Op>(a.socket, { op } as RequestOf<Op>, 3000);
   if (!r.ok) throw new Error(`${a.host} ${op}: ${r.error}`);
-  return r[op] as T;
+  return r;
 }
 
 /** One look at one agent. */
 export async function hostConvergence(t: Topology, state: LabState, a: AgentRecord): Promise<HostConvergence> {
-  const st = await ask<AgentStatus>(state, a, 'status');
-  const routes = await ask<RouteView[]>(state, a, 'routes');
+  const { status: st } = await ask(state, a, 'status');
+  const { routes } = await ask(state, a, 'routes');
   const learned = new Set(routes.filter((r) => r.source === 'peer').map((r) => r.prefix));
   const want = Object.entries(t['x-weft'].hosts)
     .filter(([h]) => h !== a.host)

@@ -5,7 +5,7 @@
 import { capabilitiesOf, openAsn } from '../wire/open.js';
 import { Afi, Safi } from '../wire/iana.js';
 import { familyKey, type AfiSafi, type Capability, type OpenMessage, type WireOptions } from '../wire/types.js';
-import { keepaliveMs, negotiateHoldTime } from './timers.js';
+import { keepaliveMs, negotiateHoldTime } from './hold-time.js';
 
 /** RFC 7911 4: the Send/Receive field. */
 export const AddPathMode = { RECEIVE: 1, SEND: 2, BOTH: 3 } as const;

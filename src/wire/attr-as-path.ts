@@ -17,7 +17,7 @@
  * AGGREGATOR value: last AS (2 octets, or 4 with RFC 6793), then the IPv4 address (4 octets).
  */
 import { numberToIpv4 } from '../lib/address.js';
-import type { AttrOf } from './attributes.js';
+import type { AttrOf } from './types.js';
 import { bad, checkUint, needLength, readU32, writeIpv4 } from './attr-basic.js';
 import { AsPathSegmentType } from './iana.js';
 import type { AsPathSegment, AsPathSegmentKind, WireOptions } from './types.js';

@@ -6,7 +6,7 @@
  */
 import { ipv4ToNumber, numberToIpv4 } from '../lib/address.js';
 import { WireError, type WireErrorCode } from './errors.js';
-import type { AttrOf } from './attributes.js';
+import type { AttrOf } from './types.js';
 import { Origin } from './iana.js';
 import type { Writer } from './writer.js';
 

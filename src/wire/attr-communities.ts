@@ -6,7 +6,7 @@
  * RFC 7606 7.8 / 7.14 and RFC 8092 6: a length that is not a non-zero multiple of the value size
  * makes the attribute malformed (treat-as-withdraw, as the attribute table says).
  */
-import type { AttrOf } from './attributes.js';
+import type { AttrOf } from './types.js';
 import { checkUint, needMultiple, readU32 } from './attr-basic.js';
 import { decodeExtCommunity, writeExtCommunity } from './ext-community.js';
 import type { Writer } from './writer.js';

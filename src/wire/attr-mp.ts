@@ -28,7 +28,7 @@
  * UPDATE Message Error / Optional Attribute Error.
  */
 import { bytesToIpv6, ipv4ToNumber, ipv6ToBytes, numberToIpv4 } from '../lib/address.js';
-import type { AttrOf } from './attributes.js';
+import type { AttrOf } from './types.js';
 import { bad, checkUint, readU32 } from './attr-basic.js';
 import { Afi, Safi } from './iana.js';
 import { decodePrefixes, writePrefixes } from './nlri.js';

@@ -136,6 +136,9 @@ export type PathAttribute =
   | { type: 'large-communities'; flags: number; communities: [number, number, number][] }
   | { type: 'unknown'; flags: number; code: number; data: Uint8Array };
 
+/** The attribute of one type (the row types of attributes.ts). */
+export type AttrOf<T extends PathAttributeType> = Extract<PathAttribute, { type: T }>;
+
 export type PathAttributeType = PathAttribute['type'];
 
 export interface UpdateMessage {

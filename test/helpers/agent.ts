@@ -4,7 +4,7 @@
 import { writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { controlRequest } from '../../src/agent/control/control-client.js';
-import type { AgentStatus, PeerStatusView, RouteView } from '../../src/agent/control/control-server.js';
+import type { AgentStatus, ControlResults, PeerStatusView, RequestOf, RouteView } from '../../src/agent/control/protocol.js';
 import { lineReader } from '../../src/lib/lines.js';
 import { inNs, run, type RunResult } from './exec.js';
 import type { Lab, ProcHandle } from './netns.js';
@@ -42,19 +42,19 @@ export class WeftAgent {
   }
 
   /** One control request; throws DaemonError (which stops a waitFor at once) when the agent died. */
-  async ask<T>(op: 'status' | 'routes' | 'reload'): Promise<T> {
+  async ask<Op extends 'status' | 'routes' | 'reload'>(op: Op): Promise<ControlResults[Op]> {
     if (!this.proc.alive()) throw new DaemonError(`agent ${this.name} died`, [this.proc.logPath]);
-    const r = await controlRequest(this.socket, { op }, 3000);
+    const r = await controlRequest<Op>(this.socket, { op } as RequestOf<Op>, 3000);
     if (!r.ok) throw new Error(`${this.name} ${op}: ${r.error}`);
-    return r[op] as T;
+    return r;
   }
 
   status(): Promise<AgentStatus> {
-    return this.ask<AgentStatus>('status');
+    return this.ask('status').then((r) => r.status);
   }
 
   routes(): Promise<RouteView[]> {
-    return this.ask<RouteView[]>('routes');
+    return this.ask('routes').then((r) => r.routes);
   }
 
   /** The status row of one peer (by id: node name, external peer name or address). */

@@ -53,7 +53,6 @@ describe.skipIf(skipReason !== undefined)('weft agent: full mesh', () => {
     return n;
   }
 
-  const ask = <T>(n: Node, op: 'status' | 'routes') => n.agent.ask<T>(op);
   const learned = (n: Node) => n.agent.learned();
   const diagnose = () => nodes.map((n) => n.agent.logTail(15)).join('\n');
 
@@ -62,7 +61,7 @@ describe.skipIf(skipReason !== undefined)('weft agent: full mesh', () => {
     await waitFor(
       async () => {
         for (const n of live) {
-          const st = await ask<AgentStatus>(n, 'status');
+          const st = await n.agent.status();
           if (st.peers.filter((p) => p.state === 'Established').length !== live.length - 1) return false;
           const want = live.filter((m) => m !== n).flatMap(blocksOf).sort();
           if (JSON.stringify(await learned(n)) !== JSON.stringify(want)) return false;
@@ -121,13 +120,13 @@ describe.skipIf(skipReason !== undefined)('weft agent: full mesh', () => {
 
   it('a 4th host added through the nodes file joins without resetting any other session', async () => {
     const before = new Map<string, number>();
-    for (const n of nodes) for (const p of (await ask<AgentStatus>(n, 'status')).peers) before.set(`${n.name}>${p.id}`, p.establishedTransitions);
+    for (const n of nodes) for (const p of (await n.agent.status()).peers) before.set(`${n.name}>${p.id}`, p.establishedTransitions);
     expect([...before.values()].every((v) => v === 1)).toBe(true);
     writeNodes(4);
     await addHost(4);
     await converged(nodes, (n) => [n.block]);
     for (const n of nodes.slice(0, 3)) {
-      for (const p of (await ask<AgentStatus>(n, 'status')).peers) {
+      for (const p of (await n.agent.status()).peers) {
         if (p.id === 'node4') continue;
         expect(p.establishedTransitions, `${n.name} -> ${p.id}`).toBe(before.get(`${n.name}>${p.id}`));
       }
@@ -144,7 +143,7 @@ describe.skipIf(skipReason !== undefined)('weft agent: full mesh', () => {
       async () => {
         for (const n of live) {
           if ((await learned(n)).includes(gone.block)) return false;
-          const p = (await ask<AgentStatus>(n, 'status')).peers.find((x) => x.id === gone.name);
+          const p = (await n.agent.status()).peers.find((x) => x.id === gone.name);
           if (!p || p.state === 'Established') return false;
         }
         return true;
@@ -152,7 +151,7 @@ describe.skipIf(skipReason !== undefined)('weft agent: full mesh', () => {
       { what: `${gone.name}'s block withdrawn everywhere`, timeoutMs: 20_000, intervalMs: 200, diagnose },
     );
     // The others heard why: Cease / Administrative Shutdown with the RFC 9003 text.
-    const p = (await ask<AgentStatus>(live[0], 'status')).peers.find((x) => x.id === gone.name);
+    const p = (await live[0].agent.status()).peers.find((x) => x.id === gone.name);
     expect(p?.lastError).toMatch(/Cease \/ Administrative Shutdown: "weft agent is shutting down"/);
   });
 });

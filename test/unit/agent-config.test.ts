@@ -3,7 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import { parseAgentConfig, parseNodesFile, type AgentConfig } from '../../src/agent/config/agent-config.js';
 import { ConfigError } from '../../src/agent/config/config-errors.js';
-import { checkRequest } from '../../src/agent/control/control-server.js';
+import { checkRequest } from '../../src/agent/control/protocol.js';
 import { desiredPeers, diffPeers } from '../../src/agent/peers/mesh.js';
 import { formatPrefix } from '../../src/lib/prefix.js';
 

@@ -1,7 +1,8 @@
 /**
  * Keeps the dependency direction of DESIGN.md: cli -> {agent, lab} -> {session, rib, dataplane}
  * -> wire -> lib; session, rib and dataplane never import each other; rxjs, pino and node:net only
- * in agent and lab; node:child_process only in agent, lab and the iproute2 driver.
+ * in agent and lab; node:child_process only in agent, lab and the iproute2 driver. And no import
+ * circle anywhere in src/ (type-only imports included: a circle of types is still a tangle).
  */
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
@@ -39,6 +40,64 @@ function imports(text: string): string[] {
   for (let m = re.exec(text); m; m = re.exec(text)) out.push(m[1] ?? m[2]);
   return out;
 }
+
+/**
+ * The import circles among files (Tarjan's strongly connected components of the relative-import
+ * graph): each circle as its files, sorted. A file importing itself counts too.
+ */
+export function importCircles(graph: ReadonlyMap<string, readonly string[]>): string[][] {
+  const index = new Map<string, number>();
+  const low = new Map<string, number>();
+  const stack: string[] = [];
+  const onStack = new Set<string>();
+  const out: string[][] = [];
+  let next = 0;
+  const visit = (v: string): void => {
+    index.set(v, next);
+    low.set(v, next++);
+    stack.push(v);
+    onStack.add(v);
+    for (const w of graph.get(v) ?? []) {
+      if (!index.has(w)) {
+        visit(w);
+        low.set(v, Math.min(low.get(v)!, low.get(w)!));
+      } else if (onStack.has(w)) {
+        low.set(v, Math.min(low.get(v)!, index.get(w)!));
+      }
+    }
+    if (low.get(v) !== index.get(v)) return;
+    const comp: string[] = [];
+    let w: string;
+    do {
+      w = stack.pop()!;
+      onStack.delete(w);
+      comp.push(w);
+    } while (w !== v);
+    if (comp.length > 1 || (graph.get(v) ?? []).includes(v)) out.push(comp.sort());
+  };
+  for (const v of graph.keys()) if (!index.has(v)) visit(v);
+  return out;
+}
+
+describe('import circles', () => {
+  it('finds a circle of three and a self-import, and nothing in a tree', () => {
+    const g = new Map([['a', ['b']], ['b', ['c']], ['c', ['a', 'd']], ['d', []], ['e', ['e']]]);
+    expect(importCircles(g)).toEqual([['a', 'b', 'c'], ['e']]);
+    expect(importCircles(new Map([['a', ['b', 'c']], ['b', ['c']], ['c', []]]))).toEqual([]);
+  });
+
+  it('src/ has none', () => {
+    const graph = new Map<string, string[]>();
+    for (const file of files(SRC)) {
+      const deps = imports(readFileSync(file, 'utf8'))
+        .filter((spec) => spec.startsWith('.'))
+        .map((spec) => relative(SRC, join(file, '..', spec.replace(/\.js$/, '.ts'))));
+      graph.set(relative(SRC, file), deps);
+    }
+    expect(graph.size).toBeGreaterThan(50);
+    expect(importCircles(graph)).toEqual([]);
+  });
+});
 
 describe('layering (DESIGN.md)', () => {
   const violations: string[] = [];

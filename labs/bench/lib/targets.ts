@@ -6,7 +6,7 @@ import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { controlRequest } from '../../../src/agent/control/control-client.js';
-import type { AgentStatus } from '../../../src/agent/control/control-server.js';
+import type { AgentStatus } from '../../../src/agent/control/protocol.js';
 import { waitFor } from '../../../src/lab/wait.js';
 import { startBird } from '../../../test/helpers/bird.js';
 import { startFrr } from '../../../test/helpers/frr.js';
@@ -82,7 +82,7 @@ async function startWeft(lab: Lab, ns: string, o: TargetOptions): Promise<Target
     if (!proc.alive()) throw new DaemonError('weft agent died', [proc.logPath]);
     const r = await controlRequest(socket, { op: 'status' }, 10_000);
     if (!r.ok) throw new Error(`weft status: ${r.error}`);
-    return r.status as AgentStatus;
+    return r.status;
   };
   await waitFor(status, { what: `weft agent answering on ${socket}`, timeoutMs: o.startTimeoutMs, intervalMs: 50, diagnose: () => proc.logTail() });
   return {

@@ -4,12 +4,23 @@
  */
 import { formatPrefix, prefixContains, prefixLength, type Prefix } from '../../lib/prefix.js';
 import type { PolicyRule } from '../../rib/policy.js';
-import type { AgentConfig, PolicyRuleConfig, PoolConfig } from './agent-config.js';
+
+/**
+ * The parts of the configuration these helpers read, as plain shapes: the schema module
+ * (agent-config.ts) uses the helpers, so they must not import it back.
+ */
+interface PoolShape {
+  cidr: Prefix;
+  blockSize: number;
+}
+interface NodeShape {
+  node: { name: string; address: { address: string } };
+}
 
 export const DEFAULT_CONTROL_SOCKET = '/run/weft/weft.sock';
 
 /** The rib's PolicyRule form of configured rules (prefixes already parsed). */
-export function toPolicyRules(rules: readonly PolicyRuleConfig[]): PolicyRule[] {
+export function toPolicyRules(rules: readonly PolicyRule[]): PolicyRule[] {
   return rules.map((r) => ({
     name: r.name,
     prefixList: r.prefixList,
@@ -21,7 +32,7 @@ export function toPolicyRules(rules: readonly PolicyRuleConfig[]): PolicyRule[] 
 }
 
 /** Why a block cannot be one of ours ('' when it can): inside a pool, a whole number of blocks. */
-export function blockProblem(block: Prefix, pools: readonly PoolConfig[]): string {
+export function blockProblem(block: Prefix, pools: readonly PoolShape[]): string {
   const text = formatPrefix(block);
   const pool = pools.find((p) => prefixContains(p.cidr, block));
   if (pool === undefined) {
@@ -35,6 +46,6 @@ export function blockProblem(block: Prefix, pools: readonly PoolConfig[]): strin
 }
 
 /** Whether a mesh node entry is this node itself (one shared node list works on every host). */
-export function isSelf(cfg: AgentConfig, n: { name: string; address: string }): boolean {
+export function isSelf(cfg: NodeShape, n: { name: string; address: string }): boolean {
   return n.name === cfg.node.name || n.address === cfg.node.address.address;
 }

@@ -1,7 +1,7 @@
 /** The client side of the control API (control-server.ts): one request, one reply. */
 import { existsSync } from 'node:fs';
 import { connect } from 'node:net';
-import type { ControlReply, ControlRequest } from './control-server.js';
+import type { ControlOp, ControlReply, RequestOf } from './protocol.js';
 
 /** The agent cannot be reached: no socket file, or nobody answers on it. */
 export class ControlUnreachable extends Error {
@@ -12,7 +12,7 @@ export class ControlUnreachable extends Error {
 }
 
 /** Sends one request and resolves with the reply (ok or not). Rejects with ControlUnreachable. */
-export function controlRequest(path: string, req: ControlRequest | Record<string, unknown>, timeoutMs = 10_000): Promise<ControlReply> {
+export function controlRequest<Op extends ControlOp>(path: string, req: RequestOf<Op>, timeoutMs = 10_000): Promise<ControlReply<Op>> {
   if (!existsSync(path)) return Promise.reject(new ControlUnreachable(`is the agent running? no socket at ${path}`));
   return new Promise((resolve, reject) => {
     const sock = connect(path);
@@ -35,7 +35,7 @@ export function controlRequest(path: string, req: ControlRequest | Record<string
       const line = buf.slice(0, nl);
       finish(() => {
         try {
-          resolve(JSON.parse(line) as ControlReply);
+          resolve(JSON.parse(line) as ControlReply<Op>);
         } catch (e) {
           reject(new Error(`the agent sent a reply that is not JSON: ${(e as Error).message}`));
         }

@@ -33,8 +33,8 @@ import { isWeftRoute, type KernelState } from '../../dataplane/kernel-state.js';
 import { IPIP_DEVICE, VXLAN_DEVICE, type DesiredState, type RemoteRoute } from '../../dataplane/model.js';
 import type { Change } from '../../rib/loc-rib.js';
 import type { Path } from '../../rib/peer.js';
-import type { Agent } from '../agent.js';
-import type { RouteView } from '../control/control-server.js';
+import type { DataplaneStatus, ExplainView, RouteView } from '../control/protocol.js';
+import type { AgentView } from '../view.js';
 import {
   assembleDesired,
   blockDecision,
@@ -46,26 +46,9 @@ import {
   type RibRoute,
   type RouteDecision,
 } from './dataplane-desired.js';
-import { annotateRoutes, explainAddress, type ExplainView } from './dataplane-views.js';
+import { annotateRoutes, explainAddress } from './dataplane-views.js';
 import { logEvent } from '../observability/log-events.js';
 import type { RouteSink } from './route-sink.js';
-
-export interface DataplaneStatus {
-  underlayDevice: string;
-  underlayMtu: number;
-  /** The MTU containers must use, and why. */
-  podMtu: number;
-  podMtuReason: string;
-  /** Routes in the desired state by shape (what the kernel has once the batches are applied). */
-  routes: Record<string, number>;
-  /** Routes kept from before a restart, waiting for End-of-RIB or the grace period. */
-  held: number;
-  batches: number;
-  linesApplied: number;
-  lineErrors: number;
-  problems: string[];
-  lastError: string | undefined;
-}
 
 interface Held {
   route: RemoteRoute;
@@ -126,7 +109,7 @@ export class DataplaneBridge implements RouteSink {
   private readonly source: RouteSource = { want: (p) => this.wanted(p), state: () => this.wholeState() };
 
   constructor(
-    private readonly agent: Agent,
+    private readonly agent: AgentView,
     private readonly log: Logger,
     private readonly opts: BridgeOptions = {},
   ) {}

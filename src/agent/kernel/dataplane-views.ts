@@ -8,8 +8,8 @@ import { formatPrefix, parsePrefix, prefixContains, prefixLength, type Prefix } 
 import { runTool } from '../../dataplane/iproute2.js';
 import { isWeftRoute, parseRoutes, type KernelRoute } from '../../dataplane/kernel-state.js';
 import { IPIP_DEVICE, nodeVtep } from '../../dataplane/model.js';
-import type { Agent } from '../agent.js';
-import type { RouteView } from '../control/control-server.js';
+import type { ExplainView, RouteView } from '../control/protocol.js';
+import type { AgentView } from '../view.js';
 import { hostPrefix, type RouteDecision, type ViewShape } from './dataplane-desired.js';
 
 /** What the views need of the data-plane bridge. */
@@ -17,20 +17,6 @@ export interface ViewSource {
   readonly nsArgs: string[];
   readonly vxlanDevice: string;
   decision(prefix: Prefix): RouteDecision | undefined;
-}
-
-export interface ExplainView {
-  address: string;
-  route: (Pick<RouteView, 'prefix' | 'source' | 'peer' | 'peerAddress' | 'nextHop'> & { bestReason: string }) | null;
-  pool: string | null;
-  block: string | null;
-  node: { name: string; address: string } | null;
-  shape: ViewShape | null;
-  why: string;
-  mac?: { value: string; source: string };
-  installed: boolean;
-  kernel: Record<string, unknown> | null;
-  kernelError?: string;
 }
 
 /** Weft's routes in the kernel now (both families). */
@@ -77,7 +63,7 @@ export async function annotateRoutes(src: ViewSource, views: RouteView[]): Promi
 }
 
 /** `weft explain ADDRESS`: longest match, pool, node, shape, why, and the kernel's own answer. */
-export async function explainAddress(src: ViewSource, agent: Agent, address: string, views: readonly RouteView[]): Promise<ExplainView> {
+export async function explainAddress(src: ViewSource, agent: AgentView, address: string, views: readonly RouteView[]): Promise<ExplainView> {
   if (!isIpv4(address) && !address.includes(':')) throw new Error(`not an IP address: ${JSON.stringify(address)}`);
   const host = hostPrefix(address);
   let best: { p: Prefix; v: RouteView } | undefined;

@@ -1,0 +1,178 @@
+/**
+ * The control protocol shared by the agent's server (control-server.ts) and every client (the CLI,
+ * the labs, the tests): one JSON object per line each way. Requests are checked here
+ * (checkRequest); each op's reply shape is ControlResults[op], so neither side casts.
+ *
+ *   {"op":"status"}                          -> {"ok":true,"status":{...}}
+ *   {"op":"routes"}                          -> {"ok":true,"routes":[...]}
+ *   {"op":"advertise","prefix":"10.244.3.0/26"} -> {"ok":true,"prefix":"10.244.3.0/26","changed":true}
+ *   {"op":"withdraw","prefix":"10.244.3.0/26"}  -> {"ok":true,"prefix":"10.244.3.0/26","changed":true}
+ *   {"op":"reload"}                          -> {"ok":true,"reload":{...}}
+ *   {"op":"explain","address":"10.244.7.9"}  -> {"ok":true,"explain":{...}}
+ *   anything wrong                           -> {"ok":false,"error":"what was wrong"}
+ */
+import type { ViewShape } from '../kernel/dataplane-desired.js';
+import type { PeerKind } from '../peers/mesh.js';
+
+export type ControlRequest =
+  | { op: 'status' }
+  | { op: 'routes' }
+  | { op: 'advertise'; prefix: string }
+  | { op: 'withdraw'; prefix: string }
+  | { op: 'reload' }
+  | { op: 'explain'; address: string };
+
+/** What each op answers with (the fields next to "ok": true). */
+export interface ControlResults {
+  status: { status: AgentStatus };
+  routes: { routes: RouteView[] };
+  explain: { explain: ExplainView };
+  advertise: BlockChange;
+  withdraw: BlockChange;
+  reload: { reload: ReloadSummary };
+}
+
+export type ControlOp = ControlRequest['op'];
+export type ControlResult<Op extends ControlOp = ControlOp> = ControlResults[Op];
+export type ControlReply<Op extends ControlOp = ControlOp> = ({ ok: true } & ControlResult<Op>) | { ok: false; error: string };
+
+export const CONTROL_OPS = ['status', 'routes', 'advertise', 'withdraw', 'reload', 'explain'] as const satisfies readonly ControlOp[];
+
+export type RequestOf<Op extends ControlOp> = Extract<ControlRequest, { op: Op }>;
+
+/** What the server calls, one function per op; a thrown Error becomes {"ok":false,"error":message}. */
+export type ControlHandlers = { [Op in ControlOp]: (req: RequestOf<Op>) => Promise<ControlResults[Op]> | ControlResults[Op] };
+
+/** Checks the shape of a parsed request; returns it typed, or the problem. */
+export function checkRequest(v: unknown): ControlRequest | string {
+  if (v === null || typeof v !== 'object' || Array.isArray(v)) return 'a request must be a JSON object with an "op" field';
+  const o = v as Record<string, unknown>;
+  if (typeof o.op !== 'string') return `missing "op" (one of ${CONTROL_OPS.join(', ')})`;
+  switch (o.op) {
+    case 'status':
+    case 'routes':
+    case 'reload':
+      return { op: o.op };
+    case 'advertise':
+    case 'withdraw':
+      if (typeof o.prefix !== 'string') return `"${o.op}" needs a "prefix" string, like "10.244.3.0/26"`;
+      return { op: o.op, prefix: o.prefix };
+    case 'explain':
+      if (typeof o.address !== 'string') return '"explain" needs an "address" string, like "10.244.7.9"';
+      return { op: 'explain', address: o.address };
+    default:
+      return `unknown op ${JSON.stringify(o.op)} (one of ${CONTROL_OPS.join(', ')})`;
+  }
+}
+
+/** `weft advertise` / `weft withdraw`: the block as normalised, and whether anything changed. */
+export interface BlockChange {
+  prefix: string;
+  changed: boolean;
+}
+
+/** `weft reload`: which sessions the new configuration opened, closed or reset. */
+export interface ReloadSummary {
+  added: string[];
+  removed: string[];
+  changed: string[];
+  unchanged: number;
+  /** Settings that changed but only take effect after a restart. */
+  restartNeeded: string[];
+  warnings: string[];
+}
+
+export interface DataplaneStatus {
+  underlayDevice: string;
+  underlayMtu: number;
+  /** The MTU containers must use, and why. */
+  podMtu: number;
+  podMtuReason: string;
+  /** Routes in the desired state by shape (what the kernel has once the batches are applied). */
+  routes: Record<string, number>;
+  /** Routes kept from before a restart, waiting for End-of-RIB or the grace period. */
+  held: number;
+  batches: number;
+  linesApplied: number;
+  lineErrors: number;
+  problems: string[];
+  lastError: string | undefined;
+}
+
+/** One row of `weft status`: like `birdc show protocols` with the prefix counts. */
+export interface PeerStatusView {
+  id: string;
+  address: string;
+  /** The configured AS (or 'internal'), the negotiated one once known. */
+  asn: number | string;
+  kind: PeerKind;
+  state: string;
+  /** Wall-clock time of the last state change. */
+  since: string;
+  passive: boolean;
+  establishedTransitions: number;
+  received: number;
+  accepted: number;
+  advertised: number;
+  refused: Record<string, number>;
+  updatesIn: number;
+  updatesOut: number;
+  lastError: string | undefined;
+  /** When lastError happened (ISO time); set whenever lastError is. */
+  lastErrorAt: string | undefined;
+}
+
+export interface AgentStatus {
+  node: { name: string; asn: number; routerId: string; address: string };
+  uptimeSeconds: number;
+  listen: { address: string; port: number | undefined };
+  routeReflector: boolean;
+  refusedConnections: number;
+  rib: { prefixes: number; local: number };
+  /** The agent process's memory now, MiB (process.memoryUsage()). */
+  memory: { rssMiB: number; heapUsedMiB: number; heapTotalMiB: number; externalMiB: number };
+  blocks: string[];
+  peers: PeerStatusView[];
+  /** The kernel data plane (absent when dataplane.enabled is false). */
+  dataplane?: DataplaneStatus;
+}
+
+export interface RouteView {
+  prefix: string;
+  source: 'local' | 'peer';
+  peer: string;
+  peerAddress: string;
+  nextHop: string;
+  asPath: string;
+  origin: string;
+  localPref: number | undefined;
+  med: number | undefined;
+  communities: string[];
+  originatorId: string | undefined;
+  clusterList: string[];
+  /** Why this path is the best ('only path' when alone). */
+  reason: string;
+  /** Candidate paths for the prefix (1 = no competition). */
+  candidates: number;
+  /** Data plane (when enabled): direct | vxlan | ipip | blackhole | local | none. */
+  shape?: string;
+  /** Why that shape (decideShape's reason, or why nothing is written). */
+  why?: string;
+  /** The kernel has the route in that shape now. */
+  installed?: boolean;
+}
+
+/** `weft explain ADDRESS`: which route, block, node and shape carry the address, and why. */
+export interface ExplainView {
+  address: string;
+  route: (Pick<RouteView, 'prefix' | 'source' | 'peer' | 'peerAddress' | 'nextHop'> & { bestReason: string }) | null;
+  pool: string | null;
+  block: string | null;
+  node: { name: string; address: string } | null;
+  shape: ViewShape | null;
+  why: string;
+  mac?: { value: string; source: string };
+  installed: boolean;
+  kernel: Record<string, unknown> | null;
+  kernelError?: string;
+}

@@ -1,0 +1,67 @@
+/**
+ * The control replies built from the agent's state: one status row per peer, and the Loc-RIB as
+ * route rows. They read the agent through AgentView only.
+ */
+import { formatPrefix } from '../../lib/prefix.js';
+import type { AgentView } from '../view.js';
+import type { PeerEntry } from '../peers/agent-peers.js';
+import type { PeerStatusView, RouteView } from './protocol.js';
+
+export function peerStatus(agent: AgentView, e: PeerEntry): PeerStatusView {
+  const id = e.spec.id;
+  const inRib = e.info !== undefined;
+  return {
+    id,
+    address: e.spec.address,
+    asn: e.info?.asn ?? e.spec.asn,
+    kind: e.spec.kind,
+    state: e.peer.state.name,
+    since: e.since,
+    passive: e.spec.passive,
+    establishedTransitions: e.peer.counters.establishedTransitions,
+    received: e.received,
+    accepted: inRib ? agent.rib.count(id).total : 0,
+    advertised: inRib ? agent.ribOut.sentTo(id).size : 0,
+    refused: inRib ? ({ ...agent.rib.refusals(id), ...e.inputRefused } as Record<string, number>) : {},
+    updatesIn: e.peer.counters.updatesIn,
+    updatesOut: e.peer.counters.updatesOut,
+    ...lastError(e),
+  };
+}
+
+/** The agent's own last error (max-prefix, a session that went down), else the session's. */
+function lastError(e: PeerEntry): Pick<PeerStatusView, 'lastError' | 'lastErrorAt'> {
+  if (e.lastError !== undefined) return { lastError: e.lastError, lastErrorAt: e.lastErrorAt };
+  const se = e.peer.state.lastError;
+  if (!se) return { lastError: undefined, lastErrorAt: undefined };
+  return { lastError: se.message, lastErrorAt: new Date(e.peer.wallTime(se.at)).toISOString() };
+}
+
+const ORIGINS = ['igp', 'egp', 'incomplete'];
+const communityText = (c: number) => `${Math.floor(c / 65536)}:${c % 65536}`;
+
+/** The Loc-RIB: each prefix with its best path and why it won. */
+export function routeViews(agent: AgentView): RouteView[] {
+  const out: RouteView[] = [];
+  for (const { prefix, best } of agent.rib.entries()) {
+    const ranked = agent.rib.paths(prefix);
+    const a = best.attrs;
+    out.push({
+      prefix: formatPrefix(prefix),
+      source: best.source,
+      peer: best.peer.id,
+      peerAddress: best.source === 'local' ? '' : best.peer.address,
+      nextHop: a.nextHop,
+      asPath: a.asPath.map((s) => (s.kind === 'sequence' ? s.asns.join(' ') : `{${s.asns.join(',')}}`)).join(' '),
+      origin: ORIGINS[a.origin] ?? String(a.origin),
+      localPref: a.localPref,
+      med: a.med,
+      communities: a.communities.map(communityText),
+      originatorId: a.originatorId,
+      clusterList: [...a.clusterList],
+      reason: best.source === 'local' && ranked.length <= 1 ? 'local block' : (ranked.find((r) => r.rank === 'best')?.reason ?? 'only path'),
+      candidates: ranked.length,
+    });
+  }
+  return out.sort((x, y) => (x.prefix < y.prefix ? -1 : x.prefix > y.prefix ? 1 : 0));
+}

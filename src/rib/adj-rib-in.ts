@@ -13,7 +13,7 @@ import type { PathAttribute, UpdateMessage } from '../wire/types.js';
 import { updateSeverity } from '../wire/update.js';
 import type { AttrInterner, InternedAttrs } from './attrs.js';
 import { Path, type PeerInfo } from './peer.js';
-import { ACCEPT_ALL, type Policy, type RefusalReason } from './policy.js';
+import { ACCEPT_ALL, POLICY_REFUSALS, type Policy, type RefusalReason } from './policy.js';
 
 /** One UPDATE's worth of routes for one family (one next hop). */
 export interface RibUpdate {
@@ -33,8 +33,13 @@ const FAMILIES = [
 ] as const;
 
 export class PeerState {
-  /** Path interning: one Path per distinct attribute set this peer uses. */
+  /**
+   * Path interning: one Path per distinct attribute set this peer uses, keyed by that set, for
+   * the paths the import policy left as received (the common case).
+   */
   readonly paths = new Map<InternedAttrs, Path>();
+  /** Paths the import policy changed: by the set as received, then by the set after policy. */
+  readonly changed = new Map<InternedAttrs, Map<InternedAttrs, Path>>();
   /** Accepted routes per family (IPv4, IPv6). */
   readonly counts = [0, 0];
   readonly refused = new Map<RefusalReason, number>();
@@ -46,23 +51,56 @@ export class PeerState {
     readonly source: 'local' | 'peer' = 'peer',
   ) {}
 
-  /** The shared Path for an attribute set (retains the set when the Path is new). */
-  pathFor(attrs: InternedAttrs, interner: AttrInterner): Path {
-    let p = this.paths.get(attrs);
+  /**
+   * The shared Path for an attribute set after policy and the set it was made from (retains
+   * both when the Path is new).
+   */
+  pathFor(attrs: InternedAttrs, interner: AttrInterner, input: InternedAttrs = attrs): Path {
+    if (input === attrs) {
+      let p = this.paths.get(attrs);
+      if (p === undefined) {
+        p = new Path(this.source, this.info, attrs);
+        this.paths.set(attrs, p);
+        interner.retain(attrs);
+      }
+      return p;
+    }
+    let byResult = this.changed.get(input);
+    if (byResult === undefined) {
+      byResult = new Map();
+      this.changed.set(input, byResult);
+    }
+    let p = byResult.get(attrs);
     if (p === undefined) {
-      p = new Path(this.source, this.info, attrs);
-      this.paths.set(attrs, p);
+      p = new Path(this.source, this.info, attrs, input);
+      byResult.set(attrs, p);
       interner.retain(attrs);
+      interner.retain(input);
     }
     return p;
   }
 
-  /** Drops one slot's hold on a path; forgets the path (and releases its set) at zero. */
+  /** Drops one slot's hold on a path; forgets the path (and releases its sets) at zero. */
   unref(path: Path, interner: AttrInterner): void {
-    if (--path.refs <= 0) {
+    if (--path.refs > 0) return;
+    interner.release(path.attrs);
+    if (path.input === path.attrs) {
       this.paths.delete(path.attrs);
-      interner.release(path.attrs);
+      return;
     }
+    const byResult = this.changed.get(path.input);
+    if (byResult !== undefined) {
+      byResult.delete(path.attrs);
+      if (byResult.size === 0) this.changed.delete(path.input);
+    }
+    interner.release(path.input);
+  }
+
+  /** Routes refused by import policy (not by the loop checks) since the peer was added. */
+  policyRefusals(): number {
+    let n = 0;
+    for (const [reason, count] of this.refused) if (POLICY_REFUSALS.has(reason)) n += count;
+    return n;
   }
 
   refuse(reason: RefusalReason, n = 1): void {

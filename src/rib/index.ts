@@ -6,3 +6,4 @@ export * from './export.js';
 export * from './loc-rib.js';
 export * from './peer.js';
 export * from './policy.js';
+export * from './policy-change.js';

@@ -15,6 +15,7 @@ import { AttrInterner, type InternedAttrs } from './attrs.js';
 import { rankPaths, selectBest, type Ranked } from './decision.js';
 import { localPeer, Path, type LocalInfo, type PeerInfo } from './peer.js';
 import { ACCEPT_ALL, applyVerdict, type Accept, type Policy, type RefusalReason } from './policy.js';
+import { importPolicyWidens } from './policy-change.js';
 
 /** A prefix whose best path (or multipath set) changed. */
 export interface Change {
@@ -76,8 +77,57 @@ export class Rib {
     this.peers.set(info.id, new PeerState(info, policy));
   }
 
-  setPolicy(peerId: string, policy: Policy): void {
-    this.peer(peerId).policy = policy;
+  /**
+   * A new import policy for the peer, applied at once to the routes held from it (RFC 2918 1:
+   * "all prefixes from that peer must be somehow made available and then re-examined against the
+   * new policy"). Each held route is checked again on its attributes as received (Path.input,
+   * after the eBGP LOCAL_PREF rule, before any policy): refused ones are removed (and counted as
+   * refused), accepted ones get the new policy's changes. Returns the Loc-RIB changes, as
+   * applyUpdate does. Routes the old policy refused are not held: ask needsRoutesAgain first.
+   */
+  setPolicy(peerId: string, policy: Policy): Change[] {
+    const ps = this.peer(peerId);
+    ps.policy = policy;
+    const changes: Change[] = [];
+    if (ps.total() === 0) return changes;
+    // One verdict's result per held path: the routes of a path mostly get the same verdict.
+    let lastFrom: Path | undefined;
+    let lastVerdict: Accept | undefined;
+    let lastPath: Path | undefined;
+    for (const [p, slot] of this.loc) {
+      const held = slot instanceof Path ? (slot.peer === ps.info ? slot : undefined) : slot.paths.find((x) => x.peer === ps.info);
+      if (held === undefined) continue;
+      const v = policy.check(p, held.input);
+      if (!v.accept) {
+        ps.refuse(v.reason);
+        this.remove(ps, p, changes); // replaces or deletes the current entry: safe while iterating
+        continue;
+      }
+      if (held !== lastFrom || v !== lastVerdict || lastPath === undefined) {
+        const attrs = applyVerdict(this.interner, held.input, v);
+        lastPath = ps.pathFor(attrs, this.interner, held.input);
+        this.interner.dropIfUnused(attrs);
+        lastFrom = held;
+        lastVerdict = v;
+      }
+      if (lastPath !== held) this.set(ps, p, lastPath, changes);
+    }
+    return changes;
+  }
+
+  /**
+   * Whether giving the peer `next` as its import policy may accept routes that are not held
+   * because the current policy (or an earlier one) refused them: then only the peer can send them
+   * again (a route refresh, RFC 2918, or a new session). False when no route of the peer was ever
+   * refused by policy, or when importPolicyWidens shows the change accepts nothing new; true when
+   * that cannot be told (a policy without its configuration). Ask before setPolicy.
+   */
+  needsRoutesAgain(peerId: string, next: Policy): boolean {
+    const ps = this.peer(peerId);
+    if (ps.policyRefusals() === 0 || next === ps.policy) return false;
+    const before = ps.policy.config;
+    const after = next.config;
+    return before === undefined || after === undefined || importPolicyWidens(before, after);
   }
 
   peerInfo(peerId: string): PeerInfo | undefined {
@@ -125,7 +175,7 @@ export class Rib {
         }
         if (v !== lastVerdict || lastPath === undefined) {
           lastVerdict = v;
-          lastPath = ps.pathFor(applyVerdict(this.interner, attrs, v), this.interner);
+          lastPath = ps.pathFor(applyVerdict(this.interner, attrs, v), this.interner, attrs);
         }
         this.set(ps, p, lastPath, changes);
       }

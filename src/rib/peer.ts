@@ -37,10 +37,17 @@ export class Path {
    * is forgotten and its attribute set released).
    */
   refs = 0;
+  /**
+   * @param attrs the set the decision process and export see (after import policy)
+   * @param input the set as received, before import policy changed it (LOCAL_PREF set,
+   *   communities added); the same object when the policy changed nothing. Kept so a new policy
+   *   can be applied to the routes already held (Rib.setPolicy) without asking the peer again.
+   */
   constructor(
     readonly source: PathSource,
     readonly peer: PeerInfo,
     readonly attrs: InternedAttrs,
+    readonly input: InternedAttrs = attrs,
   ) {}
 
   toString(): string {

@@ -60,6 +60,9 @@ export const REFUSALS = [
 ] as const;
 export type RefusalReason = (typeof REFUSALS)[number];
 
+/** The refusals an import policy decides (the others are the RIB's loop checks, policy-independent). */
+export const POLICY_REFUSALS: ReadonlySet<RefusalReason> = new Set<RefusalReason>(['default-route', 'covers-underlay', 'outside-pools', 'rejected-by-rule']);
+
 export interface Accept {
   readonly accept: true;
   /** The rule that matched (-1: the default). */
@@ -77,22 +80,24 @@ export type Verdict = Accept | Refuse;
 export interface Policy {
   check(prefix: Prefix, attrs: InternedAttrs): Verdict;
   readonly maxPrefix?: number;
+  /** The configuration an import policy was compiled from (compileImportPolicy sets it). */
+  readonly config?: ImportPolicyConfig;
 }
 
 const ACCEPT_DEFAULT: Accept = Object.freeze({ accept: true, rule: -1 });
 const refuse = (reason: RefusalReason, rule = -1): Refuse => Object.freeze({ accept: false, reason, rule });
 const REFUSE = Object.fromEntries(REFUSALS.map((r) => [r, refuse(r)])) as Record<RefusalReason, Refuse>;
 
-const toPrefix = (p: Prefix | string): Prefix => (typeof p === 'number' ? p : parsePrefix(p));
+export const toPrefix = (p: Prefix | string): Prefix => (typeof p === 'number' ? p : parsePrefix(p));
 
-interface CompiledEntry {
+export interface CompiledEntry {
   permit: boolean;
   prefix: Prefix;
   min: number;
   max: number;
 }
 
-function compileList(list: readonly PrefixListEntry[]): CompiledEntry[] {
+export function compileList(list: readonly PrefixListEntry[]): CompiledEntry[] {
   return list.map((e) => {
     const prefix = toPrefix(e.prefix);
     const len = prefixLength(prefix);
@@ -170,7 +175,7 @@ export function compileImportPolicy(cfg: ImportPolicyConfig): Policy {
     cfg.kind === 'mesh'
       ? (p: Prefix, attrs: InternedAttrs): Verdict => guards(p) ?? firstMatch(rules, p, attrs) ?? ACCEPT_DEFAULT
       : (p: Prefix, attrs: InternedAttrs): Verdict => firstMatch(rules, p, attrs) ?? guards(p) ?? ACCEPT_DEFAULT;
-  return { check, maxPrefix: cfg.maxPrefix };
+  return { check, maxPrefix: cfg.maxPrefix, config: cfg };
 }
 
 export function compileExportPolicy(rules: readonly PolicyRule[] = []): Policy {

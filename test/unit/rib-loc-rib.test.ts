@@ -286,3 +286,125 @@ describe('Rib property: incremental Loc-RIB equals a brute-force recomputation',
     );
   });
 });
+
+// ------------------------------------------------------------------ policy changes on held paths
+
+describe('Rib.setPolicy: the routes held from the peer are re-examined (RFC 2918 1)', () => {
+  const POOLS = ['10.244.0.0/16', '10.99.0.0/16'];
+  const inPools = [P('10.244.1.0/26'), P('10.244.2.0/26'), P('10.99.1.0/24')];
+
+  it('a removed pool withdraws the routes in it at once, without a route refresh (issue 10 item 6)', () => {
+    const rib = new Rib({ local: LOCAL });
+    rib.addPeer(ibgp(1), compileImportPolicy({ kind: 'mesh', pools: POOLS }));
+    rib.applyUpdate('i1', { announced: inPools, withdrawn: [], attrs: attrs() });
+    expect(rib.size()).toBe(3);
+    const changes = rib.setPolicy('i1', compileImportPolicy({ kind: 'mesh', pools: ['10.244.0.0/16'] }));
+    expect(changes).toEqual([{ prefix: P('10.99.1.0/24'), best: undefined, previous: expect.anything(), reason: 'withdrawn' }]);
+    expect([...rib.entries()].map((e) => e.prefix)).toEqual(inPools.slice(0, 2));
+    expect(rib.refusals('i1')).toEqual({ 'outside-pools': 1 });
+    expect(rib.count('i1').total).toBe(2);
+    rib.peerDown('i1');
+    expect(rib.interner.size()).toBe(0);
+  });
+
+  it('applies the new policy to the attributes as received, not on top of the old policy\'s changes', () => {
+    const rib = new Rib({ local: LOCAL });
+    const tag = 64512 * 65536 + 7;
+    const old = compileImportPolicy({
+      kind: 'mesh',
+      pools: POOLS,
+      rules: [{ prefixList: [{ action: 'permit', prefix: '10.244.0.0/16', le: 32 }], action: 'accept', setLocalPref: 300, addCommunities: [tag] }],
+    });
+    rib.addPeer(ibgp(1), old);
+    rib.addPeer(ibgp(2), compileImportPolicy({ kind: 'mesh', pools: POOLS }));
+    rib.applyUpdate('i1', { announced: inPools, withdrawn: [], attrs: attrs(100) });
+    rib.applyUpdate('i2', { announced: inPools, withdrawn: [], attrs: attrs(200) });
+    expect(rib.best(inPools[0])?.peer.id).toBe('i1'); // 300 beats 200
+    expect(rib.best(inPools[0])?.attrs).toMatchObject({ localPref: 300, communities: [tag] });
+    expect(rib.best(inPools[2])?.peer.id).toBe('i2');
+
+    // The rule goes: i1's routes are back to LOCAL_PREF 100 and no community, so i2 wins.
+    const changes = rib.setPolicy('i1', compileImportPolicy({ kind: 'mesh', pools: POOLS }));
+    expect(changes.map((c) => [c.prefix, c.best?.peer.id, c.previous?.peer.id])).toEqual([
+      [inPools[0], 'i2', 'i1'],
+      [inPools[1], 'i2', 'i1'],
+    ]);
+    const held = new Map(rib.adjRibIn('i1'));
+    expect(held.get(inPools[0])).toMatchObject({ localPref: 100, communities: [] });
+    // A rule setting another LOCAL_PREF: on the as-received set again.
+    rib.setPolicy('i1', compileImportPolicy({ kind: 'mesh', pools: POOLS, rules: [{ action: 'accept', setLocalPref: 250 }] }));
+    expect(rib.best(inPools[2])?.attrs).toMatchObject({ localPref: 250, communities: [] });
+    expect(rib.best(inPools[2])?.peer.id).toBe('i1');
+    for (const p of ['i1', 'i2']) rib.peerDown(p);
+    expect(rib.interner.size()).toBe(0);
+  });
+
+  it('eBGP routes keep ignoring a received LOCAL_PREF (RFC 4271 5.1.5) when re-examined', () => {
+    const rib = new Rib({ local: LOCAL });
+    rib.addPeer(ebgp(3), compileImportPolicy({ kind: 'external', pools: POOLS, rules: [{ action: 'accept', setLocalPref: 120 }] }));
+    rib.applyUpdate('e3', { announced: [inPools[0]], withdrawn: [], attrs: attrs(999) });
+    expect(rib.best(inPools[0])?.attrs.localPref).toBe(120);
+    rib.setPolicy('e3', compileImportPolicy({ kind: 'external', pools: POOLS }));
+    expect(rib.best(inPools[0])?.attrs.localPref).toBeUndefined();
+  });
+
+  it('needsRoutesAgain: only when something was refused and the new policy may accept more', () => {
+    const rib = new Rib({ local: LOCAL });
+    const narrow = compileImportPolicy({ kind: 'mesh', pools: ['10.244.0.0/16'] });
+    const wide = compileImportPolicy({ kind: 'mesh', pools: POOLS });
+    rib.addPeer(ibgp(1), narrow);
+    rib.applyUpdate('i1', { announced: [inPools[0]], withdrawn: [], attrs: attrs() });
+    expect(rib.needsRoutesAgain('i1', wide)).toBe(false); // nothing was ever refused
+    rib.applyUpdate('i1', { announced: [inPools[2]], withdrawn: [], attrs: attrs() }); // outside: refused
+    expect(rib.needsRoutesAgain('i1', wide)).toBe(true);
+    expect(rib.needsRoutesAgain('i1', narrow)).toBe(false);
+    expect(rib.needsRoutesAgain('i1', compileImportPolicy({ kind: 'mesh', pools: ['10.244.0.0/17'] }))).toBe(false);
+    expect(rib.needsRoutesAgain('i1', { check: narrow.check })).toBe(true); // no configuration: assume it may
+    // After a narrowing setPolicy the peer's dropped routes count too.
+    const rib2 = new Rib({ local: LOCAL });
+    rib2.addPeer(ibgp(1), wide);
+    rib2.applyUpdate('i1', { announced: inPools, withdrawn: [], attrs: attrs() });
+    expect(rib2.needsRoutesAgain('i1', narrow)).toBe(false);
+    rib2.setPolicy('i1', narrow);
+    expect(rib2.needsRoutesAgain('i1', wide)).toBe(true);
+  });
+
+  it('property: update under A, then setPolicy(B) == every update under "A, then B" from the start', () => {
+    const tag = 64512 * 65536 + 9;
+    const CFGS = [
+      { kind: 'mesh' as const, pools: ['10.244.0.0/16', 'fd00::/16'] },
+      { kind: 'mesh' as const, pools: ['10.244.0.0/24', 'fd00:1::/32'] },
+      { kind: 'mesh' as const, pools: ['10.244.0.0/16'], rules: [{ prefixList: [{ action: 'permit' as const, prefix: '10.244.0.0/24', le: 32 }], action: 'accept' as const, setLocalPref: 500 }] },
+      { kind: 'external' as const, pools: ['10.244.0.0/16', 'fd00::/16'], rules: [{ action: 'accept' as const, addCommunities: [tag], setLocalPref: 90 }] },
+      { kind: 'external' as const, pools: ['fd00::/16'], rules: [{ prefixList: [{ action: 'permit' as const, prefix: '10.244.1.0/24' }], action: 'reject' as const }] },
+    ];
+    const announce = fc.record({ peer: idx(PEERS.length), prefixes: prefixSet, spec: idx(SPECS.length) });
+    fc.assert(
+      fc.property(fc.array(announce, { maxLength: 25 }), idx(CFGS.length), idx(CFGS.length), idx(PEERS.length), (events, a, b, who) => {
+        const A = compileImportPolicy(CFGS[a]);
+        const B = compileImportPolicy(CFGS[b]);
+        const both = { check: (p: Prefix, x: Parameters<typeof A.check>[1]) => { const v = A.check(p, x); return v.accept ? B.check(p, x) : v; } };
+        const real = new Rib({ local: LOCAL });
+        const oracle = new Rib({ local: LOCAL });
+        PEERS.forEach((p, i) => {
+          real.addPeer(p, i === who ? A : undefined);
+          oracle.addPeer(p, i === who ? both : undefined);
+        });
+        const seen = new Map<Prefix, string>();
+        for (const ev of events) {
+          const u = { announced: ev.prefixes.map((i) => PREFIXES[i]), withdrawn: [], attrs: SPECS[ev.spec] };
+          for (const c of real.applyUpdate(PEERS[ev.peer].id, u)) seen.set(c.prefix, id(c.best));
+          oracle.applyUpdate(PEERS[ev.peer].id, u);
+        }
+        for (const c of real.setPolicy(PEERS[who].id, B)) seen.set(c.prefix, id(c.best));
+        const view = (r: Rib) => PREFIXES.map((p) => `${p} ${id(r.best(p))} ${r.paths(p).map((x) => id(x.path)).join(' ')}`);
+        expect(view(real)).toEqual(view(oracle));
+        for (const p of PREFIXES) expect(seen.get(p) ?? '-').toBe(id(real.best(p))); // the changes told the truth
+        expect(real.count(PEERS[who].id)).toEqual(oracle.count(PEERS[who].id));
+        for (const p of PEERS) real.peerDown(p.id);
+        expect(real.interner.size()).toBe(0);
+      }),
+      { numRuns: 300 },
+    );
+  });
+});

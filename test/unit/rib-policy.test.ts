@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { AttrInterner } from '../../src/rib/attrs.js';
-import { applyVerdict, compileExportPolicy, compileImportPolicy, type Verdict } from '../../src/rib/policy.js';
+import { applyVerdict, compileExportPolicy, compileImportPolicy, type ImportPolicyConfig, type Verdict } from '../../src/rib/policy.js';
+import { importPolicyWidens } from '../../src/rib/policy-change.js';
 import { parsePrefix } from '../../src/lib/prefix.js';
 import { attr } from '../../src/wire/attr-build.js';
 
@@ -90,5 +91,39 @@ describe('export policy', () => {
     const ex = compileExportPolicy([{ prefixList: [{ action: 'permit', prefix: '10.244.0.0/16', le: 32 }], action: 'reject' }]);
     expect(why(ex.check(parsePrefix('10.244.1.0/26'), plain))).toBe('rejected-by-rule');
     expect(why(ex.check(parsePrefix('10.1.0.0/24'), plain))).toBe('accept');
+  });
+});
+
+describe('importPolicyWidens: may a new import policy accept a route the old one refused?', () => {
+  const base: ImportPolicyConfig = {
+    kind: 'mesh',
+    pools: ['10.244.0.0/16', 'fd00:244::/48'],
+    underlay: '10.0.1.0/24',
+    rules: [{ prefixList: [{ action: 'permit', prefix: '10.244.7.0/24', le: 26 }], action: 'accept', setLocalPref: 200 }],
+  };
+  const rule = base.rules![0];
+  it.each<[string, Partial<ImportPolicyConfig>, boolean]>([
+    ['the same configuration', {}, false],
+    ['the same pools written as parsed prefixes, in another order', { pools: [parsePrefix('fd00:244::/48'), parsePrefix('10.244.0.0/16')] }, false],
+    ['a pool removed', { pools: ['10.244.0.0/16'] }, false],
+    ['a pool narrowed', { pools: ['10.244.0.0/17', 'fd00:244::/48'] }, false],
+    ['a pool added', { pools: [...base.pools, '10.250.0.0/16'] }, true],
+    ['a pool widened', { pools: ['10.0.0.0/8', 'fd00:244::/48'] }, true],
+    ['mesh -> external', { kind: 'external' }, true],
+    ['no underlay guard any more', { underlay: undefined }, true],
+    ['a smaller underlay inside the old one (covering it means covering the old)', { underlay: '10.0.1.0/25' }, false],
+    ['a larger underlay', { underlay: '10.0.0.0/16' }, true],
+    ['only what a rule sets changed', { rules: [{ ...rule, setLocalPref: 50, addCommunities: [1] }] }, false],
+    ['a reject rule put in front', { rules: [{ action: 'reject', community: { any: [7] } }, rule] }, false],
+    ['an accept rule put in front', { rules: [{ action: 'accept', community: { any: [7] } }, rule] }, true],
+    ['a rule removed', { rules: [] }, true],
+    ['a rule\'s prefix list widened', { rules: [{ ...rule, prefixList: [{ action: 'permit', prefix: '10.244.7.0/24', le: 28 }] }] }, true],
+    ['the same prefix list written with an explicit le = length', { rules: [{ ...rule, prefixList: [{ action: 'permit', prefix: '10.244.7.0/24', ge: 24, le: 26 }] }] }, false],
+  ])('%s -> %s', (_name, change, widens) => {
+    expect(importPolicyWidens(base, { ...base, ...change })).toBe(widens);
+  });
+
+  it('from no underlay to one only narrows', () => {
+    expect(importPolicyWidens({ ...base, underlay: undefined }, base)).toBe(false);
   });
 });

@@ -1,10 +1,16 @@
 /**
  * Idle-hold back-off. RFC 4271 8.1.1 lets a speaker damp peer oscillations with an IdleHoldTimer
  * and leaves "the method of preventing persistent peer oscillation ... outside the scope of this
- * document". Ours: after a session goes down (or a connection attempt fails) the next automatic
- * start waits `nextMs`, which doubles on each consecutive failure up to `maxMs`; a session that had
- * stayed Established for `stableMs` or more counts as healthy, so its going down starts again from
- * `initialMs`.
+ * document". Ours damps failures only, not restarts:
+ * - after a failure (the session failed before Established, or ended with an error: see
+ *   `sessionEnd` in fsm-common.ts) the next automatic start waits `nextMs`, which doubles on each
+ *   failure up to `maxMs`;
+ * - after a clean end (a Cease from the peer, the connection closed after Established, our own
+ *   administrative reset) or a peer that is merely unreachable, the wait does not grow, and is
+ *   never longer than the ConnectRetry time: a peer doing `birdc disable/enable` comes back as
+ *   fast each time (BIRD likewise grows its start delay on errors only);
+ * - a session that had stayed Established for `stableMs` or more counts as healthy, so its
+ *   going down, clean or not, starts again from `initialMs`.
  */
 import type { BackoffConfig } from './types.js';
 
@@ -12,15 +18,19 @@ export const DEFAULT_BACKOFF: BackoffConfig = { initialMs: 1_000, maxMs: 120_000
 
 export interface BackoffState {
   nextMs: number;
+  /** Failures in a row (clean ends do not count, and do not break the run). */
   flaps: number;
 }
+
+/** What a session's end means for the back-off. */
+export type SessionEnd = 'failure' | 'clean';
 
 export function initialBackoff(cfg: BackoffConfig): BackoffState {
   return { nextMs: cfg.initialMs, flaps: 0 };
 }
 
 /**
- * The wait before the next automatic start, and the back-off state after it.
+ * The wait before the next automatic start after a failure, and the back-off state after it.
  * `establishedFor` is how long the session that just went down had been Established (undefined
  * when it never got there).
  */
@@ -29,7 +39,27 @@ export function nextBackoff(
   st: BackoffState,
   establishedFor: number | undefined,
 ): { waitMs: number; state: BackoffState } {
-  const base = establishedFor !== undefined && establishedFor >= cfg.stableMs ? initialBackoff(cfg) : st;
+  const base = stable(cfg, establishedFor) ? initialBackoff(cfg) : st;
   const waitMs = Math.min(base.nextMs, cfg.maxMs);
   return { waitMs, state: { nextMs: Math.min(waitMs * 2, cfg.maxMs), flaps: base.flaps + 1 } };
+}
+
+/**
+ * The wait after a session ended `end`: a failure grows the back-off (nextBackoff); a clean end
+ * keeps it (or resets it after a stable session) and waits at most `connectRetryMs`.
+ */
+export function restartWait(
+  cfg: BackoffConfig,
+  st: BackoffState,
+  end: SessionEnd,
+  establishedFor: number | undefined,
+  connectRetryMs: number,
+): { waitMs: number; state: BackoffState } {
+  if (end === 'failure') return nextBackoff(cfg, st, establishedFor);
+  const base = stable(cfg, establishedFor) ? initialBackoff(cfg) : st;
+  return { waitMs: Math.min(base.nextMs, cfg.maxMs, connectRetryMs), state: base };
+}
+
+function stable(cfg: BackoffConfig, establishedFor: number | undefined): boolean {
+  return establishedFor !== undefined && establishedFor >= cfg.stableMs;
 }

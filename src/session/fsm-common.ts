@@ -2,11 +2,11 @@
  * The moves the RFC 4271 8.2.2 state descriptions repeat: starting from Idle, entering OpenSent,
  * and the many ways back to Idle ("drops the TCP connection, releases all BGP resources, ...").
  */
-import { WIRE_ERRORS, WireError } from '../wire/errors.js';
-import { CeaseSubcode } from '../wire/iana.js';
+import { WIRE_ERRORS, WireError, type WireErrorCode } from '../wire/errors.js';
+import { CeaseSubcode, ErrorCode } from '../wire/iana.js';
 import { buildShutdown, describeNotification } from '../wire/notification.js';
 import type { NotificationMessage } from '../wire/types.js';
-import { initialBackoff, nextBackoff } from './backoff.js';
+import { initialBackoff, restartWait, type SessionEnd } from './backoff.js';
 import { localOpen } from './config.js';
 import { NO_TIMERS } from './timers.js';
 import type {
@@ -113,6 +113,44 @@ export interface ToIdle {
   manual?: boolean;
 }
 
+/** The Ceases we send that close a session on purpose, not because something failed (RFC 4486 3). */
+const ADMINISTRATIVE_CEASES: ReadonlySet<WireErrorCode> = new Set<WireErrorCode>([
+  'cease.administrative-shutdown',
+  'cease.peer-deconfigured',
+  'cease.administrative-reset',
+  'cease.other-configuration-change',
+  'cease.connection-collision',
+]);
+
+/**
+ * Whether a session's end is a failure for the back-off (backoff.ts) or a clean end.
+ * - Nothing was exchanged yet (Connect, Active): the peer is only unreachable, no oscillation to
+ *   damp; growing the wait would keep a host that boots late waiting minutes. Clean.
+ * - We send a NOTIFICATION: clean for our administrative Ceases (a reset, a configuration change,
+ *   the loser of a collision), a failure for every error and for the other Ceases (max-prefix,
+ *   out of resources, BFD down, ...).
+ * - We receive one: RFC 4271 6.7, "In the absence of any fatal errors ..., a BGP peer MAY choose,
+ *   at any given time, to close its BGP connection by sending the NOTIFICATION message with the
+ *   Error Code Cease": a Cease that ends an Established session is a clean close (a peer's
+ *   `birdc disable`, restart, reconfiguration). Before Established a Cease means the peer refused
+ *   the session (Connection Rejected, shut down), a failure, except Connection Collision
+ *   Resolution (RFC 4271 6.8: the other connection goes on). Any other code is an error.
+ * - The connection closes (TcpConnectionFails): clean after Established (the peer restarted),
+ *   a failure before it.
+ * - Anything else (hold timer expiry, decode and FSM errors) sends a NOTIFICATION: see above.
+ */
+export function sessionEnd(s: SessionState, ev: SessionEvent, o: ToIdle): SessionEnd {
+  if (s.name === 'Connect' || s.name === 'Active') return 'clean';
+  if (o.send) return ADMINISTRATIVE_CEASES.has(o.send.code) ? 'clean' : 'failure';
+  const r = o.received;
+  if (r) {
+    if (r.code !== ErrorCode.CEASE) return 'failure';
+    if (r.subcode === CeaseSubcode.CONNECTION_COLLISION_RESOLUTION) return 'clean';
+    return s.name === 'Established' ? 'clean' : 'failure';
+  }
+  return s.name === 'Established' && ev.type === 'TcpConnectionFails' ? 'clean' : 'failure';
+}
+
 /**
  * Back to Idle: send the NOTIFICATION if any, drop the connection, release resources, tell the
  * RIB when an Established session ends, and schedule the automatic restart after the back-off.
@@ -141,13 +179,7 @@ export function toIdle(s: SessionState, ev: SessionEvent, now: number, o: ToIdle
   const restart = !o.manual && s.autoRestart;
   if (restart) {
     const establishedFor = s.name === 'Established' && s.establishedAt !== undefined ? now - s.establishedAt : undefined;
-    // A peer that is merely not reachable yet (the TCP connection never carried an OPEN) is no
-    // oscillation to damp: retry within the ConnectRetry time and do not grow the back-off, or a
-    // host that boots late would wait minutes for its first session.
-    const tcpOnly = s.name === 'Connect' || s.name === 'Active';
-    const b = tcpOnly
-      ? { waitMs: Math.min(s.backoff.nextMs, s.config.connectRetryTime * 1000), state: s.backoff }
-      : nextBackoff(s.config.idleHold, s.backoff, establishedFor);
+    const b = restartWait(s.config.idleHold, s.backoff, sessionEnd(s, ev, o), establishedFor, s.config.connectRetryTime * 1000);
     timers = { ...NO_TIMERS, idleHold: now + b.waitMs };
     backoff = b.state;
     reason = `${o.reason}; restarting in ${b.waitMs / 1000} s`;

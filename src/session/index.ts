@@ -3,7 +3,7 @@ export * from './types.js';
 export { step } from './fsm.js';
 export { createSession, resolveConfig, localOpen, DEFAULTS } from './config.js';
 export { nextDeadline, expiredTimers, negotiateHoldTime, keepaliveMs, TIMER_ORDER } from './timers.js';
-export { DEFAULT_BACKOFF, nextBackoff, initialBackoff, type BackoffState } from './backoff.js';
+export { DEFAULT_BACKOFF, nextBackoff, initialBackoff, restartWait, type BackoffState, type SessionEnd } from './backoff.js';
 export * from './open-checks.js';
 export * from './negotiate.js';
 export * from './collision.js';

@@ -176,3 +176,64 @@ describe('issue 10 item 10: a dial that has not completed within ConnectRetry is
     expect(nextDeadline(r.state)).toBe(t + 3 * RETRY_MS);
   });
 });
+
+describe('issue 10 item 3: clean flaps are retried within ConnectRetry, failures are damped', () => {
+  /** One `birdc disable` + `birdc enable` on a passive peer (weft dials): returns how long weft was down. */
+  function disableEnable(r: Replay, at: number, subcode: number): number {
+    r.at(at, { type: 'NotifMsg', notification: notification(6, subcode, 'birdc disable') });
+    expect(r.state.name).toBe('Idle');
+    // BIRD is enabled again 100 ms later; weft's restart dials when IdleHold expires.
+    const restart = nextDeadline(r.state)!;
+    expect(restart - at).toBeLessThanOrEqual(RETRY_MS);
+    expect(kinds(r.runUntil(restart))).toEqual(['Connect', 'Transition']);
+    r.at(restart + 1, EVENTS.Tcp_CR_Acked);
+    r.handshake(restart + 1);
+    return r.now - at;
+  }
+
+  it('five birdc disable/enable cycles (Cease received): weft is back within ConnectRetry every time', () => {
+    const r = new Replay(session(MESH));
+    r.at(0, EVENTS.ManualStart);
+    r.at(1, EVENTS.Tcp_CR_Acked);
+    r.handshake(1);
+    const downtimes: number[] = [];
+    for (let i = 0; i < 5; i++) downtimes.push(disableEnable(r, r.now + 20_000, i % 2 ? 4 : 2));
+    expect(downtimes).toEqual([1021, 1021, 1021, 1021, 1021]);
+  });
+
+  it('the peer process restarts five times (connection closed, refused while it is down): back within ConnectRetry every time', () => {
+    const r = new Replay(session(MESH));
+    r.at(0, EVENTS.ManualStart);
+    r.at(1, EVENTS.Tcp_CR_Acked);
+    r.handshake(1);
+    for (let i = 0; i < 5; i++) {
+      const at = r.now + 20_000;
+      r.at(at, { type: 'TcpConnectionFails', reason: 'read ECONNRESET' });
+      // The first redial hits the peer while it is down; the second, ConnectRetry later, gets through.
+      r.runUntil(nextDeadline(r.state)!);
+      expect(r.state.name).toBe('Connect');
+      r.at(r.now + 1, { type: 'TcpConnectionFails', reason: 'connect ECONNREFUSED' });
+      r.runUntil(nextDeadline(r.state)!);
+      r.at(r.now + 1, EVENTS.Tcp_CR_Acked);
+      r.handshake(r.now);
+      expect(r.now - at).toBeLessThanOrEqual(1000 + 1 + RETRY_MS + 1 + 20);
+    }
+    expect(r.state.backoff).toEqual({ nextMs: 1000, flaps: 0 });
+  });
+
+  it('a peer with the wrong AS refuses five times in a row: the waits grow', () => {
+    const r = new Replay(session(MESH));
+    r.at(0, EVENTS.ManualStart);
+    const waits: number[] = [];
+    for (let i = 0; i < 5; i++) {
+      r.at(r.now + 1, EVENTS.Tcp_CR_Acked);
+      const down = r.at(r.now + 10, { type: 'BGPOpen', open: peerOpen({ asn: 65099 }) });
+      expect(down.find((a) => a.type === 'SendNotification')).toMatchObject({ code: 2, subcode: 2 });
+      const restart = nextDeadline(r.state)!;
+      waits.push(restart - r.now);
+      r.runUntil(restart);
+      expect(r.state.name).toBe('Connect');
+    }
+    expect(waits).toEqual([1000, 2000, 4000, 8000, 16000]);
+  });
+});

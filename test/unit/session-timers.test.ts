@@ -1,8 +1,8 @@
 /** Timers as data: deadlines, expiry at exactly the deadline, keepalive scheduling, idle-hold back-off. */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { expiredTimers, keepaliveMs, nextBackoff, nextDeadline, step, type SessionEvent, type SessionState } from '../../src/session/index.js';
-import { EVENTS, T, peerOpen, reach, run, session, types, type EventName } from './session-fixtures.js';
+import { expiredTimers, keepaliveMs, nextBackoff, nextDeadline, restartWait, step, type SessionEvent, type SessionState } from '../../src/session/index.js';
+import { EVENTS, T, notification, peerOpen, reach, run, session, types, type EventName } from './session-fixtures.js';
 
 const tick = { type: 'Tick' } as const;
 
@@ -158,9 +158,9 @@ describe('keepalive scheduling', () => {
 });
 
 describe('idle-hold back-off', () => {
-  /** Brings the session down from OpenSent (a NOTIFICATION after the TCP connection was up) at `now`. */
+  /** Brings the session down from OpenSent (the peer refuses our OPEN: 2/2 Bad Peer AS) at `now`. */
   function flapAt(s: SessionState, now: number): { state: SessionState; wait: number } {
-    const r = step(s, EVENTS.NotifMsg, now);
+    const r = step(s, { type: 'NotifMsg', notification: notification(2, 2) }, now);
     expect(r.state.name).toBe('Idle');
     return { state: r.state, wait: (r.state.timers.idleHold ?? NaN) - now };
   }
@@ -220,14 +220,112 @@ describe('idle-hold back-off', () => {
 
   it('resets after a session stayed Established for the stable period', () => {
     const grown = { ...reach('Established'), backoff: { nextMs: 64_000, flaps: 6 } };
+    const error = { type: 'NotifMsg', notification: notification(3, 1) } as const; // an UPDATE error
     // Up only 59.999 s: keeps growing.
-    const short = step(grown, EVENTS.NotifMsg, T.keepalive + 59_999).state;
+    const short = step(grown, error, T.keepalive + 59_999).state;
     expect(short.timers.idleHold).toBe(T.keepalive + 59_999 + 64_000);
     expect(short.backoff).toEqual({ nextMs: 120_000, flaps: 7 });
     // Up 60 s: back to the first wait.
-    const long = step(grown, EVENTS.NotifMsg, T.keepalive + 60_000).state;
+    const long = step(grown, error, T.keepalive + 60_000).state;
     expect(long.timers.idleHold).toBe(T.keepalive + 60_000 + 1000);
     expect(long.backoff).toEqual({ nextMs: 2000, flaps: 1 });
+    // A clean end after the stable period resets it too.
+    const clean = step(grown, EVENTS.NotifMsg, T.keepalive + 60_000).state;
+    expect(clean.timers.idleHold).toBe(T.keepalive + 60_000 + 1000);
+    expect(clean.backoff).toEqual({ nextMs: 1000, flaps: 0 });
+  });
+
+  /** Established (hold 90 s, ConnectRetry 5 s) with the given back-off, at T.keepalive. */
+  function up(backoff = { nextMs: 1000, flaps: 0 }): SessionState {
+    return { ...reach('Established', { connectRetryTime: 5 }), backoff };
+  }
+
+  /** The wait and back-off after `ev` ends the session in `s` at time 1000 (must go to Idle). */
+  function endWith(s: SessionState, ev: SessionEvent): { wait: number; backoff: SessionState['backoff'] } {
+    const r = step(s, ev, 1000);
+    expect(r.state.name).toBe('Idle');
+    expect(r.state.autoRestart).toBe(true);
+    return { wait: r.state.timers.idleHold! - 1000, backoff: r.state.backoff };
+  }
+
+  const CLEAN_ENDS: [string, SessionEvent][] = [
+    ['Cease / Administrative Shutdown received (birdc disable)', EVENTS.NotifMsg],
+    ['Cease / Administrative Reset received (birdc restart)', { type: 'NotifMsg', notification: notification(6, 4) }],
+    ['Cease / Peer De-configured received', { type: 'NotifMsg', notification: notification(6, 3) }],
+    ['Cease / Hard Reset received', { type: 'NotifMsg', notification: notification(6, 9) }],
+    ['the TCP connection closed after Established (peer restart)', { type: 'TcpConnectionFails', reason: 'read ECONNRESET' }],
+    ['our administrative reset', { type: 'AutomaticStop', cause: 'cease.administrative-reset' }],
+    ['our configuration change', { type: 'AutomaticStop', cause: 'cease.other-configuration-change' }],
+  ];
+
+  for (const [what, ev] of CLEAN_ENDS) {
+    it(`a clean end does not grow the wait, and never waits longer than ConnectRetry: ${what}`, () => {
+      expect(endWith(up(), ev)).toEqual({ wait: 1000, backoff: { nextMs: 1000, flaps: 0 } });
+      // After earlier errors grew it, the clean end keeps it but restarts within ConnectRetry.
+      expect(endWith(up({ nextMs: 64_000, flaps: 6 }), ev)).toEqual({ wait: 5000, backoff: { nextMs: 64_000, flaps: 6 } });
+    });
+  }
+
+  it('five clean flaps in a row each restart within ConnectRetry', () => {
+    let s = reach('Established', { connectRetryTime: 5 });
+    let now: number = T.keepalive;
+    const waits: number[] = [];
+    for (let i = 0; i < 5; i++) {
+      now += 10_000; // up 10 s: far from the stable period, so no reset helps
+      const down = step(s, { type: 'NotifMsg', notification: notification(6, i % 2 ? 4 : 2) }, now).state;
+      const wait = down.timers.idleHold! - now;
+      waits.push(wait);
+      now += wait;
+      s = run(down, [[tick, now], [EVENTS.Tcp_CR_Acked, now + 1], [EVENTS.BGPOpen, now + 2], [EVENTS.KeepAliveMsg, now + 3]]).state;
+      expect(s.name).toBe('Established');
+      now += 3;
+    }
+    expect(waits).toEqual([1000, 1000, 1000, 1000, 1000]);
+    for (const w of waits) expect(w).toBeLessThanOrEqual(5000);
+    expect(s.backoff).toEqual({ nextMs: 1000, flaps: 0 });
+  });
+
+  it('five OPEN errors in a row grow the wait', () => {
+    let s = reach('OpenSent');
+    let now: number = T.tcp;
+    const waits: number[] = [];
+    for (let i = 0; i < 5; i++) {
+      const down = step(s, { type: 'BGPOpen', open: peerOpen({ asn: 65001 }) }, now).state; // we send OPEN/2 Bad Peer AS
+      expect(down.lastError).toMatchObject({ direction: 'sent', code: 2, subcode: 2 });
+      waits.push(down.timers.idleHold! - now);
+      now = down.timers.idleHold!;
+      s = run(down, [[tick, now], [EVENTS.Tcp_CR_Acked, now]]).state;
+      expect(s.name).toBe('OpenSent');
+    }
+    expect(waits).toEqual([1000, 2000, 4000, 8000, 16000]);
+    expect(s.backoff).toEqual({ nextMs: 32_000, flaps: 5 });
+  });
+
+  const FAILURES: [string, SessionState['name'], SessionEvent][] = [
+    ['an UPDATE error NOTIFICATION received', 'Established', { type: 'NotifMsg', notification: notification(3, 1) }],
+    ['a version NOTIFICATION received', 'Established', EVENTS.NotifMsgVerErr],
+    ['hold timer expiry', 'Established', EVENTS.HoldTimer_Expires],
+    ['an UPDATE decode error (we send 3/x)', 'Established', EVENTS.UpdateMsgErr],
+    ['a header error (we send 1/x)', 'Established', EVENTS.BGPHeaderErr],
+    ['an FSM error (a second OPEN)', 'Established', EVENTS.BGPOpen],
+    ['our max-prefix stop (Cease, but a failure)', 'Established', EVENTS.AutomaticStop],
+    ['hold timer expiry before Established', 'OpenConfirm', EVENTS.HoldTimer_Expires],
+    ['TCP closed before Established', 'OpenConfirm', EVENTS.TcpConnectionFails],
+    ['a Cease received before Established (the peer rejects us)', 'OpenSent', { type: 'NotifMsg', notification: notification(6, 5) }],
+    ['an OPEN error received', 'OpenSent', { type: 'NotifMsg', notification: notification(2, 2) }],
+  ];
+
+  for (const [what, from, ev] of FAILURES) {
+    it(`a failure grows the wait: ${what} in ${from}`, () => {
+      const s = { ...reach(from, { connectRetryTime: 5 }), backoff: { nextMs: 8000, flaps: 3 } };
+      expect(endWith(s, ev)).toEqual({ wait: 8000, backoff: { nextMs: 16_000, flaps: 4 } });
+    });
+  }
+
+  it('a connection collision is no failure: the Cease/7 we send or receive before Established', () => {
+    const s = { ...reach('OpenConfirm', { connectRetryTime: 5 }), backoff: { nextMs: 8000, flaps: 3 } };
+    expect(endWith(s, EVENTS.OpenCollisionDump)).toEqual({ wait: 5000, backoff: { nextMs: 8000, flaps: 3 } });
+    expect(endWith(s, { type: 'NotifMsg', notification: notification(6, 7) })).toEqual({ wait: 5000, backoff: { nextMs: 8000, flaps: 3 } });
   });
 
   it('is configurable', () => {
@@ -263,5 +361,13 @@ describe('idle-hold back-off', () => {
     expect(nextBackoff(cfg, { nextMs: 1000, flaps: 0 }, undefined)).toEqual({ waitMs: 1000, state: { nextMs: 2000, flaps: 1 } });
     expect(nextBackoff(cfg, { nextMs: 4000, flaps: 5 }, 99)).toEqual({ waitMs: 4000, state: { nextMs: 4000, flaps: 6 } });
     expect(nextBackoff(cfg, { nextMs: 4000, flaps: 5 }, 100)).toEqual({ waitMs: 1000, state: { nextMs: 2000, flaps: 1 } });
+  });
+
+  it('restartWait on its own: failures grow, clean ends keep the state and wait at most ConnectRetry', () => {
+    const cfg = { initialMs: 1000, maxMs: 4000, stableMs: 100 };
+    expect(restartWait(cfg, { nextMs: 2000, flaps: 1 }, 'failure', undefined, 500)).toEqual({ waitMs: 2000, state: { nextMs: 4000, flaps: 2 } });
+    expect(restartWait(cfg, { nextMs: 2000, flaps: 1 }, 'clean', undefined, 5000)).toEqual({ waitMs: 2000, state: { nextMs: 2000, flaps: 1 } });
+    expect(restartWait(cfg, { nextMs: 2000, flaps: 1 }, 'clean', 99, 500)).toEqual({ waitMs: 500, state: { nextMs: 2000, flaps: 1 } });
+    expect(restartWait(cfg, { nextMs: 4000, flaps: 3 }, 'clean', 100, 5000)).toEqual({ waitMs: 1000, state: { nextMs: 1000, flaps: 0 } });
   });
 });

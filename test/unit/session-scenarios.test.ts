@@ -5,7 +5,7 @@
  * happen against a real peer.
  */
 import { describe, expect, it } from 'vitest';
-import { nextDeadline, step, type Action, type SessionEvent, type SessionState, type StateName } from '../../src/session/index.js';
+import { compareAddresses, createSession, nextDeadline, shouldDial, step, type Action, type SessionEvent, type SessionState, type StateName } from '../../src/session/index.js';
 import { EVENTS, notification, peerOpen, session } from './session-fixtures.js';
 
 /** The mesh timers of weft's agent defaults: hold 30 s, ConnectRetry 5 s. */
@@ -235,5 +235,102 @@ describe('issue 10 item 3: clean flaps are retried within ConnectRetry, failures
       expect(r.state.name).toBe('Connect');
     }
     expect(waits).toEqual([1000, 2000, 4000, 8000, 16000]);
+  });
+});
+
+describe('issue 10 item 5: mesh dial direction as calico-node configures BIRD', () => {
+  /**
+   * calico-node's confd (confd/pkg/backends/calico/bgp_processor.go) sets `passive on` towards a
+   * mesh peer when `peerIP > currentNodeIP` (Go string comparison). Modelled here in our words.
+   */
+  const calicoBirdPassive = (local: string, peer: string): boolean => peer > local;
+
+  interface Node {
+    address: string;
+    state: SessionState;
+    dials: number;
+  }
+
+  function node(address: string, passive: boolean): Node {
+    const state = createSession({ localAs: 64512, peerAs: 'internal', bgpId: address, holdTime: 30, connectRetryTime: 5, passive });
+    return { address, state, dials: 0 };
+  }
+
+  /**
+   * Two sessions wired back to back: a Connect reaches the other side when it listens (Active or
+   * Connect), OPEN and KEEPALIVE are delivered; time advances to each next deadline. Returns when
+   * both are Established or at `until`.
+   */
+  function wire(a: Node, b: Node, until: number): number {
+    // Work in arrival order: a SYN reaches the other side after both have started.
+    const queue: (() => void)[] = [];
+    const other = (n: Node) => (n === a ? b : a);
+    let now = 0;
+    const feed = (n: Node, ev: SessionEvent) => {
+      const r = step(n.state, ev, now);
+      n.state = r.state;
+      for (const act of r.actions) {
+        const o = other(n);
+        if (act.type === 'Connect') {
+          n.dials++;
+          queue.push(() => {
+            if (o.state.name !== 'Active' && o.state.name !== 'Connect') return feed(n, { type: 'TcpConnectionFails', reason: 'ECONNREFUSED' });
+            feed(o, { type: 'TcpConnectionConfirmed' });
+            feed(n, { type: 'Tcp_CR_Acked' });
+          });
+        }
+        if (act.type === 'SendOpen') queue.push(() => feed(o, { type: 'BGPOpen', open: act.open }));
+        if (act.type === 'SendKeepalive') queue.push(() => feed(o, { type: 'KeepAliveMsg' }));
+      }
+    };
+    feed(a, { type: 'ManualStart' });
+    feed(b, { type: 'ManualStart' });
+    while (now <= until) {
+      while (queue.length) queue.shift()!();
+      if (a.state.name === 'Established' && b.state.name === 'Established') return now;
+      const next = [nextDeadline(a.state), nextDeadline(b.state)].filter((d): d is number => d !== undefined);
+      if (!next.length) break;
+      now = Math.min(...next);
+      feed(a, { type: 'Tick' });
+      feed(b, { type: 'Tick' });
+    }
+    return Infinity;
+  }
+
+  const BIRDS = ['10.0.0.9', '10.0.0.10', '10.0.0.100', '10.0.0.20'];
+
+  for (const weft of ['10.0.0.9', '10.0.0.10', '10.0.0.100', '10.0.0.20', '10.0.0.15']) {
+    it(`weft at ${weft} among Calico BIRD nodes: one side of each pair dials, every session comes up at once`, () => {
+      for (const bird of BIRDS.filter((x) => x !== weft)) {
+        const w = node(weft, !shouldDial(weft, bird));
+        const b = node(bird, calicoBirdPassive(bird, weft));
+        expect(w.state.config.passive).not.toBe(b.state.config.passive);
+        const upAt = wire(w, b, 60_000);
+        expect(upAt).toBe(0); // the dialler connects at its start: no retry, no collision
+        expect(w.dials + b.dials).toBe(1);
+        expect(w.dials).toBe(weft > bird ? 1 : 0);
+      }
+    });
+  }
+
+  it('10.0.0.9 dials 10.0.0.10 and 10.0.0.20 dials 10.0.0.100 (text order, not numeric)', () => {
+    const w = node('10.0.0.9', !shouldDial('10.0.0.9', '10.0.0.10'));
+    const b = node('10.0.0.10', calicoBirdPassive('10.0.0.10', '10.0.0.9'));
+    expect(wire(w, b, 60_000)).toBe(0);
+    expect([w.dials, b.dials]).toEqual([1, 0]);
+    const w2 = node('10.0.0.100', !shouldDial('10.0.0.100', '10.0.0.20'));
+    const b2 = node('10.0.0.20', calicoBirdPassive('10.0.0.20', '10.0.0.100'));
+    expect(wire(w2, b2, 60_000)).toBe(0);
+    expect([w2.dials, b2.dials]).toEqual([0, 1]);
+  });
+
+  it('the numeric rule weft used before leaves both sides passive against Calico: the session never comes up', () => {
+    const numericDial = (local: string, peer: string) => compareAddresses(local, peer) < 0;
+    // weft .12 numerically above BIRD .11: passive under the old rule; BIRD is passive towards .12.
+    const w = node('10.0.0.12', !numericDial('10.0.0.12', '10.0.0.11'));
+    const b = node('10.0.0.11', calicoBirdPassive('10.0.0.11', '10.0.0.12'));
+    expect([w.state.config.passive, b.state.config.passive]).toEqual([true, true]);
+    expect(wire(w, b, 60_000)).toBe(Infinity);
+    expect([w.state.name, b.state.name]).toEqual(['Active', 'Active']);
   });
 });

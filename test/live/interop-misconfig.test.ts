@@ -77,9 +77,18 @@ describe.skipIf(skipReason !== undefined)('interop: misconfiguration seen at bot
       const sent = await weft.waitEvent('session.notification-sent', { peer: name, match: (n) => n.code === 2, what: `weft to send an OPEN error to ${name}` });
       expect(sent.subcode).toBe(2);
       expect(sent.errorCode).toBe('open.bad-peer-as');
-      const p = weft.peer(ADDR[name]);
-      expect(p?.state).not.toBe('Established');
-      expect(p?.lastError, `${name} lastError`).toMatch(new RegExp(`peer AS ${AS_D}\\b.*expected ${AS_WRONG}`));
+      // The log line comes before the state file is rewritten (on the Transition that follows):
+      // wait for the file to show the error the assertion below checks.
+      const lastError = new RegExp(`peer AS ${AS_D}\\b.*expected ${AS_WRONG}`);
+      const p = await waitFor(
+        () => {
+          const x = weft.peer(ADDR[name]);
+          return x?.lastError !== undefined && lastError.test(x.lastError) ? x : undefined;
+        },
+        { what: `weft's state file to show ${name}'s last error`, timeoutMs: 10_000, diagnose: () => JSON.stringify(weft.peer(ADDR[name]) ?? null) },
+      );
+      expect(p.state).not.toBe('Established');
+      expect(p.lastError, `${name} lastError`).toMatch(lastError);
     }
   });
 

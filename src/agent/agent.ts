@@ -12,21 +12,24 @@
  */
 import type { Logger } from 'pino';
 import { formatPrefix, parsePrefix, type Prefix } from '../lib/prefix.js';
-import { AdjRibOut, batchMessages, type OutBatch } from '../rib/export.js';
+import { AdjRibOut, type OutBatch } from '../rib/export.js';
 import { Rib, type Change } from '../rib/loc-rib.js';
 import type { PeerInfo } from '../rib/peer.js';
 import { compileExportPolicy, compileImportPolicy, type Policy } from '../rib/policy.js';
-import { endOfRibBytes, isEndOfRib } from '../wire/eor.js';
-import { Afi, RouteRefreshSubtype, Safi } from '../wire/iana.js';
-import { encodeRouteRefresh } from '../wire/route-refresh.js';
+import { isEndOfRib } from '../wire/eor.js';
+import { Afi, Safi } from '../wire/iana.js';
 import type { UpdateMessage } from '../wire/types.js';
+import type { TooLarge } from '../wire/update-pack.js';
 import type { AgentConfig, LoadedConfig } from './config/agent-config.js';
 import { blockProblem } from './config/config-helpers.js';
 import { loadAgentConfig } from './config/config-load.js';
+import { initialAdvertisement, refreshAnswer } from './peers/advertise.js';
 import { AgentPeers, type PeerEntry } from './peers/agent-peers.js';
 import { ConfigError } from './config/config-error.js';
 import { ControlServer } from './control/control-server.js';
-import type { AgentStatus, BlockChange, ControlHandlers, ReloadSummary } from './control/protocol.js';
+import type { AgentStatus, BlockChange, ControlHandlers, ControlOp, ControlReply, ControlResult, ReloadSummary, RequestOf } from './control/protocol.js';
+import { systemScheduler, type Scheduler } from './io/scheduler.js';
+import { netTransport, type Transport } from './io/transport.js';
 import type { AgentView } from './view.js';
 import { peerStatus, routeViews } from './control/views.js';
 import { Listener } from './peers/listener.js';
@@ -43,8 +46,11 @@ export type { PeerEntry };
 
 export interface AgentOptions {
   sink?: RouteSink;
-  /** Overrides config.control.socket / metrics (tests). */
-  controlSocket?: string;
+  /** Overrides config.control.socket (tests); false: no control socket (requests through `request`). */
+  controlSocket?: string | false;
+  /** The time and TCP seams (io/): real timers and node:net unless given (in-process tests). */
+  scheduler?: Scheduler;
+  transport?: Transport;
   /** Run the kernel data plane in this network namespace (tests); default: the agent's own. */
   netns?: string;
 }
@@ -55,10 +61,14 @@ export class Agent implements AgentView {
   readonly ribOut: AdjRibOut;
   /** Prometheus metrics, when enabled (metrics.listen). */
   private metrics: AgentMetrics | undefined;
-  readonly counters: AgentCounters = { updatesReceived: 0, updatesSent: 0, bestPathChanges: 0 };
+  readonly counters: AgentCounters = { updatesReceived: 0, updatesSent: 0, bestPathChanges: 0, routesTooLarge: 0 };
   /** The sessions, by peer address (agent-peers.ts). */
   readonly entries: Map<string, PeerEntry>;
-  readonly startedAt = Date.now();
+  readonly startedAt: number;
+  readonly scheduler: Scheduler;
+  private readonly transport: Transport;
+  /** Routes not sent to a peer because they do not fit its maximum message size (logged once per prefix). */
+  private readonly tooLarge = new Map<string, Set<Prefix>>();
   listenPort: number | undefined;
   metricsPort: number | undefined;
   private readonly sink: RouteSink;
@@ -81,6 +91,9 @@ export class Agent implements AgentView {
     private readonly opts: AgentOptions = {},
   ) {
     this.config = loaded.config;
+    this.scheduler = opts.scheduler ?? systemScheduler;
+    this.transport = opts.transport ?? netTransport;
+    this.startedAt = this.scheduler.wallClock();
     const c = this.config;
     const routerId = c.node.routerId ?? c.node.address.address;
     const local = { asn: c.node.asn, routerId, clusterId: c.routeReflector?.clusterId };
@@ -97,7 +110,7 @@ export class Agent implements AgentView {
         this.onUpdate(e, u);
       },
       refresh: (e, afi, safi, subtype) => this.onRefresh(e, afi, safi, subtype),
-    });
+    }, { scheduler: this.scheduler, transport: this.transport });
     this.entries = this.peers.entries;
   }
 
@@ -105,20 +118,26 @@ export class Agent implements AgentView {
     return this.rib.local.routerId;
   }
 
-  get controlSocket(): string {
+  get controlSocket(): string | false {
     return this.opts.controlSocket ?? this.config.control.socket;
   }
 
   // ------------------------------------------------------------------ life cycle
 
-  /** Control socket first (refuses when another agent answers), then BGP, then metrics. */
+  /**
+   * Control socket first (refuses when another agent answers), then metrics and the nodes file,
+   * the blocks, the data plane (kernel routes read and held before any peer can change the RIB),
+   * the sessions, and only then the BGP listener: every configured peer is known from the first
+   * moment weft listens, so none is refused as unknown while the data plane adopts a large table.
+   */
   async start(): Promise<void> {
     for (const w of this.loaded.warnings) logEvent(this.log, 'agent.config-warning', { warning: w });
-    this.control = new ControlServer(this.controlSocket, this.handlers(), this.log);
-    await this.control.start();
+    const socket = this.controlSocket;
+    if (socket !== false) {
+      this.control = new ControlServer(socket, this.handlers(), this.log);
+      await this.control.start();
+    }
     try {
-      this.listener = new Listener((addr) => this.entries.get(addr)?.peer, this.log);
-      this.listenPort = await this.listener.listen(this.config.listen.address, this.config.listen.port);
       const m = this.config.metrics.listen;
       if (m !== false) {
         const { AgentMetrics } = await import('./observability/metrics.js');
@@ -132,21 +151,27 @@ export class Agent implements AgentView {
         this.metricsPort = await this.metrics.listen(m.host, m.port, this.log);
       }
       this.peers.startWatcher();
-    } catch (e) {
-      await this.stopServers();
-      throw e;
-    }
-    this.applyBlocks();
-    try {
-      // After the blocks (the first desired state has them), before the sessions (kernel routes
-      // are read and held before any peer can change the RIB).
+      this.applyBlocks();
       await this.dataplane?.start();
+      this.peers.apply('start');
+      this.listener = new Listener((addr) => this.entries.get(addr)?.peer, this.log, { transport: this.transport, scheduler: this.scheduler });
+      this.listenPort = await this.listener.listen(this.config.listen.address, this.config.listen.port);
     } catch (e) {
+      this.peers.closeAll('weft agent failed to start');
       await this.stopServers();
       throw e;
     }
-    this.peers.apply('start');
     logEvent(this.log, 'agent.started', { node: this.config.node.name, routerId: this.routerId, peers: this.entries.size, blocks: this.blocks.size });
+  }
+
+  /** One control request in-process: the same handlers as the control socket, errors as replies. */
+  async request<Op extends ControlOp>(req: RequestOf<Op>): Promise<ControlReply<Op>> {
+    const h = this.handlers()[req.op] as (r: RequestOf<Op>) => Promise<ControlResult<Op>> | ControlResult<Op>;
+    try {
+      return { ok: true, ...(await h(req)) };
+    } catch (e) {
+      return { ok: false, error: e instanceof Error ? e.message : String(e) };
+    }
   }
 
   /** Cease/Administrative Shutdown (RFC 9003 text) to every peer, then everything closed. */
@@ -194,14 +219,7 @@ export class Agent implements AgentView {
     this.applyBlocks(poolsChanged);
     if (poolsChanged || JSON.stringify(old.vxlan) !== JSON.stringify(this.config.vxlan)) this.dataplane?.reconfigure();
     const d = this.peers.apply('reload');
-    if (poolsChanged) {
-      // New pools change what the import policy accepts: apply it and ask for the routes again.
-      for (const e of this.entries.values()) {
-        if (!e.info) continue;
-        this.rib.setPolicy(e.spec.id, this.importPolicy(e.spec));
-        e.peer.requestRefresh(Afi.IPV4, Safi.UNICAST);
-      }
-    }
+    if (poolsChanged) this.reapplyImportPolicies();
     const summary = {
       added: d.add.map((s) => s.id),
       removed: d.remove.map((s) => s.id),
@@ -212,6 +230,35 @@ export class Agent implements AgentView {
     };
     logEvent(this.log, 'agent.reload', summary);
     return summary;
+  }
+
+  /**
+   * The pools changed, so every import policy did. RFC 2918 1: the routes held from each peer are
+   * "re-examined against the new policy": a narrower policy takes effect at once on what the RIB
+   * holds (routes outside every pool go, from the RIB and the kernel). Routes the old policy
+   * refused are held nowhere; when the new one may accept them the peer is asked to send its
+   * routes again (ROUTE-REFRESH), or, if it cannot refresh, only that session is reset.
+   */
+  private reapplyImportPolicies(): void {
+    for (const e of this.entries.values()) {
+      if (!e.info) continue;
+      const id = e.info.id;
+      const next = this.importPolicy(e.spec);
+      const again = this.rib.needsRoutesAgain(id, next);
+      const changes = this.rib.setPolicy(id, next);
+      this.onChanges(changes);
+      let action = 'none';
+      if (again) {
+        const n = e.peer.negotiated;
+        const asked = n?.families.filter((f) => e.peer.requestRefresh(f.afi, f.safi)).length ?? 0;
+        if (asked > 0) action = 'route-refresh';
+        else {
+          action = 'session-reset';
+          e.peer.reset('cease.other-configuration-change', 'import policy widened and the peer has no route refresh');
+        }
+      }
+      logEvent(this.log, 'agent.policy-reapplied', { peer: id, changes: changes.length, routesAgain: again, action });
+    }
   }
 
   private importPolicy(s: PeerSpec): Policy {
@@ -313,9 +360,8 @@ export class Agent implements AgentView {
     e.inputRefused = {};
     e.lastError = undefined;
     e.lastErrorAt = undefined;
-    const msgs = this.messages(e, this.ribOut.fullTable(info.id));
-    const opts = e.peer.encodeOptions!;
-    for (const f of n.families) msgs.push(endOfRibBytes(f.afi, f.safi, opts));
+    this.tooLarge.delete(info.id);
+    const msgs = initialAdvertisement(n, () => this.messages(e, this.ribOut.fullTable(info.id)));
     this.send(e, msgs);
     logEvent(this.log, 'agent.routes-sent', { peer: info.id, messages: msgs.length, fullTable: true });
   }
@@ -350,25 +396,21 @@ export class Agent implements AgentView {
     if (over) this.peers.maxPrefix(e, over);
   }
 
-  /** RFC 2918 4 / RFC 7313 4: everything again for the family, bracketed by BoRR/EoRR when enhanced. */
+  /** A ROUTE-REFRESH from the peer: the family's table again (advertise.ts refreshAnswer). */
   private onRefresh(e: PeerEntry, afi: number, safi: number, subtype = 0): void {
-    // RFC 7313 3: only subtype 0 is a request; BoRR (1) / EoRR (2) bracket the peer's own answer
-    // and must not be answered (doing so made two reloading agents refresh each other forever).
-    if (subtype !== RouteRefreshSubtype.NORMAL) return;
     const n = e.peer.negotiated;
-    if (!e.info || !n?.families.some((f) => f.afi === afi && f.safi === safi)) return;
-    const all = this.ribOut.fullTable(e.info.id);
-    const v4 = afi === Afi.IPV4;
-    const batch: OutBatch = {
-      peerId: all.peerId,
-      announce: all.announce.filter((g) => (typeof g.prefixes[0] === 'number') === v4),
-      withdraw: all.withdraw.filter((p) => (typeof p === 'number') === v4),
-    };
-    const msgs: Uint8Array[] = [];
-    if (n.enhancedRouteRefresh) msgs.push(encodeRouteRefresh({ type: 'route-refresh', afi, safi, subtype: RouteRefreshSubtype.BORR }));
-    msgs.push(...this.messages(e, batch));
-    if (n.enhancedRouteRefresh) msgs.push(encodeRouteRefresh({ type: 'route-refresh', afi, safi, subtype: RouteRefreshSubtype.EORR }));
-    this.send(e, msgs);
+    const info = e.info;
+    if (!info || !n) return;
+    const msgs = refreshAnswer(n, afi, safi, subtype, () => {
+      const all = this.ribOut.fullTable(info.id);
+      const v4 = afi === Afi.IPV4;
+      return this.messages(e, {
+        peerId: all.peerId,
+        announce: all.announce.filter((g) => (typeof g.prefixes[0] === 'number') === v4),
+        withdraw: all.withdraw.filter((p) => (typeof p === 'number') === v4),
+      });
+    });
+    if (msgs) this.send(e, msgs);
   }
 
   /** Queues encoded messages on the peer's session; the process-wide UPDATE counter follows. */
@@ -385,7 +427,30 @@ export class Agent implements AgentView {
     const has6 = n.families.some((f) => f.afi === Afi.IPV6 && f.safi === Safi.UNICAST);
     const ok = (p: Prefix) => (typeof p === 'number' ? has4 : has6);
     const b: OutBatch = { peerId: batch.peerId, announce: batch.announce.filter((g) => ok(g.prefixes[0])), withdraw: batch.withdraw.filter(ok) };
-    return batchMessages(b, opts);
+    return this.ribOut.messages(b, opts, (t) => this.onTooLarge(e, t));
+  }
+
+  /**
+   * Routes whose attributes do not fit this peer's maximum message size are not sent to it (BIRD:
+   * "attribute list too long"); the rest of the table flows. Logged once per prefix and session,
+   * counted in status and metrics.
+   */
+  private onTooLarge(e: PeerEntry, t: TooLarge): void {
+    const id = e.spec.id;
+    let seen = this.tooLarge.get(id);
+    if (!seen) this.tooLarge.set(id, (seen = new Set()));
+    const fresh = t.prefixes.filter((p) => !seen.has(p));
+    for (const p of fresh) seen.add(p);
+    e.tooLarge = seen.size;
+    this.counters.routesTooLarge += fresh.length;
+    if (fresh.length === 0) return;
+    logEvent(this.log, 'agent.route-too-large', {
+      peer: id,
+      prefixes: fresh.slice(0, 20).map(formatPrefix),
+      count: fresh.length,
+      attributeOctets: t.attributeOctets,
+      maxOctets: t.maxOctets,
+    });
   }
 
   private onChanges(changes: readonly Change[]): void {
@@ -400,7 +465,7 @@ export class Agent implements AgentView {
     this.counters.bestPathChanges += n;
     if (!this.flushScheduled) {
       this.flushScheduled = true;
-      setImmediate(() => this.flush());
+      this.scheduler.soon(() => this.flush());
     }
   }
 
@@ -414,10 +479,16 @@ export class Agent implements AgentView {
     }
     for (const e of this.entries.values()) {
       if (!e.info || !e.peer.established) continue;
-      const msgs = this.messages(e, this.ribOut.pendingFor(e.info.id));
-      if (msgs.length === 0) continue;
-      this.send(e, msgs);
-      logEvent(this.log, 'agent.routes-sent', { peer: e.info.id, messages: msgs.length });
+      try {
+        const msgs = this.messages(e, this.ribOut.pendingFor(e.info.id));
+        if (msgs.length === 0) continue;
+        this.send(e, msgs);
+        logEvent(this.log, 'agent.routes-sent', { peer: e.info.id, messages: msgs.length });
+      } catch (err) {
+        // A bug in export for one peer ends that session, never the agent (nor the other peers' updates).
+        logEvent(this.log, 'session.internal-error', { peer: e.spec.id, during: 'export', err: err instanceof Error ? { message: err.message, stack: err.stack } : String(err) });
+        e.peer.reset('cease.administrative-reset', 'internal error');
+      }
     }
   }
 
@@ -443,7 +514,7 @@ export class Agent implements AgentView {
     const c = this.config;
     return {
       node: { name: c.node.name, asn: c.node.asn, routerId: this.routerId, address: `${c.node.address.address}/${c.node.address.length}` },
-      uptimeSeconds: Math.round((Date.now() - this.startedAt) / 1000),
+      uptimeSeconds: Math.round((this.scheduler.wallClock() - this.startedAt) / 1000),
       listen: { address: c.listen.address, port: this.listenPort },
       routeReflector: c.routeReflector !== undefined,
       refusedConnections: this.listener?.refused ?? 0,

@@ -16,8 +16,8 @@ import { CliError, ExitStatus, type CommandContext } from './output.js';
 
 const AGENT_HELP = `
 Description:
-  Runs weft on this host: an iBGP session to every other node of the mesh (the node with the
-  lower address dials, the other listens), sessions to the external peers (top-of-rack routers,
+  Runs weft on this host: an iBGP session to every other node of the mesh (the node whose
+  address text sorts higher dials, the other listens, as calico-node configures BIRD), sessions to the external peers (top-of-rack routers,
   route reflectors, or this node's own route-reflector clients), this host's blocks advertised to
   all of them, and every best-path change of the Loc-RIB handed to the data plane. Logs are JSON
   lines (pino) on standard output, one child logger per peer.

@@ -417,7 +417,8 @@ describe.skipIf(skipReason !== undefined)('weft agent: SIGHUP reload', () => {
     expect(bBefore.get('node1')).toBe(1);
     expect(aBefore.get('node2')).toBe(1);
 
-    // node1 dials node3 (lower address dials), so node3 only listens for it and keeps the last error.
+    // node3 dials node1 (the higher address text dials): after the Cease/3 node1 refuses its
+    // dials as an unknown address, and node3's status keeps the Cease as the session's last error.
     const nodes = (a.config.mesh as { nodes: { name: string }[] }).nodes.filter((n) => n.name !== 'node3');
     a.agent.writeConfig({ ...a.config, mesh: { nodes }, blocks: [...a.blocks, NEW_BLOCK] });
     a.agent.proc.signal('SIGHUP');

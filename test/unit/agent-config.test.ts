@@ -136,13 +136,21 @@ describe('agent config: valid configs', () => {
 describe('mesh and peer diff', () => {
   const base = (): AgentConfig => parseAgentConfig(cfg({ mesh: { nodes: [{ name: 'host-b', address: '10.0.1.12' }, { name: 'host-c', address: '10.0.1.5' }] } }), 'x').config;
 
-  it('mesh peers are iBGP; the lower address dials, the higher one waits (shouldDial)', () => {
-    const specs = desiredPeers(base(), []);
+  it('mesh peers are iBGP; the address whose text sorts higher dials, as calico-node configures BIRD (shouldDial)', () => {
+    const nodes = [
+      { name: 'host-b', address: '10.0.1.12' },
+      { name: 'host-c', address: '10.0.1.100' },
+      { name: 'host-d', address: '10.0.1.9' },
+      { name: 'host-e', address: '010.000.001.010' },
+    ];
+    const specs = desiredPeers(parseAgentConfig(cfg({ mesh: { nodes } }), 'x').config, []);
     expect(specs.map((s) => [s.id, s.asn, s.kind, s.passive])).toEqual([
-      ['host-b', 'internal', 'mesh', false], // 10.0.1.11 < 10.0.1.12: we dial
-      ['host-c', 'internal', 'mesh', true], // 10.0.1.5 < 10.0.1.11: it dials
+      ['host-b', 'internal', 'mesh', true], // "10.0.1.12" > "10.0.1.11": it dials
+      ['host-c', 'internal', 'mesh', false], // "10.0.1.11" > "10.0.1.100" (numerically lower): we dial
+      ['host-d', 'internal', 'mesh', true], // "10.0.1.9" > "10.0.1.11" (numerically lower): it dials
+      ['host-e', 'internal', 'mesh', false], // compared as "10.0.1.10", its canonical text: we dial
     ]);
-    expect(specs[0]).toMatchObject({ holdTime: 30, keepalive: 10, connectRetry: 5 });
+    expect(desiredPeers(base(), [])[0]).toMatchObject({ holdTime: 30, keepalive: 10, connectRetry: 5 });
   });
 
   it('nodes from the nodes file join the mesh; one node in both counts once', () => {

@@ -18,6 +18,7 @@ const peer = (id: string, updatesIn: number, updatesOut: number): PeerStat => ({
   updatesIn,
   updatesOut,
   establishedTransitions: 1,
+  tooLarge: 0,
 });
 
 /** TYPE per metric name and the value of unlabelled samples. */
@@ -36,7 +37,7 @@ function parse(text: string) {
 describe('AgentMetrics', () => {
   it('every _total metric is a counter; the per-peer values are gauges without _total', async () => {
     const peers = [peer('a', 3, 4)];
-    const m = new AgentMetrics({ peerStats: () => peers, ribSize: () => 0, startedAt: Date.now(), counters: { updatesReceived: 0, updatesSent: 0, bestPathChanges: 0 } });
+    const m = new AgentMetrics({ peerStats: () => peers, ribSize: () => 0, startedAt: Date.now(), counters: { updatesReceived: 0, updatesSent: 0, bestPathChanges: 0, routesTooLarge: 0 } });
     const { types } = parse(await m.text());
     for (const [name, type] of types) if (name.endsWith('_total') && !name.startsWith('weft_dataplane_')) expect(type, name).toBe('counter');
     for (const name of ['weft_peer_updates_received', 'weft_peer_updates_sent', 'weft_peer_established_transitions']) expect(types.get(name), name).toBe('gauge');
@@ -47,7 +48,7 @@ describe('AgentMetrics', () => {
 
   it('the process-wide UPDATE counters only go up, also when a peer is removed', async () => {
     let peers = [peer('a', 0, 0)];
-    const counters = { updatesReceived: 0, updatesSent: 0, bestPathChanges: 0 };
+    const counters = { updatesReceived: 0, updatesSent: 0, bestPathChanges: 0, routesTooLarge: 0 };
     const m = new AgentMetrics({ peerStats: () => peers, ribSize: () => 0, startedAt: Date.now(), counters });
     counters.updatesReceived++;
     counters.updatesReceived++;

@@ -1,6 +1,6 @@
 /**
  * Keeps the dependency direction of DESIGN.md: cli -> {agent, lab} -> {session, rib, dataplane}
- * -> wire -> lib; session, rib and dataplane never import each other; rxjs, pino and node:net only
+ * -> wire -> lib; session, rib and dataplane never import each other; pino and node:net only
  * in agent and lab; node:child_process only in agent, lab and the iproute2 driver. And no import
  * circle anywhere in src/ (type-only imports included: a circle of types is still a tangle).
  */

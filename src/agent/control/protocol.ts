@@ -117,6 +117,8 @@ export interface PeerStatusView {
   refused: Record<string, number>;
   updatesIn: number;
   updatesOut: number;
+  /** Routes not sent in this session: their attributes do not fit the peer's maximum message size. */
+  tooLarge: number;
   lastError: string | undefined;
   /** When lastError happened (ISO time); set whenever lastError is. */
   lastErrorAt: string | undefined;

@@ -25,6 +25,7 @@ export function peerStatus(agent: AgentView, e: PeerEntry): PeerStatusView {
     refused: inRib ? ({ ...agent.rib.refusals(id), ...e.inputRefused } as Record<string, number>) : {},
     updatesIn: e.peer.counters.updatesIn,
     updatesOut: e.peer.counters.updatesOut,
+    tooLarge: e.tooLarge,
     ...lastError(e),
   };
 }

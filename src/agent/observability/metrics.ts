@@ -30,6 +30,7 @@ export interface MetricsSource {
     updatesIn: number;
     updatesOut: number;
     establishedTransitions: number;
+    tooLarge: number;
   }[];
   ribSize(): number;
   startedAt: number;
@@ -43,6 +44,8 @@ export interface AgentCounters {
   updatesReceived: number;
   updatesSent: number;
   bestPathChanges: number;
+  /** Routes not sent to a peer because their attributes do not fit its maximum message size (once per prefix and session). */
+  routesTooLarge: number;
 }
 
 export class AgentMetrics {
@@ -132,6 +135,8 @@ export class AgentMetrics {
     dpGauge('weft_dataplane_problems', 'desired entries not written in the last plan (a foreign route in the way, ...)', (d) => d.problems.length);
     dpGauge('weft_dataplane_held_routes', 'routes kept from before a restart, waiting for End-of-RIB', (d) => d.held);
     counter('weft_best_path_changes_total', 'Loc-RIB best-path changes', (c) => c.bestPathChanges);
+    counter('weft_routes_too_large_total', 'routes not sent to a peer because their attributes do not fit its maximum message size (once per prefix and session)', (c) => c.routesTooLarge);
+    perPeer('weft_peer_routes_too_large', 'routes not sent to the peer in this session: attributes too large for its maximum message size', (p) => p.tooLarge);
   }
 
   async text(): Promise<string> {

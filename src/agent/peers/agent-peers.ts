@@ -8,13 +8,15 @@
  * business: it gets them through PeerRouting.
  */
 import type { Logger } from 'pino';
-import type { Subscription } from 'rxjs/internal/Subscription';
+import type { Subscription } from '../../lib/signal.js';
 import type { MaxPrefixExceeded } from '../../rib/adj-rib-in.js';
 import type { PeerInfo } from '../../rib/peer.js';
 import { IPV4_UNICAST, IPV6_UNICAST, localCapabilities } from '../../session/index.js';
 import { Afi, Safi } from '../../wire/iana.js';
 import type { UpdateMessage } from '../../wire/types.js';
 import type { AgentConfig, MeshNode } from '../config/agent-config.js';
+import type { Scheduler, Timer } from '../io/scheduler.js';
+import type { Transport } from '../io/transport.js';
 import { logEvent } from '../observability/log-events.js';
 import { peerLogger } from '../observability/logger.js';
 import { desiredPeers, diffPeers, NodesFileWatcher, type PeerDiff, type PeerSpec } from './mesh.js';
@@ -38,7 +40,9 @@ export interface PeerEntry {
   lastErrorAt: string | undefined;
   /** Refused on the agent's input path in this session (update-input.ts), by reason. */
   inputRefused: Partial<Record<InputRefusal, number>>;
-  restartTimer: NodeJS.Timeout | undefined;
+  restartTimer: Timer | undefined;
+  /** Routes not sent to the peer in this session because they do not fit its maximum message size. */
+  tooLarge: number;
   removed: boolean;
 }
 
@@ -64,6 +68,7 @@ export class AgentPeers {
     private readonly routerId: () => string,
     private readonly log: Logger,
     private readonly routing: PeerRouting,
+    private readonly io: { scheduler: Scheduler; transport: Transport },
   ) {}
 
   // ------------------------------------------------------------------ the nodes file
@@ -146,18 +151,19 @@ export class AgentPeers {
         },
       },
       log,
+      this.io,
     );
-    const e: PeerEntry = { spec, peer, sub: undefined as unknown as Subscription, info: undefined, since: new Date().toISOString(), received: 0, lastError: undefined, lastErrorAt: undefined, inputRefused: {}, restartTimer: undefined, removed: false };
+    const e: PeerEntry = { spec, peer, sub: undefined as unknown as Subscription, info: undefined, since: this.isoNow(), received: 0, lastError: undefined, lastErrorAt: undefined, inputRefused: {}, restartTimer: undefined, tooLarge: 0, removed: false };
     e.sub = peer.events.subscribe((ev) => {
       try {
         switch (ev.type) {
           case 'state':
-            e.since = new Date().toISOString();
+            e.since = this.isoNow();
             return;
           case 'established':
             return this.routing.established(e);
           case 'down':
-            setLastError(e, peer.state.lastError?.message ?? ev.reason);
+            this.setLastError(e, peer.state.lastError?.message ?? ev.reason);
             return this.routing.down(e);
           case 'update':
             return this.routing.update(e, ev.update);
@@ -166,7 +172,7 @@ export class AgentPeers {
         }
       } catch (err) {
         // A bug here must not take the other sessions down: log it and reset this one.
-        log.error({ event: 'agent.internal-error', err }, 'internal error while handling a peer event; resetting the session');
+        logEvent(log, 'session.internal-error', { err, during: ev.type });
         peer.reset('cease.administrative-reset', 'internal error');
       }
     });
@@ -177,7 +183,7 @@ export class AgentPeers {
 
   private remove(e: PeerEntry, message: string, why = 'shutdown'): void {
     e.removed = true;
-    if (e.restartTimer) clearTimeout(e.restartTimer);
+    e.restartTimer?.cancel();
     if (this.entries.get(e.spec.address) === e) this.entries.delete(e.spec.address);
     // RFC 4486 3: a peer removed from the configuration gets Cease/3 Peer De-configured; an agent
     // shutting down sends Cease/2 Administrative Shutdown. Both carry the reason as RFC 9003 text.
@@ -199,16 +205,20 @@ export class AgentPeers {
     const text = `max-prefix: ${count} prefixes > limit ${limit} (${family}); restarting in ${after} s`;
     logEvent(this.log, 'agent.max-prefix', { peer: e.spec.id, count, limit, family, restartAfter: after }, `${text} (Cease/1 sent)`);
     e.peer.stop(undefined, 'cease.max-prefixes', over.data);
-    setLastError(e, text);
-    if (e.restartTimer) clearTimeout(e.restartTimer);
-    e.restartTimer = setTimeout(() => {
+    this.setLastError(e, text);
+    e.restartTimer?.cancel();
+    e.restartTimer = this.io.scheduler.after(after * 1000, () => {
       e.restartTimer = undefined;
       if (!e.removed && !this.stopping) e.peer.start();
-    }, after * 1000);
+    });
   }
-}
 
-function setLastError(e: PeerEntry, text: string): void {
-  e.lastError = text;
-  e.lastErrorAt = new Date().toISOString();
+  private isoNow(): string {
+    return new Date(this.io.scheduler.wallClock()).toISOString();
+  }
+
+  private setLastError(e: PeerEntry, text: string): void {
+    e.lastError = text;
+    e.lastErrorAt = this.isoNow();
+  }
 }

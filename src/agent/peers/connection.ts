@@ -4,17 +4,19 @@
  * feeds the socket while its buffer is below a high-water mark, so a KEEPALIVE or NOTIFICATION
  * (written at once, ahead of the queue) never waits behind megabytes of UPDATEs.
  */
-import type { Socket } from 'node:net';
-// The Subject module alone (rxjs exports ./internal/*): the whole index costs ~6 MB of RSS.
-import { Subject } from 'rxjs/internal/Subject';
+import { Signal } from '../../lib/signal.js';
 import { Framer } from '../../wire/framer.js';
 import { decodeMessage } from '../../wire/message.js';
 import { isWireError, type WireError } from '../../wire/errors.js';
 import { DEFAULT_WIRE_OPTIONS, type BgpMessage, type WireOptions } from '../../wire/types.js';
+import { systemScheduler, type Scheduler } from '../io/scheduler.js';
+import type { BgpSocket } from '../io/transport.js';
 
 export type ConnectionEvent =
   | { type: 'message'; message: BgpMessage; bytes: number }
   | { type: 'error'; error: WireError }
+  /** Not the peer's fault: a bug while handling its input. The session ends, nothing else does. */
+  | { type: 'internal-error'; error: unknown }
   | { type: 'closed'; reason: string };
 
 /** Bytes in the socket's user-space buffer above which queued UPDATEs wait for 'drain'. */
@@ -28,7 +30,7 @@ const HIGH_WATER = 256 * 1024;
 const READ_SLICE_MS = 5;
 
 export class Connection {
-  readonly events = new Subject<ConnectionEvent>();
+  readonly events = new Signal<ConnectionEvent>();
   readonly framer = new Framer();
   options: WireOptions = DEFAULT_WIRE_OPTIONS;
   readonly remoteAddress: string;
@@ -46,8 +48,9 @@ export class Connection {
   private paused = false;
 
   constructor(
-    readonly socket: Socket,
+    readonly socket: BgpSocket,
     readonly direction: 'inbound' | 'outbound',
+    private readonly scheduler: Scheduler = systemScheduler,
   ) {
     this.remoteAddress = normaliseAddress(socket.remoteAddress ?? '');
     this.remotePort = socket.remotePort ?? 0;
@@ -67,12 +70,12 @@ export class Connection {
 
   private onData(chunk: Buffer): void {
     if (this.closed || this.failed) return;
-    const t0 = performance.now();
+    const t0 = this.scheduler.now();
     this.process(chunk);
-    this.turnBusy += performance.now() - t0;
+    this.turnBusy += this.scheduler.now() - t0;
     if (!this.turnEnd) {
       this.turnEnd = true;
-      setImmediate(() => this.endTurn());
+      this.scheduler.soon(() => this.endTurn());
     }
     if (this.turnBusy >= READ_SLICE_MS && !this.paused) {
       this.paused = true;
@@ -96,12 +99,22 @@ export class Connection {
       try {
         this.events.next({ type: 'message', message: decodeMessage(bytes, this.options), bytes: bytes.length });
       } catch (e) {
-        if (!isWireError(e)) throw e;
-        this.fail(e);
+        if (isWireError(e)) this.fail(e);
+        else this.internalError(e);
         return;
       }
     }
     if (error) this.fail(error);
+  }
+
+  /**
+   * Nothing a peer sends may end the process: an exception that is no WireError (a bug in
+   * decoding, the FSM or the routing behind it) stops reading this connection and is reported so
+   * the session can end with a Cease.
+   */
+  private internalError(error: unknown): void {
+    this.failed = true;
+    this.events.next({ type: 'internal-error', error });
   }
 
   private fail(error: WireError): void {
@@ -157,7 +170,7 @@ export class Connection {
       this.bytesOut += last.length;
       this.socket.end(last);
       // A peer that never reads must not keep the socket alive.
-      setTimeout(() => this.socket.destroy(), 2000).unref();
+      this.scheduler.after(2000, () => this.socket.destroy(), true);
     } else {
       this.socket.destroy();
     }

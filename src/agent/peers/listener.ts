@@ -1,55 +1,83 @@
 /**
  * The BGP listener: accepts TCP connections and hands each to the configured peer with that
- * remote address. A connection from any other address is closed at once and logged (never
- * answered with an OPEN).
+ * remote address. A connection from any other address is closed at once (never answered with an
+ * OPEN) and counted. Refusals are logged one by one up to REFUSAL_BURST per REFUSAL_WINDOW_MS;
+ * past that, one summary line per window says how many more there were and from how many
+ * addresses, so a scan of port 179 cannot fill the disk (about 200 bytes per line before).
  */
-import { createServer, type Server, type Socket } from 'node:net';
 import type { Logger } from 'pino';
-import { normaliseAddress } from './connection.js';
+import { systemScheduler, type Scheduler, type Timer } from '../io/scheduler.js';
+import { netTransport, type BgpSocket, type BoundServer, type Transport } from '../io/transport.js';
 import { logEvent } from '../observability/log-events.js';
+import { normaliseAddress } from './connection.js';
+
+export const REFUSAL_BURST = 10;
+export const REFUSAL_WINDOW_MS = 60_000;
 
 export class Listener {
-  private server: Server | undefined;
+  private server: BoundServer | undefined;
   refused = 0;
+  /** Refusals logged in the current window, and the ones only counted. */
+  private logged = 0;
+  private quiet = 0;
+  private quietFrom = new Set<string>();
+  private window: Timer | undefined;
 
   constructor(
-    private readonly lookup: (remoteAddress: string) => { accept(socket: Socket): void } | undefined,
+    private readonly lookup: (remoteAddress: string) => { accept(socket: BgpSocket): void } | undefined,
     private readonly log: Logger,
+    private readonly io: { transport?: Transport; scheduler?: Scheduler } = {},
   ) {}
 
   /** Starts listening; resolves with the bound port (useful with port 0). */
   async listen(address: string, port: number): Promise<number> {
-    const server = createServer({ noDelay: true }, (socket) => this.onConnection(socket));
-    this.server = server;
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen({ host: address, port, exclusive: true }, () => {
-        server.off('error', reject);
-        resolve();
-      });
-    });
-    const bound = server.address();
-    const boundPort = typeof bound === 'object' && bound ? bound.port : port;
-    logEvent(this.log, 'listener.started', { address, port: boundPort });
-    return boundPort;
+    const transport = this.io.transport ?? netTransport;
+    this.server = await transport.listen(address, port, (socket) => this.onConnection(socket));
+    logEvent(this.log, 'listener.started', { address, port: this.server.port });
+    return this.server.port;
   }
 
-  private onConnection(socket: Socket): void {
+  private onConnection(socket: BgpSocket): void {
     const remote = normaliseAddress(socket.remoteAddress ?? '');
     const peer = this.lookup(remote);
-    if (!peer) {
-      this.refused++;
-      logEvent(this.log, 'listener.refused', { remoteAddress: remote, remotePort: socket.remotePort });
-      socket.destroy();
+    if (peer) {
+      peer.accept(socket);
       return;
     }
-    peer.accept(socket);
+    this.refused++;
+    socket.destroy();
+    this.noteRefusal(remote, socket.remotePort);
+  }
+
+  private noteRefusal(remote: string, remotePort: number | undefined): void {
+    if (this.window === undefined) {
+      this.window = (this.io.scheduler ?? systemScheduler).after(REFUSAL_WINDOW_MS, () => this.endWindow(), true);
+    }
+    if (this.logged < REFUSAL_BURST) {
+      this.logged++;
+      logEvent(this.log, 'listener.refused', { remoteAddress: remote, remotePort, ...(this.logged === REFUSAL_BURST ? { note: `further refusals in the next ${REFUSAL_WINDOW_MS / 1000} s are only counted` } : {}) });
+      return;
+    }
+    this.quiet++;
+    if (this.quietFrom.size < 1000) this.quietFrom.add(remote);
+  }
+
+  private endWindow(): void {
+    this.window = undefined;
+    if (this.quiet > 0) {
+      logEvent(this.log, 'listener.refused-summary', { refused: this.quiet, addresses: this.quietFrom.size, examples: [...this.quietFrom].slice(0, 5), total: this.refused, windowSeconds: REFUSAL_WINDOW_MS / 1000 });
+    }
+    this.logged = 0;
+    this.quiet = 0;
+    this.quietFrom.clear();
   }
 
   async close(): Promise<void> {
+    this.window?.cancel();
+    this.window = undefined;
+    if (this.quiet > 0) this.endWindow();
     const s = this.server;
     this.server = undefined;
-    if (!s) return;
-    await new Promise<void>((resolve) => s.close(() => resolve()));
+    await s?.close();
   }
 }

@@ -6,6 +6,7 @@
 import { watch, statSync, type FSWatcher } from 'node:fs';
 import { basename, dirname } from 'node:path';
 import type { Logger } from 'pino';
+import { bytesToIpv6, ipv4ToNumber, ipv6ToBytes, isIpv4, numberToIpv4 } from '../../lib/address.js';
 import { shouldDial } from '../../session/collision.js';
 import type { AgentConfig, MeshNode } from '../config/agent-config.js';
 import { ConfigError } from '../config/config-error.js';
@@ -41,8 +42,12 @@ export function specKey(s: PeerSpec): string {
 
 /**
  * The mesh peers for a node list: every node but ourselves (matched by name or address) is an
- * iBGP peer. RFC 4271 has both sides dial; the mesh uses the Calico rule instead (session/
- * collision.ts shouldDial): the lower address dials, the other only listens, so a pair never races.
+ * iBGP peer. RFC 4271 has both sides dial; the mesh uses calico-node's rule instead (session/
+ * collision.ts shouldDial): of two nodes, the one whose address TEXT sorts higher dials and the
+ * other only listens (10.0.0.9 dials 10.0.0.10), so a pair never races and a weft host can take
+ * the place of one node in a running Calico BIRD mesh. Both addresses are compared in their
+ * canonical text (dotted quad, RFC 5952), the form Calico's datastore holds, whatever the config
+ * wrote ("010.0.0.9", "FD00::A").
  * A node listed twice (config and nodes file) counts once: the first entry wins.
  */
 export function meshSpecs(cfg: AgentConfig, nodes: readonly MeshNode[]): PeerSpec[] {
@@ -63,7 +68,7 @@ export function meshSpecs(cfg: AgentConfig, nodes: readonly MeshNode[]): PeerSpe
       holdTime: cfg.timers.holdTime,
       keepalive: cfg.timers.keepalive,
       connectRetry: cfg.timers.connectRetry,
-      passive: !shouldDial(local, n.address),
+      passive: !shouldDial(canonicalText(local), canonicalText(n.address)),
       localAddress: sameFamily(local, n.address) ? local : undefined,
       importRules: [],
       exportRules: [],
@@ -74,6 +79,11 @@ export function meshSpecs(cfg: AgentConfig, nodes: readonly MeshNode[]): PeerSpe
 }
 
 const sameFamily = (a: string, b: string) => a.includes(':') === b.includes(':');
+
+/** An address in its canonical text: dotted quad without leading zeros, or RFC 5952 IPv6. */
+export function canonicalText(a: string): string {
+  return isIpv4(a) ? numberToIpv4(ipv4ToNumber(a)) : bytesToIpv6(ipv6ToBytes(a));
+}
 
 export function externalSpecs(cfg: AgentConfig): PeerSpec[] {
   return cfg.peers.map((p) => ({

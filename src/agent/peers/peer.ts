@@ -1,15 +1,19 @@
 /**
- * One configured BGP neighbour: the pure FSM of src/session driven by real sockets and real time.
+ * One configured BGP neighbour: the pure FSM of src/session driven by sockets and time, both
+ * injected (io/transport.ts, io/scheduler.ts) so a Peer runs in-process in tests.
  *
  * A peer has a main session and, while two TCP connections race (RFC 4271 6.8), a second one.
  * Each session is `{ state, connection }`; every event goes through `step()` and the returned
- * actions are carried out here, in order. All timers of a session are one setTimeout on
+ * actions are carried out here, in order. All timers of a session are one scheduler timer on
  * `nextDeadline(state)`.
+ *
+ * The second session exists only while its connection does: when that connection ends (the peer
+ * closed it, or it lost the collision) the slot is retired, never left to dial on its own; when
+ * the main session's connection ends first, the second one becomes the main session. So there is
+ * never more than one session per peer past OpenConfirm, and never two Established.
  */
-import { connect as netConnect, type Socket } from 'node:net';
 import type { Logger } from 'pino';
-// The Subject module alone (rxjs exports ./internal/*): the whole index costs ~6 MB of RSS.
-import { Subject } from 'rxjs/internal/Subject';
+import { Signal } from '../../lib/signal.js';
 import { createSession, detectCollision, nextDeadline, step } from '../../session/index.js';
 import type { Action, Negotiated, SessionConfig, SessionEvent, SessionState, StateName, StopCause } from '../../session/index.js';
 import { encodeKeepalive } from '../../wire/keepalive.js';
@@ -20,6 +24,8 @@ import { ErrorCode, MessageType, OpenSubcode } from '../../wire/iana.js';
 import type { WireError } from '../../wire/errors.js';
 import type { BgpMessage, RouteRefreshMessage, UpdateMessage, WireOptions } from '../../wire/types.js';
 import { toHex } from '../../lib/hex.js';
+import { systemScheduler, type Scheduler, type Timer } from '../io/scheduler.js';
+import { netTransport, type BgpSocket, type Transport } from '../io/transport.js';
 import { Connection } from './connection.js';
 import { logEvent } from '../observability/log-events.js';
 
@@ -61,14 +67,14 @@ interface Slot {
   state: SessionState;
   conn: Connection | undefined;
   /** An outgoing connection attempt not yet completed. */
-  dialing: Socket | undefined;
-  timer: NodeJS.Timeout | undefined;
+  dialing: BgpSocket | undefined;
+  timer: Timer | undefined;
   /** A NOTIFICATION to flush before the Disconnect that follows it. */
   lastWords: Uint8Array | undefined;
 }
 
 export class Peer {
-  readonly events = new Subject<PeerEvent>();
+  readonly events = new Signal<PeerEvent>();
   readonly counters: PeerCounters = {
     messagesIn: 0,
     messagesOut: 0,
@@ -82,12 +88,21 @@ export class Peer {
   private second: Slot | undefined;
   private stopped = false;
 
+  private readonly scheduler: Scheduler;
+  private readonly transport: Transport;
+
   constructor(
     readonly config: PeerConfig,
     private readonly log: Logger,
-    private readonly now: () => number = () => performance.now(),
+    io: { scheduler?: Scheduler; transport?: Transport } = {},
   ) {
+    this.scheduler = io.scheduler ?? systemScheduler;
+    this.transport = io.transport ?? netTransport;
     this.main = this.newSlot();
+  }
+
+  private now(): number {
+    return this.scheduler.now();
   }
 
   get state(): SessionState {
@@ -128,7 +143,7 @@ export class Peer {
   close(shutdownMessage?: string, cause?: StopCause): void {
     this.stop(shutdownMessage, cause);
     this.stopped = true;
-    for (const s of [this.main, this.second]) if (s?.timer) clearTimeout(s.timer);
+    for (const s of [this.main, this.second]) s?.timer?.cancel();
     this.events.complete();
   }
 
@@ -157,7 +172,7 @@ export class Peer {
 
   /** Wall-clock milliseconds of a session time (`SessionError.at`, on this peer's monotonic clock). */
   wallTime(at: number): number {
-    return Date.now() - (this.now() - at);
+    return this.scheduler.wallClock() - (this.now() - at);
   }
 
   get encodeOptions(): WireOptions | undefined {
@@ -178,33 +193,34 @@ export class Peer {
    * An inbound connection from this peer's address (the listener matched it). Attached to the
    * main session when that has none, else raced against it in a second session (RFC 4271 6.8).
    */
-  accept(socket: Socket): void {
+  accept(socket: BgpSocket): void {
     if (this.stopped) {
       socket.destroy();
       return;
     }
     const main = this.main;
     if (main.conn === undefined) {
-      if (main.state.name === 'Idle') {
-        // RFC 4271 8.2.2: "In this state, BGP FSM refuses all incoming BGP connections". While
-        // weft waits to retry (at most the ConnectRetry time after a TCP failure, longer only to
-        // damp a flapping session), it dials the peer itself when the wait is over.
-        socket.destroy();
-        return;
-      }
+      // Whether the session takes it is the FSM's call: Connect and Active do, and so does an Idle
+      // session waiting only to restart; a stopped one refuses (its Disconnect closes the socket).
       this.abortDial(main);
-      this.attach(main, new Connection(socket, 'inbound'), 'TcpConnectionConfirmed');
+      this.attach(main, this.connection(socket, 'inbound'), 'TcpConnectionConfirmed');
       return;
     }
-    if (this.second) {
-      // A third connection while two race: refuse it.
+    if (this.second || main.state.name === 'Established') {
+      // A third connection while two race, or one next to an Established session: RFC 4271 6.8,
+      // "a connection collision with an existing BGP connection that is in the Established state
+      // causes closing of the newly created connection".
       socket.destroy();
       return;
     }
     const slot = this.newSlot();
     this.second = slot;
     this.dispatch(slot, { type: 'ManualStart_Passive' });
-    this.attach(slot, new Connection(socket, 'inbound'), 'TcpConnectionConfirmed');
+    this.attach(slot, this.connection(socket, 'inbound'), 'TcpConnectionConfirmed');
+  }
+
+  private connection(socket: BgpSocket, direction: 'inbound' | 'outbound'): Connection {
+    return new Connection(socket, direction, this.scheduler);
   }
 
   // ---------------------------------------------------------------- the event loop
@@ -218,19 +234,50 @@ export class Peer {
     for (const a of actions) this.perform(slot, a);
     this.schedule(slot);
     if (event.type === 'BGPOpen') this.checkCollision();
+    this.retireSecond();
+  }
+
+  /**
+   * The second session lives only as long as its connection: once that is gone it is retired
+   * (before this, it fell back to Active, dialled on its own and could reach Established next to
+   * the main session). When the main session lost its connection first and the second still has
+   * one, the second becomes the main session.
+   */
+  private retireSecond(): void {
+    const second = this.second;
+    if (!second) return;
+    if (second.conn === undefined) {
+      this.drop(second);
+      this.second = undefined;
+      return;
+    }
+    const main = this.main;
+    if (main.conn === undefined && main.dialing === undefined && main.state.name !== 'Established') {
+      logEvent(this.log, 'session.promoted', { state: second.state.name, reason: 'the main connection ended; the racing inbound connection carries on' });
+      this.drop(main);
+      this.main = second;
+      this.second = undefined;
+      this.events.next({ type: 'state', peer: this.config.name, from: main.state.name, to: second.state.name, reason: 'racing connection kept' });
+    }
+  }
+
+  private drop(slot: Slot): void {
+    slot.timer?.cancel();
+    slot.timer = undefined;
+    this.abortDial(slot);
   }
 
   private schedule(slot: Slot): void {
-    if (slot.timer) clearTimeout(slot.timer);
+    slot.timer?.cancel();
     slot.timer = undefined;
     if (this.stopped) return;
     const at = nextDeadline(slot.state);
     if (at === undefined) return;
     const delay = Math.max(0, at - this.now());
-    slot.timer = setTimeout(() => {
+    slot.timer = this.scheduler.after(delay + 1, () => {
       slot.timer = undefined;
       this.dispatch(slot, { type: 'Tick' });
-    }, delay + 1);
+    });
   }
 
   private perform(slot: Slot, a: Action): void {
@@ -259,6 +306,11 @@ export class Peer {
         return;
       }
       case 'Established':
+        if (slot !== this.main && this.main.state.name === 'Established') {
+          // Never two Established sessions: the newer connection closes (RFC 4271 6.8).
+          this.dispatch(slot, { type: 'OpenCollisionDump' });
+          return;
+        }
         this.counters.establishedTransitions++;
         logEvent(this.log, 'session.established', { peerAs: a.negotiated.peerAs,
           peerBgpId: a.negotiated.peerBgpId,
@@ -313,7 +365,7 @@ export class Peer {
   private dial(slot: Slot): void {
     if (slot.dialing || slot.conn) return;
     const { address, port, localAddress } = this.config;
-    const socket = netConnect({ host: address, port, localAddress });
+    const socket = this.transport.dial({ host: address, port, localAddress });
     slot.dialing = socket;
     const onError = (e: Error) => {
       if (slot.dialing !== socket) return;
@@ -329,7 +381,7 @@ export class Peer {
         return;
       }
       slot.dialing = undefined;
-      this.attach(slot, new Connection(socket, 'outbound'), 'Tcp_CR_Acked');
+      this.attach(slot, this.connection(socket, 'outbound'), 'Tcp_CR_Acked');
     });
   }
 
@@ -361,9 +413,23 @@ export class Peer {
           slot.conn = undefined;
           this.dispatch(slot, { type: 'TcpConnectionFails', reason: ev.reason });
           return;
+        case 'internal-error':
+          this.internalError(slot, ev.error);
+          return;
       }
     });
     this.dispatch(slot, { type: event });
+  }
+
+  /** A bug while handling this session's input: the session ends with a Cease and restarts. */
+  private internalError(slot: Slot, error: unknown): void {
+    logEvent(this.log, 'session.internal-error', { err: error instanceof Error ? { message: error.message, stack: error.stack } : String(error) });
+    try {
+      this.dispatch(slot, { type: 'AutomaticStop', cause: 'cease.administrative-reset', shutdownMessage: 'internal error' });
+    } catch {
+      // The session's own handling is what failed: drop the connection without ceremony.
+      slot.conn?.close('internal error');
+    }
   }
 
   private messageEvent(m: BgpMessage): SessionEvent {
@@ -403,7 +469,7 @@ export class Peer {
     const winner = loser === this.main ? second : this.main;
     logEvent(this.log, 'session.collision', { keep: d.keep, reason: d.reason });
     this.dispatch(loser, { type: 'OpenCollisionDump' });
-    if (loser.timer) clearTimeout(loser.timer);
+    loser.timer?.cancel();
     this.main = winner;
     this.second = undefined;
     // The winner's transitions so far were not published (it was the second slot): publish its state.

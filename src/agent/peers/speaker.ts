@@ -11,12 +11,12 @@ import { formatPrefix, type Prefix } from '../../lib/prefix.js';
 import { localCapabilities, IPV4_UNICAST, IPV6_UNICAST } from '../../session/index.js';
 import type { AfiSafi } from '../../wire/types.js';
 import { attr } from '../../wire/attr-build.js';
-import { endOfRibBytes, isEndOfRib } from '../../wire/eor.js';
-import { Afi, Origin, RouteRefreshSubtype, Safi } from '../../wire/iana.js';
+import { isEndOfRib } from '../../wire/eor.js';
+import { Afi, Origin, Safi } from '../../wire/iana.js';
 import { messageToJson } from '../../wire/message.js';
-import { encodeRouteRefresh } from '../../wire/route-refresh.js';
-import { packUpdates } from '../../wire/update-pack.js';
+import { packRoutes } from '../../wire/update-pack.js';
 import type { PathAttribute, UpdateMessage } from '../../wire/types.js';
+import { initialAdvertisement, refreshAnswer } from './advertise.js';
 import { Listener } from './listener.js';
 import { logEvent } from '../observability/log-events.js';
 import { peerLogger } from '../observability/logger.js';
@@ -111,7 +111,7 @@ export class Speaker {
             this.receive(entry, ev.update);
             break;
           case 'route-refresh':
-            this.refresh(entry, ev.refresh.afi, ev.refresh.safi);
+            this.refresh(entry, ev.refresh.afi, ev.refresh.safi, ev.refresh.subtype);
             break;
         }
         this.writeState();
@@ -179,31 +179,32 @@ export class Speaker {
       if (route.largeCommunities.length) attrs.push(attr.largeCommunities(route.largeCommunities));
       const ipv6NextHop = !v4 && nh && !isIpv4(nh) ? [nh] : undefined;
       if (!v4 && !ipv6NextHop) continue;
-      out.push(...packUpdates({ attributes: attrs, announce: prefixes, ipv6NextHop }, opts));
-      entry.routesSent += prefixes.length;
+      const packed = packRoutes({ attributes: attrs, announce: prefixes, ipv6NextHop }, opts);
+      for (const m of packed.messages) out.push(m);
+      let skipped = 0;
+      for (const t of packed.tooLarge) {
+        skipped += t.prefixes.length;
+        logEvent(this.log, 'agent.route-too-large', { peer: entry.peer.config.name, prefixes: t.prefixes.map(formatPrefix), attributeOctets: t.attributeOctets, maxOctets: t.maxOctets });
+      }
+      entry.routesSent += prefixes.length - skipped;
     }
     return out;
   }
 
   private sendAll(entry: PeerEntry): void {
     const n = entry.peer.negotiated;
-    const opts = entry.peer.encodeOptions;
-    if (!n || !opts) return;
-    const msgs = this.updatesFor(entry, undefined);
-    for (const f of n.families) msgs.push(endOfRibBytes(f.afi, f.safi, opts));
+    if (!n) return;
+    const msgs = initialAdvertisement(n, (f) => this.updatesFor(entry, f));
     entry.peer.send(msgs);
     logEvent(this.log, 'speaker.sent', { peer: entry.peer.config.name, messages: msgs.length, routesSent: entry.routesSent });
   }
 
-  /** RFC 2918 4 / RFC 7313 4: re-advertise the Adj-RIB-Out of the family, bracketed by BoRR/EoRR. */
-  private refresh(entry: PeerEntry, afi: number, safi: number): void {
+  /** A ROUTE-REFRESH from the peer (advertise.ts refreshAnswer: BoRR/EoRR are not requests). */
+  private refresh(entry: PeerEntry, afi: number, safi: number, subtype: number): void {
     const n = entry.peer.negotiated;
-    if (!n?.families.some((f) => f.afi === afi && f.safi === safi)) return;
+    const msgs = n && refreshAnswer(n, afi, safi, subtype, (f) => this.updatesFor(entry, f));
+    if (!msgs) return;
     entry.refreshes++;
-    const msgs: Uint8Array[] = [];
-    if (n.enhancedRouteRefresh) msgs.push(encodeRouteRefresh({ type: 'route-refresh', afi, safi, subtype: RouteRefreshSubtype.BORR }));
-    msgs.push(...this.updatesFor(entry, { afi, safi }));
-    if (n.enhancedRouteRefresh) msgs.push(encodeRouteRefresh({ type: 'route-refresh', afi, safi, subtype: RouteRefreshSubtype.EORR }));
     entry.peer.send(msgs);
     logEvent(this.log, 'speaker.sent', { peer: entry.peer.config.name, messages: msgs.length, refresh: true, afi, safi });
   }

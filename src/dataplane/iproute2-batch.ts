@@ -20,8 +20,9 @@
  * (~80 MB at most; a fresh process costs a few ms). The replacement waits for the old process's
  * last marker, so lines run in the order they were given, across processes too.
  */
-import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import type { ChildProcessWithoutNullStreams } from 'node:child_process';
 import { lineReader } from '../lib/lines.js';
+import { spawnHelper } from './iproute2-spawn.js';
 import { LineBuffer } from './line-buffer.js';
 
 export interface BatchError {
@@ -175,7 +176,8 @@ export class BatchProcess {
   private ensure(): ChildProcessWithoutNullStreams {
     if (this.child) return this.child;
     const args = [...(this.netns ? ['-n', this.netns] : []), '-force', '-batch', '-'];
-    const child = spawn(this.tool, args, { stdio: ['pipe', 'pipe', 'pipe'] });
+    // The parent-death signal ends the process with weft, however weft ends (iproute2-spawn.ts).
+    const child = spawnHelper(this.tool, args, { stdio: ['pipe', 'pipe', 'pipe'] }) as ChildProcessWithoutNullStreams;
     this.child = child;
     this.sent = 0;
     this.messages = [];

@@ -1,10 +1,12 @@
 /**
  * Reading the kernel with `ip -json` / `bridge -json`, and watching it with `ip monitor` /
  * `bridge monitor`: the iproute2 side of the data plane apart from the batch writer
- * (iproute2-batch.ts). Everything runs in a network namespace when given one (`ip -n NS`).
+ * (iproute2-batch.ts). Everything runs in a network namespace when given one (`ip -n NS`), and
+ * every process starts through iproute2-spawn.ts (it dies with weft).
  */
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { lineReader } from '../lib/lines.js';
+import { execHelper, spawnHelper } from './iproute2-spawn.js';
 import { parseFdb, parseLinks, parseNeigh, parseNexthops, parseRoutes, type KernelRoute, type KernelState } from './kernel-state.js';
 
 export interface KernelTarget {
@@ -19,7 +21,7 @@ function nsArgs(t: KernelTarget): string[] {
 /** Runs a read-only command; resolves with stdout. `missingOk`: a failure reads as ''. */
 export function runTool(tool: 'ip' | 'bridge', args: readonly string[], missingOk = false): Promise<string> {
   return new Promise((resolve, reject) => {
-    execFile(tool, args, { maxBuffer: 1 << 30, encoding: 'utf8' }, (err, stdout, stderr) => {
+    execHelper(tool, args, (err, stdout, stderr) => {
       if (!err) resolve(stdout);
       else if (missingOk) resolve('');
       else reject(new Error(`${tool} ${args.join(' ')}: ${stderr.trim() || err.message}`));
@@ -62,13 +64,13 @@ export async function readRest(t: KernelTarget, vxlanDevice: string, devices: re
 export function streamRoutes(t: KernelTarget, family: 4 | 6, onRoute: (r: KernelRoute) => void): Promise<void> {
   const args = [...nsArgs(t), `-${family}`, '-json', 'route', 'show', 'table', 'main'];
   return new Promise((resolve, reject) => {
-    const child = spawn('ip', args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawnHelper('ip', args, { stdio: ['ignore', 'pipe', 'pipe'] });
     let failed: Error | undefined;
     const split = new JsonArraySplitter((text) => {
       for (const r of parseRoutes([JSON.parse(text)], family)) onRoute(r);
     });
     let err = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => {
+    child.stdout!.setEncoding('utf8').on('data', (d: string) => {
       if (failed) return;
       try {
         split.push(d);
@@ -77,7 +79,7 @@ export function streamRoutes(t: KernelTarget, family: 4 | 6, onRoute: (r: Kernel
         child.kill();
       }
     });
-    child.stderr.setEncoding('utf8').on('data', (d: string) => (err += d));
+    child.stderr!.setEncoding('utf8').on('data', (d: string) => (err += d));
     child.on('error', (e) => (failed ??= e));
     child.on('close', (code) => {
       if (!failed && code !== 0) failed = new Error(`ip ${args.join(' ')}: ${err.trim() || `exit ${code}`}`);
@@ -194,7 +196,7 @@ export class KernelMonitor {
   }
 
   private spawn(tool: string, args: string[]): void {
-    const child = spawn(tool, args, { stdio: ['ignore', 'pipe', 'ignore'] });
+    const child = spawnHelper(tool, args, { stdio: ['ignore', 'pipe', 'ignore'] });
     this.children.push(child);
     child.stdout?.setEncoding('utf8').on(
       'data',

@@ -2,7 +2,7 @@
 // missing, shows state Z (zombie) or X, or shows another start time (the PID was reused): killed
 // daemons that were reparented can linger as zombies here, and `kill -0` succeeds on a zombie.
 // Used by `weft lab` (its state file records PID + start time) and by the live tests.
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 
 export interface Tracked {
   pid: number;
@@ -75,4 +75,58 @@ export async function terminate(procs: readonly Tracked[], graceMs = 3000): Prom
 /** For process 'exit' handlers, which must be synchronous. */
 export function killSync(procs: readonly Tracked[]): void {
   for (const p of procs) send(p, 'SIGKILL');
+}
+
+/** The child PIDs of `pid` (of every thread: /proc/PID/task/TID/children); [] when it is gone. */
+export function childPids(pid: number): number[] {
+  const out: number[] = [];
+  let tids: string[];
+  try {
+    tids = readdirSync(`/proc/${pid}/task`);
+  } catch {
+    return out;
+  }
+  for (const tid of tids) {
+    try {
+      for (const s of readFileSync(`/proc/${pid}/task/${tid}/children`, 'utf8').split(/\s+/)) if (s) out.push(Number(s));
+    } catch {
+      // the thread ended meanwhile
+    }
+  }
+  return [...new Set(out)];
+}
+
+/** Every descendant of `pid` (children, their children, ...), parents before children. */
+export function descendants(pid: number): number[] {
+  const out: number[] = [];
+  const todo = childPids(pid);
+  while (todo.length > 0) {
+    const p = todo.shift()!;
+    if (out.includes(p)) continue;
+    out.push(p);
+    todo.push(...childPids(p));
+  }
+  return out;
+}
+
+/** The command line of a process as words; [] when it is gone (or a zombie). */
+export function cmdlineOf(pid: number): string[] {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'latin1').split('\0').filter(Boolean);
+  } catch {
+    return [];
+  }
+}
+
+/** One variable of a process's environment (as it was at exec); undefined when unset or unreadable. */
+export function environOf(pid: number, name: string): string | undefined {
+  let text: string;
+  try {
+    text = readFileSync(`/proc/${pid}/environ`, 'latin1');
+  } catch {
+    return undefined;
+  }
+  const key = `${name}=`;
+  for (const kv of text.split('\0')) if (kv.startsWith(key)) return kv.slice(key.length);
+  return undefined;
 }

@@ -15,6 +15,10 @@
  *   (nexthops.ts). A batch with an error drops the cache: the next pass is a full one.
  * - Full plans (planner.ts): at start, on setDesired, for VXLAN routes (their FDB/neighbour
  *   entries are shared), and when a resync finds something it cannot repair per prefix.
+ * - Which pass comes next (incremental, streamed resync, full plan with or without a read, the
+ *   monitors back on) is chosen by nextPass() (pass-choice.ts), a pure function of the loop's state.
+ * - The kernel is reached only through an IpDriver (ip-driver.ts): iproute2 by default, or one
+ *   given to the constructor (MemoryKernel runs the whole Dataplane in-process in tests).
  * - Resyncs (periodic `resyncIntervalMs`, after paused batches, after a monitored deletion of a
  *   neighbour, FDB entry or device): the devices, FDB, neighbours and nexthop objects are
  *   compared with the last full plan's read; the routes are streamed past the cache
@@ -29,14 +33,17 @@
  *   restarts); withdraw removes every weft route, entry, nexthop object and the VXLAN device.
  */
 import { EventEmitter } from 'node:events';
-import { BatchProcess, type BatchError } from './iproute2-batch.js';
-import { KernelMonitor, readKernel, readRest, streamRoutes, type MonitorEvent } from './iproute2.js';
+import type { BatchError, BatchStream, IpDriver, MonitorEvent, MonitorHandle } from './ip-driver.js';
+import { Iproute2Driver } from './iproute2.js';
+import { readKernelRest, readKernelState, streamKernelRoutes } from './kernel-read.js';
 import { restSignature } from './kernel-state.js';
+import { mergeResync, nextPass, pauseMonitor, resyncTimer, type LoopState, type ResyncReason } from './pass-choice.js';
 import { PrefixQueue } from '../lib/prefix-map.js';
-import { parsePrefix, type Prefix } from '../lib/prefix.js';
+import type { Prefix } from '../lib/prefix.js';
 import type { DesiredState, RemoteRoute } from './model.js';
-import { plan, type Plan, type PlanLine } from './planner.js';
+import { plan, type PlanLine } from './planner.js';
 import { NexthopTable } from './nexthops.js';
+import { DeletionWatch } from './deletion-watch.js';
 import { DesiredRoutes, type RouteSource } from './desired-routes.js';
 import { RouteIndex } from './route-index.js';
 
@@ -44,7 +51,7 @@ export type { RouteSource } from './desired-routes.js';
 import { RouteStreams, type RouteBatch } from './route-streams.js';
 
 export interface DataplaneOptions {
-  /** Network namespace to work in (`ip -n NS`). */
+  /** Network namespace to work in (`ip -n NS`), for the default (iproute2) driver. */
   netns?: string;
   /** Changes arriving within this window become one batch. Default 10 ms. */
   batchWindowMs?: number;
@@ -64,6 +71,12 @@ export interface DataplaneOptions {
   streams?: 1 | 2;
   /** Direct routes written by incremental passes use nexthop objects (nexthops.ts). Default true. */
   nexthopObjects?: boolean;
+}
+
+/** What the Dataplane works through; each defaults to the real thing. */
+export interface DataplaneDeps {
+  /** The kernel (default: iproute2 in opts.netns). */
+  driver?: IpDriver;
 }
 
 export interface DataplaneStats {
@@ -97,12 +110,8 @@ export interface DataplaneEvents {
   batch: [BatchRecord];
 }
 
-const RELINK = /^link (add|del) /;
 /** Prefixes planned per incremental pass (the rest in the next pass, right after). */
 const PASS_PREFIXES = 2_000;
-/** Route lines of one plan touch distinct routes: any order between them. */
-const splittable = (l: PlanLine) => l.tool === 'ip' && (l.stage === 'route' || l.stage === 'delete') && l.line.startsWith('route ');
-
 const EMPTY: DesiredState = { localBlocks: [], routes: [] };
 
 export class Dataplane extends EventEmitter<DataplaneEvents> {
@@ -116,6 +125,8 @@ export class Dataplane extends EventEmitter<DataplaneEvents> {
   private lastCounts = new Map<string, number>();
   /** Something other than per-prefix direct/ipip routes changed: the next pass plans everything. */
   private replan = true;
+  /** A resync is due, and why (pass-choice.ts). */
+  private resyncDue: ResyncReason | undefined;
   /** The state expected after the last batch (the cache), indexed; undefined = read the kernel. */
   private index: RouteIndex | undefined;
   /** When the last full pass (read + plan) ended and how long it took, for the periodic resync. */
@@ -124,11 +135,12 @@ export class Dataplane extends EventEmitter<DataplaneEvents> {
   private restSig: string | undefined;
   /** The last plan's problems by prefix text, kept up to date by incremental plans. */
   private problems = new Map<string, string>();
-  private readonly ip: BatchProcess;
+  private readonly driver: IpDriver;
+  private readonly ip: BatchStream;
   /** The second `ip -batch` stream, for long runs of route lines. */
-  private readonly ip2: BatchProcess;
-  private readonly bridge: BatchProcess;
-  private monitor: KernelMonitor | undefined;
+  private readonly ip2: BatchStream;
+  private readonly bridge: BatchStream;
+  private monitor: MonitorHandle | undefined;
   private timer: NodeJS.Timeout | undefined;
   private interval: NodeJS.Timeout | undefined;
   /** The monitors were stopped for large batches; they restart when the loop is idle. */
@@ -137,24 +149,23 @@ export class Dataplane extends EventEmitter<DataplaneEvents> {
   private verify: NodeJS.Timeout | undefined;
   private running: Promise<void> | undefined;
   private dirty = false;
-  private needFull = false;
   private started = false;
   private waiters: (() => void)[] = [];
-  private watched: { routes: RouteIndex | undefined; neigh: Set<string>; macs: Set<string>; links: Set<string> } = {
-    routes: undefined,
-    neigh: new Set(),
-    macs: new Set(),
-    links: new Set(),
-  };
+  /** What counts as ours when the monitors report a deletion. */
+  private readonly watched = new DeletionWatch();
   private readonly window: number;
   /** "device:ifindex ..." of the managed devices at the last full read. */
   private indexes: string | undefined;
 
-  constructor(private readonly opts: DataplaneOptions = {}) {
+  constructor(
+    private readonly opts: DataplaneOptions = {},
+    deps: DataplaneDeps = {},
+  ) {
     super();
-    this.ip = new BatchProcess('ip', opts.netns);
-    this.ip2 = new BatchProcess('ip', opts.netns);
-    this.bridge = new BatchProcess('bridge', opts.netns);
+    this.driver = deps.driver ?? new Iproute2Driver({ netns: opts.netns });
+    this.ip = this.driver.batch('ip');
+    this.ip2 = this.driver.batch('ip');
+    this.bridge = this.driver.batch('bridge');
     this.window = opts.batchWindowMs ?? 10;
     this.nexthops = new NexthopTable(opts.nexthopObjects ?? true);
     this.streams = new RouteStreams(this.ip, this.ip2, this.nexthops, (opts.streams ?? 2) === 2);
@@ -164,7 +175,7 @@ export class Dataplane extends EventEmitter<DataplaneEvents> {
   setDesired(state: DesiredState): void {
     this.desired.set(state);
     this.replan = true;
-    if (this.started) this.kick(false);
+    if (this.started) this.kick();
   }
 
   /**
@@ -175,7 +186,7 @@ export class Dataplane extends EventEmitter<DataplaneEvents> {
    */
   updateRoutes(changes: Iterable<readonly [Prefix, RemoteRoute | undefined]>): void {
     if (this.desired.update(changes, (p) => this.queue.push(p))) this.replan = true;
-    if (this.started) this.kick(false);
+    if (this.started) this.kick();
   }
 
   /**
@@ -185,12 +196,13 @@ export class Dataplane extends EventEmitter<DataplaneEvents> {
   useSource(source: RouteSource): void {
     this.desired.use(source);
     this.replan = true;
+    if (this.started) this.kick();
   }
 
   /** (With a source) these prefixes' desired routes may have changed: planned after the window. */
   changed(prefixes: Iterable<Prefix>): void {
     for (const p of prefixes) this.queue.push(p);
-    if (this.started) this.kick(false);
+    if (this.started) this.kick();
   }
 
   /** weft's routes planned for the kernel by kind ('blackhole' or the route's device). */
@@ -211,14 +223,11 @@ export class Dataplane extends EventEmitter<DataplaneEvents> {
     if (this.opts.monitor ?? true) this.startMonitor();
     const every = this.opts.resyncIntervalMs ?? 10_000;
     if (every > 0) {
-      this.interval = setInterval(() => {
-        if (this.running || this.dirty) return;
-        if (performance.now() - this.lastFull.at < 20 * this.lastFull.ms) return;
-        this.kick(true);
-      }, every);
+      // A tick while anything is written is dropped; one too soon after the last full pass too (nextPass).
+      this.interval = setInterval(() => resyncTimer(this.loopState(), this.running !== undefined) === 'resync' && this.kick('periodic'), every);
       this.interval.unref();
     }
-    this.kick(true, 0);
+    this.kick('start', 0);
     await this.flush();
   }
 
@@ -230,7 +239,7 @@ export class Dataplane extends EventEmitter<DataplaneEvents> {
 
   /** Reads the kernel and repairs whatever differs; resolves when done. */
   resync(): Promise<void> {
-    this.kick(true, 0);
+    this.kick('asked', 0);
     return this.flush();
   }
 
@@ -249,7 +258,7 @@ export class Dataplane extends EventEmitter<DataplaneEvents> {
       this.desired.use(undefined);
       this.setDesired(EMPTY);
       try {
-        await this.pass(true);
+        await this.passFull(true);
         // The routes are gone: now their nexthop objects can go.
         const del = this.nexthops.deleteLines();
         if (del.length > 0) await this.ip.run(del);
@@ -268,7 +277,8 @@ export class Dataplane extends EventEmitter<DataplaneEvents> {
    */
   private armVerify(): void {
     clearTimeout(this.verify);
-    this.verify = setTimeout(() => (this.running || this.dirty ? this.armVerify() : this.kick(true, 0)), this.opts.resyncAfterPauseMs ?? 1000);
+    const fired = () => (resyncTimer(this.loopState(), this.running !== undefined) === 'resync' ? this.kick('after-pause', 0) : this.armVerify());
+    this.verify = setTimeout(fired, this.opts.resyncAfterPauseMs ?? 1000);
     this.verify.unref();
   }
 
@@ -281,12 +291,30 @@ export class Dataplane extends EventEmitter<DataplaneEvents> {
   }
 
   private startMonitor(): void {
-    this.monitor = new KernelMonitor(this.opts, (e) => this.onMonitor(e), (why) => this.fail(new Error(why)));
-    this.monitor.start();
+    this.monitor = this.driver.monitor(
+      (e) => this.onMonitor(e),
+      (why) => this.fail(new Error(why)),
+    );
   }
 
-  private kick(full: boolean, delay = this.window): void {
-    if (full) this.needFull = true;
+  /** The loop's state, for the choices of pass-choice.ts. */
+  private loopState(): LoopState {
+    return {
+      started: this.started,
+      dirty: this.dirty,
+      queued: this.queue.length,
+      replan: this.replan,
+      resync: this.resyncDue,
+      cached: this.index !== undefined,
+      restKnown: this.restSig !== undefined,
+      monitor: this.monitorPaused ? 'paused' : this.monitor ? 'on' : 'off',
+      lastFull: this.lastFull,
+    };
+  }
+
+  /** Something to do (a resync, when `resync` says why): the loop runs after `delay`. */
+  private kick(resync?: ResyncReason, delay = this.window): void {
+    if (resync !== undefined) this.resyncDue = mergeResync(this.resyncDue, resync);
     this.dirty = true;
     if (this.running) return; // the loop picks it up
     if (this.timer && delay > 0) return;
@@ -297,24 +325,40 @@ export class Dataplane extends EventEmitter<DataplaneEvents> {
   private async loop(): Promise<void> {
     this.timer = undefined;
     if (this.running) return;
-    this.running = (async () => {
-      while (this.dirty && this.started) {
-        this.dirty = false;
-        const full = this.needFull || this.index === undefined;
-        this.needFull = false;
-        try {
-          await this.pass(full);
-        } catch (err) {
-          this.index = undefined;
-          this.fail(err as Error);
-        }
-      }
-      this.resumeMonitor();
-    })();
+    this.running = this.passes();
     await this.running;
     this.running = undefined;
-    if (this.dirty && this.started) this.kick(false);
+    if (this.dirty && this.started) this.kick();
     else this.release();
+  }
+
+  /** Passes, as nextPass() chooses them, until it says there is nothing to do. */
+  private async passes(): Promise<void> {
+    for (;;) {
+      const choice = nextPass(this.loopState(), performance.now());
+      switch (choice.kind) {
+        case 'idle':
+          this.dirty = false;
+          return;
+        case 'resume-monitor':
+          this.resumeMonitor();
+          continue;
+        case 'skip-resync':
+          this.resyncDue = undefined;
+          continue;
+      }
+      // Whatever is asked for from here on is chosen for by the next round.
+      this.dirty = false;
+      if (choice.kind === 'verify' || (choice.kind === 'full' && choice.read)) this.resyncDue = undefined;
+      try {
+        if (choice.kind === 'incremental') await this.passIncremental();
+        else if (choice.kind === 'full') await this.passFull(choice.read);
+        else if (!(await this.verifyRoutes())) this.kick('verify-failed');
+      } catch (err) {
+        this.index = undefined;
+        this.fail(err as Error);
+      }
+    }
   }
 
   private restartBatchers(): void {
@@ -327,15 +371,13 @@ export class Dataplane extends EventEmitter<DataplaneEvents> {
     for (const w of this.waiters.splice(0)) w();
   }
 
-  /** One reconcile pass: (read), plan, apply the lines in runs of the same tool, in order. */
-  private async pass(full: boolean): Promise<void> {
-    if (!full && this.index && !this.replan) return this.passIncremental();
-    if (full && this.index && !this.replan && this.restSig !== undefined && (await this.verifyRoutes())) return;
+  /** A full pass: (read), plan everything, apply the lines in runs of the same tool, in order. */
+  private async passFull(read: boolean): Promise<void> {
     const devices = this.desired.devices;
     const t0 = performance.now();
-    let kernel = this.index?.toKernelState();
-    if (full || !kernel) {
-      kernel = await readKernel(this.opts, devices[0], devices);
+    let kernel = read ? undefined : this.index?.toKernelState();
+    if (!kernel) {
+      kernel = await readKernelState(this.driver, devices[0], devices);
       this.nexthops.adopt(kernel.nexthops ?? []);
       this.stats.fullReads++;
       // A managed device that is gone or has a new index: iproute2's name cache is stale.
@@ -352,18 +394,18 @@ export class Dataplane extends EventEmitter<DataplaneEvents> {
     // The expected state becomes the cache now (dropped again if a line fails); our own
     // deletions are then no longer watched, so they never trigger a resync.
     this.index = RouteIndex.from(fp.expected);
-    this.watch(this.index);
+    this.watched.watch(this.index, this.desired.base);
     this.lastFull = { at: performance.now(), ms: performance.now() - t0 };
     this.restSig = undefined;
     await this.write(fp.lines, true);
     // What the devices, FDB and neighbours look like now: later resyncs compare with it.
-    if (this.index) this.restSig = restSignature(await readRest(this.opts, devices[0], devices));
+    if (this.index) this.restSig = restSignature(await readKernelRest(this.driver, devices[0], devices));
   }
 
   /**
    * A resync without a full plan: the devices, FDB and neighbours are read and compared with
    * what they were after the last full plan; the routes are streamed past the cache
-   * (RouteIndex.verifier), and those that differ are repaired by an incremental pass. Memory
+   * (RouteIndex.verifier), and those that differ are queued for an incremental pass. Memory
    * stays O(differences) at 1M routes (a full plan holds the listing, the desired routes and the
    * expected state at once: hundreds of MB). False: a full plan is needed after all.
    */
@@ -371,16 +413,17 @@ export class Dataplane extends EventEmitter<DataplaneEvents> {
     const ix = this.index!;
     const devices = this.desired.devices;
     const t0 = performance.now();
-    const rest = await readRest(this.opts, devices[0], devices);
+    const rest = await readKernelRest(this.driver, devices[0], devices);
     if (restSignature(rest) !== this.restSig || this.nexthops.missingFrom(rest.nexthops ?? [])) return false;
     const v = ix.verifier(this.desired.local);
-    await Promise.all([streamRoutes(this.opts, 4, v.check), streamRoutes(this.opts, 6, v.check)]);
+    await Promise.all([streamKernelRoutes(this.driver, 4, v.check), streamKernelRoutes(this.driver, 6, v.check)]);
     this.stats.verifies++;
     const r = v.end();
     this.lastFull = { at: performance.now(), ms: performance.now() - t0 };
     if (this.index !== ix || !r.complete) return false;
     for (const p of r.changed) this.queue.push(p);
-    await this.passIncremental();
+    // The repairs, and changes queued before the resync: an incremental pass next.
+    if (this.queue.length > 0) this.dirty = true;
     return true;
   }
 
@@ -407,7 +450,12 @@ export class Dataplane extends EventEmitter<DataplaneEvents> {
     const started = performance.now();
     const errors: BatchError[] = [];
     this.pauseMonitorFor(lines.length);
-    await this.apply(lines, errors);
+    errors.push(
+      ...(await this.streams.writePlan(lines, this.bridge, () => {
+        this.restartBatchers();
+        this.indexes = undefined;
+      })),
+    );
     const deletes = lines.filter((l) => l.stage === 'delete').length;
     const sample = lines.slice(0, 20).map((l) => `${l.tool} ${l.line}`);
     this.written({ full, lines, count: lines.length, deletes, sample, errors, ms: performance.now() - started });
@@ -434,7 +482,7 @@ export class Dataplane extends EventEmitter<DataplaneEvents> {
 
   /** Batches of at least monitorPauseLines are written with the monitors stopped. */
   private pauseMonitorFor(lines: number): void {
-    if (this.monitor === undefined || lines < (this.opts.monitorPauseLines ?? 1000)) return;
+    if (this.monitor === undefined || !pauseMonitor(this.loopState(), lines, this.opts.monitorPauseLines ?? 1000)) return;
     // Back on when the loop has nothing more to write (resumeMonitor): a table arriving is many
     // large batches in a row.
     this.monitor.stop();
@@ -479,67 +527,14 @@ export class Dataplane extends EventEmitter<DataplaneEvents> {
     return batch;
   }
 
-  /**
-   * Writes lines, collecting the failed ones into `errors`: runs of lines for the same tool, in
-   * order; a run ends after a `link add`/`link del`, and the processes are restarted there so
-   * later lines resolve device names afresh. A run of route lines (replace and delete, each for a
-   * distinct prefix) goes to the `ip` streams by prefix.
-   */
-  private async apply(lines: readonly PlanLine[], errors: BatchError[]): Promise<void> {
-    for (let i = 0; i < lines.length; ) {
-      const tool = lines[i].tool;
-      const split = splittable(lines[i]);
-      let j = i;
-      let relink = false;
-      // Only device and delete lines can be `link add`/`link del`.
-      while (j < lines.length && lines[j].tool === tool && !relink) {
-        const l = lines[j];
-        if (splittable(l) !== split) break;
-        j++;
-        relink = (l.stage === 'device' || l.stage === 'delete') && RELINK.test(l.line);
-      }
-      const run = lines.slice(i, j).map((l) => l.line);
-      if (split) errors.push(...(await this.streams.writeLines(run)));
-      else errors.push(...(await (tool === 'ip' ? this.ip : this.bridge).run(run)).errors);
-      if (relink) {
-        this.restartBatchers();
-        this.indexes = undefined;
-      }
-      i = j;
-    }
-  }
-
-  /** What a monitored deletion must concern to need a resync. */
-  private watch(ix: RouteIndex): void {
-    // The routes are the index itself: incremental plans keep it up to date.
-    const w = { routes: ix, neigh: new Set<string>(), macs: new Set<string>(), links: new Set<string>() };
-    for (const n of ix.neigh) w.neigh.add(n.address);
-    for (const f of ix.fdb) w.macs.add(f.mac);
-    const base = this.desired.base;
-    if (base.vxlan) w.links.add(base.vxlan.device);
-    if (base.ipip) w.links.add(base.ipip.device);
-    this.watched = w;
-  }
-
+  /** A deletion seen by the monitors: ignored, written again (incremental), or a resync. */
   private onMonitor(e: MonitorEvent): void {
-    const w = this.watched;
-    if (e.type === 'route-deleted' && w.routes !== undefined && w.routes === this.index && this.started) {
-      // One of our routes deleted by someone: written again by an incremental pass (a local
-      // block's blackhole: by a full one).
-      if (!w.routes.hasWeft(e.dst)) return;
-      const p = parsePrefix(e.dst);
-      if (this.desired.local.has(p)) return this.kick(true);
-      w.routes.forget(e.dst);
-      this.queue.push(p);
-      this.kick(false);
-      return;
-    }
-    const hit =
-      (e.type === 'route-deleted' && w.routes?.hasWeft(e.dst) === true) ||
-      (e.type === 'neigh-deleted' && w.neigh.has(e.address)) ||
-      (e.type === 'fdb-deleted' && w.macs.has(e.mac)) ||
-      (e.type === 'link-deleted' && w.links.has(e.name));
-    if (hit && this.started) this.kick(true);
+    if (!this.started) return;
+    const a = this.watched.classify(e, this.index, this.desired.local);
+    if (a.kind === 'rewrite') {
+      this.queue.push(a.prefix);
+      this.kick();
+    } else if (a.kind === 'resync') this.kick('deleted');
   }
 
   private fail(err: Error): void {

@@ -22,21 +22,11 @@
  */
 import type { ChildProcessWithoutNullStreams } from 'node:child_process';
 import { lineReader } from '../lib/lines.js';
+import type { BatchError, BatchResult, BatchStream } from './ip-driver.js';
 import { spawnHelper } from './iproute2-spawn.js';
 import { LineBuffer } from './line-buffer.js';
 
-export interface BatchError {
-  /** The batch line that failed. */
-  line: string;
-  /** What iproute2 printed for it ("Error: Nexthop has invalid gateway."). */
-  message: string;
-}
-
-export interface BatchResult {
-  lines: number;
-  errors: BatchError[];
-  ms: number;
-}
+export type { BatchError, BatchResult } from './ip-driver.js';
 
 const MARKER = 'weft-batch-done';
 const MARKER_LINE = Buffer.from(`${MARKER}\n`);
@@ -70,7 +60,7 @@ interface Pending {
   marker: number;
 }
 
-export class BatchProcess {
+export class BatchProcess implements BatchStream {
   private child: ChildProcessWithoutNullStreams | undefined;
   private sent = 0;
   private readonly jobs: Job[] = [];
@@ -223,5 +213,4 @@ export class BatchProcess {
       p.job.errors.push({ line: p.job.lines.line(p.from + n - p.base - 1), message: msgs.join('; ') || 'failed' });
     }
   }
-
 }

@@ -1,13 +1,18 @@
 /**
- * Reading the kernel with `ip -json` / `bridge -json`, and watching it with `ip monitor` /
- * `bridge monitor`: the iproute2 side of the data plane apart from the batch writer
- * (iproute2-batch.ts). Everything runs in a network namespace when given one (`ip -n NS`), and
- * every process starts through iproute2-spawn.ts (it dies with weft).
+ * The iproute2 driver (IpDriver, ip-driver.ts): reads with `ip -json` / `bridge -json`, watches with
+ * `ip monitor` / `bridge monitor`, writes through BatchProcess (iproute2-batch.ts). Everything runs
+ * in a network namespace when given one (`ip -n NS`), and every process starts through
+ * iproute2-spawn.ts (it dies with weft).
  */
 import type { ChildProcess } from 'node:child_process';
 import { lineReader } from '../lib/lines.js';
+import type { BatchStream, IpDriver, MonitorEvent, MonitorHandle } from './ip-driver.js';
+import { BatchProcess } from './iproute2-batch.js';
 import { execHelper, spawnHelper } from './iproute2-spawn.js';
-import { parseFdb, parseLinks, parseNeigh, parseNexthops, parseRoutes, type KernelRoute, type KernelState } from './kernel-state.js';
+import { readKernelState } from './kernel-read.js';
+import type { KernelState } from './kernel-state.js';
+
+export type { MonitorEvent } from './ip-driver.js';
 
 export interface KernelTarget {
   /** Network namespace name (`ip -n NS`); omitted = the current one. */
@@ -31,59 +36,86 @@ export function runTool(tool: 'ip' | 'bridge', args: readonly string[], missingO
 
 const json = (text: string): unknown => (text.trim() ? JSON.parse(text) : []);
 
-/** Routes of table main (both families), FDB + IPv4 neighbours of the VXLAN device, the devices. */
-export async function readKernel(t: KernelTarget, vxlanDevice: string, devices: readonly string[]): Promise<KernelState> {
-  const ns = nsArgs(t);
-  const [r4, r6, rest] = await Promise.all([
-    runTool('ip', [...ns, '-4', '-json', 'route', 'show', 'table', 'main']),
-    runTool('ip', [...ns, '-6', '-json', 'route', 'show', 'table', 'main']),
-    readRest(t, vxlanDevice, devices),
-  ]);
-  return { ...rest, routes: [...parseRoutes(json(r4), 4), ...parseRoutes(json(r6), 6)] };
-}
+/** The real kernel through iproute2, in `target.netns` when given. */
+export class Iproute2Driver implements IpDriver {
+  private readonly ns: string[];
 
-/** Everything readKernel reads but the routes (small: per node, not per route). */
-export async function readRest(t: KernelTarget, vxlanDevice: string, devices: readonly string[]): Promise<KernelState> {
-  const ns = nsArgs(t);
-  const [nexthops, fdb, neigh, ...links] = await Promise.all([
-    runTool('ip', [...ns, '-json', 'nexthop', 'show'], true),
-    runTool('bridge', [...ns, '-json', 'fdb', 'show', 'dev', vxlanDevice], true),
-    runTool('ip', [...ns, '-4', '-json', 'neigh', 'show', 'dev', vxlanDevice], true),
-    ...devices.map((d) => runTool('ip', [...ns, '-d', '-json', 'addr', 'show', 'dev', d], true)),
-  ]);
-  const state: KernelState = { routes: [], fdb: parseFdb(json(fdb)), neigh: parseNeigh(json(neigh)), links: {}, nexthops: parseNexthops(json(nexthops)) };
-  for (const text of links) for (const l of parseLinks(json(text))) state.links[l.name] = l;
-  return state;
+  constructor(readonly target: KernelTarget = {}) {
+    this.ns = nsArgs(target);
+  }
+
+  batch(tool: 'ip' | 'bridge'): BatchStream {
+    return new BatchProcess(tool, this.target.netns);
+  }
+
+  async routes(family: 4 | 6): Promise<unknown> {
+    return json(await runTool('ip', [...this.ns, `-${family}`, '-json', 'route', 'show', 'table', 'main']));
+  }
+
+  streamRoutes(family: 4 | 6, onRoute: (route: unknown) => void): Promise<void> {
+    return streamJson('ip', [...this.ns, `-${family}`, '-json', 'route', 'show', 'table', 'main'], onRoute);
+  }
+
+  async links(dev?: string): Promise<unknown> {
+    return json(await runTool('ip', [...this.ns, '-d', '-json', 'addr', 'show', ...(dev ? ['dev', dev] : [])], dev !== undefined));
+  }
+
+  async neighbours(dev: string): Promise<unknown> {
+    return json(await runTool('ip', [...this.ns, '-4', '-json', 'neigh', 'show', 'dev', dev], true));
+  }
+
+  async fdb(dev: string): Promise<unknown> {
+    return json(await runTool('bridge', [...this.ns, '-json', 'fdb', 'show', 'dev', dev], true));
+  }
+
+  async nexthops(): Promise<unknown> {
+    return json(await runTool('ip', [...this.ns, '-json', 'nexthop', 'show'], true));
+  }
+
+  async routeGet(address: string): Promise<unknown> {
+    return json(await runTool('ip', [...this.ns, '-json', 'route', 'get', address]));
+  }
+
+  monitor(onEvent: (e: MonitorEvent) => void, onFailure: (why: string) => void): MonitorHandle {
+    const m = new KernelMonitor(this.target, onEvent, onFailure);
+    m.start();
+    return m;
+  }
 }
 
 /**
- * Reads table main route by route (`ip -json route show`, one family) without holding the whole
- * listing: at 1M routes the text is ~100 MB and its parse ~1M objects at once. Each route object
- * is cut out of the stream (JsonArraySplitter), parsed and handed to `onRoute`, then dropped.
+ * Routes of table main (both families), FDB + IPv4 neighbours of the VXLAN device, the devices,
+ * through the iproute2 driver. (For callers without a driver of their own; readKernelState takes any.)
  */
-export function streamRoutes(t: KernelTarget, family: 4 | 6, onRoute: (r: KernelRoute) => void): Promise<void> {
-  const args = [...nsArgs(t), `-${family}`, '-json', 'route', 'show', 'table', 'main'];
+export function readKernel(t: KernelTarget, vxlanDevice: string, devices: readonly string[]): Promise<KernelState> {
+  return readKernelState(new Iproute2Driver(t), vxlanDevice, devices);
+}
+
+/**
+ * Runs a command printing one JSON array and hands over its elements one at a time, without
+ * holding the listing: at 1M routes the text is ~100 MB and its parse ~1M objects at once. Each
+ * element is cut out of the stream (JsonArraySplitter), parsed, handed to `onElement`, dropped.
+ */
+function streamJson(tool: 'ip' | 'bridge', args: readonly string[], onElement: (v: unknown) => void): Promise<void> {
   return new Promise((resolve, reject) => {
-    const child = spawnHelper('ip', args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawnHelper(tool, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     let failed: Error | undefined;
-    const split = new JsonArraySplitter((text) => {
-      for (const r of parseRoutes([JSON.parse(text)], family)) onRoute(r);
-    });
+    const split = new JsonArraySplitter((text) => onElement(JSON.parse(text)));
     let err = '';
     child.stdout!.setEncoding('utf8').on('data', (d: string) => {
       if (failed) return;
       try {
         split.push(d);
       } catch (e) {
-        failed = new Error(`ip ${args.join(' ')}: unreadable output: ${(e as Error).message}`);
+        failed = new Error(`${tool} ${args.join(' ')}: unreadable output: ${(e as Error).message}`);
         child.kill();
       }
     });
     child.stderr!.setEncoding('utf8').on('data', (d: string) => (err += d));
     child.on('error', (e) => (failed ??= e));
     child.on('close', (code) => {
-      if (!failed && code !== 0) failed = new Error(`ip ${args.join(' ')}: ${err.trim() || `exit ${code}`}`);
-      if (!failed && !split.complete) failed = new Error(`ip ${args.join(' ')}: the JSON listing ended early`);
+      if (!failed && code !== 0) failed = new Error(`${tool} ${args.join(' ')}: ${err.trim() || `exit ${code}`}`);
+      if (!failed && !split.complete) failed = new Error(`${tool} ${args.join(' ')}: the JSON listing ended early`);
       if (failed) reject(failed);
       else resolve();
     });
@@ -145,13 +177,6 @@ export class JsonArraySplitter {
   }
 }
 
-/** A deletion seen by a monitor, reduced to what the data plane keys on. */
-export type MonitorEvent =
-  | { type: 'route-deleted'; dst: string }
-  | { type: 'neigh-deleted'; address: string; dev: string }
-  | { type: 'fdb-deleted'; mac: string; dev: string }
-  | { type: 'link-deleted'; name: string };
-
 const ROUTE_TYPES = new Set(['unicast', 'blackhole', 'unreachable', 'prohibit', 'throw', 'local', 'broadcast', 'multicast']);
 
 /** Parses one `ip monitor route neigh link` / `bridge monitor fdb` line; undefined = not a deletion we care about. */
@@ -175,7 +200,7 @@ export function parseMonitorLine(text: string): MonitorEvent | undefined {
 }
 
 /** `ip monitor route neigh link` + `bridge monitor fdb`, as a stream of deletions. */
-export class KernelMonitor {
+export class KernelMonitor implements MonitorHandle {
   private readonly children: ChildProcess[] = [];
   private stopped = false;
 

@@ -8,7 +8,7 @@
  * direct routes on nexthop objects (nexthops.ts); full plans hand over their route lines as text.
  */
 import { parsePrefix, type Prefix } from '../lib/prefix.js';
-import type { BatchError, BatchProcess } from './iproute2-batch.js';
+import type { BatchError, BatchStream } from './ip-driver.js';
 import { LineBuffer } from './line-buffer.js';
 import type { NexthopTable } from './nexthops.js';
 import type { PlanLine } from './planner.js';
@@ -26,6 +26,9 @@ export interface RouteBatch {
 }
 
 const REPLACE = Buffer.from('route replace ', 'latin1');
+const RELINK = /^link (add|del) /;
+/** Route lines of one plan touch distinct routes: any order between them. */
+const splittable = (l: PlanLine) => l.tool === 'ip' && (l.stage === 'route' || l.stage === 'delete') && l.line.startsWith('route ');
 
 /** The stream (0 or 1) of a prefix. */
 export function streamOfPrefix(p: Prefix): 0 | 1 {
@@ -57,8 +60,8 @@ export function streamOf(line: string): 0 | 1 {
 
 export class RouteStreams {
   constructor(
-    private readonly ip: BatchProcess,
-    private readonly ip2: BatchProcess,
+    private readonly ip: BatchStream,
+    private readonly ip2: BatchStream,
     private readonly nexthops: NexthopTable,
     private readonly two: boolean,
   ) {}
@@ -118,5 +121,34 @@ export class RouteStreams {
     for (const l of lines) parts[streamOf(l)].push(l);
     const runs = [this.ip, this.ip2].map((p, k) => (parts[k].length > 0 ? p.run(parts[k]) : undefined));
     return (await Promise.all(runs)).flatMap((r) => r?.errors ?? []);
+  }
+
+  /**
+   * Writes a full plan's lines, returning the failed ones: runs of lines for the same tool, in
+   * order; a run ends after a `link add`/`link del`, and `relinked` is called there (the streams
+   * must resolve device names afresh). A run of route lines (replace and delete, each for a
+   * distinct prefix) goes to the `ip` streams by prefix; other `ip` lines to the first stream.
+   */
+  async writePlan(lines: readonly PlanLine[], bridge: BatchStream, relinked: () => void): Promise<BatchError[]> {
+    const errors: BatchError[] = [];
+    for (let i = 0; i < lines.length; ) {
+      const tool = lines[i].tool;
+      const split = splittable(lines[i]);
+      let j = i;
+      let relink = false;
+      // Only device and delete lines can be `link add`/`link del`.
+      while (j < lines.length && lines[j].tool === tool && !relink) {
+        const l = lines[j];
+        if (splittable(l) !== split) break;
+        j++;
+        relink = (l.stage === 'device' || l.stage === 'delete') && RELINK.test(l.line);
+      }
+      const run = lines.slice(i, j).map((l) => l.line);
+      if (split) errors.push(...(await this.writeLines(run)));
+      else errors.push(...(await (tool === 'ip' ? this.ip : bridge).run(run)).errors);
+      if (relink) relinked();
+      i = j;
+    }
+    return errors;
   }
 }

@@ -15,6 +15,10 @@ export interface KernelRoute {
   onlink: boolean;
   /** As printed: a name ("weft", "static") or a number ("249"). */
   protocol: string;
+  /**
+   * 0 = the slot a route written without a metric takes (`route replace P ...`): IPv4 metric 0,
+   * IPv6 metric 1024 (the kernel gives an IPv6 route without one IP6_RT_PRIO_USER): read as 0.
+   */
   metric: number;
   multipath: boolean;
 }
@@ -111,6 +115,11 @@ export function normalizeDst(dst: string, family: 4 | 6): string {
   return `${dst}/${dst.includes(':') ? 128 : 32}`;
 }
 
+/** The metric the kernel gives an IPv6 route added without one (IP6_RT_PRIO_USER). */
+export const IPV6_DEFAULT_METRIC = 1024;
+/** Route types without a device (IPv6 lists them on lo). */
+const DEVICELESS = new Set(['blackhole', 'unreachable', 'prohibit', 'throw']);
+
 export function parseRoutes(json: unknown, family: 4 | 6 = 4): KernelRoute[] {
   const out: KernelRoute[] = [];
   for (const r of arr(json)) {
@@ -119,18 +128,23 @@ export function parseRoutes(json: unknown, family: 4 | 6 = 4): KernelRoute[] {
     // iproute2 leaves "protocol" out for RTPROT_BOOT (3), the default of a plain `ip route add`
     // (and also when the listing was filtered by protocol: we never read that way).
     const protocol = str(r.protocol) ?? (typeof r.protocol === 'number' ? String(r.protocol) : 'boot');
+    const full = normalizeDst(dst, family);
+    const metric = num(r.metric) ?? 0;
+    const type = str(r.type) ?? 'unicast';
     const route: KernelRoute = {
-      dst: normalizeDst(dst, family),
-      type: str(r.type) ?? 'unicast',
+      dst: full,
+      type,
       onlink: strs(r.flags).includes('onlink'),
       protocol,
-      metric: num(r.metric) ?? 0,
+      // Without this, weft's own IPv6 routes (written without a metric) read as another metric's
+      // and were deleted and written again by every full plan.
+      metric: full.includes(':') && metric === IPV6_DEFAULT_METRIC ? 0 : metric,
       multipath: Array.isArray(r.nexthops),
     };
     const gw = str(r.gateway);
     if (gw !== undefined) route.gateway = gw;
     const dev = str(r.dev);
-    if (dev !== undefined) route.dev = dev;
+    if (dev !== undefined && !DEVICELESS.has(type)) route.dev = dev;
     out.push(route);
   }
   return out;

@@ -7,12 +7,17 @@
  *
  * Semantics kept from the real thing, because the Dataplane depends on them:
  * - `route replace` keys on (prefix, metric), whatever the protocol; `route del` with a protocol
- *   (or type) deletes only a route that has it ("No such process" otherwise).
+ *   (or type) deletes only a route that has it ("No such process" otherwise), and without a
+ *   metric the first (lowest-metric) route of the prefix. An IPv6 route given no metric gets 1024
+ *   (the kernel's IP6_RT_PRIO_USER), and `ip -json` prints the metric of every IPv6 route; an
+ *   IPv6 blackhole shows `dev lo`.
  * - a gateway must be on a subnet of its device unless `onlink` ("Nexthop has invalid gateway");
  *   a device must exist ("Cannot find device"); a route naming a nexthop object needs it.
  * - deleting a nexthop object removes the routes using it without an event per route; deleting a
  *   device removes its routes, neighbours and FDB entries.
- * - deletions are echoed to running monitors (the Dataplane's own ones too), after the line ran.
+ * - deletions are echoed to running monitors (the Dataplane's own ones too), after the line ran;
+ *   an FDB entry's deletion also as a neighbour deletion of its dst (`ip monitor neigh` prints the
+ *   bridge-family entry like a neighbour: "Deleted 10.0.3.12 dev weft.vxlan lladdr M NOARP PERMANENT").
  * - `ip -json` leaves `protocol` out for proto boot and prints 249 as "weft".
  * Nothing here starts a process or touches the real kernel.
  */
@@ -98,13 +103,14 @@ export class MemoryKernel implements IpDriver {
 
   /** A route put there by someone else (or a weft route left by an earlier run): no event. */
   addRoute(r: Partial<MemRoute> & { dst: string }): void {
-    const route: MemRoute = { type: 'unicast', onlink: false, protocol: 'boot', metric: 0, ...r, dst: normDst(r.dst) };
+    const dst = normDst(r.dst);
+    const route: MemRoute = { type: 'unicast', onlink: false, protocol: 'boot', metric: defaultMetric(dst), ...r, dst };
     this.table.set(routeKey(route.dst, route.metric), route);
   }
 
   /** Deletes a route behind weft's back (`ip route del`), with the monitor event; false when absent. */
-  deleteRoute(dst: string, metric = 0): boolean {
-    const k = routeKey(normDst(dst), metric);
+  deleteRoute(dst: string, metric?: number): boolean {
+    const k = routeKey(normDst(dst), metric ?? defaultMetric(normDst(dst)));
     if (!this.table.delete(k)) return false;
     this.echo({ type: 'route-deleted', dst: normDst(dst) });
     return true;
@@ -129,8 +135,8 @@ export class MemoryKernel implements IpDriver {
     return [...this.table.values()].map(showRoute).sort();
   }
 
-  route(dst: string, metric = 0): MemRoute | undefined {
-    return this.table.get(routeKey(normDst(dst), metric));
+  route(dst: string, metric?: number): MemRoute | undefined {
+    return this.table.get(routeKey(normDst(dst), metric ?? defaultMetric(normDst(dst))));
   }
 
   link(name: string): MemLink | undefined {
@@ -258,21 +264,24 @@ export class MemoryKernel implements IpDriver {
     if (ROUTE_TYPES.has(w[0])) type = w.shift()!;
     const dst = normDst(w.shift() ?? '');
     const o = options(w, ['onlink']);
-    const metric = Number(o.metric ?? 0);
+    const metric = o.metric === undefined ? defaultMetric(dst) : Number(o.metric);
     const key = routeKey(dst, metric);
     const protocol = o.proto === undefined ? undefined : protoName(o.proto);
     if (cmd === 'del' || cmd === 'delete') {
-      const have = this.table.get(key);
-      if (!have || (protocol !== undefined && have.protocol !== protocol) || (type !== 'unicast' && have.type !== type)) {
-        throw new Refused('RTNETLINK answers: No such process');
-      }
-      this.table.delete(key);
+      // Without a metric: the first route of the prefix (lowest metric) that matches.
+      const have = [...this.table.values()]
+        .filter((r) => r.dst === dst && (o.metric === undefined || r.metric === metric))
+        .sort((a, b) => a.metric - b.metric)
+        .find((r) => (protocol === undefined || r.protocol === protocol) && (type === 'unicast' || r.type === type));
+      if (!have) throw new Refused('RTNETLINK answers: No such process');
+      this.table.delete(routeKey(dst, have.metric));
       this.echo({ type: 'route-deleted', dst });
       return;
     }
     if (cmd !== 'replace' && cmd !== 'add') throw new Refused(`Command "${cmd}" is unknown, try "ip route help".`);
     if (cmd === 'add' && this.table.has(key)) throw new Refused('RTNETLINK answers: File exists');
     const r: MemRoute = { dst, type, onlink: o.onlink !== undefined, protocol: protocol ?? 'boot', metric };
+    if (type !== 'unicast' && dst.includes(':')) r.dev = 'lo';
     if (o.nhid !== undefined) {
       const nh = this.nhs.get(Number(o.nhid));
       if (!nh) throw new Refused('Error: Nexthop id does not exist.');
@@ -381,8 +390,10 @@ export class MemoryKernel implements IpDriver {
     if (cmd === 'del' || cmd === 'delete') {
       const i = list.findIndex((f) => f.mac === mac && (o.dst === undefined || f.dst === o.dst));
       if (i < 0) throw new Refused('RTNETLINK answers: No such file or directory');
-      list.splice(i, 1);
+      const [gone] = list.splice(i, 1);
       this.echo({ type: 'fdb-deleted', mac, dev: l.name });
+      // `ip monitor neigh` sees the bridge-family entry too, and prints it like a neighbour.
+      if (gone.dst !== undefined) this.echo({ type: 'neigh-deleted', address: gone.dst, dev: l.name });
       return;
     }
     const entry = { mac, dst: o.dst, permanent: o.permanent !== undefined };
@@ -419,6 +430,11 @@ function normDst(dst: string): string {
   return formatPrefix(parsePrefix(full));
 }
 
+/** The metric a route gets when none is given: 0 for IPv4, 1024 for IPv6 (IP6_RT_PRIO_USER). */
+function defaultMetric(dst: string): number {
+  return dst.includes(':') ? 1024 : 0;
+}
+
 function routeKey(dst: string, metric: number): string {
   return `${dst}|${metric}`;
 }
@@ -438,7 +454,7 @@ function routeJson(r: MemRoute): Record<string, unknown> {
   if (r.gateway !== undefined) j.gateway = r.gateway;
   if (r.dev !== undefined) j.dev = r.dev;
   if (r.protocol !== 'boot') j.protocol = r.protocol;
-  if (r.metric !== 0) j.metric = r.metric;
+  if (r.metric !== 0 || r.dst.includes(':')) j.metric = r.metric;
   j.flags = r.onlink ? ['onlink'] : [];
   return j;
 }
@@ -461,7 +477,7 @@ function showRoute(r: MemRoute): string {
   if (r.gateway !== undefined) parts.push(` via ${r.gateway}`);
   if (r.dev !== undefined) parts.push(` dev ${r.dev}`);
   if (r.protocol !== 'boot') parts.push(` proto ${r.protocol}`);
-  if (r.metric !== 0) parts.push(` metric ${r.metric}`);
+  if (r.metric !== defaultMetric(r.dst)) parts.push(` metric ${r.metric}`);
   if (r.onlink) parts.push(' onlink');
   return parts.join('');
 }

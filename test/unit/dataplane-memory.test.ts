@@ -191,6 +191,28 @@ describe('Dataplane on the in-memory kernel', () => {
     expect(k.route('10.244.8.0/26')?.gateway).toBe('10.0.1.12');
   });
 
+  it('IPv6: a local block and a route (metric 1024 in the kernel) stay put through resyncs and a restart', async () => {
+    const k = host();
+    k.addLink({ name: 'eth1', addrs: [] });
+    const v6 = { localBlocks: [P('2001:db8:1::/64')], underlayDevice: 'eth1', routes: [{ ...route('2001:db8:2::/64', 12), node: { name: 'h6', underlayAddress: 'fe80::12' } }] };
+    const one = new Dataplane({ resyncIntervalMs: 0 }, { driver: k });
+    one.setDesired(v6);
+    await one.start();
+    expect(k.routeTable().filter((r) => r.includes('2001:db8'))).toEqual(['2001:db8:2::/64 via fe80::12 dev eth1 proto weft', 'blackhole 2001:db8:1::/64 dev lo proto weft']);
+    const n = k.written.length;
+    await one.resync();
+    await one.resync();
+    expect(linesSince(k, n)).toEqual([]);
+    expect(one.stats.fullReads).toBe(1);
+    await one.stop();
+    // A restart adopts both: nothing written.
+    dp = new Dataplane({ resyncIntervalMs: 0 }, { driver: k });
+    dp.setDesired(v6);
+    await dp.start();
+    expect(linesSince(k, n)).toEqual([]);
+    expect(k.routeTable().filter((r) => r.includes('2001:db8'))).toHaveLength(2);
+  });
+
   it('stop({withdraw}) removes every weft route and nexthop object, and nothing else', async () => {
     const k = host();
     const { dp } = await started(k);

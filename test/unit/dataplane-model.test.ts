@@ -97,6 +97,25 @@ describe('iproute2 JSON parsers', () => {
     expect(normalizeDst('fd00::1', 6)).toBe('fd00::1/128');
   });
 
+  it('IPv6 routes: metric 1024 (what a route written without one gets) reads as the default slot 0; a blackhole has no device', () => {
+    // As `ip -6 -json route show table main` printed them here (iproute2 6.1, kernel 6.18).
+    const r = parseRoutes(
+      [
+        { dst: '2001:db8:1::/64', gateway: 'fe80::1', dev: 'd0', protocol: 'weft', metric: 1024, flags: [], pref: 'medium' },
+        { type: 'blackhole', dst: '2001:db8:2::/64', dev: 'lo', protocol: 'weft', metric: 1024, flags: [], pref: 'medium' },
+        { dst: 'fe80::/64', dev: 'd0', protocol: 'kernel', metric: 256, flags: [], pref: 'medium' },
+      ],
+      6,
+    );
+    expect(r.map((x) => [x.dst, x.type, x.dev, x.metric])).toEqual([
+      ['2001:db8:1::/64', 'unicast', 'd0', 0],
+      ['2001:db8:2::/64', 'blackhole', undefined, 0],
+      ['fe80::/64', 'unicast', 'd0', 256],
+    ]);
+    // IPv4 keeps its metrics as they are.
+    expect(parseRoutes([{ dst: '10.0.0.0/24', dev: 'eth0', metric: 1024 }], 4)[0].metric).toBe(1024);
+  });
+
   it('fdb, neighbours, links', () => {
     expect(parseFdb([{ mac: '02:00:0A:00:02:0B', dst: '10.0.2.11', flags: ['self'], state: 'permanent' }, { mac: 'x', state: '' }])).toEqual([
       { mac: '02:00:0a:00:02:0b', dst: '10.0.2.11', permanent: true },

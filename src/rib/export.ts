@@ -15,8 +15,8 @@
  *  - RFC 4271 9.2 split horizon: iBGP-learned routes not to iBGP peers, unless we reflect
  *    (RFC 4456 8: client routes to all clients and non-clients, non-client routes to clients
  *    only; ORIGINATOR_ID set when absent, our CLUSTER_ID prepended to CLUSTER_LIST);
- *  - eBGP peers: our AS prepended, NEXT_HOP self, no LOCAL_PREF, no MED learned from a peer, no
- *    ORIGINATOR_ID / CLUSTER_LIST;
+ *  - eBGP peers: confederation segments removed and our AS prepended, NEXT_HOP self, no
+ *    LOCAL_PREF, no MED learned from a peer, no ORIGINATOR_ID / CLUSTER_LIST;
  *  - iBGP peers: LOCAL_PREF (default 100); NEXT_HOP unchanged on learned routes unless the
  *    peer is configured with forceNextHopSelf (RFC 4456 10: never changed when reflecting);
  *  - a next hop of the other family (an IPv4 route over an IPv6 next hop, RFC 8950) is not sent
@@ -79,6 +79,11 @@ export function prependAs(segments: readonly AsPathSegment[], asn: number): AsPa
     return [{ kind: 'sequence', asns: [asn, ...first.asns] }, ...segments.slice(1)];
   }
   return [{ kind: 'sequence', asns: [asn] }, ...segments];
+}
+
+/** The path without AS_CONFED_SEQUENCE / AS_CONFED_SET segments (RFC 5065 3); the same array when it has none. */
+export function withoutConfed(segments: readonly AsPathSegment[]): readonly AsPathSegment[] {
+  return segments.some((s) => s.kind === 'confed-sequence' || s.kind === 'confed-set') ? segments.filter((s) => s.kind === 'sequence' || s.kind === 'set') : segments;
 }
 
 export class AdjRibOut {
@@ -190,7 +195,10 @@ export class AdjRibOut {
     if (to.type === 'ebgp') {
       if (self === undefined) return undefined;
       return this.interner.derive(a, {
-        asPath: prependAs(a.asPath, to.localAsn),
+        // weft is never a member of a confederation, so an eBGP peer is outside any: the
+        // confederation segments an iBGP peer may have sent stay inside (RFC 5065 4.1, AS_PATH
+        // modification rules: they are removed before the path leaves the confederation).
+        asPath: prependAs(withoutConfed(a.asPath), to.localAsn),
         nextHop: self,
         localPref: undefined,
         // RFC 4271 5.1.4: a MED received from a neighbouring AS "MUST NOT be propagated to other

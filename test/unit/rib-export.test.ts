@@ -126,6 +126,19 @@ describe('Adj-RIB-Out: export rules', () => {
     expect(out.desired('e2', c)).toBeDefined();
   });
 
+  it('removes confederation segments before the path leaves for an eBGP peer (RFC 5065), keeps them towards iBGP', () => {
+    const { rib, out, apply } = setup([ib(1), ib(2, true), eb(3)], { reflector: true });
+    const p = P('10.244.13.0/26');
+    const path = [{ kind: 'confed-sequence' as const, asns: [65501, 65502] }, { kind: 'sequence' as const, asns: [65010] }];
+    apply(rib.applyUpdate('i1', { announced: [p], withdrawn: [], attrs: [attr.origin(0), attr.asPath(path), attr.nextHop('10.0.0.77')] }));
+    expect(out.desired('e3', p)?.asPath).toEqual([{ kind: 'sequence', asns: [64512, 65010] }]);
+    expect(out.desired('i2', p)?.asPath).toEqual(path);
+    // Towards a 2-octet-AS eBGP peer the AS4_PATH then merges back to the same path (RFC 6793 4.2.3).
+    const opts = { ...DEFAULT_WIRE_OPTIONS, fourOctetAs: false };
+    const [m] = batchMessages(out.pendingFor('e3'), opts);
+    expect(decodeUpdate(m, opts).attributes.find((a) => a.type === 'as-path')).toMatchObject({ segments: [{ kind: 'sequence', asns: [64512, 65010] }] });
+  });
+
   it('prepends into a leading AS_SEQUENCE, or adds one', () => {
     expect(prependAs([{ kind: 'set', asns: [1, 2] }], 7)).toEqual([{ kind: 'sequence', asns: [7] }, { kind: 'set', asns: [1, 2] }]);
     expect(prependAs([{ kind: 'sequence', asns: [1] }], 7)).toEqual([{ kind: 'sequence', asns: [7, 1] }]);
@@ -223,7 +236,7 @@ describe('Adj-RIB-Out: routes too large for a peer are skipped, reported and wit
    * a large optional transitive attribute, one /24. Re-encoded for another peer it grows (our AS
    * prepended: +4 octets; LOCAL_PREF added towards iBGP: +7) and no longer fits 4096 octets.
    */
-  function fullSizeUpdate(prefix: Prefix): Uint8Array {
+  function fullSizeUpdate(prefix: number): Uint8Array {
     const base = [attr.origin(0), attr.asPath([65002, 65100]), attr.nextHop('10.0.1.2')];
     const fixed = encodeUpdate({ type: 'update', withdrawn: [], attributes: base, nlri: [prefix] }, DEFAULT_WIRE_OPTIONS).length;
     const big = attr.unknown(241, new Uint8Array(4096 - fixed - 4).fill(7), 0xc0 | 0x10);
@@ -252,7 +265,7 @@ describe('Adj-RIB-Out: routes too large for a peer are skipped, reported and wit
   ] as const) {
     it(`to ${kind}: the full-size route is left out, the other groups of the batch go out`, () => {
       const { rib, out, apply } = setup([eb(2), to]);
-      const big = P('10.244.20.0/24');
+      const big = P('10.244.20.0/24') as number;
       const small = P('10.244.21.0/24');
       apply(receive(rib, 'e2', fullSizeUpdate(big)));
       apply(rib.applyUpdate('e2', { announced: [small], withdrawn: [], attrs: learned([], [65002]) }));
@@ -281,7 +294,7 @@ describe('Adj-RIB-Out: routes too large for a peer are skipped, reported and wit
 
   it('without a callback, batchMessages still returns valid messages (and withdraws what did not fit)', () => {
     const { rib, out, apply } = setup([eb(2), eb(3)]);
-    const big = P('10.244.20.0/24');
+    const big = P('10.244.20.0/24') as number;
     apply(receive(rib, 'e2', fullSizeUpdate(big)));
     const msgs = batchMessages(out.pendingFor('e3'), DEFAULT_WIRE_OPTIONS);
     expect(decodeAllChecked(msgs).map((u) => [u.withdrawn, u.nlri])).toEqual([[[big], []]]);
@@ -289,7 +302,7 @@ describe('Adj-RIB-Out: routes too large for a peer are skipped, reported and wit
 
   it('the same route still goes to a peer with extended messages (RFC 8654)', () => {
     const { rib, out, apply } = setup([eb(2), eb(3)]);
-    const big = P('10.244.20.0/24');
+    const big = P('10.244.20.0/24') as number;
     apply(receive(rib, 'e2', fullSizeUpdate(big)));
     const ext = { ...DEFAULT_WIRE_OPTIONS, extendedMessage: true };
     const msgs = batchMessages(out.pendingFor('e3'), ext, () => expect.unreachable());

@@ -51,6 +51,8 @@ export interface AgentOptions {
   /** The time and TCP seams (io/): real timers and node:net unless given (in-process tests). */
   scheduler?: Scheduler;
   transport?: Transport;
+  /** Reads the configuration again on reload (default: loadAgentConfig of the same file). */
+  loadConfig?: (source: string) => LoadedConfig;
   /** Run the kernel data plane in this network namespace (tests); default: the agent's own. */
   netns?: string;
 }
@@ -202,7 +204,7 @@ export class Agent implements AgentView {
   reload(): ReloadSummary {
     let next: LoadedConfig;
     try {
-      next = loadAgentConfig(this.loaded.source);
+      next = (this.opts.loadConfig ?? loadAgentConfig)(this.loaded.source);
     } catch (e) {
       const problems = e instanceof ConfigError ? e.problems : [(e as Error).message];
       logEvent(this.log, 'agent.reload-failed', { problems });

@@ -215,8 +215,7 @@ export class Peer {
     }
     const slot = this.newSlot();
     this.second = slot;
-    this.dispatch(slot, { type: 'ManualStart_Passive' });
-    this.attach(slot, this.connection(socket, 'inbound'), 'TcpConnectionConfirmed');
+    this.attach(slot, this.connection(socket, 'inbound'), 'TcpConnectionConfirmed', { type: 'ManualStart_Passive' });
   }
 
   private connection(socket: BgpSocket, direction: 'inbound' | 'outbound'): Connection {
@@ -306,10 +305,20 @@ export class Peer {
         return;
       }
       case 'Established':
-        if (slot !== this.main && this.main.state.name === 'Established') {
-          // Never two Established sessions: the newer connection closes (RFC 4271 6.8).
-          this.dispatch(slot, { type: 'OpenCollisionDump' });
-          return;
+        if (slot !== this.main) {
+          if (this.main.state.name === 'Established') {
+            // Never two Established sessions: the newer connection closes (RFC 4271 6.8).
+            this.dispatch(slot, { type: 'OpenCollisionDump' });
+            return;
+          }
+          // The racing connection got there first (the main one never learned the peer's
+          // identifier, so 6.8 could not compare them): it becomes the session, the other closes.
+          const old = this.main;
+          this.main = slot;
+          this.second = old;
+          logEvent(this.log, 'session.promoted', { state: 'Established', reason: 'the racing connection reached Established first; the other one closes (Cease/7)' });
+          this.dispatch(old, { type: 'OpenCollisionDump' });
+          this.events.next({ type: 'state', peer, from: old.state.name, to: 'Established', reason: 'racing connection kept' });
         }
         this.counters.establishedTransitions++;
         logEvent(this.log, 'session.established', { peerAs: a.negotiated.peerAs,
@@ -391,7 +400,8 @@ export class Peer {
     s?.destroy();
   }
 
-  private attach(slot: Slot, conn: Connection, event: 'Tcp_CR_Acked' | 'TcpConnectionConfirmed'): void {
+  /** The connection joins the slot (started first with `start`, for a second slot) and the FSM hears of it. */
+  private attach(slot: Slot, conn: Connection, event: 'Tcp_CR_Acked' | 'TcpConnectionConfirmed', start?: SessionEvent): void {
     slot.conn = conn;
     conn.events.subscribe((ev) => {
       if (slot.conn !== conn) return; // a connection the session already let go of
@@ -418,6 +428,7 @@ export class Peer {
           return;
       }
     });
+    if (start) this.dispatch(slot, start);
     this.dispatch(slot, { type: event });
   }
 

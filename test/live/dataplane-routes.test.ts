@@ -1,6 +1,6 @@
 // The data plane on a real kernel, in one namespace: blackhole for a local block, a direct route via
 // a neighbour, stale weft routes removed while a foreign route of the same shape stays, drift
-// repaired through ip monitor, withdraw on stop.
+// repaired through ip monitor, IPv6 routes left alone by resyncs, withdraw on stop.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Dataplane, type BatchRecord, type DesiredState } from '../../src/dataplane/index.js';
 import { parsePrefix } from '../../src/lib/prefix.js';
@@ -94,6 +94,26 @@ describe.skipIf(skip !== undefined)('data plane: routes in a namespace', () => {
     expect(batches.length - before).toBe(1);
     expect((await routes()).filter((r) => r.dst.startsWith('10.245.'))).toHaveLength(50);
     expect(await find('10.244.1.0/26')).toBeUndefined(); // no longer desired
+  });
+
+  it('IPv6: a block and a route (the kernel gives them metric 1024) are written once and left alone by resyncs', async () => {
+    const v6 = desired({
+      localBlocks: [parsePrefix('2001:db8:1::/64')],
+      routes: [{ prefix: parsePrefix('2001:db8:2::/64'), node: { name: 'host-b', underlayAddress: 'fe80::12' }, shape: 'direct', reason: 'test' }],
+    });
+    dp.setDesired(v6);
+    await dp.flush();
+    const routes6 = async () => JSON.parse((await lab.ip(ns, '-6', '-json', 'route', 'show', 'proto', '249')).stdout) as Route[];
+    expect((await routes6()).map((r) => `${r.type ?? 'unicast'} ${r.dst} ${r.gateway ?? ''}`).sort()).toEqual(['blackhole 2001:db8:1::/64 ', 'unicast 2001:db8:2::/64 fe80::12']);
+    const before = batches.length;
+    await dp.resync();
+    await dp.resync();
+    expect(batches.slice(before).map((b) => b.sample)).toEqual([]);
+    expect(await routes6()).toHaveLength(2);
+    // Back to IPv4 only: the IPv6 ones go.
+    dp.setDesired(desired());
+    await dp.flush();
+    expect(await routes6()).toEqual([]);
   });
 
   it('stop({withdraw: true}) removes every weft route and nothing else', async () => {

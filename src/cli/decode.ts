@@ -15,7 +15,8 @@ import { MAX_EXTENDED_MESSAGE_LENGTH, MAX_MESSAGE_LENGTH, MessageType } from '..
 import { decodeMessage, messageToJson } from '../wire/message.js';
 import { describeNotification } from '../wire/notification.js';
 import { capabilitiesOf } from '../wire/open.js';
-import { familyKey, type OpenMessage, type WireOptions } from '../wire/types.js';
+import { familyKey, type Capability, type WireOptions } from '../wire/types.js';
+import { wireOptionsFor } from '../wire/wire-options.js';
 import { CliError, ExitStatus, LineWriter, MESSAGE_TYPE_NAMES, isoTime, toJson, type CliIo, type CommandContext } from './output.js';
 import { CaptureError, captureFormat, readCapture, tcpSegment, type TcpSegment } from './pcap.js';
 import { frameRuns, reassemble, type StreamRun } from './tcp-stream.js';
@@ -310,14 +311,14 @@ export function captureStreams(name: string, bytes: Uint8Array, port: number, wa
  * leniently, up to 65535 octets), then `wireOptions` combines it with the opposite direction's.
  */
 export function inferSessionOptions(streams: readonly Stream[], settings: DecodeSettings): Map<Stream, WireOptions> {
-  const opens = new Map<Stream, OpenInfo>();
+  const opens = new Map<Stream, Capability[]>();
   for (const s of streams) {
     for (const f of frameRuns(s, MAX_EXTENDED_MESSAGE_LENGTH, () => {}).frames) {
       if (f.bytes[18] !== MessageType.OPEN) continue;
       try {
         const m = decodeMessage(f.bytes);
         if (m.type === 'open') {
-          opens.set(s, openInfo(m));
+          opens.set(s, capabilitiesOf(m));
           break;
         }
       } catch {
@@ -334,44 +335,24 @@ export function inferSessionOptions(streams: readonly Stream[], settings: Decode
   return out;
 }
 
-interface OpenInfo {
-  fourOctetAs: boolean;
-  extendedMessage: boolean;
-  /** "afi/safi" -> RFC 7911 Send/Receive (1 receive, 2 send, 3 both). */
-  addPath: Map<string, number>;
-}
-
-function openInfo(m: OpenMessage): OpenInfo {
-  const caps = capabilitiesOf(m);
-  const addPath = new Map<string, number>();
-  for (const c of caps) if (c.type === 'add-path') for (const f of c.families) addPath.set(familyKey(f.afi, f.safi), f.sendReceive);
-  return {
-    fourOctetAs: caps.some((c) => c.type === 'four-octet-as'),
-    extendedMessage: caps.some((c) => c.type === 'extended-message'),
-    addPath,
-  };
-}
-
 /**
- * The options one direction was sent with, from the sender's and the receiver's OPENs (either may
- * be missing from the input). RFC 6793 4 / RFC 8654 3: 4-octet AS numbers and extended messages
- * are used only when both speakers advertise the capability. RFC 7911 5: path identifiers are
- * sent for a family when the sender advertised Send and the receiver Receive.
+ * The options one direction was sent with, from the sender's and the receiver's capabilities
+ * (wire/wire-options.ts, the rule the agent negotiates with). Either OPEN may be missing from the
+ * input: a missing side is taken to support everything the other side offers (a decoder gains
+ * nothing by refusing), and --four-octet-as / --extended-message / --add-path override.
  */
-function wireOptions(own: OpenInfo | undefined, peer: OpenInfo | undefined, forced: DecodeSettings): WireOptions {
-  const seen = [own, peer].filter((o): o is OpenInfo => o !== undefined);
-  let addPath = forced.addPath;
-  if (addPath === undefined) {
-    const families = new Set(seen.flatMap((o) => [...o.addPath.keys()]));
-    addPath = new Set(
-      [...families].filter((f) => (!own || ((own.addPath.get(f) ?? 0) & 2) !== 0) && (!peer || ((peer.addPath.get(f) ?? 0) & 1) !== 0)),
-    );
-  }
+function wireOptions(own: Capability[] | undefined, peer: Capability[] | undefined, forced: DecodeSettings): WireOptions {
+  const families = [own, peer].flatMap((caps) => (caps ?? []).flatMap((c) => (c.type === 'add-path' ? c.families : [])));
+  const anything: Capability[] = [
+    { type: 'four-octet-as', asn: 0 },
+    { type: 'extended-message' },
+    { type: 'add-path', families: families.map((f) => ({ afi: f.afi, safi: f.safi, sendReceive: 3 })) },
+  ];
+  const o = wireOptionsFor(own ?? anything, peer ?? anything, families);
   return {
-    fourOctetAs: forced.fourOctetAs ?? seen.every((o) => o.fourOctetAs),
-    // Without any OPEN, allow extended messages: a decoder gains nothing by refusing them.
-    extendedMessage: forced.extendedMessage ?? seen.every((o) => o.extendedMessage),
-    addPath,
+    fourOctetAs: forced.fourOctetAs ?? o.fourOctetAs,
+    extendedMessage: forced.extendedMessage ?? o.extendedMessage,
+    addPath: forced.addPath ?? o.addPath,
   };
 }
 

@@ -3,12 +3,12 @@
  * the checks of open-checks.ts, and the WireOptions the session reads and writes UPDATEs with.
  */
 import { capabilitiesOf, openAsn } from '../wire/open.js';
+import { AddPathMode, addPathMode, wireOptionsFor } from '../wire/wire-options.js';
 import { Afi, Safi } from '../wire/iana.js';
 import { familyKey, type AfiSafi, type Capability, type OpenMessage, type WireOptions } from '../wire/types.js';
 import { keepaliveMs, negotiateHoldTime } from './hold-time.js';
 
-/** RFC 7911 4: the Send/Receive field. */
-export const AddPathMode = { RECEIVE: 1, SEND: 2, BOTH: 3 } as const;
+export { AddPathMode };
 /** RFC 4724 3: Restart Flags (R, and N from RFC 8538) and the per-family F bit. */
 export const GracefulRestartFlag = { RESTART_STATE: 0x8, NOTIFICATION: 0x4, FORWARDING_STATE: 0x80 } as const;
 
@@ -135,12 +135,6 @@ function find<T extends Capability['type']>(caps: readonly Capability[], type: T
   return caps.find((c): c is Extract<Capability, { type: T }> => c.type === type);
 }
 
-function addPathMode(caps: readonly Capability[], f: AfiSafi): number {
-  const cap = find(caps, 'add-path');
-  const e = cap?.families.find((x) => x.afi === f.afi && x.safi === f.safi);
-  return e?.sendReceive ?? 0;
-}
-
 /** RFC 7911 4: "send" needs our Send and their Receive; "receive" the other way round. */
 export function negotiateAddPath(ours: readonly Capability[], theirs: readonly Capability[], families: readonly AfiSafi[]): AddPathResult[] {
   const out: AddPathResult[] = [];
@@ -193,11 +187,7 @@ export function negotiate(local: NegotiationInput, open: OpenMessage): Negotiate
   const addPath = negotiateAddPath(ours, theirs, families);
   const fqdn = find(theirs, 'fqdn');
   const peerAs = openAsn(open);
-  const wire = (dir: 'send' | 'receive'): WireOptions => ({
-    fourOctetAs,
-    extendedMessage,
-    addPath: new Set(addPath.filter((a) => a[dir]).map((a) => familyKey(a.afi, a.safi))),
-  });
+
   return {
     peerAs,
     peerBgpId: open.bgpId,
@@ -214,7 +204,7 @@ export function negotiate(local: NegotiationInput, open: OpenMessage): Negotiate
     extendedNextHop: { send: nextHopEntries(theirs, families), receive: nextHopEntries(ours, families) },
     peerHostname: fqdn ? { hostname: fqdn.hostname, domain: fqdn.domain } : undefined,
     peerCapabilities: theirs,
-    decode: wire('receive'),
-    encode: wire('send'),
+    decode: wireOptionsFor(theirs, ours, families),
+    encode: wireOptionsFor(ours, theirs, families),
   };
 }

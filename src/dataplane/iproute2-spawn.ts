@@ -43,8 +43,9 @@ function wrapper(): string[] {
   if (prefix !== undefined) return prefix;
   if (process.env.WEFT_HELPERS_PDEATHSIG === 'off') return (prefix = []);
   const argv = ['setpriv', '--pdeathsig', 'KILL', '--'];
-  // Measured, not assumed: setpriv present and able to set the signal (util-linux >= 2.33).
-  const probe = spawnSync(argv[0], [...argv.slice(1), 'true'], { stdio: 'ignore', timeout: 5000 });
+  // Measured, not assumed: setpriv present and able to set the signal (util-linux >= 2.33), tried
+  // on a program that is surely there (this node: `--version` returns in ~5 ms).
+  const probe = spawnSync(argv[0], [...argv.slice(1), process.execPath, '--version'], { stdio: 'ignore', timeout: 5000 });
   if (probe.status === 0) return (prefix = argv);
   const why = probe.error ? probe.error.message : `exit ${probe.status ?? probe.signal}`;
   process.emitWarning(

@@ -8,8 +8,9 @@
 // must settle on a single session. weft's BGP Identifier lies between BIRD's (lower) and FRR's
 // (higher), so the RFC 4271 6.8 tie-break goes each way. Three rounds, each with a fresh weft.
 //
-// weft settles a collision only once both of its connections have the peer's OPEN (RFC 4271 6.8,
-// OpenConfirm), so it never closes a connection the peer may already have chosen.
+// weft settles a collision once both of its connections have the peer's OPEN (RFC 4271 6.8,
+// OpenConfirm), or when one of them reaches Established first (the peer sent its KEEPALIVE there,
+// so it chose that one): the Established connection wins and the other closes with Cease/7.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startBird, type Bird } from '../helpers/bird.js';
 import { startFrr, type Frr } from '../helpers/frr.js';
@@ -112,9 +113,14 @@ describe.skipIf(skipReason !== undefined)('interop: simultaneous connect with BI
         return DAEMONS.every((d) => c.some((x) => x.peer === ADDR[d] && x.outbound) && c.some((x) => x.peer === ADDR[d] && !x.outbound));
       };
       for (let attempt = 1; ; attempt++) {
-        weft = await startWeft(lab, nsW, { config: weftConfig });
+        // The daemons first: they dial weft, find nothing listening and retry. weft then starts and
+        // dials them (its connections come up, OPENs held by the gate), and their next dial lands
+        // as a second connection. Started the other way round, weft's first dial meets a disabled
+        // peer, weft waits in Active (issue 10: it accepts there) and takes the peer's connection
+        // as its only one, so no race would happen.
         await bird.birdc('enable', 'weft');
         await frrNeighbor(false);
+        weft = await startWeft(lab, nsW, { config: weftConfig });
         const ok = await waitFor(bothWays, { what: 'two TCP connections per peer, one each way', timeoutMs: 8_000 }).then(
           () => true,
           (e: unknown) => {

@@ -311,12 +311,13 @@ export class Peer {
             this.dispatch(slot, { type: 'OpenCollisionDump' });
             return;
           }
-          // The racing connection got there first (the main one never learned the peer's
-          // identifier, so 6.8 could not compare them): it becomes the session, the other closes.
+          // The racing connection got there first (the main one never heard the peer's OPEN, so
+          // the identifiers could not be compared): RFC 4271 6.8, the Established connection wins.
+          // It becomes the session and the other one closes with Cease/7.
           const old = this.main;
           this.main = slot;
           this.second = old;
-          logEvent(this.log, 'session.promoted', { state: 'Established', reason: 'the racing connection reached Established first; the other one closes (Cease/7)' });
+          logEvent(this.log, 'session.collision', { keep: slot.state.connection, reason: `the Established connection wins (RFC 4271 6.8): the ${old.state.connection ?? 'other'} connection had not received the peer's OPEN` });
           this.dispatch(old, { type: 'OpenCollisionDump' });
           this.events.next({ type: 'state', peer, from: old.state.name, to: 'Established', reason: 'racing connection kept' });
         }

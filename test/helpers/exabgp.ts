@@ -15,7 +15,7 @@ import { appendFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path';
 import type { Lab, ProcHandle } from './netns.js';
 import { DaemonError, withLogs } from './processes.js';
-import { NotRecoverable, waitFor } from './wait.js';
+import { waitFor } from './wait.js';
 
 export interface ExabgpNeighbor {
   /** The peer's address (weft's). */
@@ -290,11 +290,20 @@ export class Exabgp {
     return table;
   }
 
+  /** The prefixes `peer` withdrew by UPDATE in this instance, in order (a session going down is no withdrawal here). */
+  withdrawals(peer: string, family = 'ipv4 unicast'): string[] {
+    return this.messages()
+      .filter((m) => m.type === 'update' && m.neighbor?.address?.peer === peer)
+      .flatMap((m) => m.neighbor?.message?.update?.withdraw?.[family] ?? [])
+      .map(nlriText)
+      .filter((p): p is string => p !== undefined);
+  }
+
   /** Waits until the route from `peer` satisfies `ok` (undefined = absent); returns it. */
   waitRoute(peer: string, prefix: string, ok: (r: ExabgpRoute | undefined) => boolean, what: string, timeoutMs = 15_000): Promise<{ route: ExabgpRoute | undefined }> {
     return waitFor(
       () => {
-        if (!this.alive()) throw new NotRecoverable(withLogs(`exabgp in ${this.ns} died`, [this.logPath]));
+        if (!this.alive()) throw new DaemonError(`exabgp in ${this.ns} died`, [this.logPath]);
         const route = this.routes(peer).get(prefix);
         return ok(route) ? { route } : undefined;
       },

@@ -169,11 +169,7 @@ describe.skipIf(skipReason !== undefined)('interop: ExaBGP dial-only and listeni
       // Withdrawn by an UPDATE on the same session, not by the session going down.
       expect(e.state(WEFT)).toBe('up');
       expect(e.routes(WEFT).has(BLOCK)).toBe(true);
-      const withdrawn = e
-        .messages()
-        .flatMap((m) => (m.type === 'update' ? (m.neighbor?.message?.update?.withdraw?.['ipv4 unicast'] ?? []) : []))
-        .map((n) => (typeof n === 'string' ? n : (n as { nlri?: string }).nlri));
-      expect(withdrawn).toContain(c.extra);
+      expect(e.withdrawals(WEFT)).toContain(c.extra);
       expect((await weft.peer(c.name))?.state).toBe('Established');
     });
 

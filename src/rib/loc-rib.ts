@@ -9,6 +9,7 @@
  */
 import type { Prefix } from '../lib/prefix.js';
 import { PrefixMap } from '../lib/prefix-map.js';
+import { isInvalidNextHop } from '../wire/attr-basic.js';
 import type { PathAttribute } from '../wire/types.js';
 import { maxPrefixCheck, familyIndex, PeerState, type MaxPrefixExceeded, type RibUpdate } from './adj-rib-in.js';
 import { AttrInterner, type InternedAttrs } from './attrs.js';
@@ -16,6 +17,18 @@ import { rankPaths, selectBest, type Ranked } from './decision.js';
 import { localPeer, Path, type LocalInfo, type PeerInfo } from './peer.js';
 import { ACCEPT_ALL, applyVerdict, type Accept, type Policy, type RefusalReason } from './policy.js';
 import { importPolicyWidens } from './policy-change.js';
+
+/**
+ * RFC 4271 6.3: a NEXT_HOP that is not "a valid IP host address" makes the route unusable (RFC
+ * 7606 7.3: treat-as-withdraw). The decoder checks the NEXT_HOP attribute; an IPv4 next hop
+ * carried in MP_REACH_NLRI (RFC 4760) arrives unchecked, so the check is made here for every IPv4
+ * route, however its next hop came. An IPv6 next hop of an IPv4 route (RFC 8950) is the
+ * session's business (update-input.ts).
+ */
+function unusableNextHop(first: Prefix | undefined, a: InternedAttrs): RefusalReason | undefined {
+  if (typeof first !== 'number' || a.nextHop === '' || a.nextHop.includes(':')) return undefined;
+  return isInvalidNextHop(a.nextHop) ? 'invalid-next-hop' : undefined;
+}
 
 /** A prefix whose best path (or multipath set) changed. */
 export interface Change {
@@ -158,10 +171,10 @@ export class Rib {
     let attrs = received;
     // RFC 4271 5.1.5: LOCAL_PREF "received from an external peer ... MUST be ignored".
     if (ps.info.type === 'ebgp' && attrs.localPref !== undefined) attrs = this.interner.derive(attrs, { localPref: undefined });
-    const loop = this.loopCheck(ps.info, attrs);
-    if (loop !== undefined) {
+    const refused = this.loopCheck(ps.info, attrs) ?? unusableNextHop(u.announced[0], attrs);
+    if (refused !== undefined) {
       // The whole UPDATE is refused; an earlier route for these prefixes is withdrawn.
-      ps.refuse(loop, u.announced.length);
+      ps.refuse(refused, u.announced.length);
       for (const p of u.announced) this.remove(ps, p, changes);
     } else {
       let lastVerdict: Accept | undefined;

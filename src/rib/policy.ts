@@ -57,6 +57,7 @@ export const REFUSALS = [
   'as-loop',
   'originator-loop',
   'cluster-loop',
+  'invalid-next-hop',
 ] as const;
 export type RefusalReason = (typeof REFUSALS)[number];
 

@@ -163,6 +163,22 @@ describe('Rib: announce, withdraw, peer down', () => {
   });
 });
 
+describe('Rib: unusable next hops', () => {
+  it('refuses an IPv4 route whose next hop is no unicast host address, however it came (MP_REACH_NLRI too)', () => {
+    const rib = rib2();
+    const p = P('10.244.1.0/26');
+    rib.applyUpdate('i1', { announced: [p], withdrawn: [], attrs: attrs() });
+    // RFC 4760: the next hop of IPv4 routes in MP_REACH_NLRI overrides NEXT_HOP; the decoder does not check it.
+    const ch = rib.applyUpdate('i1', { announced: [p], withdrawn: [], attrs: attrs(), nextHop: '232.0.0.24' });
+    expect(ch).toMatchObject([{ prefix: p, best: undefined, reason: 'withdrawn' }]);
+    rib.applyUpdate('i1', { announced: [p], withdrawn: [], attrs: attrs(), nextHop: '0.0.0.0' });
+    expect(rib.refusals('i1')).toEqual({ 'invalid-next-hop': 2 });
+    // An IPv6 next hop (RFC 8950, allowed or not by the session) and IPv6 routes are not this check's.
+    rib.applyUpdate('i1', { announced: [p, P('fd00:1::/64')], withdrawn: [], attrs: attrs(), nextHop: 'fd00::1' });
+    expect(rib.size()).toBe(2);
+  });
+});
+
 describe('Rib: import policy and max-prefix', () => {
   it('applies the peer policy per prefix and counts refusals per reason', () => {
     const rib = new Rib({ local: LOCAL });

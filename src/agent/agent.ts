@@ -28,6 +28,7 @@ import { AgentPeers, type PeerEntry } from './peers/agent-peers.js';
 import { ConfigError } from './config/config-error.js';
 import { ControlServer } from './control/control-server.js';
 import type { AgentStatus, BlockChange, ControlHandlers, ControlOp, ControlReply, ControlResult, ReloadSummary, RequestOf } from './control/protocol.js';
+import type { IpDriver } from '../dataplane/ip-driver.js';
 import { systemScheduler, type Scheduler } from './io/scheduler.js';
 import { netTransport, type Transport } from './io/transport.js';
 import type { AgentView } from './view.js';
@@ -51,6 +52,8 @@ export interface AgentOptions {
   /** The time and TCP seams (io/): real timers and node:net unless given (in-process tests). */
   scheduler?: Scheduler;
   transport?: Transport;
+  /** The kernel the data plane drives (default: iproute2, in `netns`); a MemoryKernel in tests. */
+  ipDriver?: IpDriver;
   /** Reads the configuration again on reload (default: loadAgentConfig of the same file). */
   loadConfig?: (source: string) => LoadedConfig;
   /** Run the kernel data plane in this network namespace (tests); default: the agent's own. */
@@ -102,7 +105,7 @@ export class Agent implements AgentView {
     this.rib = new Rib({ local });
     this.ribOut = new AdjRibOut(this.rib, { local, routeReflector: c.routeReflector !== undefined });
     const sink = opts.sink ?? new LoggingSink(log);
-    this.dataplane = c.dataplane.enabled ? new DataplaneBridge(this, log, { netns: opts.netns }) : undefined;
+    this.dataplane = c.dataplane.enabled ? new DataplaneBridge(this, log, { netns: opts.netns, driver: opts.ipDriver, scheduler: this.scheduler }) : undefined;
     this.sink = this.dataplane ? new TeeSink([sink, this.dataplane]) : sink;
     this.peers = new AgentPeers(() => this.config, () => this.routerId, log, {
       established: (e) => this.onEstablished(e),

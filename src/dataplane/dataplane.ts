@@ -77,7 +77,24 @@ export interface DataplaneOptions {
 export interface DataplaneDeps {
   /** The kernel (default: iproute2 in opts.netns). */
   driver?: IpDriver;
+  /** Time (default: real timers); the agent's scheduler in in-process tests. */
+  clock?: DataplaneClock;
 }
+
+/** What the data-plane loop needs of time: the agent's Scheduler fits (src/agent/io/scheduler.ts). */
+export interface DataplaneClock {
+  now(): number;
+  after(ms: number, fn: () => void, background?: boolean): { cancel(): void };
+}
+
+const realClock: DataplaneClock = {
+  now: () => performance.now(),
+  after(ms, fn, background) {
+    const t = setTimeout(fn, ms);
+    if (background) t.unref();
+    return { cancel: () => clearTimeout(t) };
+  },
+};
 
 export interface DataplaneStats {
   batches: number;
@@ -141,12 +158,13 @@ export class Dataplane extends EventEmitter<DataplaneEvents> {
   private readonly ip2: BatchStream;
   private readonly bridge: BatchStream;
   private monitor: MonitorHandle | undefined;
-  private timer: NodeJS.Timeout | undefined;
-  private interval: NodeJS.Timeout | undefined;
+  private timer: { cancel(): void } | undefined;
+  private interval: { cancel(): void } | undefined;
   /** The monitors were stopped for large batches; they restart when the loop is idle. */
   private monitorPaused = false;
   /** The full resync due after a batch written with the monitors paused. */
-  private verify: NodeJS.Timeout | undefined;
+  private verify: { cancel(): void } | undefined;
+  private readonly clock: DataplaneClock;
   private running: Promise<void> | undefined;
   private dirty = false;
   private started = false;
@@ -163,6 +181,7 @@ export class Dataplane extends EventEmitter<DataplaneEvents> {
   ) {
     super();
     this.driver = deps.driver ?? new Iproute2Driver({ netns: opts.netns });
+    this.clock = deps.clock ?? realClock;
     this.ip = this.driver.batch('ip');
     this.ip2 = this.driver.batch('ip');
     this.bridge = this.driver.batch('bridge');
@@ -224,8 +243,11 @@ export class Dataplane extends EventEmitter<DataplaneEvents> {
     const every = this.opts.resyncIntervalMs ?? 10_000;
     if (every > 0) {
       // A tick while anything is written is dropped; one too soon after the last full pass too (nextPass).
-      this.interval = setInterval(() => resyncTimer(this.loopState(), this.running !== undefined) === 'resync' && this.kick('periodic'), every);
-      this.interval.unref();
+      const tick = () => {
+        this.interval = this.clock.after(every, tick, true);
+        if (resyncTimer(this.loopState(), this.running !== undefined) === 'resync') this.kick('periodic');
+      };
+      this.interval = this.clock.after(every, tick, true);
     }
     this.kick('start', 0);
     await this.flush();
@@ -248,9 +270,10 @@ export class Dataplane extends EventEmitter<DataplaneEvents> {
     this.started = false;
     this.monitor?.stop();
     this.monitor = undefined;
-    clearInterval(this.interval);
-    clearTimeout(this.timer);
-    clearTimeout(this.verify);
+    this.interval?.cancel();
+    this.timer?.cancel();
+    this.verify?.cancel();
+    this.interval = undefined;
     this.timer = undefined;
     await this.running;
     if (opts.withdraw) {
@@ -276,10 +299,9 @@ export class Dataplane extends EventEmitter<DataplaneEvents> {
    * batches back to back, and a full read of it between two of them (at 1M routes) cost seconds.
    */
   private armVerify(): void {
-    clearTimeout(this.verify);
+    this.verify?.cancel();
     const fired = () => (resyncTimer(this.loopState(), this.running !== undefined) === 'resync' ? this.kick('after-pause', 0) : this.armVerify());
-    this.verify = setTimeout(fired, this.opts.resyncAfterPauseMs ?? 1000);
-    this.verify.unref();
+    this.verify = this.clock.after(this.opts.resyncAfterPauseMs ?? 1000, fired, true);
   }
 
   /** The monitors again after batches written with them paused, and the resync that follows. */
@@ -318,8 +340,8 @@ export class Dataplane extends EventEmitter<DataplaneEvents> {
     this.dirty = true;
     if (this.running) return; // the loop picks it up
     if (this.timer && delay > 0) return;
-    clearTimeout(this.timer);
-    this.timer = setTimeout(() => void this.loop(), delay);
+    this.timer?.cancel();
+    this.timer = this.clock.after(delay, () => void this.loop());
   }
 
   private async loop(): Promise<void> {
@@ -335,7 +357,7 @@ export class Dataplane extends EventEmitter<DataplaneEvents> {
   /** Passes, as nextPass() chooses them, until it says there is nothing to do. */
   private async passes(): Promise<void> {
     for (;;) {
-      const choice = nextPass(this.loopState(), performance.now());
+      const choice = nextPass(this.loopState(), this.clock.now());
       switch (choice.kind) {
         case 'idle':
           this.dirty = false;
@@ -374,7 +396,7 @@ export class Dataplane extends EventEmitter<DataplaneEvents> {
   /** A full pass: (read), plan everything, apply the lines in runs of the same tool, in order. */
   private async passFull(read: boolean): Promise<void> {
     const devices = this.desired.devices;
-    const t0 = performance.now();
+    const t0 = this.clock.now();
     let kernel = read ? undefined : this.index?.toKernelState();
     if (!kernel) {
       kernel = await readKernelState(this.driver, devices[0], devices);
@@ -395,7 +417,7 @@ export class Dataplane extends EventEmitter<DataplaneEvents> {
     // deletions are then no longer watched, so they never trigger a resync.
     this.index = RouteIndex.from(fp.expected);
     this.watched.watch(this.index, this.desired.base);
-    this.lastFull = { at: performance.now(), ms: performance.now() - t0 };
+    this.lastFull = { at: this.clock.now(), ms: this.clock.now() - t0 };
     this.restSig = undefined;
     await this.write(fp.lines, true);
     // What the devices, FDB and neighbours look like now: later resyncs compare with it.
@@ -412,14 +434,14 @@ export class Dataplane extends EventEmitter<DataplaneEvents> {
   private async verifyRoutes(): Promise<boolean> {
     const ix = this.index!;
     const devices = this.desired.devices;
-    const t0 = performance.now();
+    const t0 = this.clock.now();
     const rest = await readKernelRest(this.driver, devices[0], devices);
     if (restSignature(rest) !== this.restSig || this.nexthops.missingFrom(rest.nexthops ?? [])) return false;
     const v = ix.verifier(this.desired.local);
     await Promise.all([streamKernelRoutes(this.driver, 4, v.check), streamKernelRoutes(this.driver, 6, v.check)]);
     this.stats.verifies++;
     const r = v.end();
-    this.lastFull = { at: performance.now(), ms: performance.now() - t0 };
+    this.lastFull = { at: this.clock.now(), ms: this.clock.now() - t0 };
     if (this.index !== ix || !r.complete) return false;
     for (const p of r.changed) this.queue.push(p);
     // The repairs, and changes queued before the resync: an incremental pass next.
@@ -447,7 +469,7 @@ export class Dataplane extends EventEmitter<DataplaneEvents> {
   /** Writes a full plan's lines. */
   private async write(lines: PlanLine[], full: boolean): Promise<void> {
     if (lines.length === 0) return;
-    const started = performance.now();
+    const started = this.clock.now();
     const errors: BatchError[] = [];
     this.pauseMonitorFor(lines.length);
     errors.push(
@@ -458,12 +480,12 @@ export class Dataplane extends EventEmitter<DataplaneEvents> {
     );
     const deletes = lines.filter((l) => l.stage === 'delete').length;
     const sample = lines.slice(0, 20).map((l) => `${l.tool} ${l.line}`);
-    this.written({ full, lines, count: lines.length, deletes, sample, errors, ms: performance.now() - started });
+    this.written({ full, lines, count: lines.length, deletes, sample, errors, ms: this.clock.now() - started });
   }
 
   /** Writes an incremental pass's buffers, one per `ip` stream, at once. */
   private async writeBatch(b: RouteBatch): Promise<void> {
-    const started = performance.now();
+    const started = this.clock.now();
     this.pauseMonitorFor(b.count);
     const errors = await this.streams.write(b);
     const sample = [...b.streams[0].lines(0, 10), ...b.streams[1].lines(0, 10)].map((l) => `ip ${l}`);
@@ -476,7 +498,7 @@ export class Dataplane extends EventEmitter<DataplaneEvents> {
       deletes: b.deletes,
       sample,
       errors,
-      ms: performance.now() - started,
+      ms: this.clock.now() - started,
     });
   }
 

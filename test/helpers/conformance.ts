@@ -17,6 +17,7 @@ import { pino } from 'pino';
 import { parse } from 'yaml';
 import { Agent } from '../../src/agent/agent.js';
 import { parseAgentConfig, type LoadedConfig } from '../../src/agent/config/agent-config.js';
+import { MemoryKernel } from '../../src/dataplane/memory-kernel.js';
 import type { ControlRequest } from '../../src/agent/control/protocol.js';
 import { ManualScheduler, MemoryTransport, type Dial } from './manual-io.js';
 import { ScriptedPeer, summarise, type ScriptedPeerConfig, type SendSpec } from './scripted-peer.js';
@@ -75,7 +76,16 @@ export async function runScenario(dir: string): Promise<Transcript> {
   });
   const log = pino({ level: 'debug', base: null, timestamp: false }, sink);
   let nextConfig = loaded(sc.config);
-  const agent = new Agent(nextConfig, log, { controlSocket: false, scheduler, transport, loadConfig: () => nextConfig });
+  // With the data plane on, the kernel is a MemoryKernel holding the node's underlay interface;
+  // the transcript then shows every ip/bridge line weft writes.
+  const kernel = nextConfig.config.dataplane.enabled ? new MemoryKernel() : undefined;
+  kernel?.addLink({ name: 'eth0', mtu: 1500, addrs: [String(sc.config.node && (sc.config.node as { address: string }).address)] });
+  let linesSeen = 0;
+  const agent = new Agent(nextConfig, log, { controlSocket: false, scheduler, transport, ipDriver: kernel, loadConfig: () => nextConfig });
+  /** Lets the data plane's batch window pass, so what a step changed reaches the kernel. */
+  const kernelTurn = async () => {
+    if (kernel) await scheduler.advance(50);
+  };
 
   const conns = new Map<string, ScriptedPeer>();
   const allConns: { addr: string; peer: ScriptedPeer; closedSeen: boolean }[] = [];
@@ -118,6 +128,10 @@ export async function runScenario(dir: string): Promise<Transcript> {
         states.set(e.spec.id, name);
       }
     }
+    if (kernel && kernel.written.length > linesSeen) {
+      out.push({ kernel: kernel.written.slice(linesSeen).map((w) => (w.tool === 'ip' ? w.line : `bridge ${w.line}`)) });
+      linesSeen = kernel.written.length;
+    }
     for (; logSeen < logLines.length; logSeen++) {
       const l = logLines[logSeen];
       if (!wanted.has(String(l.event))) continue;
@@ -128,8 +142,8 @@ export async function runScenario(dir: string): Promise<Transcript> {
   };
 
   const transcript: Transcript = { description: sc.description, steps: [], rib: [] };
-  await agent.start();
-  await scheduler.runDue();
+  await pumpUntil(scheduler, agent.start());
+  await kernelTurn();
   transcript.steps.push({ step: 0, t: scheduler.now(), did: { note: 'agent started' }, observed: observe() });
   try {
     for (const [i, step] of sc.steps.entries()) {
@@ -164,15 +178,27 @@ export async function runScenario(dir: string): Promise<Transcript> {
         extra.push({ reply: r });
       }
       await scheduler.runDue();
+      await kernelTurn();
       transcript.steps.push({ step: i + 1, t: scheduler.now(), did: step, observed: [...extra, ...observe()] });
     }
     const routes = await agent.request({ op: 'routes' });
     transcript.rib = routes.ok ? routes.routes.map((r) => ({ prefix: r.prefix, peer: r.peer, nextHop: r.nextHop, asPath: r.asPath })) : [routes.error];
   } finally {
-    await agent.shutdown('scenario over');
+    await pumpUntil(scheduler, agent.shutdown('scenario over'));
     await scheduler.advance(5000);
   }
   return transcript;
+}
+
+/**
+ * Waits for `p` while moving the manual clock in 10 ms steps: the agent's start and stop wait on
+ * the data plane's first pass, which runs on that clock.
+ */
+async function pumpUntil<T>(scheduler: ManualScheduler, p: Promise<T>): Promise<T> {
+  let done = false;
+  const q = p.finally(() => void (done = true));
+  for (let i = 0; i < 1000 && !done; i++) await scheduler.advance(10);
+  return q;
 }
 
 /** Only the named top-level fields (dotted paths into objects), and never the process's memory. */

@@ -28,13 +28,16 @@ import type { Logger } from 'pino';
 import { PrefixMap } from '../../lib/prefix-map.js';
 import { isV4, parsePrefix, type Prefix } from '../../lib/prefix.js';
 import { Dataplane, type BatchRecord, type RouteSource } from '../../dataplane/dataplane.js';
-import { readKernel, runTool } from '../../dataplane/iproute2.js';
+import type { IpDriver } from '../../dataplane/ip-driver.js';
+import { Iproute2Driver } from '../../dataplane/iproute2.js';
+import { readKernelState } from '../../dataplane/kernel-read.js';
 import { isWeftRoute, type KernelState } from '../../dataplane/kernel-state.js';
 import { IPIP_DEVICE, VXLAN_DEVICE, type DesiredState, type RemoteRoute } from '../../dataplane/model.js';
 import type { Change } from '../../rib/loc-rib.js';
 import type { Path } from '../../rib/peer.js';
 import type { DataplaneStatus, ExplainView, RouteView } from '../control/protocol.js';
 import type { AgentView } from '../view.js';
+import { systemScheduler, type Scheduler, type Timer } from '../io/scheduler.js';
 import {
   assembleDesired,
   blockDecision,
@@ -59,6 +62,10 @@ interface Held {
 export interface BridgeOptions {
   /** Work in this network namespace (`ip -n NS`); default: the agent's own. */
   netns?: string;
+  /** The kernel (default: iproute2 in `netns`); a MemoryKernel in in-process tests. */
+  driver?: IpDriver;
+  /** Time (default: real timers). */
+  scheduler?: Scheduler;
 }
 
 const family = (p: Prefix) => (isV4(p) ? '1/1' : '2/1');
@@ -100,7 +107,7 @@ export class DataplaneBridge implements RouteSink {
   private local = new Set<Prefix>();
   private scheduled = false;
   private frozen = false;
-  private graceTimer: NodeJS.Timeout | undefined;
+  private graceTimer: Timer | undefined;
   /** The devices and blocks of the last whole state (its routes live in the RIB). */
   private devices: DesiredState = { localBlocks: [], routes: [] };
   private underlayDevice = '';
@@ -112,11 +119,13 @@ export class DataplaneBridge implements RouteSink {
     private readonly agent: AgentView,
     private readonly log: Logger,
     private readonly opts: BridgeOptions = {},
-  ) {}
-
-  private get ns(): string[] {
-    return this.opts.netns ? ['-n', this.opts.netns] : [];
+  ) {
+    this.driver = opts.driver ?? new Iproute2Driver({ netns: opts.netns });
+    this.scheduler = opts.scheduler ?? systemScheduler;
   }
+
+  readonly driver: IpDriver;
+  private readonly scheduler: Scheduler;
 
   // ------------------------------------------------------------------ life cycle
 
@@ -124,9 +133,9 @@ export class DataplaneBridge implements RouteSink {
   async start(): Promise<void> {
     const c = this.agent.config;
     await this.findUnderlay(c.dataplane.underlayDevice, c.node.address.address);
-    const kernel = await readKernel(this.opts, VXLAN_DEVICE, [VXLAN_DEVICE, IPIP_DEVICE]);
+    const kernel = await readKernelState(this.driver, VXLAN_DEVICE, [VXLAN_DEVICE, IPIP_DEVICE]);
     this.holdKernelRoutes(kernel);
-    const dp = new Dataplane({ netns: this.opts.netns, resyncIntervalMs: c.dataplane.resyncSeconds * 1000 });
+    const dp = new Dataplane({ netns: this.opts.netns, resyncIntervalMs: c.dataplane.resyncSeconds * 1000 }, { driver: this.driver, clock: this.scheduler });
     dp.on('batch', (b) => this.onBatch(b));
     dp.on('error', (e) => logEvent(this.log, 'dataplane.error', { error: e.message }));
     dp.useSource(this.source);
@@ -143,8 +152,7 @@ export class DataplaneBridge implements RouteSink {
     if (this.held.size > 0) {
       const grace = this.graceSeconds();
       logEvent(this.log, 'dataplane.held', { routes: this.held.size, graceSeconds: grace });
-      this.graceTimer = setTimeout(() => this.releaseAll('grace period over'), grace * 1000);
-      this.graceTimer.unref();
+      this.graceTimer = this.scheduler.after(grace * 1000, () => this.releaseAll('grace period over'), true);
     }
   }
 
@@ -156,7 +164,7 @@ export class DataplaneBridge implements RouteSink {
   /** keepRoutesOnExit (default): the kernel stays as it is; otherwise every weft entry goes. */
   async stop(withdraw: boolean): Promise<void> {
     this.frozen = true;
-    clearTimeout(this.graceTimer);
+    this.graceTimer?.cancel();
     const dp = this.dp;
     this.dp = undefined;
     if (!dp) return;
@@ -171,8 +179,7 @@ export class DataplaneBridge implements RouteSink {
   }
 
   private async findUnderlay(configured: string | undefined, address: string): Promise<void> {
-    const out = await runTool('ip', [...this.ns, '-json', 'addr', 'show', ...(configured ? ['dev', configured] : [])]);
-    const links = JSON.parse(out || '[]') as { ifname: string; mtu: number; addr_info?: { local?: string }[] }[];
+    const links = (await this.driver.links(configured)) as { ifname: string; mtu: number; addr_info?: { local?: string }[] }[];
     const link = configured ? links[0] : links.find((l) => (l.addr_info ?? []).some((a) => a.local === address));
     if (!link) throw new Error(`no interface holds node.address ${address} (ip -json addr); set dataplane.underlayDevice`);
     this.underlayDevice = link.ifname;
@@ -237,7 +244,7 @@ export class DataplaneBridge implements RouteSink {
   private schedule(): void {
     if (this.scheduled || !this.dp || this.frozen) return;
     this.scheduled = true;
-    setImmediate(() => {
+    this.scheduler.soon(() => {
       this.scheduled = false;
       if (this.dp && !this.frozen) this.recompute();
     });
@@ -273,7 +280,7 @@ export class DataplaneBridge implements RouteSink {
     }
     for (const p of gone) this.held.delete(p);
     if (gone.length > 0) logEvent(this.log, 'dataplane.released', { routes: gone.length, remaining: this.held.size, why: 'End-of-RIB or a RIB route' });
-    if (this.held.size === 0) clearTimeout(this.graceTimer);
+    if (this.held.size === 0) this.graceTimer?.cancel();
     return gone;
   }
 
@@ -443,10 +450,6 @@ export class DataplaneBridge implements RouteSink {
     return this.devices.vxlan?.device ?? VXLAN_DEVICE;
   }
 
-  /** `ip -n NS` arguments when the bridge works in another namespace. */
-  get nsArgs(): string[] {
-    return this.ns;
-  }
 
   /** `weft routes`: each Loc-RIB row gains shape, why and installed. */
   annotate(views: RouteView[]): Promise<RouteView[]> {

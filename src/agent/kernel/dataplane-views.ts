@@ -5,7 +5,7 @@
  */
 import { isIpv4 } from '../../lib/address.js';
 import { formatPrefix, parsePrefix, prefixContains, prefixLength, type Prefix } from '../../lib/prefix.js';
-import { runTool } from '../../dataplane/iproute2.js';
+import type { IpDriver } from '../../dataplane/ip-driver.js';
 import { isWeftRoute, parseRoutes, type KernelRoute } from '../../dataplane/kernel-state.js';
 import { IPIP_DEVICE, nodeVtep } from '../../dataplane/model.js';
 import type { ExplainView, RouteView } from '../control/protocol.js';
@@ -14,20 +14,16 @@ import { hostPrefix, type RouteDecision, type ViewShape } from './dataplane-desi
 
 /** What the views need of the data-plane bridge. */
 export interface ViewSource {
-  readonly nsArgs: string[];
+  readonly driver: IpDriver;
   readonly vxlanDevice: string;
   decision(prefix: Prefix): RouteDecision | undefined;
 }
 
 /** Weft's routes in the kernel now (both families). */
 export async function kernelRoutes(src: ViewSource): Promise<Map<string, KernelRoute>> {
-  const [r4, r6] = await Promise.all([
-    runTool('ip', [...src.nsArgs, '-4', '-json', 'route', 'show', 'table', 'main']),
-    runTool('ip', [...src.nsArgs, '-6', '-json', 'route', 'show', 'table', 'main']),
-  ]);
-  const parse = (t: string) => (t.trim() ? (JSON.parse(t) as unknown) : []);
+  const [r4, r6] = await Promise.all([src.driver.routes(4), src.driver.routes(6)]);
   const out = new Map<string, KernelRoute>();
-  for (const r of [...parseRoutes(parse(r4), 4), ...parseRoutes(parse(r6), 6)]) if (isWeftRoute(r) && r.metric === 0) out.set(r.dst, r);
+  for (const r of [...parseRoutes(r4, 4), ...parseRoutes(r6, 6)]) if (isWeftRoute(r) && r.metric === 0) out.set(r.dst, r);
   return out;
 }
 
@@ -74,7 +70,7 @@ export async function explainAddress(src: ViewSource, agent: AgentView, address:
   let kernel: Record<string, unknown> | null = null;
   let kernelError: string | undefined;
   try {
-    const out = JSON.parse((await runTool('ip', [...src.nsArgs, '-json', 'route', 'get', address])) || '[]') as Record<string, unknown>[];
+    const out = (await src.driver.routeGet(address)) as Record<string, unknown>[];
     kernel = out[0] ?? null;
   } catch (e) {
     kernelError = (e as Error).message;

@@ -91,6 +91,7 @@ function baseAttributes(rng: Rng, peer: GenPeer, v4NextHop: boolean): { attrs: P
     const cs = Array.from({ length: 1 + rng.int(4) }, () => rng.u32());
     if (rng.chance(0.05)) cs.push(WellKnownCommunity.NO_EXPORT);
     if (rng.chance(0.02)) cs.push(WellKnownCommunity.NO_ADVERTISE);
+    if (rng.chance(0.05)) cs.push(65535 * 65536 + 666); // rejected by a rule of the external peers (worlds.ts)
     attrs.push(attr.communities(cs));
   }
   if (rng.chance(0.15)) attrs.push(attr.largeCommunities([[rng.u32(), rng.u32(), rng.u32()]]));

@@ -195,6 +195,11 @@ export class Pipeline {
     this.rib.interner.sweep(); // desired() interns sets nobody retains
   }
 
+  /** The Loc-RIB's refusals so far (loop checks, next hops, policy), as outcomes. */
+  countRefusals(): void {
+    for (const p of this.peers) for (const [reason, n] of Object.entries(this.rib.refusals(p.info.id))) this.count(`rib: refused ${reason}`, n ?? 0);
+  }
+
   /** Every session down and every own block withdrawn: nothing may be left interned (no leak). */
   drain(): void {
     this.peers.forEach((_, i) => this.flap(i, 'drain'));

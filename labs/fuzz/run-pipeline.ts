@@ -74,6 +74,7 @@ export function runPipeline(seed: number, iterations: number, o: PipelineOptions
     input = undefined;
     for (const x of worlds) {
       x.checkConsistency();
+      x.countRefusals();
       x.drain();
     }
   } catch (e) {

@@ -10,7 +10,7 @@ import { runPipeline } from '../../labs/fuzz/run-pipeline.js';
  */
 describe('pipeline fuzzer (seeded)', () => {
   it.each([20260601, 7])('seed %i: 1000 iterations, no failure, every outcome reached', (seed) => {
-    const r = runPipeline(seed, 1000, { atLimit: 0.3, atLimitExtended: 0.03, checkEvery: 400 });
+    const r = runPipeline(seed, 1000, { atLimit: 0.3, atLimitExtended: 0.01, checkEvery: 400 });
     if (r.failure !== undefined) {
       throw new Error(`${r.failure.message}\n  input: ${r.failure.input ?? '-'}\n  replay: WEFT_FUZZ_SEED=${seed} npm run fuzz -- ${r.failure.iteration + 1} --only pipeline`);
     }
@@ -19,8 +19,8 @@ describe('pipeline fuzzer (seeded)', () => {
     const sum = (prefix: string) => [...r.counts].filter(([k]) => k.startsWith(prefix)).reduce((a, [, v]) => a + v, 0);
     expect(n('decode: UPDATE clean')).toBeGreaterThan(500);
     expect(n('decode: UPDATE treat-as-withdraw')).toBeGreaterThan(0);
-    expect(sum('decode: WireError')).toBeGreaterThan(100);
-    expect(n('input: valid at 4096') + n('input: valid at 65535')).toBeGreaterThan(100);
+    expect(sum('decode: WireError')).toBeGreaterThan(30);
+    expect(n('input: valid at 4096') + n('input: valid at 65535')).toBeGreaterThan(50);
     expect(n('export: too large for 4096, not sent (routes)')).toBeGreaterThan(0);
     expect(n('export: routes announced')).toBeGreaterThan(1000);
     expect(n('export: routes withdrawn')).toBeGreaterThan(100);

@@ -16,7 +16,7 @@ import { parseArgs } from 'node:util';
 import { formatProfile, profilesIn, summariseProfile, type ProfileSummary } from './lib/cpuprofile.js';
 import { measureOnce, type RunResult } from './lib/measure.js';
 import { cell, mib, ratio, secs, summarise, table, type Summary } from './lib/stats.js';
-import { agentHasDataplane, DEFAULT_WEFT_MAIN, TARGET_NAMES, type TargetName } from './lib/targets.js';
+import { DEFAULT_WEFT_MAIN, TARGET_NAMES, type TargetName } from './lib/targets.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
@@ -129,7 +129,7 @@ function print(rep: KReport): void {
 }
 
 async function main(): Promise<void> {
-  log(`weft agent: ${values['weft-main']} (data plane ${agentHasDataplane() ? 'wired: kernel install on' : 'not wired: RIB only'})`);
+  log(`weft agent: ${values['weft-main']} (data plane on: kernel install measured)`);
   const reports: KReport[] = [];
   for (const k of ks) {
     const timeoutMs = values.timeout !== undefined ? Number(values.timeout) * 1000 : 60_000 + k * 0.5;

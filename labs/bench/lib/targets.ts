@@ -2,7 +2,7 @@
 // injector over eBGP, and able to say how many of the injector's prefixes are in its RIB:
 // weft (`weft agent`, control socket), BIRD 2 (kernel protocol exporting to the main table),
 // FRR 8.4 (zebra installs), GoBGP 3.10 (RIB only; GoBGP installs no kernel routes).
-import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { controlRequest } from '../../../src/agent/control/control-client.js';
@@ -48,22 +48,9 @@ export interface TargetOptions {
 }
 
 export const DEFAULT_WEFT_MAIN = fileURLToPath(new URL('../../../dist/cli/main.js', import.meta.url));
-const AGENT_SRC = fileURLToPath(new URL('../../../src/agent/', import.meta.url));
-
-/** Whether the agent has the kernel data plane wired: some src/agent file imports '../dataplane/'. */
-export function agentHasDataplane(): boolean {
-  try {
-    return readdirSync(AGENT_SRC)
-      .filter((f) => f.endsWith('.ts'))
-      .some((f) => /from '\.\.\/dataplane\//.test(readFileSync(join(AGENT_SRC, f), 'utf8')));
-  } catch {
-    return false;
-  }
-}
 
 async function startWeft(lab: Lab, ns: string, o: TargetOptions): Promise<Target> {
   if (!existsSync(o.weftMain)) throw new Error(`${o.weftMain} missing: run npm run build (or pass --weft-main)`);
-  const dataplane = agentHasDataplane();
   const socket = lab.path('weft.sock');
   const conf = lab.path('weft.yaml');
   const config = {
@@ -74,7 +61,7 @@ async function startWeft(lab: Lab, ns: string, o: TargetOptions): Promise<Target
     // encapsulation never: plain routes via the injector, no tunnel device.
     pools: [{ cidr: ROUTE_POOL, blockSize: 24, encapsulation: 'never' }],
     control: { socket },
-    dataplane: { enabled: dataplane },
+    dataplane: { enabled: true },
   };
   writeFileSync(conf, JSON.stringify(config));
   const proc = lab.spawnIn(ns, 'node', [...o.nodeArgs, o.weftMain, 'agent', '-c', conf], { label: 'weft' });
@@ -93,8 +80,7 @@ async function startWeft(lab: Lab, ns: string, o: TargetOptions): Promise<Target
       const s = await status();
       return s.peers.find((p) => p.address === INJECTOR_ADDR)?.accepted ?? 0;
     },
-    kernel: dataplane,
-    kernelNote: dataplane ? undefined : 'src/agent does not import ../dataplane/ (RIB only)',
+    kernel: true,
     alive: () => proc.alive(),
     stop: (graceMs) => proc.stop(graceMs),
     logTail: () => proc.logTail(),

@@ -63,7 +63,8 @@ ${[BIRD3_BLOCK, ...BIRD3_OUT].map((p) => `  route ${p} blackhole;`).join('\n')}
 template bgp meshpeer {
   local ${BIRD3} as 64512;
   direct;
-  passive on;
+  # The mesh rule (calico-node's): the address whose text sorts higher dials. 10.0.0.13 dials both
+  # agents, which only listen for it.
   hold time 9;
   connect retry time 1;
   ipv4 { import all; export where source = RTS_STATIC; next hop self; };

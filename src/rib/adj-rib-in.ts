@@ -44,6 +44,8 @@ export class PeerState {
   readonly counts = [0, 0];
   readonly refused = new Map<RefusalReason, number>();
   readonly endOfRib = new Set<string>();
+  /** Routes held on stale paths (graceful restart, RFC 4724 4.2). */
+  stale = 0;
 
   constructor(
     readonly info: PeerInfo,
@@ -82,6 +84,14 @@ export class PeerState {
 
   /** Drops one slot's hold on a path; forgets the path (and releases its sets) at zero. */
   unref(path: Path, interner: AttrInterner): void {
+    if (path.stale) {
+      // A stale path is in no cache (loc-rib.ts markStale): each release is one stale route gone.
+      this.stale--;
+      if (--path.refs > 0) return;
+      interner.release(path.attrs);
+      if (path.input !== path.attrs) interner.release(path.input);
+      return;
+    }
     if (--path.refs > 0) return;
     interner.release(path.attrs);
     if (path.input === path.attrs) {

@@ -94,6 +94,16 @@ export const DECISION_STEPS: readonly DecisionStep[] = [
     explain: () => 'locally originated',
   },
   {
+    // RFC 4724 4.2: routes kept from a restarting peer are "stale routing information"; how much
+    // they are worth is local policy (RFC 4271 9.1.1). A fresh path always wins over a stale one
+    // (as RFC 9494 4.3 asks for long-lived stale routes), and the two never share a multipath set.
+    name: 'not-stale',
+    rfc: 'RFC 4724 4.2, RFC 4271 9.1.1',
+    ecmp: true,
+    order: (a, b) => (a.stale ? 1 : 0) - (b.stale ? 1 : 0),
+    explain: () => 'fresh over stale (graceful restart)',
+  },
+  {
     // RFC 4271 9.1.1: "If the route is learned from an internal peer, ... the value of the
     // LOCAL_PREF attribute" (external routes: set by import policy, default 100);
     // 9.1.2: "the route with the highest degree of preference".

@@ -63,6 +63,9 @@ export interface RibOptions {
   interner?: AttrInterner;
 }
 
+const sameInfo = (a: PeerInfo, b: PeerInfo): boolean =>
+  a.address === b.address && a.asn === b.asn && a.routerId === b.routerId && a.type === b.type && a.isRrClient === b.isRrClient && a.localAsn === b.localAsn;
+
 const sameList = (a: readonly Path[], b: readonly Path[]): boolean => a.length === b.length && a.every((p, i) => p === b[i]);
 
 export class Rib {
@@ -84,8 +87,16 @@ export class Rib {
 
   // ----------------------------------------------------------------------- peers
 
+  /**
+   * A peer (again). A peer whose routes are all stale (markStale) and whose info is unchanged
+   * keeps them: RFC 4724 4.2, they wait for the peer's End-of-RIB (sweepStale).
+   */
   addPeer(info: PeerInfo, policy: Policy = ACCEPT_ALL): void {
     const ps = this.peers.get(info.id);
+    if (ps !== undefined && ps.total() > 0 && ps.stale === ps.total() && sameInfo(ps.info, info)) {
+      ps.policy = policy;
+      return;
+    }
     if (ps !== undefined && ps.total() > 0) throw new Error(`peer ${info.id} still has routes: call peerDown first`);
     this.peers.set(info.id, new PeerState(info, policy));
   }
@@ -231,6 +242,73 @@ export class Rib {
     }
     ps.endOfRib.clear();
     return changes;
+  }
+
+  /**
+   * RFC 4724 4.2: the session with a peer that advertised graceful restart ended; "retain the
+   * routes received from the peer for all the address families that were previously received in
+   * the Graceful Restart Capability and ... mark them as stale". `families`: family indexes (0
+   * IPv4, 1 IPv6). Each of the peer's paths there is replaced by a stale copy (same attributes,
+   * so the forwarding does not change); decisions are made again where the peer's path competes.
+   */
+  markStale(peerId: string, families: readonly (0 | 1)[]): Change[] {
+    const ps = this.peer(peerId);
+    const changes: Change[] = [];
+    ps.endOfRib.clear();
+    if (ps.total() === 0) return changes;
+    const copies = new Map<Path, Path>();
+    const staleOf = (old: Path): Path => {
+      let c = copies.get(old);
+      if (c === undefined) {
+        c = new Path(old.source, old.peer, old.attrs, old.input, true);
+        this.interner.retain(old.attrs);
+        if (old.input !== old.attrs) this.interner.retain(old.input);
+        copies.set(old, c);
+      }
+      c.refs++;
+      ps.stale++;
+      return c;
+    };
+    for (const [p, slot] of this.loc) {
+      if (!families.includes(familyIndex(p))) continue;
+      if (slot instanceof Path) {
+        if (slot.peer !== ps.info || slot.stale) continue;
+        const c = staleOf(slot);
+        this.loc.set(p, c);
+        ps.unref(slot, this.interner);
+        changes.push({ prefix: p, best: c, previous: slot, reason: 'stale: kept through graceful restart' });
+        continue;
+      }
+      const i = slot.paths.findIndex((x) => x.peer === ps.info);
+      if (i < 0 || slot.paths[i].stale) continue;
+      const old = slot.paths[i];
+      slot.paths[i] = staleOf(old);
+      ps.unref(old, this.interner);
+      this.decide(p, slot, changes);
+    }
+    return changes;
+  }
+
+  /**
+   * The peer's stale routes go (RFC 4724 4.2): those of one family when its End-of-RIB arrives
+   * (routes the peer announced again are fresh by then and stay), or all of them when the
+   * Restart Time or the stale timer runs out. `family`: 0 IPv4, 1 IPv6, undefined both.
+   */
+  sweepStale(peerId: string, family?: 0 | 1): Change[] {
+    const ps = this.peer(peerId);
+    const changes: Change[] = [];
+    if (ps.stale === 0) return changes;
+    for (const [p, slot] of this.loc) {
+      if (family !== undefined && familyIndex(p) !== family) continue;
+      const mine = slot instanceof Path ? (slot.peer === ps.info ? slot : undefined) : slot.paths.find((x) => x.peer === ps.info);
+      if (mine?.stale === true) this.remove(ps, p, changes);
+    }
+    return changes;
+  }
+
+  /** How many of the peer's routes are stale (0 for an unknown peer). */
+  staleCount(peerId: string): number {
+    return this.peers.get(peerId)?.stale ?? 0;
   }
 
   /** RFC 4724 2: the peer finished its initial routing update for a family ("afi/safi"). */

@@ -42,16 +42,20 @@ export class Path {
    * @param input the set as received, before import policy changed it (LOCAL_PREF set,
    *   communities added); the same object when the policy changed nothing. Kept so a new policy
    *   can be applied to the routes already held (Rib.setPolicy) without asking the peer again.
+   * @param stale kept from a session that ended with graceful restart (RFC 4724 4.2: "MUST mark
+   *   them as stale routing information"); a stale path is never shared with fresh routes
+   *   (PeerState.pathFor hands out fresh ones only) and loses to any fresh path (decision.ts).
    */
   constructor(
     readonly source: PathSource,
     readonly peer: PeerInfo,
     readonly attrs: InternedAttrs,
     readonly input: InternedAttrs = attrs,
+    readonly stale = false,
   ) {}
 
   toString(): string {
-    return `${this.source === 'local' ? 'local' : this.peer.id} ${this.attrs.key}`;
+    return `${this.source === 'local' ? 'local' : this.peer.id}${this.stale ? ' (stale)' : ''} ${this.attrs.key}`;
   }
 }
 

@@ -8,6 +8,7 @@ import { buildShutdown, describeNotification } from '../wire/notification.js';
 import type { NotificationMessage } from '../wire/types.js';
 import { initialBackoff, restartWait, type SessionEnd } from './backoff.js';
 import { localOpen } from './config.js';
+import { retention } from './graceful-restart.js';
 import { NO_TIMERS } from './timers.js';
 import type {
   Action,
@@ -170,7 +171,10 @@ export function toIdle(s: SessionState, ev: SessionEvent, now: number, o: ToIdle
     error = { direction: 'local', message: o.reason, at: now };
   }
   actions.push({ type: 'Disconnect' }, { type: 'ReleaseResources' });
-  if (s.name === 'Established') actions.push({ type: 'SessionDown', reason: o.reason, error });
+  if (s.name === 'Established') {
+    const retain = retention(s, ev, o);
+    actions.push(retain ? { type: 'SessionDown', reason: o.reason, error, retain } : { type: 'SessionDown', reason: o.reason, error });
+  }
 
   const counter = o.counter === 'zero' ? 0 : o.counter === 'increment' ? s.connectRetryCounter + 1 : s.connectRetryCounter;
   let timers = NO_TIMERS;

@@ -37,6 +37,7 @@ import { WireError } from '../wire/errors.js';
 import { familyKey } from '../wire/types.js';
 import { moveTo, openSent, receivedReason, start, stopError, toIdle, unchanged } from './fsm-common.js';
 import { negotiate, familiesOf } from './negotiate.js';
+import { stopNotification } from './graceful-restart.js';
 import { checkOpen } from './open-checks.js';
 import { NO_TIMERS, expiredTimers, timerOfEvent, withTimer } from './timers.js';
 import type { Action, SessionEvent, SessionState, StepResult } from './types.js';
@@ -244,8 +245,11 @@ function commonOpenStates(s: SessionState, ev: SessionEvent, now: number): StepR
       // Section 6.8": the agent runs it as a session of its own.
       return ignored(s, ev);
     case 'ManualStop': {
-      const send = stopError(ev.cause ?? 'cease.administrative-shutdown', ev.shutdownMessage, ev.data);
-      return toIdle(s, ev, now, { reason: `ManualStop (${send.message})`, counter: 'zero', manual: true, send });
+      // RFC 8538 5 / RFC 4724 4.1: the NOTIFICATION depends on the stop mode and the N bit
+      // (graceful-restart.ts stopNotification); a graceful stop without N sends none.
+      const send = stopNotification(s, ev.mode ?? 'default', ev.cause ?? 'cease.administrative-shutdown', (c) => stopError(c, ev.shutdownMessage, ev.data));
+      const why = send ? send.message : 'graceful restart: TCP closed without a NOTIFICATION (RFC 4724 4.1)';
+      return toIdle(s, ev, now, { reason: `ManualStop (${why})`, counter: 'zero', manual: true, ...(send ? { send } : {}) });
     }
     case 'AutomaticStop': {
       const send = stopError(ev.cause ?? 'cease.other-configuration-change', ev.shutdownMessage, ev.data);

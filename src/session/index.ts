@@ -8,3 +8,4 @@ export * from './open-checks.js';
 export * from './negotiate.js';
 export * from './collision.js';
 export { describe as describeNotificationCode, stopError } from './fsm-common.js';
+export * from './graceful-restart.js';

@@ -132,6 +132,30 @@ export interface SessionState {
   lastTransition: TransitionRecord | undefined;
 }
 
+/** What the SessionDown action says when the peer's routes are to be kept (RFC 4724 4.2). */
+export interface GracefulRetention {
+  /** The Restart Time the peer advertised (seconds): how long to wait for the session to return. */
+  restartTime: number;
+  /** The families to keep: those "previously received in the Graceful Restart Capability". */
+  families: AfiSafi[];
+  /** RFC 8538: both sides set the N bit. */
+  notification: boolean;
+  /** Why the routes stay, for logs and status. */
+  reason: string;
+}
+
+/**
+ * How an administrative stop closes the session.
+ * - 'default': the Cease of the cause (RFC 4486); with N negotiated, the causes RFC 8538 5 lists
+ *   as "Hard Reset" go out wrapped in a Hard Reset (the peer then drops our routes).
+ * - 'graceful': we are restarting and want the peer to keep our routes (RFC 4724 4.1). With N
+ *   negotiated a Cease other than Hard Reset keeps graceful restart (RFC 8538 4), so
+ *   Administrative Reset goes out (RFC 8538 5: its behaviour is "provided by operator"); without
+ *   N every NOTIFICATION ends graceful restart at the peer, so none is sent: TCP just closes.
+ * - 'withdraw': the peer must drop our routes now: Hard Reset with N, the Cease otherwise.
+ */
+export type StopMode = 'default' | 'graceful' | 'withdraw';
+
 /** Cease subcodes an administrative stop may carry (RFC 4486 3). */
 export type StopCause = Extract<WireErrorCode, `cease.${string}`>;
 
@@ -142,7 +166,7 @@ export type StopCause = Extract<WireErrorCode, `cease.${string}`>;
  */
 export type SessionEvent =
   | { type: 'ManualStart' } // 1
-  | { type: 'ManualStop'; cause?: StopCause; shutdownMessage?: string; data?: Uint8Array } // 2, RFC 9003 text; data: the Cease data (RFC 4486 4)
+  | { type: 'ManualStop'; cause?: StopCause; shutdownMessage?: string; data?: Uint8Array; mode?: StopMode } // 2, RFC 9003 text; data: the Cease data (RFC 4486 4); mode: graceful-restart.ts
   | { type: 'AutomaticStart' } // 3
   | { type: 'ManualStart_Passive' } // 4
   | { type: 'AutomaticStop'; cause?: StopCause; shutdownMessage?: string; data?: Uint8Array } // 8
@@ -179,8 +203,8 @@ export type Action =
   | { type: 'SendKeepalive' }
   | { type: 'SendNotification'; code: number; subcode: number; data: Uint8Array; errorCode: WireErrorCode }
   | { type: 'Established'; negotiated: Negotiated }
-  /** Left Established: the routes learned from the peer are to be removed. */
-  | { type: 'SessionDown'; reason: string; error: SessionError | undefined }
+  /** Left Established: the routes learned from the peer are to be removed, or with `retain` kept as stale (RFC 4724 4.2). */
+  | { type: 'SessionDown'; reason: string; error: SessionError | undefined; retain?: GracefulRetention }
   | { type: 'DeliverUpdate'; update: UpdateMessage }
   | { type: 'DeliverRouteRefresh'; refresh: RouteRefreshMessage }
   | { type: 'ReleaseResources' }

@@ -49,6 +49,8 @@ interface Row {
 // step ties.
 const rows: Row[] = [
   { step: 'local', winner: path(B, {}, 'local'), loser: path(A), reason: 'locally originated' },
+  // RFC 4724 4.2: a stale path (graceful restart) loses to a fresh one even with a higher LOCAL_PREF.
+  { step: 'not-stale', winner: path(B), loser: new Path('peer', A, interner.intern(attrsOf({ localPref: 500 })), undefined, true), reason: 'fresh over stale (graceful restart)' },
   { step: 'local-pref', winner: path(B, { localPref: 200 }), loser: baseline, reason: 'higher LOCAL_PREF 200 vs 100' },
   { step: 'as-path', winner: path(B, { asPath: attr.asPath([65001]) }), loser: baseline, reason: 'shorter AS_PATH 1 vs 2' },
   { step: 'origin', winner: baseline, loser: path(B, { origin: 2 }), reason: 'lower ORIGIN IGP vs INCOMPLETE' },
@@ -88,10 +90,10 @@ describe('decision process (RFC 4271 9.1): one row per tie-breaker', () => {
 
   it('has the steps in RFC order, each citing its section', () => {
     expect(DECISION_STEPS.map((s) => s.name)).toEqual([
-      'local', 'local-pref', 'as-path', 'origin', 'med', 'ebgp-over-ibgp', 'router-id', 'cluster-list', 'peer-address',
+      'local', 'not-stale', 'local-pref', 'as-path', 'origin', 'med', 'ebgp-over-ibgp', 'router-id', 'cluster-list', 'peer-address',
     ]);
     for (const s of DECISION_STEPS) expect(s.rfc).toMatch(/RFC \d+/);
-    expect(COMPARATORS[1](path(A, { localPref: 50 }), baseline)).toEqual({ result: 1, reason: 'higher LOCAL_PREF 100 vs 50' });
+    expect(COMPARATORS[2](path(A, { localPref: 50 }), baseline)).toEqual({ result: 1, reason: 'higher LOCAL_PREF 100 vs 50' });
   });
 
   it('counts an AS_SET as one AS (9.1.2.2 a) and confederation segments as none', () => {

@@ -63,7 +63,8 @@ export interface RibOptions {
   interner?: AttrInterner;
 }
 
-const sameInfo = (a: PeerInfo, b: PeerInfo): boolean =>
+/** Two PeerInfos of the same speaker on the same terms (a returning peer keeps its stale routes only then). */
+export const sameInfo = (a: PeerInfo, b: PeerInfo): boolean =>
   a.address === b.address && a.asn === b.asn && a.routerId === b.routerId && a.type === b.type && a.isRrClient === b.isRrClient && a.localAsn === b.localAsn;
 
 const sameList = (a: readonly Path[], b: readonly Path[]): boolean => a.length === b.length && a.every((p, i) => p === b[i]);
@@ -129,14 +130,28 @@ export class Rib {
       }
       if (held !== lastFrom || v !== lastVerdict || lastPath === undefined) {
         const attrs = applyVerdict(this.interner, held.input, v);
-        lastPath = ps.pathFor(attrs, this.interner, held.input);
+        lastPath = held.stale ? this.staleWith(held, attrs) : ps.pathFor(attrs, this.interner, held.input);
         this.interner.dropIfUnused(attrs);
         lastFrom = held;
         lastVerdict = v;
       }
-      if (lastPath !== held) this.set(ps, p, lastPath, changes);
+      if (lastPath === held) continue;
+      if (lastPath.stale) ps.stale++; // one more stale route; unref of the one it replaces counts one less
+      this.set(ps, p, lastPath, changes);
     }
     return changes;
+  }
+
+  /**
+   * A stale path (RFC 4724 4.2) with the attributes a new policy gives it: still stale, so it
+   * still goes at the End-of-RIB unless the peer sends the route again (the same path when the
+   * attributes did not change). Like markStale's copies, it is in no cache and holds its sets.
+   */
+  private staleWith(held: Path, attrs: InternedAttrs): Path {
+    if (attrs === held.attrs) return held;
+    this.interner.retain(attrs);
+    if (held.input !== attrs) this.interner.retain(held.input);
+    return new Path(held.source, held.peer, attrs, held.input, true);
   }
 
   /**

@@ -364,6 +364,23 @@ describe('Rib.setPolicy: the routes held from the peer are re-examined (RFC 2918
     expect(rib.best(inPools[0])?.attrs.localPref).toBeUndefined();
   });
 
+  it('stale routes (graceful restart, RFC 4724 4.2) stay stale when re-examined, with the new policy\'s changes', () => {
+    const rib = new Rib({ local: LOCAL });
+    rib.addPeer(ibgp(1), compileImportPolicy({ kind: 'mesh', pools: POOLS }));
+    rib.applyUpdate('i1', { announced: inPools, withdrawn: [], attrs: attrs(100) });
+    rib.markStale('i1', [0]);
+    expect(rib.staleCount('i1')).toBe(3);
+    // Unchanged by the new policy: nothing to do. Changed: still stale. Refused: gone.
+    expect(rib.setPolicy('i1', compileImportPolicy({ kind: 'mesh', pools: POOLS }))).toEqual([]);
+    rib.setPolicy('i1', compileImportPolicy({ kind: 'mesh', pools: ['10.244.0.0/16'], rules: [{ action: 'accept', setLocalPref: 70 }] }));
+    expect(rib.staleCount('i1')).toBe(2);
+    expect(rib.paths(inPools[0]).map((r) => [r.path.stale, r.path.attrs.localPref])).toEqual([[true, 70]]);
+    // The End-of-RIB sweep still finds them.
+    rib.sweepStale('i1');
+    expect(rib.size()).toBe(0);
+    expect(rib.interner.size()).toBe(0);
+  });
+
   it('needsRoutesAgain: only when something was refused and the new policy may accept more', () => {
     const rib = new Rib({ local: LOCAL });
     const narrow = compileImportPolicy({ kind: 'mesh', pools: ['10.244.0.0/16'] });

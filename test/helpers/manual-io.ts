@@ -64,6 +64,20 @@ export class ManualScheduler implements Scheduler {
     throw new Error('ManualScheduler: more than 10000 steps at one instant (a timer loop?)');
   }
 
+  /**
+   * Moves the clock to `ms` later and fires the timers due, but runs nothing they defer (`soon`)
+   * and no I/O callback: what libuv's timer phase does before it polls. `runDue` finishes the turn.
+   */
+  jumpFiringTimersOnly(ms: number): void {
+    this.t += ms;
+    for (;;) {
+      const due = this.nextTimer();
+      if (!due || due.at > this.t) return;
+      due.cancelled = true;
+      due.fn();
+    }
+  }
+
   /** Moves the clock forward by `ms`, firing every timer on the way in order. */
   async advance(ms: number): Promise<void> {
     const end = this.t + ms;

@@ -75,4 +75,28 @@ describe('agent layer in-process', () => {
     faulty.close();
     healthy.close();
   });
+
+  it('a dial that completed during an event-loop stall is taken, not abandoned by the ConnectRetry timer that fires first', async () => {
+    const scheduler = new ManualScheduler();
+    const transport = new MemoryTransport(scheduler, '10.0.0.1');
+    const peer = new Peer(
+      { name: 'p', address: '10.0.0.2', port: 179, session: { localAs: 64512, bgpId: '10.0.0.1', peerAs: 64512, holdTime: 30, connectRetryTime: 1, capabilities: localCapabilities({ localAs: 64512 }) } },
+      silent,
+      { scheduler, transport },
+    );
+    peer.start();
+    await scheduler.runDue();
+    const dial = transport.pendingDial('10.0.0.2')!;
+    expect(peer.state.name).toBe('Connect');
+    // The loop stalled past ConnectRetry: the timer phase fires first, the completed connect waits in the poll queue.
+    scheduler.jumpFiringTimersOnly(1500);
+    const remote = transport.accept(dial);
+    await scheduler.runDue();
+    expect(peer.state.name).toBe('OpenSent');
+    expect(transport.dials.length).toBe(1);
+    const got = new ScriptedPeer(remote, { asn: 64512, id: '10.0.0.2' });
+    await scheduler.runDue();
+    expect(got.take().map((m) => m.type)).toEqual(['open']); // weft's OPEN, on the dial that completed
+    peer.close();
+  });
 });

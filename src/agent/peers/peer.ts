@@ -275,7 +275,11 @@ export class Peer {
     const delay = Math.max(0, at - this.now());
     slot.timer = this.scheduler.after(delay + 1, () => {
       slot.timer = undefined;
-      this.dispatch(slot, { type: 'Tick' });
+      // Timers yield to input already waiting: libuv runs due timers before it polls for I/O, so
+      // after an event-loop stall (a busy host: 100 agents on 2 cores) a ConnectRetry or hold
+      // timer would otherwise act before the 'connect' or the KEEPALIVE that arrived in time,
+      // abandoning every dial that completed during the stall. The Tick runs after the poll phase.
+      this.scheduler.soon(() => this.dispatch(slot, { type: 'Tick' }));
     });
   }
 

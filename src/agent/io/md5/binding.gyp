@@ -1,0 +1,9 @@
+{
+  "targets": [
+    {
+      "target_name": "weft_md5",
+      "sources": ["weft-md5.c"],
+      "cflags": ["-Wall", "-Wextra", "-O2"]
+    }
+  ]
+}

@@ -6,6 +6,7 @@ import { formatPrefix } from '../../lib/prefix.js';
 import type { AgentView } from '../view.js';
 import type { PeerEntry } from '../peers/agent-peers.js';
 import type { PeerStatusView, RouteView } from './protocol.js';
+import { md5Diagnosis, readMd5Counters } from '../io/md5/md5.js';
 
 export function peerStatus(agent: AgentView, e: PeerEntry): PeerStatusView {
   const id = e.spec.id;
@@ -27,7 +28,23 @@ export function peerStatus(agent: AgentView, e: PeerEntry): PeerStatusView {
     updatesOut: e.peer.counters.updatesOut,
     tooLarge: e.tooLarge,
     ...lastError(e),
+    ...gracefulRestart(agent, e),
+    ...md5Status(e),
+    ...(e.bfd ? { bfd: e.bfd.status() } : {}),
   };
+}
+
+/** `md5: true` for a session with a password and, while it is not up, what can be known of why. */
+function md5Status(e: PeerEntry): Pick<PeerStatusView, 'md5' | 'md5Diagnosis'> {
+  if (e.spec.password === undefined) return {};
+  const established = e.peer.established;
+  const diagnosis = established ? undefined : md5Diagnosis({ established, passive: e.spec.passive, dialTimeouts: e.peer.counters.dialTimeouts, counters: readMd5Counters() });
+  return diagnosis === undefined ? { md5: true } : { md5: true, md5Diagnosis: diagnosis };
+}
+
+function gracefulRestart(agent: AgentView, e: PeerEntry): Pick<PeerStatusView, 'gracefulRestart'> {
+  const v = agent.gracefulRestartView?.(e);
+  return v ? { gracefulRestart: v } : {};
 }
 
 /** The agent's own last error (max-prefix, a session that went down), else the session's. */
@@ -62,6 +79,7 @@ export function routeViews(agent: AgentView): RouteView[] {
       clusterList: [...a.clusterList],
       reason: best.source === 'local' && ranked.length <= 1 ? 'local block' : (ranked.find((r) => r.rank === 'best')?.reason ?? 'only path'),
       candidates: ranked.length,
+      ...(best.stale ? { stale: true } : {}),
     });
   }
   return out.sort((x, y) => (x.prefix < y.prefix ? -1 : x.prefix > y.prefix ? 1 : 0));

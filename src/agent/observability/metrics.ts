@@ -31,7 +31,11 @@ export interface MetricsSource {
     updatesOut: number;
     establishedTransitions: number;
     tooLarge: number;
+    /** Present when the peer has BFD. */
+    bfd?: { state: string; detectionTimeouts: number; upTransitions: number; discarded: Record<string, number> };
   }[];
+  /** BFD packets dropped before reaching a session, by reason (monotonic). */
+  bfdDropped?(): Readonly<Record<string, number>>;
   ribSize(): number;
   startedAt: number;
   counters: AgentCounters;
@@ -136,6 +140,31 @@ export class AgentMetrics {
     dpGauge('weft_dataplane_held_routes', 'routes kept from before a restart, waiting for End-of-RIB', (d) => d.held);
     counter('weft_best_path_changes_total', 'Loc-RIB best-path changes', (c) => c.bestPathChanges);
     counter('weft_routes_too_large_total', 'routes not sent to a peer because their attributes do not fit its maximum message size (once per prefix and session)', (c) => c.routesTooLarge);
+    const bfdPeer = (name: string, help: string, read: (b: NonNullable<ReturnType<MetricsSource['peerStats']>[number]['bfd']>) => number) =>
+      new Gauge({
+        name,
+        help,
+        labelNames,
+        registers,
+        collect() {
+          this.reset();
+          for (const p of src.peerStats()) if (p.bfd) this.set({ peer: p.id, address: p.address, type: p.kind }, read(p.bfd));
+        },
+      });
+    bfdPeer('weft_peer_bfd_up', 'BFD (RFC 5880) session of the peer: 1 when Up, 0 otherwise (peers without BFD have no series)', (b) => (b.state === 'Up' ? 1 : 0));
+    bfdPeer('weft_peer_bfd_up_transitions', 'times the BFD session came Up since the peer was configured', (b) => b.upTransitions);
+    bfdPeer('weft_peer_bfd_detection_timeouts', 'times the BFD session went Down because no packet came for a Detection Time', (b) => b.detectionTimeouts);
+    bfdPeer('weft_peer_bfd_discarded', 'BFD packets of this session discarded (RFC 5880 6.8.6) since the peer was configured', (b) => Object.values(b.discarded).reduce((x, y) => x + y, 0));
+    new Counter({
+      name: 'weft_bfd_packets_dropped_total',
+      help: 'BFD packets dropped before reaching a session, by reason (malformed, unknown source, unknown discriminator)',
+      labelNames: ['reason'],
+      registers,
+      collect() {
+        this.reset();
+        for (const [reason, n] of Object.entries(src.bfdDropped?.() ?? {})) this.inc({ reason }, n);
+      },
+    });
     perPeer('weft_peer_routes_too_large', 'routes not sent to the peer in this session: attributes too large for its maximum message size', (p) => p.tooLarge);
   }
 

@@ -41,3 +41,12 @@ if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.j
   echo "install-deps: npm ci" >&2
   npm ci --no-audit --no-fund --loglevel=error >&2
 fi
+
+# The TCP MD5 addon (src/agent/io/md5): npm's install script builds it; built again here when it is
+# missing or older than its sources (a checkout whose node_modules is already current). A failed
+# build is no failure: weft runs without it and refuses only configurations with a password.
+md5_addon=src/agent/io/md5/build/Release/weft_md5.node
+if [ ! -f "$md5_addon" ] || [ src/agent/io/md5/weft-md5.c -nt "$md5_addon" ] || [ src/agent/io/md5/binding.gyp -nt "$md5_addon" ]; then
+  echo "install-deps: building the TCP MD5 addon" >&2
+  npm run --silent build:md5 >/dev/null 2>&1 || echo "install-deps: the TCP MD5 addon was not built (python3, make, g++?): TCP MD5 tests will skip" >&2
+fi

@@ -11,6 +11,7 @@ import { Agent } from '../agent/agent.js';
 import type { LoadedConfig } from '../agent/config/agent-config.js';
 import { ConfigError } from '../agent/config/config-error.js';
 import { loadAgentConfig } from '../agent/config/config-load.js';
+import { agentMd5Problem } from '../agent/config/md5-check.js';
 import { createLogger, type LogLevel } from '../agent/observability/logger.js';
 import { CliError, ExitStatus, type CommandContext } from './output.js';
 
@@ -67,7 +68,11 @@ Examples:
 
 export function loadOrFail(file: string): LoadedConfig {
   try {
-    return loadAgentConfig(file);
+    const loaded = loadAgentConfig(file);
+    // A password needs the TCP MD5 addon: refused here (agent and config check), never run without its key.
+    const md5 = agentMd5Problem(loaded.config);
+    if (md5) throw new ConfigError(file, [md5]);
+    return loaded;
   } catch (e) {
     if (e instanceof ConfigError) throw new CliError(e.message, ExitStatus.USAGE);
     throw e;

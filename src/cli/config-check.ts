@@ -2,6 +2,7 @@
 import { Command } from 'commander';
 import { formatPrefix } from '../lib/prefix.js';
 import { isSelf } from '../agent/config/config-helpers.js';
+import { redactPasswords } from '../agent/config/md5-check.js';
 import { loadOrFail } from './agent.js';
 import { toJson, type CommandContext } from './output.js';
 
@@ -36,7 +37,7 @@ export function registerConfigCheck(program: Command, ctx: CommandContext): void
       for (const w of warnings) ctx.io.err(`warning: ${w}\n`);
       if (o.json) {
         ctx.io.out(
-          `${toJson({ ...c, pools: c.pools.map((p) => ({ ...p, cidr: formatPrefix(p.cidr) })), blocks: c.blocks.map(formatPrefix), warnings })}\n`,
+          `${toJson({ ...redactPasswords(c), pools: c.pools.map((p) => ({ ...p, cidr: formatPrefix(p.cidr) })), blocks: c.blocks.map(formatPrefix), warnings })}\n`,
         );
         return;
       }

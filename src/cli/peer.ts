@@ -62,6 +62,9 @@ export function registerPeer(program: Command, ctx: CommandContext): void {
         // The schema (zod) only for this command: `weft agent` never loads it.
         const { loadSpeakerConfig } = await import('../agent/config/speaker-config.js');
         config = loadSpeakerConfig(o.config);
+        const { speakerMd5Problem } = await import('../agent/config/md5-check.js');
+        const md5 = speakerMd5Problem(config);
+        if (md5) throw new ConfigError(o.config, [md5]);
       } catch (e) {
         if (e instanceof ConfigError) throw new CliError(e.message, ExitStatus.USAGE);
         throw e;

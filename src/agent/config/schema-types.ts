@@ -31,6 +31,14 @@ export const holdTime = z
 
 export const port = z.number().int().min(1).max(65535);
 
+/**
+ * A TCP MD5 key (RFC 2385): 1 to 80 bytes (Linux's TCP_MD5SIG_MAXKEYLEN), as BIRD's `password`
+ * and FRR's `neighbor X password` take it. Never logged nor shown (status says only `md5: true`).
+ */
+export const md5Password = z.string().refine((s) => s.length > 0 && Buffer.byteLength(s) <= 80, {
+  message: 'must be 1 to 80 bytes (the longest TCP MD5 key Linux takes)',
+});
+
 /** "65000:100" -> 32-bit value (RFC 1997), or the well-known names. */
 export const community = z.string().transform((s, ctx): number => {
   const named: Record<string, number> = {
@@ -82,5 +90,7 @@ export function neighbourShape<R extends z.ZodType>(connectRetry: R) {
     keepalive: keepaliveSeconds.optional(),
     connectRetry,
     passive: z.boolean().default(false),
+    /** TCP MD5 signatures (RFC 2385) on this session's connections. */
+    password: md5Password.optional(),
   };
 }

@@ -26,15 +26,30 @@ export class Listener {
   constructor(
     private readonly lookup: (remoteAddress: string) => { accept(socket: BgpSocket): void } | undefined,
     private readonly log: Logger,
-    private readonly io: { transport?: Transport; scheduler?: Scheduler } = {},
+    /** passwords: the TCP MD5 keys by peer address (given: the listening socket carries them, see updatePasswords). */
+    private readonly io: { transport?: Transport; scheduler?: Scheduler; passwords?: () => ReadonlyMap<string, string> } = {},
   ) {}
 
   /** Starts listening; resolves with the bound port (useful with port 0). */
   async listen(address: string, port: number): Promise<number> {
     const transport = this.io.transport ?? netTransport;
-    this.server = await transport.listen(address, port, (socket) => this.onConnection(socket));
+    const passwords = this.io.passwords?.();
+    this.server = await transport.listen(address, port, (socket) => this.onConnection(socket), passwords ? { passwords } : undefined);
     logEvent(this.log, 'listener.started', { address, port: this.server.port });
     return this.server.port;
+  }
+
+  /**
+   * The peers changed (reload, nodes file): the listening socket's TCP MD5 keys follow, so a peer
+   * with a password is only ever accepted signed with it. Throws when keys are asked for and the
+   * socket cannot carry them.
+   */
+  updatePasswords(): void {
+    const passwords = this.io.passwords?.();
+    const server = this.server;
+    if (!passwords || !server) return;
+    if (server.setPasswords) server.setPasswords(passwords);
+    else if (passwords.size > 0) throw new Error('TCP MD5 keys cannot be set on this listening socket (the MD5 addon was not available when it was opened)');
   }
 
   private onConnection(socket: BgpSocket): void {

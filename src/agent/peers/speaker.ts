@@ -21,6 +21,7 @@ import { Listener } from './listener.js';
 import { logEvent } from '../observability/log-events.js';
 import { peerLogger } from '../observability/logger.js';
 import { Peer } from './peer.js';
+import { md5Diagnosis, readMd5Counters } from '../io/md5/md5.js';
 import type { AnnouncedRoute, SpeakerConfig, SpeakerPeerConfig } from '../config/speaker-config.js';
 
 export interface ReceivedRoute {
@@ -39,6 +40,9 @@ export interface SpeakerStatus {
     state: string;
     since: string | undefined;
     lastError: string | undefined;
+    /** Present when the session has a TCP MD5 password (never shown itself). */
+    md5?: true;
+    md5Diagnosis?: string;
     counters: Peer['counters'];
     routesSent: number;
     routeRefreshesAnswered: number;
@@ -80,6 +84,7 @@ export class Speaker {
           address: p.address,
           port: p.port,
           localAddress: p.localAddress,
+          password: p.password,
           session: {
             localAs: config.asn,
             bgpId: config.routerId,
@@ -127,11 +132,17 @@ export class Speaker {
         // A refused connection changes refusedConnections: rewrite the state file once the listener has counted it.
         if (!entry) queueMicrotask(() => this.writeState());
         return entry?.peer;
-      }, this.log);
+      }, this.log, this.md5Listener());
       this.listenPort = await this.listener.listen(l.address, l.port);
     }
     for (const e of this.peers.values()) e.peer.start();
     this.writeState();
+  }
+
+  /** With passwords configured: the listening socket carries a key per peer address (set before it listens). */
+  private md5Listener(): { passwords: () => ReadonlyMap<string, string> } | Record<string, never> {
+    const keys = new Map(this.config.peers.flatMap((p) => (p.password !== undefined ? [[p.address, p.password] as const] : [])));
+    return keys.size > 0 ? { passwords: () => keys } : {};
   }
 
   /** Cease/Administrative Shutdown to every peer (RFC 9003 text when given), then stop. */
@@ -256,6 +267,7 @@ export class Speaker {
         state: e.peer.state.name,
         since: e.sinceWall,
         lastError: e.peer.state.lastError?.message,
+        ...(e.config.password !== undefined ? md5View(e) : {}),
         counters: { ...e.peer.counters },
         routesSent: e.routesSent,
         routeRefreshesAnswered: e.refreshes,
@@ -278,6 +290,12 @@ export class Speaker {
     const e = this.peers.get(address);
     return e ? e.peer.requestRefresh(Afi.IPV4, Safi.UNICAST) : false;
   }
+}
+
+function md5View(e: PeerEntry): { md5: true; md5Diagnosis?: string } {
+  const p = e.peer;
+  const d = md5Diagnosis({ established: p.established, passive: e.config.passive, dialTimeouts: p.counters.dialTimeouts, counters: p.established ? undefined : readMd5Counters() });
+  return d === undefined ? { md5: true } : { md5: true, md5Diagnosis: d };
 }
 
 function entryLocalAddress(entry: PeerEntry): string | undefined {

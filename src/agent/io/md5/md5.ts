@@ -137,6 +137,6 @@ export function md5Diagnosis(o: { established: boolean; passive: boolean; dialTi
   const what = o.dialTimeouts > 0
     ? `no TCP connection completed (${o.dialTimeouts} dial attempt${o.dialTimeouts === 1 ? '' : 's'} timed out)`
     : o.passive ? 'no TCP connection from the peer reached weft' : 'no TCP connection completed';
-  const counted = c ? `; this host's kernel dropped segments with a missing signature ${c.notFound} times, with a wrong one ${c.failure} times, signed ones it expected unsigned ${c.unexpected} times (TcpExt TCPMD5NotFound/TCPMD5Failure/TCPMD5Unexpected, all peers)` : '';
+  const counted = c ? `; segments this host's kernel dropped so far (all peers): ${c.notFound} without signature (TCPMD5NotFound), ${c.failure} with a wrong one (TCPMD5Failure), ${c.unexpected} signed where no key is set (TCPMD5Unexpected)` : '';
   return `${what}; MD5 configured: check the password at both ends (the kernel drops segments with a missing or wrong signature silently)${counted}`;
 }

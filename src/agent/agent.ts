@@ -25,6 +25,8 @@ import { blockProblem } from './config/config-helpers.js';
 import { loadAgentConfig } from './config/config-load.js';
 import { initialAdvertisement, refreshAnswer } from './peers/advertise.js';
 import { AgentPeers, type PeerEntry } from './peers/agent-peers.js';
+import { GracefulRestart } from './peers/graceful-restart.js';
+import type { GracefulRetention, StopMode } from '../session/index.js';
 import { ConfigError } from './config/config-error.js';
 import { agentMd5Problem } from './config/md5-check.js';
 import { ControlServer } from './control/control-server.js';
@@ -32,6 +34,7 @@ import type { AgentStatus, BlockChange, ControlHandlers, ControlOp, ControlReply
 import type { IpDriver } from '../dataplane/ip-driver.js';
 import { systemScheduler, type Scheduler } from './io/scheduler.js';
 import { netTransport, type Transport } from './io/transport.js';
+import type { DatagramTransport } from './bfd/datagram.js';
 import type { AgentView } from './view.js';
 import { peerStatus, routeViews } from './control/views.js';
 import { Listener } from './peers/listener.js';
@@ -53,6 +56,8 @@ export interface AgentOptions {
   /** The time and TCP seams (io/): real timers and node:net unless given (in-process tests). */
   scheduler?: Scheduler;
   transport?: Transport;
+  /** The UDP seam of BFD (bfd/datagram.ts): node:dgram unless given. */
+  datagrams?: DatagramTransport;
   /** The kernel the data plane drives (default: iproute2, in `netns`); a MemoryKernel in tests. */
   ipDriver?: IpDriver;
   /** Reads the configuration again on reload (default: loadAgentConfig of the same file). */
@@ -88,6 +93,8 @@ export class Agent implements AgentView {
   private flushScheduled = false;
   private pendingSink: Change[] = [];
   private stopping = false;
+  /** Graceful restart, both roles (peers/graceful-restart.ts); made at start, once the kernel was read. */
+  private gr: GracefulRestart | undefined;
   /** The kernel data plane (dataplane-bridge.ts); undefined when dataplane.enabled is false. */
   readonly dataplane: DataplaneBridge | undefined;
 
@@ -110,13 +117,15 @@ export class Agent implements AgentView {
     this.sink = this.dataplane ? new TeeSink([sink, this.dataplane]) : sink;
     this.peers = new AgentPeers(() => this.config, () => this.routerId, log, {
       established: (e) => this.onEstablished(e),
-      down: (e) => this.onDown(e),
+      down: (e, retain) => this.onDown(e, retain),
+      removed: (e) => this.gr?.removed(e.spec.id),
       update: (e, u) => {
         this.counters.updatesReceived++;
         this.onUpdate(e, u);
       },
       refresh: (e, afi, safi, subtype) => this.onRefresh(e, afi, safi, subtype),
-    }, { scheduler: this.scheduler, transport: this.transport });
+      importPolicyChanged: (e) => this.reapplyImportPolicy(e),
+    }, { scheduler: this.scheduler, transport: this.transport, datagrams: opts.datagrams });
     this.entries = this.peers.entries;
   }
 
@@ -155,12 +164,14 @@ export class Agent implements AgentView {
           startedAt: this.startedAt,
           counters: this.counters,
           dataplane: () => this.dataplane?.status(),
+          bfdDropped: () => this.peers.bfd.dropped,
         });
         this.metricsPort = await this.metrics.listen(m.host, m.port, this.log);
       }
       this.peers.startWatcher();
       this.applyBlocks();
       await this.dataplane?.start();
+      this.startGracefulRestart();
       this.peers.apply('start');
       this.listener = new Listener((addr) => this.entries.get(addr)?.peer, this.log, { transport: this.transport, scheduler: this.scheduler, passwords: () => this.peers.passwords() });
       this.peers.onApplied = () => this.updateListenerKeys();
@@ -183,15 +194,42 @@ export class Agent implements AgentView {
     }
   }
 
-  /** Cease/Administrative Shutdown (RFC 9003 text) to every peer, then everything closed. */
-  async shutdown(message = 'weft agent is shutting down'): Promise<void> {
+  /**
+   * RFC 4724 4.1: this start is a restart when weft's own routes were in the kernel (the data
+   * plane found them); then the R and F bits go out and tables to graceful peers wait for the
+   * restart to complete (peers/graceful-restart.ts).
+   */
+  private startGracefulRestart(): void {
+    const restarted = (this.dataplane?.foundAtStart ?? 0) > 0;
+    this.gr = new GracefulRestart({
+      rib: this.rib,
+      entries: this.entries,
+      onChanges: (c) => this.onChanges(c),
+      advertise: (e) => this.sendTable(e),
+      capabilitiesChanged: () => this.peers.refreshCapabilities(),
+    }, this.scheduler, this.log, restarted, this.config.gracefulRestart.restartTime);
+    this.peers.restartFlags = () => this.gr?.restartFlags() ?? { restarting: false, forwarding: false };
+  }
+
+  gracefulRestartView(e: PeerEntry) {
+    return this.gr?.view(e);
+  }
+
+  /**
+   * Closes every session, then everything. `mode` (session/graceful-restart.ts): 'graceful' (the
+   * default of SIGTERM) lets peers with graceful restart keep our routes while we restart (no
+   * NOTIFICATION without the N bit, Cease/Administrative Reset with it); 'withdraw' makes them drop
+   * them (Hard Reset with N); 'default' sends Cease/Administrative Shutdown (RFC 9003 text).
+   */
+  async shutdown(message = 'weft agent is shutting down', mode: StopMode = 'default'): Promise<void> {
     if (this.stopping) return;
     this.stopping = true;
     // The sessions closing below withdraw every learned route from the RIB: that must not reach
     // the kernel (keepRoutesOnExit), so the data plane stops following the RIB first.
     this.dataplane?.freeze();
     logEvent(this.log, 'agent.shutdown', { message });
-    this.peers.closeAll(message);
+    this.peers.closeAll(message, mode);
+    this.gr?.stop();
     this.flush();
     await this.stopServers();
     await this.dataplane?.stop(!this.config.dataplane.keepRoutesOnExit);
@@ -260,25 +298,33 @@ export class Agent implements AgentView {
    * routes again (ROUTE-REFRESH), or, if it cannot refresh, only that session is reset.
    */
   private reapplyImportPolicies(): void {
-    for (const e of this.entries.values()) {
-      if (!e.info) continue;
-      const id = e.info.id;
-      const next = this.importPolicy(e.spec);
-      const again = this.rib.needsRoutesAgain(id, next);
-      const changes = this.rib.setPolicy(id, next);
-      this.onChanges(changes);
-      let action = 'none';
-      if (again) {
-        const n = e.peer.negotiated;
-        const asked = n?.families.filter((f) => e.peer.requestRefresh(f.afi, f.safi)).length ?? 0;
-        if (asked > 0) action = 'route-refresh';
-        else {
-          action = 'session-reset';
-          e.peer.reset('cease.other-configuration-change', 'import policy widened and the peer has no route refresh');
-        }
-      }
-      logEvent(this.log, 'agent.policy-reapplied', { peer: id, changes: changes.length, routesAgain: again, action });
+    for (const e of this.entries.values()) this.reapplyImportPolicy(e);
+  }
+
+  /** One peer's import policy again (its rules, max-prefix or the pools changed); see above. */
+  private reapplyImportPolicy(e: PeerEntry): void {
+    if (!e.info) return;
+    const id = e.info.id;
+    const next = this.importPolicy(e.spec);
+    const again = this.rib.needsRoutesAgain(id, next);
+    const changes = this.rib.setPolicy(id, next);
+    this.onChanges(changes);
+    const over = this.rib.checkMaxPrefix(id);
+    if (over) {
+      this.peers.maxPrefix(e, over);
+      return;
     }
+    let action = 'none';
+    if (again) {
+      const n = e.peer.negotiated;
+      const asked = n?.families.filter((f) => e.peer.requestRefresh(f.afi, f.safi)).length ?? 0;
+      if (asked > 0) action = 'route-refresh';
+      else {
+        action = 'session-reset';
+        e.peer.reset('cease.other-configuration-change', 'import policy widened and the peer has no route refresh');
+      }
+    }
+    logEvent(this.log, 'agent.policy-reapplied', { peer: id, changes: changes.length, routesAgain: again, action });
   }
 
   private importPolicy(s: PeerSpec): Policy {
@@ -366,6 +412,7 @@ export class Agent implements AgentView {
       localAsn: this.config.node.asn,
     };
     if (e.info) this.onDown(e);
+    this.gr?.established(info.id, info, n);
     this.rib.addPeer(info, this.importPolicy(e.spec));
     const local = e.peer.localAddress ?? this.config.node.address.address;
     const node = this.config.node.address.address;
@@ -381,16 +428,29 @@ export class Agent implements AgentView {
     e.lastError = undefined;
     e.lastErrorAt = undefined;
     this.tooLarge.delete(info.id);
+    if (this.gr?.defer(e, n)) return; // RFC 4724 4.1: we restarted; the table waits (graceful-restart.ts)
+    this.sendTable(e);
+  }
+
+  /** The full table and End-of-RIB (RFC 4724 2) to a newly Established peer. */
+  private sendTable(e: PeerEntry): void {
+    const n = e.peer.negotiated;
+    const info = e.info;
+    if (!n || !info) return;
     const msgs = initialAdvertisement(n, () => this.messages(e, this.ribOut.fullTable(info.id)));
     this.send(e, msgs);
     logEvent(this.log, 'agent.routes-sent', { peer: info.id, messages: msgs.length, fullTable: true });
   }
 
-  private onDown(e: PeerEntry): void {
+  /** With `retain` (RFC 4724 4.2) the peer's routes stay, stale (graceful-restart.ts); else they go. */
+  private onDown(e: PeerEntry, retain?: GracefulRetention): void {
     if (!e.info) return;
     const id = e.info.id;
     e.info = undefined;
+    this.gr?.forget(e);
     this.ribOut.removePeer(id);
+    if (retain && this.gr?.sessionDown(e, id, retain)) return;
+    this.gr?.removed(id);
     this.onChanges(this.rib.removePeer(id));
   }
 
@@ -401,6 +461,7 @@ export class Agent implements AgentView {
     if (eor) {
       this.rib.endOfRib(id, eor);
       logEvent(this.log, 'agent.end-of-rib', { peer: id, family: `${eor.afi}/${eor.safi}` });
+      this.gr?.endOfRib(id, eor);
       this.dataplane?.endOfRib();
       return;
     }
@@ -498,7 +559,7 @@ export class Agent implements AgentView {
       this.sink.apply(batch);
     }
     for (const e of this.entries.values()) {
-      if (!e.info || !e.peer.established) continue;
+      if (!e.info || !e.peer.established || this.gr?.isDeferred(e)) continue;
       try {
         const msgs = this.messages(e, this.ribOut.pendingFor(e.info.id));
         if (msgs.length === 0) continue;
@@ -542,6 +603,7 @@ export class Agent implements AgentView {
       memory: memoryMiB(),
       blocks: this.localBlocks().map(formatPrefix),
       peers: [...this.entries.values()].map((e) => peerStatus(this, e)),
+      bfdDropped: { ...this.peers.bfd.dropped },
       ...(this.dataplane ? { dataplane: this.dataplane.status() } : {}),
     };
   }

@@ -83,6 +83,8 @@ export function formatStatus(st: AgentStatus): string {
     { header: 'AS', value: (p) => p.asn, right: true },
     { header: 'TYPE', value: (p) => KIND_NAMES[p.kind] ?? p.kind },
     { header: 'STATE', value: (p) => p.state },
+    // Only when some peer has BFD: the BFD session state and its detection time (RFC 5880).
+    ...(st.peers.some((p) => p.bfd) ? [{ header: 'BFD', value: (p: PeerStatusView) => bfdCell(p) }] : []),
     // Only when some peer has a TCP MD5 password (never the password itself).
     ...(st.peers.some((p) => p.md5) ? [{ header: 'MD5', value: (p: PeerStatusView) => (p.md5 ? 'yes' : '-') }] : []),
     { header: 'SINCE', value: (p) => ago(p.since), right: true },
@@ -91,8 +93,18 @@ export function formatStatus(st: AgentStatus): string {
     { header: 'ADVERTISED', value: (p) => p.advertised, right: true },
     { header: 'LAST ERROR', value: (p) => lastErrorCell(p) },
   ]);
+  const dropped = Object.entries(st.bfdDropped ?? {}).filter(([, n]) => n > 0);
+  const bfdLine = dropped.length ? `BFD packets dropped: ${dropped.map(([k, n]) => `${n} ${k}`).join(', ')}\n` : '';
   const md5Lines = st.peers.flatMap((p) => (p.md5Diagnosis ? [`${p.id}: ${p.md5Diagnosis}\n`] : [])).join('');
-  return head + table;
+  return head + table + bfdLine + md5Lines;
+}
+
+/** "Up 900ms", "Down", "-" without BFD. */
+export function bfdCell(p: Pick<PeerStatusView, 'bfd'>): string {
+  const b = p.bfd;
+  if (!b) return '-';
+  if (b.error) return `${b.state} (${b.error})`;
+  return b.state === 'Up' ? `Up ${b.detectTimeMs}ms` : b.state;
 }
 
 const STATUS_HELP = `
@@ -102,8 +114,13 @@ Description:
   prefixes received (announced by the peer this session, before import policy), accepted (in
   the RIB after policy) and advertised (what we currently send it), and the last error (a
   NOTIFICATION sent or received, a max-prefix limit, a connection failure) with how long ago it
-  happened. An Established session does not show a connection failure from before it came up
-  (--json keeps it, with lastErrorAt).
+  happened. Peers with BFD get a BFD column: the BFD session state and, when Up, its detection
+  time; --json has the whole BFD session (discriminators, intervals, counters, diagnostics) and
+  the BFD packets dropped before reaching a session (bfdDropped). An Established session does not show a connection failure from before it came up
+  (--json keeps it, with lastErrorAt). Peers with a TCP MD5 password get an MD5 column (md5: true
+  in --json); one that is not up gets a line below the table with what can be known (the kernel
+  drops badly signed segments silently): dial attempts that timed out and the kernel's MD5 drop
+  counters (md5Diagnosis in --json).
 
   Above the table: the data plane's underlay device and MTU, and the MTU containers must use
   (underlay - 50 when a pool may use VXLAN, - 20 for IP-in-IP, the underlay MTU when no pool

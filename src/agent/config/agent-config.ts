@@ -10,6 +10,8 @@ import { ConfigError, readYamlFile, formatPath, issuesToProblems } from './confi
 import { asn, community, connectRetrySeconds, holdTime, ipAddress, ipv4, keepaliveSeconds, md5Password, neighbourShape, port, prefix } from './schema-types.js';
 
 import { blockProblem, DEFAULT_CONTROL_SOCKET, isSelf } from './config-helpers.js';
+import { GRACEFUL_RESTART_DEFAULTS, gracefulRestartOverrideSchema, gracefulRestartProblem, gracefulRestartSchema, resolveGracefulRestart } from './graceful-restart-config.js';
+import { bfdSchema } from './bfd-config.js';
 
 export { blockProblem, DEFAULT_CONTROL_SOCKET, isSelf, toPolicyRules } from './config-helpers.js';
 
@@ -68,6 +70,10 @@ const meshNode = z.strictObject({
 const externalPeer = z.strictObject({
   ...neighbourShape(connectRetrySeconds.optional()),
   routeReflectorClient: z.boolean().default(false),
+  /** Overrides the top-level gracefulRestart for this peer (graceful-restart-config.ts). */
+  gracefulRestart: gracefulRestartOverrideSchema.optional(),
+  /** BFD (RFC 5880/5881) following this session: true, or { interval: ms, multiplier } (bfd-config.ts). */
+  bfd: bfdSchema.optional(),
   import: z.array(policyRule).default([]),
   export: z.array(policyRule).default([]),
   maxPrefix: z
@@ -101,11 +107,17 @@ export const agentConfigSchema = z.strictObject({
       nodesFile: z.string().min(1).optional(),
       /** Seconds between checks of nodesFile when file-change events are missed. */
       pollInterval: z.number().min(0.1).max(3600).default(2),
+      /** Overrides the top-level gracefulRestart for the mesh sessions. */
+      gracefulRestart: gracefulRestartOverrideSchema.optional(),
+      /** BFD on every mesh session (bfd-config.ts). */
+      bfd: bfdSchema.optional(),
       /** TCP MD5 key (RFC 2385) of every mesh session (nodes file included). */
       password: md5Password.optional(),
     })
     .default({ enabled: true, nodes: [], pollInterval: 2 }),
   peers: z.array(externalPeer).default([]),
+  /** Graceful restart (RFC 4724, RFC 8538 N bit), both roles; on by default (graceful-restart-config.ts). */
+  gracefulRestart: gracefulRestartSchema.default(GRACEFUL_RESTART_DEFAULTS),
   routeReflector: z.strictObject({ clusterId: ipv4.optional() }).optional(),
   pools: z.array(pool).default([]),
   blocks: z.array(prefix).default([]),
@@ -215,6 +227,13 @@ function semanticChecks(c: AgentConfig): { problems: string[]; warnings: string[
     claim(addresses, n.address, ['mesh', 'nodes', i, 'address'], 'address');
     claim(names, n.name, ['mesh', 'nodes', i, 'name'], 'name');
   });
+  const grAt = (path: (string | number)[], over: Parameters<typeof resolveGracefulRestart>[1]) => {
+    const why = gracefulRestartProblem(resolveGracefulRestart(c.gracefulRestart, over));
+    if (why) at(path, why);
+  };
+  grAt(['gracefulRestart', 'staleTime'], undefined);
+  if (c.mesh.gracefulRestart) grAt(['mesh', 'gracefulRestart', 'staleTime'], c.mesh.gracefulRestart);
+  c.peers.forEach((p, i) => p.gracefulRestart && grAt(['peers', i, 'gracefulRestart', 'staleTime'], p.gracefulRestart));
   const t = c.timers;
   if (t.holdTime !== 0 && t.keepalive * 3 > t.holdTime) at(['timers', 'keepalive'], `${t.keepalive} s is more than a third of holdTime ${t.holdTime} s`);
   return { problems, warnings };

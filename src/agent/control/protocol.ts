@@ -13,6 +13,7 @@
  */
 import type { ViewShape } from '../kernel/dataplane-desired.js';
 import type { PeerKind } from '../peers/mesh.js';
+import type { BfdSessionStatus } from '../bfd/bfd-session.js';
 
 export type ControlRequest =
   | { op: 'status' }
@@ -122,10 +123,35 @@ export interface PeerStatusView {
   lastError: string | undefined;
   /** When lastError happened (ISO time); set whenever lastError is. */
   lastErrorAt: string | undefined;
+  /** Graceful restart (RFC 4724 / RFC 8538) of this session (peers/graceful-restart.ts). */
+  gracefulRestart?: GracefulRestartView;
   /** Present when the session has a TCP MD5 password (RFC 2385); the password itself is never shown. */
   md5?: true;
   /** Not Established with MD5: what can be known of why (io/md5/md5.ts md5Diagnosis). */
   md5Diagnosis?: string;
+  /** The BFD session following this one (RFC 5880), when the peer has `bfd`. */
+  bfd?: BfdSessionStatus;
+}
+
+/** Graceful restart state of one peer in `weft status`. */
+export interface GracefulRestartView {
+  enabled: boolean;
+  /** Both sides sent the capability (while Established). */
+  negotiated?: boolean;
+  /** RFC 8538: both set the N bit. */
+  notification?: boolean;
+  /** The Restart Time the peer advertised (s). */
+  peerRestartTime?: number;
+  /** The peer's routes held stale now (RFC 4724 4.2). */
+  stale: number;
+  /** 'peer restarting' | 'waiting for End-of-RIB' | 'our table deferred (we restarted)'. */
+  state?: string;
+  /** When the stale routes go if the session is not back (ISO time). */
+  restartUntil?: string;
+  /** The staleTime upper bound (ISO time). */
+  staleUntil?: string;
+  /** Why the routes were kept. */
+  reason?: string;
 }
 
 export interface AgentStatus {
@@ -134,6 +160,8 @@ export interface AgentStatus {
   listen: { address: string; port: number | undefined };
   routeReflector: boolean;
   refusedConnections: number;
+  /** BFD packets dropped before reaching a session (malformed, unknown source or discriminator), by reason. */
+  bfdDropped?: Record<string, number>;
   rib: { prefixes: number; local: number };
   /** The agent process's memory now, MiB (process.memoryUsage()). */
   memory: { rssMiB: number; heapUsedMiB: number; heapTotalMiB: number; externalMiB: number };
@@ -158,6 +186,8 @@ export interface RouteView {
   clusterList: string[];
   /** Why this path is the best ('only path' when alone). */
   reason: string;
+  /** The best path is stale: kept from a peer restarting gracefully (RFC 4724 4.2). */
+  stale?: boolean;
   /** Candidate paths for the prefix (1 = no competition). */
   candidates: number;
   /** Data plane (when enabled): direct | vxlan | ipip | blackhole | local | none. */

@@ -28,7 +28,9 @@ export function peerStatus(agent: AgentView, e: PeerEntry): PeerStatusView {
     updatesOut: e.peer.counters.updatesOut,
     tooLarge: e.tooLarge,
     ...lastError(e),
+    ...gracefulRestart(agent, e),
     ...md5Status(e),
+    ...(e.bfd ? { bfd: e.bfd.status() } : {}),
   };
 }
 
@@ -38,6 +40,11 @@ function md5Status(e: PeerEntry): Pick<PeerStatusView, 'md5' | 'md5Diagnosis'> {
   const established = e.peer.established;
   const diagnosis = established ? undefined : md5Diagnosis({ established, passive: e.spec.passive, dialTimeouts: e.peer.counters.dialTimeouts, counters: readMd5Counters() });
   return diagnosis === undefined ? { md5: true } : { md5: true, md5Diagnosis: diagnosis };
+}
+
+function gracefulRestart(agent: AgentView, e: PeerEntry): Pick<PeerStatusView, 'gracefulRestart'> {
+  const v = agent.gracefulRestartView?.(e);
+  return v ? { gracefulRestart: v } : {};
 }
 
 /** The agent's own last error (max-prefix, a session that went down), else the session's. */
@@ -72,6 +79,7 @@ export function routeViews(agent: AgentView): RouteView[] {
       clusterList: [...a.clusterList],
       reason: best.source === 'local' && ranked.length <= 1 ? 'local block' : (ranked.find((r) => r.rank === 'best')?.reason ?? 'only path'),
       candidates: ranked.length,
+      ...(best.stale ? { stale: true } : {}),
     });
   }
   return out.sort((x, y) => (x.prefix < y.prefix ? -1 : x.prefix > y.prefix ? 1 : 0));

@@ -11,15 +11,20 @@ import type { Logger } from 'pino';
 import type { Subscription } from '../../lib/signal.js';
 import type { MaxPrefixExceeded } from '../../rib/adj-rib-in.js';
 import type { PeerInfo } from '../../rib/peer.js';
-import { IPV4_UNICAST, IPV6_UNICAST, localCapabilities } from '../../session/index.js';
+import { IPV4_UNICAST, IPV6_UNICAST, localCapabilities, type GracefulRetention, type StopMode } from '../../session/index.js';
+import { gracefulRestartCapability } from './graceful-restart-capability.js';
 import { Afi, Safi } from '../../wire/iana.js';
 import type { UpdateMessage } from '../../wire/types.js';
 import type { AgentConfig, MeshNode } from '../config/agent-config.js';
 import type { Scheduler, Timer } from '../io/scheduler.js';
 import type { Transport } from '../io/transport.js';
+import { BfdService } from '../bfd/bfd-service.js';
+import type { BfdSession } from '../bfd/bfd-session.js';
+import type { DatagramTransport } from '../bfd/datagram.js';
+import { bfdFollowsSession } from '../bfd/bfd-follow.js';
 import { logEvent } from '../observability/log-events.js';
 import { peerLogger } from '../observability/logger.js';
-import { desiredPeers, diffPeers, NodesFileWatcher, type PeerDiff, type PeerSpec } from './mesh.js';
+import { desiredPeers, diffPeers, sessionKey, NodesFileWatcher, type PeerDiff, type PeerSpec } from './mesh.js';
 import { Peer } from './peer.js';
 import type { InputRefusal } from './update-input.js';
 
@@ -44,15 +49,24 @@ export interface PeerEntry {
   /** Routes not sent to the peer in this session because they do not fit its maximum message size. */
   tooLarge: number;
   removed: boolean;
+  /** The BFD session following this one (spec.bfd), if any. */
+  bfd?: BfdSession;
 }
 
 /** What the agent does with a session's routing events. A throw resets that session only. */
 export interface PeerRouting {
   established(e: PeerEntry): void;
-  /** The session left Established, or an Established peer was removed: its routes go. */
-  down(e: PeerEntry): void;
+  /**
+   * The session left Established, or an Established peer was removed: its routes go, or with
+   * `retain` stay stale (graceful restart, RFC 4724 4.2).
+   */
+  down(e: PeerEntry, retain?: GracefulRetention): void;
+  /** A peer that was not Established was removed (its stale routes, if any, go). */
+  removed?(e: PeerEntry): void;
   update(e: PeerEntry, u: UpdateMessage): void;
   refresh(e: PeerEntry, afi: number, safi: number, subtype?: number): void;
+  /** The peer's import rules or max-prefix changed; the session stays. */
+  importPolicyChanged(e: PeerEntry): void;
 }
 
 export class AgentPeers {
@@ -61,6 +75,8 @@ export class AgentPeers {
   private watcher: NodesFileWatcher | undefined;
   private fileNodes: MeshNode[] = [];
   private stopping = false;
+  /** R and F bits of our graceful restart capability (graceful-restart.ts; set by the agent). */
+  restartFlags: () => { restarting: boolean; forwarding: boolean } = () => ({ restarting: false, forwarding: false });
   /** Called after every apply (start, reload, nodes file): the listener's TCP MD5 keys follow the peers. */
   onApplied: (() => void) | undefined;
 
@@ -70,8 +86,16 @@ export class AgentPeers {
     private readonly routerId: () => string,
     private readonly log: Logger,
     private readonly routing: PeerRouting,
-    private readonly io: { scheduler: Scheduler; transport: Transport },
+    private readonly io: { scheduler: Scheduler; transport: Transport; datagrams?: DatagramTransport },
   ) {}
+
+  private bfdService: BfdService | undefined;
+
+  /** The agent's BFD (created with the first peer that has BFD); packets dropped before any session. */
+  get bfd(): BfdService {
+    this.bfdService ??= new BfdService(this.log, { scheduler: this.io.scheduler, datagrams: this.io.datagrams });
+    return this.bfdService;
+  }
 
   // ------------------------------------------------------------------ the nodes file
 
@@ -115,7 +139,14 @@ export class AgentPeers {
     );
     for (const s of d.remove) this.remove(this.entries.get(s.address)!, 'peer de-configured', why);
     for (const c of d.change) {
-      this.remove(this.entries.get(c.from.address)!, 'peer configuration changed', why);
+      const e = this.entries.get(c.from.address)!;
+      if (sessionKey(c.from) === sessionKey(c.to)) {
+        // Only the import policy changed: the session stays, its routes are examined again.
+        e.spec = c.to;
+        this.routing.importPolicyChanged(e);
+        continue;
+      }
+      this.remove(e, 'peer configuration changed', why);
       this.add(c.to, why);
     }
     for (const s of d.add) this.add(s, why);
@@ -130,10 +161,26 @@ export class AgentPeers {
     return out;
   }
 
-  /** Every session closed with Cease/Administrative Shutdown and `message`; no restart after. */
-  closeAll(message: string): void {
+  /**
+   * Every session closed with Cease/Administrative Shutdown and `message`; no restart after.
+   * `mode` 'graceful' lets peers with graceful restart keep our routes, 'withdraw' makes them drop
+   * them (session/graceful-restart.ts stopNotification).
+   */
+  closeAll(message: string, mode?: StopMode): void {
     this.stopping = true;
-    for (const e of [...this.entries.values()]) this.remove(e, message);
+    for (const e of [...this.entries.values()]) this.remove(e, message, 'shutdown', mode);
+  }
+
+  /** Our OPEN's capabilities for a session. */
+  private capabilities(spec: PeerSpec) {
+    const families = this.families();
+    const gracefulRestart = gracefulRestartCapability(spec.gracefulRestart, families, this.restartFlags());
+    return localCapabilities({ localAs: this.config().node.asn, families, enhancedRouteRefresh: true, ...(gracefulRestart ? { gracefulRestart } : {}) });
+  }
+
+  /** The capabilities changed (the restart is over: R cleared): the next OPENs carry the new ones. */
+  refreshCapabilities(): void {
+    for (const e of this.entries.values()) e.peer.setCapabilities(this.capabilities(e.spec));
   }
 
   private families() {
@@ -158,7 +205,7 @@ export class AgentPeers {
           keepaliveTime: spec.keepalive,
           connectRetryTime: spec.connectRetry,
           passive: spec.passive,
-          capabilities: localCapabilities({ localAs: c.node.asn, families: this.families(), enhancedRouteRefresh: true }),
+          capabilities: this.capabilities(spec),
         },
       },
       log,
@@ -175,7 +222,7 @@ export class AgentPeers {
             return this.routing.established(e);
           case 'down':
             this.setLastError(e, peer.state.lastError?.message ?? ev.reason);
-            return this.routing.down(e);
+            return this.routing.down(e, ev.retain);
           case 'update':
             return this.routing.update(e, ev.update);
           case 'route-refresh':
@@ -188,18 +235,21 @@ export class AgentPeers {
       }
     });
     this.entries.set(spec.address, e);
+    if (spec.bfd) e.bfd = bfdFollowsSession(this.bfd, e, log, (text) => this.setLastError(e, text));
     logEvent(this.log, 'agent.peer-added', { peer: spec.id, address: spec.address, kind: spec.kind, passive: spec.passive, why });
     peer.start();
   }
 
-  private remove(e: PeerEntry, message: string, why = 'shutdown'): void {
+  private remove(e: PeerEntry, message: string, why = 'shutdown', mode?: StopMode): void {
     e.removed = true;
     e.restartTimer?.cancel();
     if (this.entries.get(e.spec.address) === e) this.entries.delete(e.spec.address);
     // RFC 4486 3: a peer removed from the configuration gets Cease/3 Peer De-configured; an agent
     // shutting down sends Cease/2 Administrative Shutdown. Both carry the reason as RFC 9003 text.
-    e.peer.close(message, why === 'shutdown' ? 'cease.administrative-shutdown' : 'cease.peer-deconfigured');
+    e.peer.close(message, why === 'shutdown' ? 'cease.administrative-shutdown' : 'cease.peer-deconfigured', why === 'shutdown' ? mode : undefined);
+    if (e.bfd) this.bfd.remove(e.spec.address, e.bfd);
     if (e.info) this.routing.down(e);
+    else this.routing.removed?.(e);
     e.sub.unsubscribe();
     if (why !== 'shutdown') logEvent(this.log, 'agent.peer-removed', { peer: e.spec.id, address: e.spec.address, why, message });
   }

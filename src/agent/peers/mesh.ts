@@ -9,11 +9,13 @@ import type { Logger } from 'pino';
 import { bytesToIpv6, ipv4ToNumber, ipv6ToBytes, isIpv4, numberToIpv4 } from '../../lib/address.js';
 import { shouldDial } from '../../session/collision.js';
 import type { AgentConfig, MeshNode } from '../config/agent-config.js';
+import type { BfdSetting } from '../config/bfd-config.js';
 import { ConfigError } from '../config/config-error.js';
 import { isSelf, toPolicyRules } from '../config/config-helpers.js';
 import { loadNodesFile } from '../config/config-load.js';
 import { logEvent } from '../observability/log-events.js';
 import type { PolicyRule } from '../../rib/policy.js';
+import { resolveGracefulRestart, type GracefulRestartSettings } from '../config/graceful-restart-config.js';
 
 export type PeerKind = 'mesh' | 'external' | 'reflector-client';
 
@@ -34,12 +36,25 @@ export interface PeerSpec {
   importRules: PolicyRule[];
   exportRules: PolicyRule[];
   maxPrefix: { limit: number; restartAfter: number } | undefined;
+  /** RFC 4724 / RFC 8538 settings of this session (graceful-restart-config.ts). */
+  gracefulRestart: GracefulRestartSettings;
+  /** A BFD session follows this one (RFC 5882); absent: none. */
+  bfd?: BfdSetting;
   /** TCP MD5 key (RFC 2385); never logged or shown. */
   password: string | undefined;
 }
 
 export function specKey(s: PeerSpec): string {
   return JSON.stringify(s);
+}
+
+/**
+ * The part of a spec the session itself depends on: everything but the import policy (rules and
+ * max-prefix). Two specs that differ only there keep the session; the held routes are examined
+ * again instead (RFC 2918 1).
+ */
+export function sessionKey(s: PeerSpec): string {
+  return JSON.stringify({ ...s, importRules: undefined, maxPrefix: undefined });
 }
 
 /**
@@ -75,6 +90,8 @@ export function meshSpecs(cfg: AgentConfig, nodes: readonly MeshNode[]): PeerSpe
       importRules: [],
       exportRules: [],
       maxPrefix: undefined,
+      gracefulRestart: resolveGracefulRestart(cfg.gracefulRestart, cfg.mesh.gracefulRestart),
+      ...(cfg.mesh.bfd ? { bfd: cfg.mesh.bfd } : {}),
       password: cfg.mesh.password,
     });
   }
@@ -103,6 +120,8 @@ export function externalSpecs(cfg: AgentConfig): PeerSpec[] {
     importRules: toPolicyRules(p.import),
     exportRules: toPolicyRules(p.export),
     maxPrefix: p.maxPrefix,
+    gracefulRestart: resolveGracefulRestart(cfg.gracefulRestart, p.gracefulRestart),
+    ...(p.bfd ? { bfd: p.bfd } : {}),
     password: p.password,
   }));
 }

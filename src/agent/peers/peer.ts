@@ -15,14 +15,14 @@
 import type { Logger } from 'pino';
 import { Signal } from '../../lib/signal.js';
 import { createSession, detectCollision, nextDeadline, step } from '../../session/index.js';
-import type { Action, Negotiated, SessionConfig, SessionEvent, SessionState, StateName, StopCause } from '../../session/index.js';
+import type { Action, GracefulRetention, Negotiated, SessionConfig, SessionEvent, SessionState, StateName, StopCause, StopMode } from '../../session/index.js';
 import { encodeKeepalive } from '../../wire/keepalive.js';
 import { encodeNotification } from '../../wire/notification.js';
 import { encodeOpen } from '../../wire/open.js';
 import { encodeRouteRefresh } from '../../wire/route-refresh.js';
 import { ErrorCode, MessageType, OpenSubcode } from '../../wire/iana.js';
 import type { WireError } from '../../wire/errors.js';
-import type { BgpMessage, RouteRefreshMessage, UpdateMessage, WireOptions } from '../../wire/types.js';
+import type { BgpMessage, Capability, RouteRefreshMessage, UpdateMessage, WireOptions } from '../../wire/types.js';
 import { toHex } from '../../lib/hex.js';
 import { systemScheduler, type Scheduler, type Timer } from '../io/scheduler.js';
 import { netTransport, type BgpSocket, type Transport } from '../io/transport.js';
@@ -66,7 +66,7 @@ export interface PeerCounters {
 export type PeerEvent =
   | { type: 'state'; peer: string; from: StateName; to: StateName; reason: string }
   | { type: 'established'; peer: string; negotiated: Negotiated }
-  | { type: 'down'; peer: string; reason: string }
+  | { type: 'down'; peer: string; reason: string; retain?: GracefulRetention }
   | { type: 'update'; peer: string; update: UpdateMessage }
   | { type: 'route-refresh'; peer: string; refresh: RouteRefreshMessage };
 
@@ -142,22 +142,32 @@ export class Peer {
    * 'cease.max-prefixes' (subcode 1) with `data` = AFI, SAFI and the limit (RFC 4486 4). No
    * automatic restart follows: the caller starts the peer again when it wants.
    */
-  stop(shutdownMessage?: string, cause?: StopCause, data?: Uint8Array): void {
-    this.dispatch(this.main, { type: 'ManualStop', shutdownMessage, cause, data });
-    if (this.second) this.dispatch(this.second, { type: 'ManualStop', shutdownMessage, cause, data });
+  stop(shutdownMessage?: string, cause?: StopCause, data?: Uint8Array, mode?: StopMode): void {
+    const ev: SessionEvent = { type: 'ManualStop', shutdownMessage, cause, data, ...(mode ? { mode } : {}) };
+    this.dispatch(this.main, ev);
+    if (this.second) this.dispatch(this.second, ev);
   }
 
-  /** Stops for good: no restart, timers cleared, the event stream completed. */
-  close(shutdownMessage?: string, cause?: StopCause): void {
-    this.stop(shutdownMessage, cause);
+  /**
+   * Stops for good: no restart, timers cleared, the event stream completed. `mode` 'graceful':
+   * the peer is to keep our routes (we restart); 'withdraw': it is to drop them (graceful-restart.ts).
+   */
+  close(shutdownMessage?: string, cause?: StopCause, mode?: StopMode): void {
+    this.stop(shutdownMessage, cause, undefined, mode);
     this.stopped = true;
     for (const s of [this.main, this.second]) s?.timer?.cancel();
     this.events.complete();
   }
 
   /** Tears the session down with a Cease of the given cause (e.g. max-prefix) and lets it restart. */
-  reset(cause: 'cease.administrative-reset' | 'cease.other-configuration-change', text?: string): void {
-    this.dispatch(this.main, { type: 'AutomaticStop', cause, shutdownMessage: text });
+  reset(cause: 'cease.administrative-reset' | 'cease.other-configuration-change' | 'cease.bfd-down' | 'cease.hard-reset', text?: string, data?: Uint8Array): void {
+    this.dispatch(this.main, { type: 'AutomaticStop', cause, shutdownMessage: text, data });
+  }
+
+  /** The capabilities of our next OPENs (graceful restart clears the R bit once the restart is over). */
+  setCapabilities(capabilities: Capability[]): void {
+    this.config.session.capabilities = capabilities;
+    for (const s of [this.main, this.second]) if (s) s.state = { ...s.state, config: { ...s.state.config, capabilities } };
   }
 
   /** Queues UPDATE messages (already encoded with `encodeOptions`) on the Established session. */
@@ -347,7 +357,7 @@ export class Peer {
         return;
       case 'SessionDown':
         logEvent(this.log, 'session.down', { reason: a.reason });
-        this.events.next({ type: 'down', peer, reason: a.reason });
+        this.events.next({ type: 'down', peer, reason: a.reason, ...(a.retain ? { retain: a.retain } : {}) });
         return;
       case 'DeliverUpdate':
         this.counters.updatesIn++;

@@ -439,6 +439,7 @@ export class Agent implements AgentView {
     if (!n || !info) return;
     const msgs = initialAdvertisement(n, () => this.messages(e, this.ribOut.fullTable(info.id)));
     this.send(e, msgs);
+    this.gr?.tableSent();
     logEvent(this.log, 'agent.routes-sent', { peer: info.id, messages: msgs.length, fullTable: true });
   }
 
@@ -450,7 +451,7 @@ export class Agent implements AgentView {
     this.gr?.forget(e);
     this.ribOut.removePeer(id);
     if (retain && this.gr?.sessionDown(e, id, retain)) return;
-    this.gr?.removed(id);
+    this.gr?.removed(id, 'the session ended without graceful restart');
     this.onChanges(this.rib.removePeer(id));
   }
 

@@ -8,6 +8,7 @@ import type { AdjRibOut } from '../rib/export.js';
 import type { Rib } from '../rib/loc-rib.js';
 import type { AgentConfig } from './config/agent-config.js';
 import type { PeerEntry } from './peers/agent-peers.js';
+import type { GracefulRestartView } from './control/protocol.js';
 
 export interface AgentView {
   readonly config: AgentConfig;
@@ -16,4 +17,6 @@ export interface AgentView {
   /** The sessions, by peer address. */
   readonly entries: ReadonlyMap<string, PeerEntry>;
   localBlocks(): Prefix[];
+  /** Graceful restart state of a peer (RFC 4724), once the agent has started. */
+  gracefulRestartView?(e: PeerEntry): GracefulRestartView | undefined;
 }

@@ -168,8 +168,9 @@ export function registerAgent(program: Command, ctx: CommandContext): void {
     .requiredOption('-c, --config <file>', 'the YAML configuration file')
     .addOption(new Option('--log-level <level>', 'log level (overrides logLevel in the file)').choices(['debug', 'info', 'warn', 'error', 'silent']))
     .option('-s, --socket <path>', 'control socket (overrides control.socket in the file)')
+    .option('--withdraw', 'on SIGTERM/SIGINT make every peer drop our routes (Cease, Hard Reset with RFC 8538 peers); default: graceful, peers with graceful restart keep them while weft restarts (RFC 4724)')
     .addHelpText('after', AGENT_HELP)
-    .action(async (o: { config: string; logLevel?: LogLevel; socket?: string }) => {
+    .action(async (o: { config: string; logLevel?: LogLevel; socket?: string; withdraw?: boolean }) => {
       // V8's heap heuristics for a long-lived process that must stay small: the old generation
       // grows by a smaller factor between full collections (and the young one is smaller). At 1M
       // routes the peak RSS went from 210-280 MiB to 152-158 MiB, with no loss of speed (labs/bench).
@@ -184,7 +185,10 @@ export function registerAgent(program: Command, ctx: CommandContext): void {
         signals.failed();
         throw new CliError(`cannot start: ${(e as Error).message}`, ExitStatus.USAGE);
       }
-      signals.started(agent);
+      // Stop modes (session/graceful-restart.ts): graceful (default) or withdraw.
+      const mode = o.withdraw ? 'withdraw' : 'graceful';
+      const text = o.withdraw ? 'weft agent is shutting down' : 'weft agent is restarting';
+      signals.started({ reload: () => agent.reload(), shutdown: () => agent.shutdown(text, mode) });
       await signals.stopped;
       ctx.exitStatus = ExitStatus.OK;
       // The NOTIFICATIONs are flushed by now or within the sockets' 2 s grace; do not linger.

@@ -37,6 +37,8 @@ export interface Scenario {
   description: string;
   config: Record<string, unknown>;
   peers: Record<string, ScriptedPeerConfig>;
+  /** weft routes already in the kernel at start (a restart), with the data plane on: MemRoute fields. */
+  kernelRoutes?: { dst: string; gateway?: string; dev?: string; type?: string; protocol?: string }[];
   /** Log events (by name) that go into the transcript. */
   logEvents?: string[];
   steps: Step[];
@@ -80,6 +82,7 @@ export async function runScenario(dir: string): Promise<Transcript> {
   // the transcript then shows every ip/bridge line weft writes.
   const kernel = nextConfig.config.dataplane.enabled ? new MemoryKernel() : undefined;
   kernel?.addLink({ name: 'eth0', mtu: 1500, addrs: [String(sc.config.node && (sc.config.node as { address: string }).address)] });
+  for (const r of sc.kernelRoutes ?? []) kernel?.addRoute({ protocol: 'weft', ...r });
   let linesSeen = 0;
   const agent = new Agent(nextConfig, log, { controlSocket: false, scheduler, transport, ipDriver: kernel, loadConfig: () => nextConfig });
   /** Lets the data plane's batch window pass, so what a step changed reaches the kernel. */

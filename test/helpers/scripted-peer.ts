@@ -3,7 +3,8 @@
  * It frames and decodes what weft writes (kept in order, as compact summaries for golden files)
  * and writes whatever the test asks for: OPEN, KEEPALIVE, UPDATE, NOTIFICATION or raw bytes.
  */
-import { localCapabilities } from '../../src/session/index.js';
+import { GracefulRestartFlag, localCapabilities } from '../../src/session/index.js';
+import { endOfRibBytes } from '../../src/wire/eor.js';
 import { fromHex } from '../../src/lib/hex.js';
 import { formatPrefix, parsePrefix } from '../../src/lib/prefix.js';
 import { attr } from '../../src/wire/attr-build.js';
@@ -12,7 +13,7 @@ import { Origin } from '../../src/wire/iana.js';
 import { encodeKeepalive } from '../../src/wire/keepalive.js';
 import { decodeMessage } from '../../src/wire/message.js';
 import { encodeNotification } from '../../src/wire/notification.js';
-import { buildOpen, encodeOpen } from '../../src/wire/open.js';
+import { buildOpen, capabilitiesOf, encodeOpen } from '../../src/wire/open.js';
 import { encodeRouteRefresh } from '../../src/wire/route-refresh.js';
 import { DEFAULT_WIRE_OPTIONS, type BgpMessage, type PathAttribute, type WireOptions } from '../../src/wire/types.js';
 import { packUpdates } from '../../src/wire/update-pack.js';
@@ -25,6 +26,8 @@ export interface ScriptedPeerConfig {
   /** Capabilities beyond the defaults: false leaves route refresh out. */
   routeRefresh?: boolean;
   fourOctetAs?: boolean;
+  /** RFC 4724 capability: restart time, the R and N flags, the F bit on IPv4 unicast. */
+  gracefulRestart?: { restartTime?: number; r?: boolean; n?: boolean; f?: boolean };
 }
 
 /** What a test may ask the scripted peer to send (also the `send:` of a conformance step). */
@@ -34,6 +37,8 @@ export interface SendSpec {
   update?: UpdateSpec;
   notification?: [number, number] | [number, number, string];
   routeRefresh?: [number, number, number?];
+  /** End-of-RIB (RFC 4724 2) for [afi, safi]. */
+  endOfRib?: [number, number];
   hex?: string;
 }
 
@@ -96,7 +101,14 @@ export class ScriptedPeer {
     const out: Uint8Array[] = [];
     if (spec.open) {
       const c = { ...this.config, ...spec.open };
-      out.push(encodeOpen(buildOpen({ asn: c.asn, holdTime: c.holdTime ?? 90, bgpId: c.id, capabilities: localCapabilities({ localAs: c.asn, routeRefresh: c.routeRefresh ?? true }).filter((x) => c.fourOctetAs !== false || x.type !== 'four-octet-as') })));
+      const g = c.gracefulRestart;
+      const gracefulRestart = g && {
+        restartTime: g.restartTime ?? 120,
+        flags: (g.r ? GracefulRestartFlag.RESTART_STATE : 0) | (g.n ? GracefulRestartFlag.NOTIFICATION : 0),
+        families: [{ afi: 1, safi: 1, flags: g.f === false ? 0 : GracefulRestartFlag.FORWARDING_STATE }],
+      };
+      const caps = localCapabilities({ localAs: c.asn, routeRefresh: c.routeRefresh ?? true, ...(gracefulRestart ? { gracefulRestart } : {}) });
+      out.push(encodeOpen(buildOpen({ asn: c.asn, holdTime: c.holdTime ?? 90, bgpId: c.id, capabilities: caps.filter((x) => c.fourOctetAs !== false || x.type !== 'four-octet-as') })));
     }
     if (spec.keepalive) out.push(encodeKeepalive());
     if (spec.notification) {
@@ -109,6 +121,7 @@ export class ScriptedPeer {
       out.push(encodeRouteRefresh({ type: 'route-refresh', afi, safi, subtype: subtype ?? 0 }));
     }
     if (spec.update) out.push(...this.update(spec.update));
+    if (spec.endOfRib) out.push(endOfRibBytes(spec.endOfRib[0], spec.endOfRib[1], { ...DEFAULT_WIRE_OPTIONS, fourOctetAs: this.config.fourOctetAs !== false }));
     if (spec.hex) out.push(fromHex(spec.hex));
     return out;
   }
@@ -129,8 +142,14 @@ export class ScriptedPeer {
 /** A received message as a short, stable summary for golden files. */
 export function summarise(m: BgpMessage): unknown {
   switch (m.type) {
-    case 'open':
-      return { open: { myAs: m.myAs, holdTime: m.holdTime, bgpId: m.bgpId } };
+    case 'open': {
+      const gr = capabilitiesOf(m).find((c) => c.type === 'graceful-restart');
+      if (gr?.type !== 'graceful-restart') return { open: { myAs: m.myAs, holdTime: m.holdTime, bgpId: m.bgpId } };
+      // RFC 4724 3: R and N flags, restart time, families with F.
+      const flags = `${gr.flags & GracefulRestartFlag.RESTART_STATE ? 'R' : '-'}${gr.flags & GracefulRestartFlag.NOTIFICATION ? 'N' : '-'}`;
+      const families = gr.families.map((f) => `${f.afi}/${f.safi}${f.flags & GracefulRestartFlag.FORWARDING_STATE ? ' F' : ''}`);
+      return { open: { myAs: m.myAs, holdTime: m.holdTime, bgpId: m.bgpId, gracefulRestart: { flags, time: gr.time, families } } };
+    }
     case 'keepalive':
       return 'keepalive';
     case 'notification':

@@ -97,6 +97,8 @@ export class DataplaneBridge implements RouteSink {
    */
   private memo = new WeakMap<Path, Memo>();
   private readonly held = new PrefixMap<Held>();
+  /** weft's own routes found in the kernel at start (any kind): this start is a restart (RFC 4724 4.1). */
+  foundAtStart = 0;
   /** The next recompute hands the Dataplane the whole state. */
   private whole = true;
   /** End-of-RIB arrived: every held route is checked again. */
@@ -134,6 +136,7 @@ export class DataplaneBridge implements RouteSink {
     const c = this.agent.config;
     await this.findUnderlay(c.dataplane.underlayDevice, c.node.address.address);
     const kernel = await readKernelState(this.driver, VXLAN_DEVICE, [VXLAN_DEVICE, IPIP_DEVICE]);
+    this.foundAtStart = kernel.routes.filter(isWeftRoute).length;
     this.holdKernelRoutes(kernel);
     const dp = new Dataplane({ netns: this.opts.netns, resyncIntervalMs: c.dataplane.resyncSeconds * 1000 }, { driver: this.driver, clock: this.scheduler });
     dp.on('batch', (b) => this.onBatch(b));

@@ -65,7 +65,7 @@ function loaded(config: Record<string, unknown>): LoadedConfig {
 }
 
 export async function runScenario(dir: string): Promise<Transcript> {
-  const sc = parse(readFileSync(join(dir, 'scenario.yaml'), 'utf8')) as Scenario;
+  const sc = parse(readFileSync(join(dir, 'scenario.yaml'), 'utf8'), { merge: true }) as Scenario;
   const scheduler = new ManualScheduler();
   const node = (sc.config.node as { address: string }).address.split('/')[0];
   const transport = new MemoryTransport(scheduler, node);

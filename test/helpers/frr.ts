@@ -13,6 +13,8 @@ export interface FrrOptions {
   /** bgpd.conf text. Remember `no bgp ebgp-requires-policy` and `no bgp network import-check`. */
   bgpdConf: string;
   zebraConf?: string;
+  /** bfdd.conf text: also start FRR's BFD daemon (bgpd's `neighbor X bfd` needs it). Its pid is `bfddPid`. */
+  bfddConf?: string;
   /** Fail when FRR logs a rejected config line (it would otherwise run without it). Default true. */
   strictConfig?: boolean;
   startTimeoutMs?: number;
@@ -42,7 +44,12 @@ export class Frr {
   }
 
   alive(): boolean {
-    return this.procs.length === 2 && this.procs.every((p) => !isGone(p));
+    return this.procs.length >= 2 && this.procs.every((p) => !isGone(p));
+  }
+
+  /** bfdd's pid when it was started (bfddConf); pids stays [zebra, bgpd, bfdd]. */
+  get bfddPid(): number | undefined {
+    return this.procs[2]?.pid;
   }
 
   /** `vtysh -c CMD [-c CMD...]`: text output. */
@@ -99,14 +106,15 @@ export async function startFrr(lab: Lab, ns: string, opts: FrrOptions): Promise<
   };
   const zebraConf = file('zebra.conf', opts.zebraConf ?? '');
   const bgpdConf = file('bgpd.conf', opts.bgpdConf);
+  const bfddConf = opts.bfddConf === undefined ? undefined : file('bfdd.conf', opts.bfddConf);
   const startLog = file('start.log', '');
-  for (const p of [dir, zebraConf, bgpdConf, startLog]) chownSync(p, uid, gid);
+  for (const p of [dir, zebraConf, bgpdConf, startLog, ...(bfddConf ? [bfddConf] : [])]) chownSync(p, uid, gid);
   const zserv = join(dir, 'zserv.api');
   const logs = [startLog, join(dir, 'zebra.log'), join(dir, 'bgpd.log')];
   const timeoutMs = opts.startTimeoutMs ?? 15_000;
   const procs: Tracked[] = [];
 
-  const launch = async (daemon: 'zebra' | 'bgpd', extra: string[]) => {
+  const launch = async (daemon: 'zebra' | 'bgpd' | 'bfdd', extra: string[]) => {
     const pidFile = join(dir, `${daemon}.pid`);
     const args = ['-d', '-f', join(dir, `${daemon}.conf`), '-i', pidFile, '-z', zserv, '--vty_socket', dir, '-P', '0'];
     args.push('--log', `file:${join(dir, `${daemon}.log`)}`, ...extra);
@@ -128,6 +136,10 @@ export async function startFrr(lab: Lab, ns: string, opts: FrrOptions): Promise<
 
   await launch('zebra', ['-s', '90000000']);
   await launch('bgpd', []);
+  if (bfddConf) {
+    logs.push(join(dir, 'bfdd.log'));
+    await launch('bfdd', []);
+  }
   const frr = new Frr(ns, dir, logs, procs);
   await waitFor(() => frr.vtysh('show bgp summary json').then(() => true), {
     what: `bgpd in ${ns} answering vtysh`,

@@ -13,6 +13,8 @@ export interface BirdOptions {
   /** The BIRD config body; `router id` and a log file line are added unless it sets them itself. */
   config: string;
   startTimeoutMs?: number;
+  /** More command-line flags, e.g. ['-R'] (graceful restart recovery, as calico-node starts BIRD). */
+  args?: readonly string[];
 }
 
 export interface BirdProtocol {
@@ -157,7 +159,7 @@ export async function startBird(lab: Lab, ns: string, opts: BirdOptions): Promis
   const logs = [startLog, log];
   const timeoutMs = opts.startTimeoutMs ?? 15_000;
   try {
-    await inNs(ns, 'bird', ['-s', ctl, '-c', conf, '-P', pidFile], { logFile: startLog, timeoutMs });
+    await inNs(ns, 'bird', [...(opts.args ?? []), '-s', ctl, '-c', conf, '-P', pidFile], { logFile: startLog, timeoutMs });
   } catch (err) {
     throw new DaemonError(`bird failed to start in ${ns} (config ${conf}): ${firstLine(err)}`, logs);
   }

@@ -13,6 +13,7 @@ import { agentConfig, startAgent, type AgentStatus, type RouteView, type WeftAge
 import { run } from '../helpers/exec.js';
 import { Lab } from '../helpers/netns.js';
 import { waitFor } from '../helpers/wait.js';
+import { kernelRoutes, type KernelRoute } from '../helpers/kernel-routes.js';
 
 const skip = process.getuid?.() !== 0 ? 'needs root (network namespaces)' : undefined;
 if (skip) console.warn(`agent-dataplane skipped: ${skip}`);
@@ -26,15 +27,6 @@ interface Host {
   block: string;
   podAddr: string;
   agent: WeftAgent;
-}
-
-interface KRoute {
-  dst: string;
-  type?: string;
-  gateway?: string;
-  dev?: string;
-  protocol?: string;
-  flags?: string[];
 }
 
 const HOSTS = [
@@ -60,9 +52,8 @@ describe.skipIf(skip !== undefined)('weft agent: kernel data plane (direct + VXL
   const diagnose = () => [...hosts.values()].map((n) => n.agent.logTail(15)).join('\n');
 
   /** weft's routes in a host's main table. */
-  async function weftRoutes(n: Host): Promise<KRoute[]> {
-    const r = JSON.parse((await lab.ip(n.ns, '-json', 'route', 'show', 'table', 'main')).stdout) as KRoute[];
-    return r.filter((x) => x.protocol === 'weft' || x.protocol === '249').sort((a, b) => a.dst.localeCompare(b.dst));
+  async function weftRoutes(n: Host): Promise<KernelRoute[]> {
+    return (await kernelRoutes(lab, n.ns, 'weft')).sort((a, b) => a.dst.localeCompare(b.dst));
   }
 
   /** Routes, neighbours and FDB of weft's device: what a restart must not change. */

@@ -68,7 +68,9 @@ export type PeerEvent =
   | { type: 'established'; peer: string; negotiated: Negotiated }
   | { type: 'down'; peer: string; reason: string; retain?: GracefulRetention }
   | { type: 'update'; peer: string; update: UpdateMessage }
-  | { type: 'route-refresh'; peer: string; refresh: RouteRefreshMessage };
+  | { type: 'route-refresh'; peer: string; refresh: RouteRefreshMessage }
+  /** ConnectRetry gave up on a dial that never completed (counters.dialTimeouts is `count`). */
+  | { type: 'dial-timeout'; peer: string; count: number };
 
 interface Slot {
   state: SessionState;
@@ -308,7 +310,10 @@ export class Peer {
         this.dial(slot);
         return;
       case 'Disconnect':
-        if (slot.dialing && event.type === 'Tick') this.counters.dialTimeouts++;
+        if (slot.dialing && event.type === 'Tick') {
+          this.counters.dialTimeouts++;
+          this.events.next({ type: 'dial-timeout', peer: this.config.name, count: this.counters.dialTimeouts });
+        }
         this.abortDial(slot);
         slot.conn?.close('session ended', slot.lastWords);
         slot.lastWords = undefined;

@@ -39,6 +39,24 @@ export interface BfdSessionCounters {
   detectionTimeouts: number;
 }
 
+/** Upper bounds (ms) of the timer lateness histogram; the last bucket is everything above 500 ms. */
+export const LATENESS_BOUNDS_MS = [1, 2, 5, 10, 20, 50, 100, 200, 500] as const;
+
+/**
+ * How well the event loop keeps BFD's time: how late each timer fired (ms after its deadline),
+ * and the gaps between packets from the peer while Up (what our own detection sees: the peer's
+ * jitter plus its event loop plus the network).
+ */
+export interface BfdTiming {
+  /** Timer firings per lateness bucket (LATENESS_BOUNDS_MS, then > 500 ms). */
+  lateness: number[];
+  lateMaxMs: number;
+  /** Largest gap between two packets from the peer while Up, ms. */
+  rxGapMaxMs: number;
+  /** Gaps while Up longer than two thirds of the Detection Time: one more like it and it would have gone Down. */
+  rxNearMisses: number;
+}
+
 /** What `weft status` shows of a BFD session. */
 export interface BfdSessionStatus {
   state: BfdStateName;
@@ -60,6 +78,7 @@ export interface BfdSessionStatus {
   upTransitions: number;
   detectionTimeouts: number;
   discarded: Record<string, number>;
+  timing: BfdTiming;
   /** Why the socket could not be opened, when it could not. */
   error?: string;
 }
@@ -72,6 +91,8 @@ export class BfdSession {
   private socket: DatagramSocket | undefined;
   private closed = false;
   private since: number;
+  private lastRx: number | undefined;
+  private readonly timing: BfdTiming = { lateness: LATENESS_BOUNDS_MS.map(() => 0).concat(0), lateMaxMs: 0, rxGapMaxMs: 0, rxNearMisses: 0 };
   error: string | undefined;
 
   constructor(
@@ -104,6 +125,13 @@ export class BfdSession {
   receive(packet: BfdControlPacket): void {
     if (this.closed) return;
     this.counters.packetsIn++;
+    const now = this.scheduler.now();
+    if (this.s.state === 'Up' && this.s.remoteState === 'Up' && packet.state === 'Up' && this.lastRx !== undefined) {
+      const gap = now - this.lastRx;
+      if (gap > this.timing.rxGapMaxMs) this.timing.rxGapMaxMs = Math.round(gap * 10) / 10;
+      if (gap > (detectionTimeUs(this.s) / 1000) * (2 / 3)) this.timing.rxNearMisses++;
+    }
+    this.lastRx = now;
     this.dispatch({ type: 'Packet', packet });
   }
 
@@ -137,6 +165,7 @@ export class BfdSession {
       upTransitions: this.counters.upTransitions,
       detectionTimeouts: this.counters.detectionTimeouts,
       discarded: { ...this.counters.discarded } as Record<string, number>,
+      timing: { ...this.timing, lateness: [...this.timing.lateness] },
       ...(this.error !== undefined ? { error: this.error } : {}),
     };
   }
@@ -166,6 +195,15 @@ export class BfdSession {
     this.schedule();
   }
 
+  private late(ms: number): void {
+    const t = this.timing;
+    const late = Math.max(0, ms);
+    let i = LATENESS_BOUNDS_MS.findIndex((b) => late <= b);
+    if (i < 0) i = LATENESS_BOUNDS_MS.length;
+    t.lateness[i] = (t.lateness[i] ?? 0) + 1;
+    if (late > t.lateMaxMs) t.lateMaxMs = Math.round(late * 10) / 10;
+  }
+
   private schedule(): void {
     this.timer?.cancel();
     this.timer = undefined;
@@ -174,6 +212,7 @@ export class BfdSession {
     if (at === undefined) return;
     this.timer = this.scheduler.after(Math.max(0, at - this.scheduler.now()), () => {
       this.timer = undefined;
+      this.late(this.scheduler.now() - at);
       this.dispatch({ type: 'Tick', jitter: this.random() });
     });
   }

@@ -22,6 +22,8 @@ export interface AgentOptions {
   name: string;
   /** The agent configuration; `control.socket` is filled in when missing. */
   config: Record<string, unknown>;
+  /** More `weft agent` flags (`--withdraw`). */
+  args?: readonly string[];
 }
 
 export class WeftAgent {
@@ -109,7 +111,7 @@ export async function startAgent(lab: Lab, ns: string, opts: AgentOptions, start
   const conf = lab.path(`${opts.name}.yaml`);
   const config = { ...opts.config, control: { socket } };
   writeFileSync(conf, JSON.stringify(config));
-  const proc = lab.spawnIn(ns, 'node', [WEFT_MAIN, 'agent', '-c', conf], { label: opts.name });
+  const proc = lab.spawnIn(ns, 'node', [WEFT_MAIN, 'agent', '-c', conf, ...(opts.args ?? [])], { label: opts.name });
   const agent = new WeftAgent(opts.name, ns, socket, conf, proc);
   await waitFor(() => agent.status().then(() => true), {
     what: `agent ${opts.name} answering on ${socket}`,

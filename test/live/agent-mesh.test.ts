@@ -5,7 +5,8 @@
 // Checked: every agent learns every other agent's block and shows N-1 Established peers; a
 // withdrawn block disappears everywhere; a 4th host added through the nodes file joins without
 // any other session being reset (the Established-transition counters stay at 1); an agent stopped
-// with SIGTERM exits 0 and its block disappears everywhere.
+// with SIGTERM exits 0 and its peers keep its block, stale (graceful restart; `--withdraw` and
+// rolling restarts: agent-graceful-restart.test.ts).
 import { writeFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { agentConfig, startAgent, type AgentStatus, type RouteView, type WeftAgent } from '../helpers/agent.js';
@@ -133,7 +134,7 @@ describe.skipIf(skipReason !== undefined)('weft agent: full mesh', () => {
     }
   });
 
-  it('an agent stopped with SIGTERM exits 0 and its block disappears everywhere', async () => {
+  it('an agent stopped with SIGTERM exits 0; its peers keep its block, stale, through the restart it announced (graceful restart)', async () => {
     const gone = nodes[1];
     gone.agent.proc.signal('SIGTERM');
     const exit = await gone.agent.proc.exited;
@@ -142,16 +143,19 @@ describe.skipIf(skipReason !== undefined)('weft agent: full mesh', () => {
     await waitFor(
       async () => {
         for (const n of live) {
-          if ((await learned(n)).includes(gone.block)) return false;
           const p = (await n.agent.status()).peers.find((x) => x.id === gone.name);
           if (!p || p.state === 'Established') return false;
+          const r = (await n.agent.routes()).find((x) => x.prefix === gone.block);
+          if (!r || r.stale !== true) return false;
         }
         return true;
       },
-      { what: `${gone.name}'s block withdrawn everywhere`, timeoutMs: 20_000, intervalMs: 200, diagnose },
+      { what: `${gone.name}'s block kept stale everywhere`, timeoutMs: 20_000, intervalMs: 200, diagnose },
     );
-    // The others heard why: Cease / Administrative Shutdown with the RFC 9003 text.
+    // The wefts negotiated the N bit (RFC 8538): the graceful stop says why with Cease /
+    // Administrative Reset and the RFC 9003 text, which keeps graceful restart (a Hard Reset would not).
     const p = (await live[0].agent.status()).peers.find((x) => x.id === gone.name);
-    expect(p?.lastError).toMatch(/Cease \/ Administrative Shutdown: "weft agent is shutting down"/);
+    expect(p?.lastError).toMatch(/Cease \/ Administrative Reset: "weft agent is restarting"/);
+    expect(p?.gracefulRestart).toMatchObject({ stale: 1, state: 'peer restarting' });
   });
 });

@@ -43,10 +43,12 @@ Configuration file (YAML):
   mesh:
     nodes: [ { name: host-b, address: 10.0.1.12 }, { name: host-c, address: 10.0.2.11 } ]
     nodesFile: /etc/weft/nodes.yaml      # a list of {name, address}; may include this node
+    password: mesh-secret                # TCP MD5 (RFC 2385) on every mesh session (optional)
   peers:                                 # external peers
     - { address: 10.0.1.1, asn: 65001, holdTime: 90, maxPrefix: { limit: 1000, restartAfter: 60 },
         import: [ { prefixList: [ { action: permit, prefix: 0.0.0.0/0 } ], action: accept } ] }
     - { address: 10.0.1.21, asn: internal, routeReflectorClient: true }
+    - { address: 10.0.1.2, asn: 65001, password: tor-secret }   # TCP MD5, 1-80 bytes, never shown
   routeReflector: { clusterId: 10.0.1.11 }   # this node reflects for its clients
   pools: [ { cidr: 10.244.0.0/16, blockSize: 26, encapsulation: crossSubnet, tunnel: vxlan } ]
   blocks: [ 10.244.3.0/26 ]              # inside a pool, whole /blockSize blocks
@@ -57,8 +59,9 @@ Configuration file (YAML):
 
 Exit status:
   0  stopped by SIGTERM/SIGINT after shutting the sessions down
-  2  the configuration is invalid (nothing was started), another agent answers on the control
-     socket, or the BGP / metrics address cannot be bound
+  2  the configuration is invalid (nothing was started; a password without the TCP MD5 addon
+     counts as invalid), another agent answers on the control socket, or the BGP / metrics
+     address cannot be bound
 
 Examples:
   weft agent -c /etc/weft/weft.yaml

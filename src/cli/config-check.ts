@@ -11,12 +11,13 @@ Description:
   Reads the configuration the way "weft agent -c FILE" does and reports every problem with its
   field path (peers[1].holdTime: ..., blocks[0]: 10.9.0.0/26 is outside every pool ...), then the
   warnings (a /32 node address: never "same subnet", calico#4254). On success it prints a
-  summary: the node, how many mesh nodes and external peers, the pools and blocks. The nodes
-  file, if any, is not read (it may live only on the hosts).
+  summary: the node, how many mesh nodes and external peers, the pools and blocks (--json prints
+  passwords as "(hidden)"). The nodes file, if any, is not read (it may live only on the hosts).
 
 Exit status:
   0  valid (warnings may have been printed on standard error)
-  2  invalid, or the file cannot be read
+  2  invalid, the file cannot be read, or it sets a password (TCP MD5) and the MD5 addon is not
+     available on this machine
 
 Examples:
   weft config check /etc/weft/weft.yaml

@@ -27,6 +27,7 @@ Configuration file (YAML):
       connectRetry: 30            # seconds between dial attempts
       passive: false              # true: never dial, wait for the neighbour
       localAddress: 10.0.0.1      # source address for dialling (optional)
+      password: secret            # TCP MD5 (RFC 2385), optional; needs the MD5 addon
       families: [ipv4-unicast, ipv6-unicast]
   announce:
     - prefix: 10.244.0.0/26
@@ -37,8 +38,8 @@ Configuration file (YAML):
 
 Exit status:
   0  stopped by SIGTERM/SIGINT after shutting the sessions down
-  2  the configuration is invalid (each problem is printed with its field path), or the
-     listen address could not be bound
+  2  the configuration is invalid (each problem is printed with its field path), it has a
+     password and the TCP MD5 addon is not available, or the listen address could not be bound
 
 Examples:
   weft peer -c lab.yaml

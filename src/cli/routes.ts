@@ -33,7 +33,8 @@ export function formatRoutes(routes: readonly RouteView[]): string {
   const hasDataplane = routes.some((r) => r.shape !== undefined);
   return formatTable<RouteView>(routes, [
     { header: 'PREFIX', value: (r) => r.prefix },
-    { header: 'FROM', value: (r) => (r.source === 'local' ? 'local' : r.peer) },
+    // A stale path: kept from a peer restarting gracefully (RFC 4724 4.2) until its End-of-RIB.
+    { header: 'FROM', value: (r) => (r.source === 'local' ? 'local' : r.stale ? `${r.peer} (stale)` : r.peer) },
     { header: 'NEXT HOP', value: (r) => r.nextHop || '-' },
     { header: 'AS PATH', value: (r) => r.asPath || '-' },
     { header: 'LOCAL PREF', value: (r) => r.localPref ?? '-', right: true },

@@ -87,6 +87,8 @@ export function formatStatus(st: AgentStatus): string {
     ...(st.peers.some((p) => p.bfd) ? [{ header: 'BFD', value: (p: PeerStatusView) => bfdCell(p) }] : []),
     // Only when some peer has a TCP MD5 password (never the password itself).
     ...(st.peers.some((p) => p.md5) ? [{ header: 'MD5', value: (p: PeerStatusView) => (p.md5 ? 'yes' : '-') }] : []),
+    // Only while graceful restart is at work for some peer (RFC 4724): stale routes kept, a table deferred.
+    ...(st.peers.some((p) => grCell(p) !== '-') ? [{ header: 'GRACEFUL RESTART', value: (p: PeerStatusView) => grCell(p) }] : []),
     { header: 'SINCE', value: (p) => ago(p.since), right: true },
     { header: 'RCVD', value: (p) => p.received, right: true },
     { header: 'ACCEPTED', value: (p) => p.accepted, right: true },
@@ -100,6 +102,13 @@ export function formatStatus(st: AgentStatus): string {
 }
 
 /** "Up 900ms", "Down", "-" without BFD. */
+/** "peer restarting, 201 stale" while graceful restart keeps a peer's routes; '-' otherwise. */
+export function grCell(p: Pick<PeerStatusView, 'gracefulRestart'>): string {
+  const g = p.gracefulRestart;
+  if (!g || (g.state === undefined && g.stale === 0)) return '-';
+  return [g.state, g.stale > 0 ? `${g.stale} stale` : undefined].filter(Boolean).join(', ');
+}
+
 export function bfdCell(p: Pick<PeerStatusView, 'bfd'>): string {
   const b = p.bfd;
   if (!b) return '-';

@@ -1,6 +1,7 @@
 // Interop: TCP MD5 signatures (RFC 2385) with BIRD (`password`) and FRR (`neighbor X password`).
-// - Right key, both directions of connection (weft dials; the peer dials): Established and routes
-//   both ways.
+// - Right key, both directions of connection (weft dials; the peer dials), IPv4 and IPv6, weft
+//   listening dual-stack on '::' (IPv4 peers keyed as ::ffff:a.b.c.d): Established and routes both
+//   ways.
 // - Wrong key, and a key at one end only: never Established (the kernel drops the segments
 //   silently); weft's state says what can be known (dial attempts that timed out, the kernel's
 //   TCPMD5Failure / TCPMD5NotFound drop counters), and the kernels at both ends counted the drops.
@@ -48,6 +49,8 @@ interface Pair {
   peerKey?: string;
   /** Who opens the TCP connection ('both': neither side passive). */
   dials: 'weft' | 'peer' | 'both';
+  /** An IPv6 session (IPv6 unicast only). */
+  v6?: true;
 }
 
 const BIRD_PAIRS: Pair[] = [
@@ -56,21 +59,25 @@ const BIRD_PAIRS: Pair[] = [
   { name: 'b_wrong_out', weft: '10.0.0.3', peer: '10.0.0.13', weftKey: WEFT_KEY, peerKey: BIRD_KEY, dials: 'weft' },
   { name: 'b_wrong_in', weft: '10.0.0.4', peer: '10.0.0.14', weftKey: WEFT_KEY, peerKey: BIRD_KEY, dials: 'peer' },
   { name: 'b_nokey_weft', weft: '10.0.0.5', peer: '10.0.0.15', peerKey: BIRD_KEY, dials: 'weft' },
+  { name: 'b6_in', weft: 'fd00::1', peer: 'fd00::11', weftKey: RIGHT, peerKey: RIGHT, dials: 'peer', v6: true },
 ];
 const FRR_PAIRS: Pair[] = [
   { name: 'f_out', weft: '10.0.0.6', peer: '10.0.0.26', weftKey: RIGHT, peerKey: RIGHT, dials: 'weft' },
   { name: 'f_in', weft: '10.0.0.7', peer: '10.0.0.27', weftKey: RIGHT, peerKey: RIGHT, dials: 'peer' },
   { name: 'f_nokey_frr', weft: '10.0.0.8', peer: '10.0.0.28', weftKey: WEFT_KEY, dials: 'both' },
   { name: 'f_wrong_in', weft: '10.0.0.9', peer: '10.0.0.29', weftKey: WEFT_KEY, peerKey: FRR_KEY, dials: 'peer' },
+  { name: 'f6_out', weft: 'fd00::6', peer: 'fd00::26', weftKey: RIGHT, peerKey: RIGHT, dials: 'weft', v6: true },
 ];
 const PAIRS = [...BIRD_PAIRS, ...FRR_PAIRS];
 const GOOD = PAIRS.filter((p) => p.weftKey !== undefined && p.weftKey === p.peerKey);
 const BAD = PAIRS.filter((p) => !GOOD.includes(p));
 const pair = (name: string) => PAIRS.find((p) => p.name === name)!;
 
+// Listening on '::': the IPv4 peers' keys are set as ::ffff:a.b.c.d on the dual-stack socket.
 const weftConfig = {
   asn: AS_W,
   routerId: '10.0.0.1',
+  listen: { address: '::', port: 179 },
   peers: PAIRS.map((p) => ({
     name: p.name,
     address: p.peer,
@@ -80,13 +87,19 @@ const weftConfig = {
     connectRetry: 2,
     passive: p.dials === 'peer',
     ...(p.weftKey ? { password: p.weftKey } : {}),
+    ...(p.v6 ? { families: ['ipv6-unicast'] } : {}),
   })),
-  announce: [{ prefix: '10.101.0.0/24' }],
+  announce: [{ prefix: '10.101.0.0/24' }, { prefix: 'fd00:101::/48' }],
 };
+
+/** What each daemon announces, by family. */
+const FROM = { bird: { v4: '10.102.0.0/24', v6: 'fd00:102::/48' }, frr: { v4: '10.103.0.0/24', v6: 'fd00:103::/48' } };
+const announced = (p: Pair) => FROM[BIRD_PAIRS.includes(p) ? 'bird' : 'frr'][p.v6 ? 'v6' : 'v4'];
 
 const birdConfig = `
 protocol device {}
 protocol static { ipv4; route 10.102.0.0/24 blackhole; }
+protocol static { ipv6; route fd00:102::/48 blackhole; }
 ${BIRD_PAIRS.map(
   (p) => `protocol bgp ${p.name} {
   local ${p.peer} as ${AS_B};
@@ -97,7 +110,7 @@ ${BIRD_PAIRS.map(
   connect delay time 1;
   connect retry time 1;
   error wait time 1, 5;
-  ipv4 { import all; export all; };
+  ${p.v6 ? 'ipv6' : 'ipv4'} { import all; export all; };
 }`,
 ).join('\n')}
 `;
@@ -115,6 +128,9 @@ ${FRR_PAIRS.map(
     (p.dials === 'weft' ? ` neighbor ${p.weft} passive\n` : ''),
 ).join('')} address-family ipv4 unicast
   network 10.103.0.0/24
+ exit-address-family
+ address-family ipv6 unicast
+${FRR_PAIRS.filter((p) => p.v6).map((p) => `  neighbor ${p.weft} activate\n`).join('')}  network fd00:103::/48
  exit-address-family
 `;
 
@@ -139,7 +155,10 @@ describe.skipIf(skipReason !== undefined)('interop: TCP MD5 with BIRD and FRR', 
     lab = Lab.create();
     ns = await lan24(lab, { weft: PAIRS[0]!.weft, bird: BIRD_PAIRS[0]!.peer, frr: FRR_PAIRS[0]!.peer });
     const extra = async (who: string, addrs: string[]) => {
-      for (const a of addrs) await lab.ip(ns[who]!, 'addr', 'add', `${a}/24`, 'dev', 'eth0');
+      for (const a of addrs) {
+        if (a.includes(':')) await lab.ip(ns[who]!, 'addr', 'add', `${a}/64`, 'dev', 'eth0', 'nodad');
+        else await lab.ip(ns[who]!, 'addr', 'add', `${a}/24`, 'dev', 'eth0');
+      }
     };
     await extra('weft', PAIRS.slice(1).map((p) => p.weft));
     await extra('bird', BIRD_PAIRS.slice(1).map((p) => p.peer));
@@ -169,14 +188,15 @@ describe.skipIf(skipReason !== undefined)('interop: TCP MD5 with BIRD and FRR', 
 
   it('... and routes go both ways over the signed sessions', async () => {
     for (const p of GOOD) {
-      const want = BIRD_PAIRS.includes(p) ? '10.102.0.0/24' : '10.103.0.0/24';
+      const want = announced(p);
       await waitFor(() => peerState(p)?.received.some((r) => r.prefix === want), { what: `weft to receive ${want} from ${p.name}`, timeoutMs: 15_000, diagnose: () => JSON.stringify(peerState(p)) });
     }
     for (const p of BIRD_PAIRS.filter((x) => GOOD.includes(x))) {
+      const ours = p.v6 ? 'fd00:101::/48' : '10.101.0.0/24';
       const text = await waitFor(async () => {
         const t = await bird.birdc('show', 'route', 'protocol', p.name);
-        return t.includes('10.101.0.0/24') ? t : undefined;
-      }, { what: `BIRD ${p.name} to import 10.101.0.0/24 from weft`, timeoutMs: 15_000 });
+        return t.includes(ours) ? t : undefined;
+      }, { what: `BIRD ${p.name} to import ${ours} from weft`, timeoutMs: 15_000 });
       expect(text).toMatch(new RegExp(`via ${p.weft.replace(/\./g, '\\.')}`));
     }
     const hops = await waitFor(async () => {
@@ -184,7 +204,9 @@ describe.skipIf(skipReason !== undefined)('interop: TCP MD5 with BIRD and FRR', 
       const ips = paths.flatMap((x) => (x.nexthops ?? []).map((n) => n.ip)).sort();
       return ips.length === 2 ? ips : undefined;
     }, { what: 'FRR to hold 10.101.0.0/24 from both signed sessions', timeoutMs: 15_000 });
-    expect(hops).toEqual(FRR_PAIRS.filter((x) => GOOD.includes(x)).map((x) => x.weft).sort());
+    expect(hops).toEqual(FRR_PAIRS.filter((x) => GOOD.includes(x) && !x.v6).map((x) => x.weft).sort());
+    const v6 = await waitFor(async () => (await frr.bgpRoutes('ipv6'))['fd00:101::/48'], { what: 'FRR to hold fd00:101::/48 from the IPv6 session', timeoutMs: 15_000 });
+    expect(v6.length).toBe(1);
   });
 
   it('wrong key / key at one end only: weft dials that never complete are counted and explained', async () => {

@@ -33,6 +33,8 @@ export interface MetricsSource {
     tooLarge: number;
     /** Present when the peer has BFD. */
     bfd?: { state: string; detectionTimeouts: number; upTransitions: number; discarded: Record<string, number> };
+    /** Graceful restart (RFC 4724): the peer's routes kept stale. */
+    gracefulRestart?: { stale: number };
   }[];
   /** BFD packets dropped before reaching a session, by reason (monotonic). */
   bfdDropped?(): Readonly<Record<string, number>>;
@@ -89,6 +91,7 @@ export class AgentMetrics {
     perPeer('weft_peer_updates_received', 'UPDATE messages received from the peer since it was configured', (p) => p.updatesIn);
     perPeer('weft_peer_updates_sent', 'UPDATE messages sent to the peer since it was configured', (p) => p.updatesOut);
     perPeer('weft_peer_established_transitions', 'times the session reached Established since the peer was configured', (p) => p.establishedTransitions);
+    perPeer('weft_peer_stale_routes', 'routes of the peer kept stale through its graceful restart (RFC 4724 4.2)', (p) => p.gracefulRestart?.stale ?? 0);
     // Counters read from the agent's own at scrape time (monotonic there).
     const counter = (name: string, help: string, read: (c: AgentCounters) => number) =>
       new Counter({

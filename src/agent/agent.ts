@@ -229,8 +229,8 @@ export class Agent implements AgentView {
     // the kernel (keepRoutesOnExit), so the data plane stops following the RIB first.
     this.dataplane?.freeze();
     logEvent(this.log, 'agent.shutdown', { message });
-    this.peers.closeAll(message, mode);
     this.gr?.stop();
+    this.peers.closeAll(message, mode);
     this.flush();
     await this.stopServers();
     await this.dataplane?.stop(!this.config.dataplane.keepRoutesOnExit);

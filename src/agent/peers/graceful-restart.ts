@@ -87,6 +87,8 @@ export class GracefulRestart {
   private forwarding: boolean;
   private readonly deferred = new Set<PeerEntry>();
   private deferralTimer: Timer | undefined;
+  /** The agent is shutting down: sessions it closes keep nothing. */
+  private stopped = false;
 
   constructor(
     private readonly host: GracefulRestartHost,
@@ -126,7 +128,7 @@ export class GracefulRestart {
   /** A session went down with `retain`: keeps the peer's routes stale. False: nothing kept (remove as usual). */
   sessionDown(e: PeerEntry, id: string, retain: GracefulRetention): boolean {
     const settings = e.spec.gracefulRestart;
-    if (!settings.enabled) return false;
+    if (!settings.enabled || this.stopped) return false;
     const fams = [...new Set(retain.families.map(familyIndex).filter((f): f is 0 | 1 => f !== undefined))];
     if (fams.length === 0) return false;
     const rib = this.host.rib;
@@ -273,7 +275,11 @@ export class GracefulRestart {
     this.host.capabilitiesChanged();
   }
 
+  /** The agent is shutting down (call before closing the sessions). */
   stop(): void {
+    this.stopped = true;
+    this.restarting = false;
+    this.deferred.clear();
     this.deferralTimer?.cancel();
     for (const id of [...this.waiting.keys()]) this.clear(id);
   }

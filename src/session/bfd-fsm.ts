@@ -228,13 +228,6 @@ function receive(s: BfdSessionState, actions: BfdAction[], p: BfdControlPacket, 
     s.polling = false;
     s.txUs = s.desiredMinTxUs;
   }
-  // "Update the transmit interval as described in section 6.8.2": a peer asking for packets
-  // sooner than our next one gets them on the new schedule.
-  const interval = txIntervalUs(s);
-  if (interval === 0) s.timers.tx = undefined;
-  else if (s.state !== 'AdminDown' && (s.timers.tx === undefined || (interval < oldInterval && s.timers.tx > now + ms(interval)))) {
-    s.timers.tx = now + ms(interval) * 0.75;
-  }
   // "Update the Detection Time as described in section 6.8.4" (it restarts with every packet).
   s.timers.detect = now + ms(detectionTimeUs(s));
   if (s.state === 'AdminDown') return discard('admin-down', 'the session is administratively down');
@@ -247,6 +240,14 @@ function receive(s: BfdSessionState, actions: BfdAction[], p: BfdControlPacket, 
     if (p.state === 'Init' || p.state === 'Up') goTo(s, actions, 'Up', BfdDiag.NONE, `the peer is ${p.state}`);
   } else if (p.state === 'Down') {
     goTo(s, actions, 'Down', BfdDiag.NEIGHBOR_SIGNALED_DOWN, `the peer signalled Down (${describeDiag(p.diag)})`);
+  }
+  // "Update the transmit interval as described in section 6.8.2" (after the state change: going Up
+  // shortens our own interval): a shorter interval than the one the next packet was timed with
+  // brings that packet forward.
+  const interval = txIntervalUs(s);
+  if (interval === 0) s.timers.tx = undefined;
+  else if (s.timers.tx === undefined || (interval < oldInterval && s.timers.tx > now + ms(interval))) {
+    s.timers.tx = now + ms(interval) * 0.75;
   }
   // 6.8.7: "If a BFD Control packet is received with the Poll (P) bit set to 1, the receiving
   // system MUST transmit a BFD Control packet with the Poll (P) bit clear and the Final (F) bit

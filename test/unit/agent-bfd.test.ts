@@ -8,6 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { Agent } from '../../src/agent/agent.js';
 import { BfdService } from '../../src/agent/bfd/bfd-service.js';
 import { parseAgentConfig } from '../../src/agent/config/agent-config.js';
+import { controlPacket } from '../../src/session/bfd-fsm.js';
 import { encodeBfdControl, type BfdControlPacket } from '../../src/wire/bfd.js';
 import { ManualScheduler, MemoryTransport } from '../helpers/manual-io.js';
 import { MemoryNetwork } from '../helpers/manual-dgram.js';
@@ -111,6 +112,26 @@ describe('BFD in the agent (in-process)', () => {
     await s.scheduler.advance(4000);
     expect(bfdOf(s.agent)?.state).toBe('Up');
     expect(bfdOf(s.agent)?.upTransitions).toBe(2);
+    await s.agent.shutdown();
+    s.remote.closeAll();
+  });
+
+  it('after an event-loop stall, packets that arrived in time are read before the detection timer decides', async () => {
+    const s = setup();
+    await established(s);
+    const far = s.remote.add(A, { desiredMinTxUs: 300_000, requiredMinRxUs: 300_000, detectMult: 3 });
+    await s.scheduler.advance(3000);
+    expect(bfdOf(s.agent)?.state).toBe('Up');
+    // Our loop stalls 2 s: libuv's timer phase runs first (the detection timer is long past due)...
+    s.scheduler.jumpFiringTimersOnly(2000);
+    // ... while the peer's packet sat in the socket's receive queue (and ours in the peer's: the
+    // test's remote runs on the same stalled clock).
+    s.net.inject({ address: B, port: 49999 }, A, PORT, encodeBfdControl(controlPacket(far.state)));
+    s.net.inject({ address: A, port: 49998 }, B, PORT, encodeBfdControl(controlPacket(s.agent.entries.get(B)!.bfd!.state)));
+    await s.scheduler.runDue();
+    expect(bfdOf(s.agent)?.state).toBe('Up');
+    expect(bfdOf(s.agent)?.detectionTimeouts).toBe(0);
+    expect(s.agent.entries.get(B)?.peer.state.name).toBe('Established');
     await s.agent.shutdown();
     s.remote.closeAll();
   });

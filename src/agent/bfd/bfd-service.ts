@@ -17,7 +17,7 @@ import { BfdSession } from './bfd-session.js';
 import { dgramTransport, type DatagramFrom, type DatagramSocket, type DatagramTransport } from './datagram.js';
 
 /** Packets dropped before any session saw them. */
-export type BfdDropReason = BfdDecodeReason | 'unknown-peer' | 'your-discriminator-unknown' | 'wrong-source';
+export type BfdDropReason = BfdDecodeReason | 'unknown-peer' | 'your-discriminator-unknown' | 'wrong-source' | 'internal-error';
 
 export interface BfdServiceOptions {
   scheduler: Scheduler;
@@ -49,6 +49,11 @@ export class BfdService {
   private readonly random: () => number;
   /** Unknown sources logged one by one up to this many, then only counted. */
   private unknownLogged = 0;
+  /** Datagrams read since the last drain check, and the Ticks waiting for the receive queue to empty. */
+  private readsSinceCheck = 0;
+  private waiting: (() => void)[] = [];
+  private checking = false;
+  private drainRounds = 0;
 
   constructor(
     private readonly log: Logger,
@@ -73,7 +78,7 @@ export class BfdService {
    */
   add(address: string, config: BfdSessionConfig, localAddress?: string): BfdSession {
     this.remove(address);
-    const session = new BfdSession(address, config, this.newDiscriminator(), this.opts.scheduler, this.random, this.port);
+    const session = new BfdSession(address, config, this.newDiscriminator(), this.opts.scheduler, this.random, this.port, (fn) => this.whenDrained(fn));
     this.byAddress.set(address, session);
     this.byDiscr.set(session.localDiscr, session);
     const family = familyOf(address);
@@ -120,7 +125,14 @@ export class BfdService {
         family,
         address: this.opts.listenAddress?.[family],
         port: this.port,
-        onMessage: (bytes, from) => this.onPacket(bytes, from),
+        onMessage: (bytes, from) => {
+          try {
+            this.onPacket(bytes, from);
+          } catch (e) {
+            // A bug in handling one packet must not end the process (DESIGN.md: peer input never does).
+            this.drop('internal-error', from, e instanceof Error ? e.message : String(e));
+          }
+        },
         onError: (e) => logEvent(this.log, 'bfd.socket-error', { error: e.message }),
       })
       .then(
@@ -166,6 +178,35 @@ export class BfdService {
     logEvent(this.log, 'bfd.socket-error', { peer: session.peerAddress, error: session.error });
   }
 
+  /**
+   * Runs `fn` once the datagrams already queued on the receive sockets have been read. libuv runs
+   * due timers before it polls for I/O and reads at most 32 datagrams per socket per loop turn;
+   * after a stall of the event loop (a busy host) the detection timers of every session would
+   * expire before the packets that arrived in time were read, and sessions would go Down that
+   * are fine. So a timer's Tick waits, one loop turn at a time (setImmediate), until a turn read
+   * nothing, for at most 64 turns.
+   */
+  private whenDrained(fn: () => void): void {
+    this.waiting.push(fn);
+    if (this.checking) return;
+    this.checking = true;
+    this.readsSinceCheck = 0;
+    this.drainRounds = 0;
+    this.opts.scheduler.soon(() => this.checkDrained());
+  }
+
+  private checkDrained(): void {
+    if (this.readsSinceCheck > 0 && ++this.drainRounds < 64) {
+      this.readsSinceCheck = 0;
+      this.opts.scheduler.soon(() => this.checkDrained());
+      return;
+    }
+    this.checking = false;
+    const run = this.waiting;
+    this.waiting = [];
+    for (const fn of run) fn();
+  }
+
   private drop(reason: BfdDropReason, from: DatagramFrom, message: string): void {
     this.dropped[reason] = (this.dropped[reason] ?? 0) + 1;
     if (this.unknownLogged < 20) {
@@ -176,6 +217,7 @@ export class BfdService {
 
   /** RFC 5880 6.8.6: decode, then select the session. Never throws. */
   onPacket(bytes: Uint8Array, rawFrom: DatagramFrom): void {
+    this.readsSinceCheck++;
     const from = { address: plain(rawFrom.address), port: rawFrom.port };
     const r = decodeBfdControl(bytes);
     if (!r.ok) return this.drop(r.reason, from, r.message);

@@ -102,6 +102,12 @@ export class BfdSession {
     private readonly scheduler: Scheduler,
     private readonly random: () => number = Math.random,
     private readonly port = BFD_CONTROL_PORT,
+    /**
+     * Runs the Tick once the packets already waiting have been read (bfd-service.ts whenDrained):
+     * libuv runs due timers before it polls for I/O, so after an event-loop stall the detection
+     * timer would otherwise expire before the packets that arrived in time are read.
+     */
+    private readonly afterInput: (fn: () => void) => void = (fn) => scheduler.soon(fn),
   ) {
     this.s = createBfdSession(config, localDiscr);
     this.since = scheduler.wallClock();
@@ -213,7 +219,9 @@ export class BfdSession {
     this.timer = this.scheduler.after(Math.max(0, at - this.scheduler.now()), () => {
       this.timer = undefined;
       this.late(this.scheduler.now() - at);
-      this.dispatch({ type: 'Tick', jitter: this.random() });
+      this.afterInput(() => {
+        if (!this.closed) this.dispatch({ type: 'Tick', jitter: this.random() });
+      });
     });
   }
 }

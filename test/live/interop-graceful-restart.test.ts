@@ -5,7 +5,8 @@
 // Receiving speaker (weft): BIRD is killed with SIGKILL. weft keeps all 201 routes, marked stale in
 // `weft routes` and `weft status`, and its kernel keeps them: `ip monitor route` in weft's
 // namespace sees no change to a weft route from the kill until BIRD is back, has sent End-of-RIB
-// and weft has no stale route left.
+// and weft has no stale route left. BIRD frozen (SIGSTOP): weft's hold timer expires and the routes
+// stay stale, in the kernel too, until BIRD is thawed and back.
 //
 // Restarting speaker (weft): weft is stopped with SIGTERM (graceful: no NOTIFICATION that ends GR)
 // and, in a second round, with SIGKILL; while it is down BIRD keeps weft's block (its table and
@@ -131,6 +132,26 @@ describe.skipIf(skipReason !== undefined)('graceful restart with BIRD 2 (Calico 
     monitor.signal('SIGTERM');
     await lab.ip(ns.weft!, 'route', 'del', '192.0.2.1/32', 'dev', 'eth0');
   }, 180_000);
+
+  it('BIRD frozen (SIGSTOP): weft\'s hold timer expires, the routes stay stale and in the kernel; thawed, BIRD comes back and they are fresh', async () => {
+    await bothEstablished('the session Established before the freeze');
+    await waitFor(async () => (await weft.peer('bird'))?.gracefulRestart?.stale === 0, { what: 'no stale route before the freeze', timeoutMs: 30_000, intervalMs: 200, diagnose });
+    stopAwake();
+    process.kill(bird.pid, 'SIGSTOP');
+    try {
+      // Negotiated hold time 9 s (weft's); the session ends with Hold Timer Expired sent (RFC 4271 6.5).
+      const down = await weft.waitPeer('bird', (p) => p.state !== 'Established', 'leaves Established (hold timer)', 20_000);
+      expect(down.lastError).toMatch(/HoldTimer expired/);
+      expect(down.gracefulRestart).toMatchObject({ stale: BIRD_ROUTES.length, reason: 'hold timer expired (RFC 4724 4.2)' });
+      expect(await weftKernelPeerRoutes()).toEqual(BIRD_ROUTES);
+    } finally {
+      process.kill(bird.pid, 'SIGCONT');
+      stopAwake = bird.keepAwake(100);
+    }
+    await bothEstablished('the session back after the thaw');
+    await weft.waitPeer('bird', (p) => p.gracefulRestart?.stale === 0 && p.accepted === BIRD_ROUTES.length, 'has no stale route left', 60_000);
+    expect(await weftKernelPeerRoutes()).toEqual(BIRD_ROUTES);
+  }, 120_000);
 
   for (const how of ['SIGTERM', 'SIGKILL'] as const) {
     it(`weft stopped with ${how}: BIRD keeps weft's block (table and kernel) until weft is back`, async () => {

@@ -7,7 +7,8 @@
 //   3. BIRD is killed with SIGKILL and started again (with -R);
 // each time the next restart waits until the mesh is whole again (every session Established, no
 // stale route left, no table deferred). No ping may be lost: every icmp_seq up to the last second
-// of each pinger has its reply.
+// of each pinger has its reply. Then, pings again: all four wefts killed together and started
+// together, and one restarted twice in a row without waiting (calico#7144, felix#1592): no loss.
 // Then `weft agent --withdraw`: a host whose agent runs with it and gets SIGTERM has its block
 // removed from every other host at once (Cease / Hard Reset), not kept stale.
 import { readFileSync } from 'node:fs';
@@ -119,6 +120,32 @@ describe.skipIf(skipReason !== undefined)('rolling restarts with graceful restar
     return seqs;
   }
 
+  /** A ping every 10 ms from every pod to every other pod; resolves once each pair answers. */
+  async function startPings(tag: string): Promise<void> {
+    pingers.length = 0;
+    for (const from of hosts) for (const to of hosts) if (from !== to) pingers.push({ from, to, proc: lab.spawnIn(from.pod, 'ping', ['-n', '-i', '0.01', to.podAddr], { label: `ping-${tag}-${from.name}-${to.name}` }) });
+    await waitFor(() => pingers.every((p) => answered(p.proc).size >= 20), { what: 'every pod pair answering pings', timeoutMs: 30_000, intervalMs: 100, diagnose });
+  }
+
+  /** One more second of pings, then the pairs that lost any (all but the last second checked); stops the pings. */
+  async function stopPings(): Promise<{ sent: number; lost: string[] }> {
+    const marks = new Map(pingers.map((p) => [p, Math.max(0, ...answered(p.proc))]));
+    await waitFor(() => pingers.every((p) => Math.max(0, ...answered(p.proc)) >= marks.get(p)! + 100), { what: 'one more second of pings', timeoutMs: 30_000, intervalMs: 100 });
+    let sent = 0;
+    const lost: string[] = [];
+    for (const p of pingers) {
+      const seqs = answered(p.proc);
+      // Everything up to one second before the last reply must have been answered (the tail may be in flight).
+      const upTo = Math.max(...seqs) - 100;
+      sent += upTo;
+      const missing: number[] = [];
+      for (let s = 1; s <= upTo; s++) if (!seqs.has(s)) missing.push(s);
+      if (missing.length > 0) lost.push(`${p.from.name} -> ${p.to.name}: ${missing.length} lost (icmp_seq ${missing.slice(0, 10).join(',')}${missing.length > 10 ? ',...' : ''})`);
+    }
+    for (const p of pingers) p.proc.signal('SIGINT');
+    return { sent, lost };
+  }
+
   beforeAll(async () => {
     await run('npm', ['run', '--silent', 'build'], { timeoutMs: 120_000 });
     lab = Lab.create();
@@ -147,8 +174,7 @@ describe.skipIf(skipReason !== undefined)('rolling restarts with graceful restar
   });
 
   it('SIGTERM + start of each weft, SIGKILL + start of each weft, SIGKILL + start of BIRD: no ping lost', async () => {
-    for (const from of hosts) for (const to of hosts) if (from !== to) pingers.push({ from, to, proc: lab.spawnIn(from.pod, 'ping', ['-n', '-i', '0.01', to.podAddr], { label: `ping-${from.name}-${to.name}` }) });
-    await waitFor(() => pingers.every((p) => answered(p.proc).size >= 20), { what: 'every pod pair answering pings', timeoutMs: 30_000, intervalMs: 100, diagnose });
+    await startPings('rolling');
 
     const timings: string[] = [];
     for (const how of ['SIGTERM', 'SIGKILL'] as const) {
@@ -169,25 +195,34 @@ describe.skipIf(skipReason !== undefined)('rolling restarts with graceful restar
     await startBirdHost(b);
     await whole('mesh whole after BIRD SIGKILL + start -R');
     timings.push(`${b.name} (BIRD) SIGKILL ${Date.now() - t0} ms`);
-    // One more second of pings after the last restart, then count.
-    const marks = new Map(pingers.map((p) => [p, Math.max(0, ...answered(p.proc))]));
-    await waitFor(() => pingers.every((p) => Math.max(0, ...answered(p.proc)) >= marks.get(p)! + 100), { what: 'one more second of pings', timeoutMs: 30_000, intervalMs: 100 });
-
-    let sent = 0;
-    const lost: string[] = [];
-    for (const p of pingers) {
-      const seqs = answered(p.proc);
-      // Everything up to one second before the last reply must have been answered (the tail may be in flight).
-      const upTo = Math.max(...seqs) - 100;
-      sent += upTo;
-      const missing: number[] = [];
-      for (let s = 1; s <= upTo; s++) if (!seqs.has(s)) missing.push(s);
-      if (missing.length > 0) lost.push(`${p.from.name} -> ${p.to.name}: ${missing.length} lost (icmp_seq ${missing.slice(0, 10).join(',')}${missing.length > 10 ? ',...' : ''})`);
-    }
-    for (const p of pingers) p.proc.signal('SIGINT');
+    const { sent, lost } = await stopPings();
     console.log(`[rolling restart] ${timings.join('; ')}; ${pingers.length} pod pairs, ${sent} pings checked, ${lost.length} pairs with losses`);
     expect(lost).toEqual([]);
   }, 600_000);
+
+  it('all four wefts killed together and started together, then one restarted twice in a row (calico#7144, felix#1592): no ping lost', async () => {
+    await startPings('together');
+    const wefts = hosts.filter((x) => x.agent);
+    const t0 = Date.now();
+    for (const h of wefts) h.agent!.proc.signal('SIGKILL');
+    await Promise.all(wefts.map((h) => h.agent!.proc.exited));
+    await Promise.all(wefts.map((h) => startWeft(h)));
+    await whole('mesh whole after every weft was killed and started together');
+    const together = Date.now() - t0;
+    // Twice in a row: the second stop comes before the first restart is over (no waiting for the mesh).
+    const h = wefts[0]!;
+    const t1 = Date.now();
+    for (const how of ['SIGKILL', 'SIGTERM'] as const) {
+      h.agent!.proc.signal(how);
+      await h.agent!.proc.exited;
+      await startWeft(h);
+    }
+    await whole(`mesh whole after ${h.name} restarted twice in a row`);
+    const twice = Date.now() - t1;
+    const { sent, lost } = await stopPings();
+    console.log(`[rolling restart] all wefts together ${together} ms; ${h.name} twice in a row ${twice} ms; ${sent} pings checked, ${lost.length} pairs with losses`);
+    expect(lost).toEqual([]);
+  }, 300_000);
 
   it('weft agent --withdraw: SIGTERM makes every peer drop the block at once (Hard Reset), BIRD included', async () => {
     const h = hosts.find((x) => x.i === 4)!;

@@ -99,8 +99,14 @@ describe.skipIf(skipReason !== undefined)('graceful restart with BIRD 2 (Calico 
     const monitor: ProcHandle = lab.spawnIn(ns.weft!, 'ip', ['-o', 'monitor', 'route'], { label: 'weft-route-monitor' });
     // ip monitor prints nothing until something changes: make one change of our own (a foreign
     // route) and wait to see it, so the monitor is known to be listening before the kill.
-    await lab.ip(ns.weft!, 'route', 'add', '192.0.2.1/32', 'dev', 'eth0');
-    await waitFor(() => readFileSync(monitor.logPath, 'utf8').includes('192.0.2.1'), { what: 'ip monitor listening', timeoutMs: 10_000, intervalMs: 50 });
+    // (The monitor may subscribe after a first change: the probe route is replaced until it is seen.)
+    await waitFor(
+      async () => {
+        await lab.ip(ns.weft!, 'route', 'replace', '192.0.2.1/32', 'dev', 'eth0');
+        return readFileSync(monitor.logPath, 'utf8').includes('192.0.2.1');
+      },
+      { what: 'ip monitor listening', timeoutMs: 10_000, intervalMs: 100 },
+    );
     const startedAt = Date.now();
     process.kill(bird.pid, 'SIGKILL');
     stopAwake();

@@ -1,6 +1,7 @@
 /**
  * `weft agent -c FILE`: the routing daemon (src/agent/agent.ts). Validates the whole configuration
- * before starting anything; SIGHUP reloads it, SIGTERM/SIGINT shut the sessions down and exit 0.
+ * before starting anything; SIGHUP reloads it, SIGTERM/SIGINT shut the sessions down (gracefully:
+ * graceful-restart peers keep our routes; --withdraw: they drop them) and exit 0.
  * The signal handlers are in place before the agent starts: the control socket answers (and a
  * supervisor may signal) before start() has finished, and a default SIGHUP would kill the process.
  */
@@ -35,7 +36,11 @@ Description:
                                      a restart
     the mesh nodes file              watched; a host added or removed opens or closes only its
                                      own session
-    kill -TERM PID                   Cease/Administrative Shutdown to every peer, exit 0
+    kill -TERM PID                   graceful stop, exit 0: peers with graceful restart (RFC
+                                     4724) keep this host's routes until it is back (no
+                                     NOTIFICATION, or Cease/Administrative Reset with the RFC
+                                     8538 N bit); the others get Cease/Administrative Shutdown.
+                                     With --withdraw every peer drops them (Hard Reset with N)
 
 Configuration file (YAML):
   node: { name: host-a, asn: 64512, routerId: 10.0.1.11, address: 10.0.1.11/24 }

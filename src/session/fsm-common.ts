@@ -4,7 +4,7 @@
  */
 import { WIRE_ERRORS, WireError, type WireErrorCode } from '../wire/errors.js';
 import { CeaseSubcode, ErrorCode } from '../wire/iana.js';
-import { buildShutdown, describeNotification } from '../wire/notification.js';
+import { buildShutdown, carriesShutdownMessage, describeNotification, parseShutdownMessage } from '../wire/notification.js';
 import type { NotificationMessage } from '../wire/types.js';
 import { initialBackoff, restartWait, type SessionEnd } from './backoff.js';
 import { localOpen } from './config.js';
@@ -214,5 +214,17 @@ export function toIdle(s: SessionState, ev: SessionEvent, now: number, o: ToIdle
 /** The reason text of a received NOTIFICATION. */
 export function receivedReason(n: NotificationMessage | undefined, what = 'NOTIFICATION'): string {
   if (!n) return `received ${what}`;
-  return `received ${what} ${describe(n.code, n.subcode, n.shutdownMessage)}`;
+  return `received ${what} ${describe(n.code, n.subcode, n.shutdownMessage)}${hardResetCause(n)}`;
+}
+
+/**
+ * RFC 8538 3: a Cease/Hard Reset carries the NOTIFICATION it stands for in its Data (code, subcode,
+ * that NOTIFICATION's data): " (6/3 Cease / Peer De-configured)", with the RFC 9003 text when the
+ * inner Cease has one; "" for anything else.
+ */
+function hardResetCause(n: NotificationMessage): string {
+  if (n.code !== ErrorCode.CEASE || n.subcode !== CeaseSubcode.HARD_RESET || n.data.length < 2) return '';
+  const inner = n.data.subarray(2);
+  const text = carriesShutdownMessage(n.data[0], n.data[1]) ? parseShutdownMessage(inner) : undefined;
+  return ` (${describe(n.data[0], n.data[1], text)})`;
 }

@@ -46,7 +46,7 @@ const utf8Decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 const utf8Encoder = new TextEncoder();
 
 /** RFC 9003 2: whether this code/subcode carries a shutdown communication. */
-function carriesShutdownMessage(code: number, subcode: number): boolean {
+export function carriesShutdownMessage(code: number, subcode: number): boolean {
   return (
     code === ErrorCode.CEASE &&
     (subcode === CeaseSubcode.ADMINISTRATIVE_SHUTDOWN || subcode === CeaseSubcode.ADMINISTRATIVE_RESET)

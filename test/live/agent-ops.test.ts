@@ -7,7 +7,7 @@
 // - the control socket survives garbage, arrays, unknown ops, bad prefixes and a 1 MB line, each
 //   refused with a reason; it is mode 0600; a second agent on the same socket exits 2;
 // - `weft status` prints the table its help promises; an absent socket exits 2;
-// - SIGHUP: a peer removed from the file gets Cease/3 Peer De-configured, the others keep their
+// - SIGHUP: a peer removed from the file gets a Hard Reset carrying Cease/3 Peer De-configured (RFC 8538), the others keep their
 //   sessions, a block added to the file is advertised; an invalid file is refused with a
 //   path-qualified, logged error and the running configuration stays.
 import { statSync } from 'node:fs';
@@ -410,15 +410,17 @@ describe.skipIf(skipReason !== undefined)('weft agent: SIGHUP reload', () => {
   const transitions = async (h: Host) => new Map((await h.agent.status()).peers.map((p) => [p.id, p.establishedTransitions]));
   const diagnose = () => hosts.map((h) => h.agent.logTail(15)).join('\n');
 
-  it('peer removed and block added in the file: Cease/3 to the removed peer only, the block reaches the others', async () => {
+  it('peer removed and block added in the file: Hard Reset (Cease/3) to the removed peer only, the block reaches the others', async () => {
     const [a, b, c] = hosts;
     const bBefore = await transitions(b);
     const aBefore = await transitions(a);
     expect(bBefore.get('node1')).toBe(1);
     expect(aBefore.get('node2')).toBe(1);
 
-    // node3 dials node1 (the higher address text dials): after the Cease/3 node1 refuses its
-    // dials as an unknown address, and node3's status keeps the Cease as the session's last error.
+    // node3 dials node1 (the higher address text dials): after the Cease node1 refuses its dials
+    // as an unknown address, and node3's status keeps the Cease as the session's last error. The
+    // agents negotiated graceful restart with the N bit, so Peer De-configured goes out as a Hard
+    // Reset carrying Cease/3 (RFC 8538 5): node3 drops node1's routes instead of keeping them.
     const nodes = (a.config.mesh as { nodes: { name: string }[] }).nodes.filter((n) => n.name !== 'node3');
     a.agent.writeConfig({ ...a.config, mesh: { nodes }, blocks: [...a.blocks, NEW_BLOCK] });
     a.agent.proc.signal('SIGHUP');
@@ -426,11 +428,11 @@ describe.skipIf(skipReason !== undefined)('weft agent: SIGHUP reload', () => {
     const reload = await waitFor(() => a.agent.logEvents('agent.reload')[0], { what: 'node1 logs agent.reload', timeoutMs: 10_000, diagnose });
     expect(reload).toMatchObject({ added: [], removed: ['node3'], changed: [], unchanged: 1, restartNeeded: [] });
 
-    const down = await c.agent.waitPeer('node1', (p) => p.state !== 'Established' && /Peer De-configured/.test(p.lastError ?? ''), 'closed with Cease/3');
-    expect(down.lastError).toMatch(/^received NOTIFICATION 6\/3 Cease \/ Peer De-configured/);
+    const down = await c.agent.waitPeer('node1', (p) => p.state !== 'Established' && /Peer De-configured/.test(p.lastError ?? ''), 'closed with Hard Reset (Cease/3)');
+    expect(down.lastError).toMatch(/^received NOTIFICATION 6\/9 Cease \/ Hard Reset \(6\/3 Cease \/ Peer De-configured/);
     const cease = c.agent.logEvents('session.notification-received', 'node1');
-    expect(cease.map((l) => [l.code, l.subcode])).toContainEqual([6, 3]);
-    expect(a.agent.logEvents('session.notification-sent', 'node3').map((l) => [l.code, l.subcode])).toEqual([[6, 3]]);
+    expect(cease.map((l) => [l.code, l.subcode, l.data])).toContainEqual([6, 9, '0603']);
+    expect(a.agent.logEvents('session.notification-sent', 'node3').map((l) => [l.code, l.subcode, l.data])).toEqual([[6, 9, '0603']]);
     expect(a.agent.logEvents('agent.peer-removed', 'node3')).toMatchObject([{ why: 'reload' }]);
 
     await waitFor(async () => (await b.agent.learned()).includes(NEW_BLOCK), { what: `node2 learns ${NEW_BLOCK}`, timeoutMs: 15_000, intervalMs: 100, diagnose });
@@ -450,7 +452,7 @@ describe.skipIf(skipReason !== undefined)('weft agent: SIGHUP reload', () => {
     // node3's `weft status` table shows the reason in LAST ERROR.
     const table = parseStatusTable((await c.agent.cliRun(['status'])).stdout);
     const row = table.rows.find((r) => r[0] === 'node1');
-    expect(row?.[table.header.indexOf('LAST ERROR')]).toMatch(/^received NOTIFICATION 6\/3 Cease \/ Peer De-configured/);
+    expect(row?.[table.header.indexOf('LAST ERROR')]).toMatch(/^received NOTIFICATION 6\/9 Cease \/ Hard Reset \(6\/3 Cease \/ Peer De-configured\)/);
   });
 
   it('an invalid file on SIGHUP is refused with a logged, path-qualified error; the agent keeps its configuration', async () => {

@@ -104,3 +104,15 @@ describe('graceful restart: administrative stops (RFC 8538 5)', () => {
     expect(down(r.actions).retain).toBeUndefined();
   });
 });
+
+describe('a received Hard Reset names what it stands for (RFC 8538 3)', () => {
+  it('the inner Cease, with its shutdown communication', async () => {
+    const { receivedReason } = await import('../../src/session/fsm-common.js');
+    const inner = Uint8Array.of(6, 3);
+    expect(receivedReason({ type: 'notification', code: 6, subcode: 9, data: inner })).toBe('received NOTIFICATION 6/9 Cease / Hard Reset (6/3 Cease / Peer De-configured)');
+    const text = Buffer.from('bye');
+    const withText = Uint8Array.from([6, 2, text.length, ...text]);
+    expect(receivedReason({ type: 'notification', code: 6, subcode: 9, data: withText })).toBe('received NOTIFICATION 6/9 Cease / Hard Reset (6/2 Cease / Administrative Shutdown: "bye")');
+    expect(receivedReason({ type: 'notification', code: 6, subcode: 9, data: new Uint8Array(0) })).toBe('received NOTIFICATION 6/9 Cease / Hard Reset');
+  });
+});

@@ -487,6 +487,7 @@ export class Peer {
         logEvent(this.log, 'session.notification-received', { code: m.code,
           subcode: m.subcode,
           shutdownMessage: m.shutdownMessage,
+          ...(m.data.length ? { data: toHex(m.data) } : {}),
         });
         return m.code === ErrorCode.OPEN_MESSAGE && m.subcode === OpenSubcode.UNSUPPORTED_VERSION
           ? { type: 'NotifMsgVerErr', notification: m }

@@ -61,7 +61,8 @@ export class AgentMetrics {
   constructor(src: MetricsSource) {
     const registers = [this.registry];
     const labelNames = ['peer', 'address', 'type'] as const;
-    const perPeer = (name: string, help: string, read: (p: ReturnType<MetricsSource['peerStats']>[number]) => number) =>
+    /** A gauge per peer; a peer whose `read` gives undefined has no series. */
+    const perPeer = (name: string, help: string, read: (p: ReturnType<MetricsSource['peerStats']>[number]) => number | undefined) =>
       new Gauge({
         name,
         help,
@@ -69,7 +70,10 @@ export class AgentMetrics {
         registers,
         collect() {
           this.reset();
-          for (const p of src.peerStats()) this.set({ peer: p.id, address: p.address, type: p.kind }, read(p));
+          for (const p of src.peerStats()) {
+            const v = read(p);
+            if (v !== undefined) this.set({ peer: p.id, address: p.address, type: p.kind }, v);
+          }
         },
       });
     new Gauge({
@@ -144,16 +148,7 @@ export class AgentMetrics {
     counter('weft_best_path_changes_total', 'Loc-RIB best-path changes', (c) => c.bestPathChanges);
     counter('weft_routes_too_large_total', 'routes not sent to a peer because their attributes do not fit its maximum message size (once per prefix and session)', (c) => c.routesTooLarge);
     const bfdPeer = (name: string, help: string, read: (b: NonNullable<ReturnType<MetricsSource['peerStats']>[number]['bfd']>) => number) =>
-      new Gauge({
-        name,
-        help,
-        labelNames,
-        registers,
-        collect() {
-          this.reset();
-          for (const p of src.peerStats()) if (p.bfd) this.set({ peer: p.id, address: p.address, type: p.kind }, read(p.bfd));
-        },
-      });
+      perPeer(name, help, (p) => (p.bfd ? read(p.bfd) : undefined));
     bfdPeer('weft_peer_bfd_up', 'BFD (RFC 5880) session of the peer: 1 when Up, 0 otherwise (peers without BFD have no series)', (b) => (b.state === 'Up' ? 1 : 0));
     bfdPeer('weft_peer_bfd_up_transitions', 'times the BFD session came Up since the peer was configured', (b) => b.upTransitions);
     bfdPeer('weft_peer_bfd_detection_timeouts', 'times the BFD session went Down because no packet came for a Detection Time', (b) => b.detectionTimeouts);

@@ -12,8 +12,11 @@
  *      `--failures` times.
  * Everything runs in a Lab: processes killed by PID, namespaces deleted, also on failure or Ctrl-C.
  *
+ *   5. with --bfd 300x3: BFD on every mesh session; the silent-death target becomes < 1 s, and
+ *      the idle period counts BFD false positives and how late the agents' timers fired.
  *   npm run bench:mesh [-- --n 10,30] [--changes 10] [--failures 3] [--hold 3] [--keepalive 1]
  *                      [--idle 30] [--window 30] [--json FILE] [--log-level info]
+ *                      [--bfd 300x3]
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
@@ -23,6 +26,7 @@ import { buildMesh } from './lib/mesh-hosts.js';
 import { percentile } from './lib/mesh-monitor.js';
 import { changeOnce, failureOnce, firstConvergence, footprint, type ChangeResult, type FailureResult, type Footprint } from './lib/mesh-scenarios.js';
 import { cell, mib, summarise, table } from './lib/stats.js';
+import { bfdDelta, bfdSnapshot, describeSnapshot, parseBfd, waitBfdUp, type BfdSnapshot } from './lib/mesh-bfd.js';
 
 const { values } = parseArgs({
   options: {
@@ -35,6 +39,8 @@ const { values } = parseArgs({
     window: { type: 'string', default: '30' },
     json: { type: 'string' },
     'log-level': { type: 'string', default: 'info' },
+    /** BFD on every mesh session, INTERVALxMULTIPLIER in ms (300x3); the failure target becomes < 1 s. */
+    bfd: { type: 'string' },
     help: { type: 'boolean', short: 'h', default: false },
   },
   strict: true,
@@ -43,7 +49,7 @@ const { values } = parseArgs({
 if (values.help) {
   console.log(
     'usage: npm run bench:mesh -- [--n 10,30] [--changes 10] [--failures 3] [--hold 3] [--keepalive 1]\n' +
-      '                             [--idle 30] [--window 30] [--json FILE] [--log-level info]',
+      '                             [--idle 30] [--window 30] [--json FILE] [--log-level info] [--bfd 300x3]',
   );
   process.exit(0);
 }
@@ -58,6 +64,7 @@ const changes = int('changes', values.changes, 0);
 const failures = int('failures', values.failures, 0);
 const hold = int('hold', values.hold, 3);
 const keepalive = int('keepalive', values.keepalive, 1);
+const bfd = parseBfd(values.bfd);
 const idleMs = Number(values.idle) * 1000;
 const windowMs = Number(values.window) * 1000;
 if (!(windowMs > 0) || !(idleMs >= 0)) throw new Error('--idle / --window: bad value');
@@ -77,6 +84,9 @@ interface NReport {
   failures: FailureResult[];
   footprint: Footprint[];
   notes: string[];
+  /** With --bfd: BFD over the idle period (false positives, timer lateness), and over the whole run. */
+  bfdIdle?: BfdSnapshot;
+  bfdRun?: BfdSnapshot;
 }
 
 const CHANGE_TARGET_MS = 100;
@@ -109,7 +119,7 @@ async function runN(n: number): Promise<NReport> {
   const restoreNeighbours = raiseNeighbourTable(n);
   try {
     const t0 = Date.now();
-    const mesh = await buildMesh(lab, { n, holdTime: hold, keepalive, startTimeoutMs: 60_000 + n * 2000, logLevel: values['log-level'] }, log);
+    const mesh = await buildMesh(lab, { n, holdTime: hold, keepalive, startTimeoutMs: 60_000 + n * 2000, logLevel: values['log-level'], ...(bfd ? { bfd } : {}) }, log);
     const tUp = Date.now();
     rep.agentsUpSeconds = (tUp - t0) / 1000;
     log(`N=${n}: all ${n} agents answer on their control sockets ${rep.agentsUpSeconds.toFixed(2)} s after the first was created`);
@@ -121,8 +131,19 @@ async function runN(n: number): Promise<NReport> {
       await mesh.waitEstablished(60_000);
       log(`N=${n}: first convergence ${rep.firstConvergenceSeconds.toFixed(2)} s from creating the first agent, ${(rep.firstConvergenceSeconds - rep.agentsUpSeconds).toFixed(2)} s after all were up`);
 
+      let bfd0: BfdSnapshot | undefined;
+      if (bfd) {
+        // Every BFD session Up and past its Poll Sequence (detection time interval x multiplier) before the clock starts.
+        await waitBfdUp(mesh, bfd, 60_000);
+        bfd0 = await bfdSnapshot(mesh);
+        log(`N=${n}: BFD at start: ${describeSnapshot(bfd0)}`);
+      }
       log(`N=${n}: footprint: ${idleMs / 1000} s idle, then a ${windowMs / 1000} s window`);
       rep.footprint = await footprint(mesh, idleMs, windowMs);
+      if (bfd0) {
+        rep.bfdIdle = bfdDelta(bfd0, await bfdSnapshot(mesh));
+        log(`N=${n}: BFD over the idle period and window: ${describeSnapshot(rep.bfdIdle)}`);
+      }
 
       for (let r = 0; r < changes; r++) {
         const c = await changeOnce(mesh, r, timeoutMs, notes);
@@ -130,6 +151,7 @@ async function runN(n: number): Promise<NReport> {
         log(`N=${n} change ${r + 1} (${c.host} ${c.prefix}): advertise ${c.advertise.max.toFixed(1)} ms (first host ${c.advertise.min.toFixed(1)}, reply ${c.advertiseReplyMs} ms), withdraw ${c.withdraw.max.toFixed(1)} ms`);
       }
       for (let k = 0; k < failures; k++) {
+        if (bfd) await waitBfdUp(mesh, bfd, 60_000);
         const f = await failureOnce(mesh, k, hold * 1000 + 30_000, 60_000, notes);
         rep.failures.push(f);
         log(
@@ -139,6 +161,10 @@ async function runN(n: number): Promise<NReport> {
         if (f.recoverError) break;
       }
       for (const h of mesh.hosts) if (!h.agent.alive()) notes.add(`${h.name}: agent died\n${h.agent.logTail(10)}`);
+      if (bfd0) {
+        rep.bfdRun = bfdDelta(bfd0, await bfdSnapshot(mesh));
+        log(`N=${n}: BFD over the whole run: ${describeSnapshot(rep.bfdRun)}`);
+      }
       rep.ok = true;
     } catch (e) {
       rep.error = `${(e as Error).message}\n${mesh.diagnose()}`;
@@ -189,7 +215,7 @@ function print(reports: NReport[]): void {
   const failRows = reports.map((r) => {
     const gone = r.failures.map((f) => f.gone.max);
     const s = summarise(gone);
-    const limit = hold * 1000 + 500;
+    const limit = bfd ? 1000 : hold * 1000 + 500;
     return [
       String(r.n),
       cell(s, s2, ' s'),
@@ -201,8 +227,9 @@ function print(reports: NReport[]): void {
       cell(summarise(r.failures.flatMap((f) => (f.establishedMs === undefined ? [] : [f.establishedMs]))), s2, ' s'),
     ];
   });
-  console.log(`\nSilent host (SIGSTOP) -> its block gone from every other kernel; hold ${hold} s, keepalive ${keepalive} s; median (min-max); target: every run within hold + 0.5 s\n`);
-  console.log(table(['N', 'gone everywhere', 'gone from first host', 'hold + 0.5 s', 'runs', 'target', 'SIGCONT -> block back everywhere', 'SIGCONT -> all Established'], failRows));
+  const how = bfd ? `BFD ${bfd.interval} ms x ${bfd.multiplier}, hold ${hold} s` : `hold ${hold} s`;
+  console.log(`\nSilent host (SIGSTOP) -> its block gone from every other kernel; ${how}, keepalive ${keepalive} s; median (min-max); target: every run within ${bfd ? '1 s (BFD)' : 'hold + 0.5 s'}\n`);
+  console.log(table(['N', 'gone everywhere', 'gone from first host', bfd ? 'BFD target' : 'hold + 0.5 s', 'runs', 'target', 'SIGCONT -> block back everywhere', 'SIGCONT -> all Established'], failRows));
 
   const fpRows = reports.map((r) => {
     const rss = summarise(r.footprint.map((f) => f.rss));
@@ -222,6 +249,14 @@ function print(reports: NReport[]): void {
   });
   console.log(`\nIdle footprint per agent after ${idleMs / 1000} s quiet: VmRSS of the node process, CPU % of one core over ${windowMs / 1000} s (utime+stime; 'with children' adds reaped ip commands and the live ip helpers); across the N agents; target: < 60 MiB RSS and < 1 % CPU each\n`);
   console.log(table(['N', 'RSS median', 'RSS max', 'CPU median', 'CPU max', 'CPU with children median / max', 'helpers RSS median', 'target (max)'], fpRows));
+
+  if (bfd) {
+    console.log(`\nBFD ${bfd.interval} ms x ${bfd.multiplier} on every mesh session: false positives (Up -> Down by detection timeout with nobody frozen) over the idle period, event-loop timer lateness, largest gap between packets while Up\n`);
+    for (const r of reports) {
+      if (r.bfdIdle) console.log(`N=${r.n} idle ${(idleMs + windowMs) / 1000} s: ${describeSnapshot(r.bfdIdle)}`);
+      if (r.bfdRun) console.log(`N=${r.n} whole run (includes the frozen hosts): ${describeSnapshot(r.bfdRun)}`);
+    }
+  }
 
   const conv = reports
     .map((r) => `N=${r.n}: ${r.firstConvergenceSeconds === undefined ? 'n/a' : `${r.firstConvergenceSeconds.toFixed(2)} s`}${r.agentsUpSeconds === undefined || r.firstConvergenceSeconds === undefined ? '' : ` (agents all up after ${r.agentsUpSeconds.toFixed(2)} s, so ${(r.firstConvergenceSeconds - r.agentsUpSeconds).toFixed(2)} s after that)`}`)

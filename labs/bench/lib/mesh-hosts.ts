@@ -27,6 +27,8 @@ export interface MeshOptions {
   keepalive: number;
   startTimeoutMs: number;
   logLevel: string;
+  /** mesh.bfd of every agent (milliseconds); none when absent. */
+  bfd?: { interval: number; multiplier: number };
 }
 
 export const hostAddress = (i: number) => `10.0.0.${i}`;
@@ -90,7 +92,7 @@ export async function buildMesh(lab: Lab, o: MeshOptions, log: (s: string) => vo
     made.map(async ({ i, ns, monitor }): Promise<MeshHost> => {
       const name = `h${i}`;
       const config = agentConfig(name, `${hostAddress(i)}/24`, {
-        mesh: { nodesFile, pollInterval: 2 },
+        mesh: { nodesFile, pollInterval: 2, ...(o.bfd ? { bfd: o.bfd } : {}) },
         pools: [{ cidr: POOL, blockSize: 26, encapsulation: 'never' }],
         blocks: [hostBlock(i)],
         timers: { holdTime: o.holdTime, keepalive: o.keepalive, connectRetry: 1 },

@@ -19,22 +19,25 @@ const A = '10.0.0.1';
 const B = '10.0.0.2';
 const PORT = 3784;
 
-function setup(bfd: unknown = { interval: 300, multiplier: 3 }) {
+function setup(bfd: unknown = { interval: 300, multiplier: 3 }, reloadBfd?: { value: unknown }) {
   const scheduler = new ManualScheduler();
   const transport = new MemoryTransport(scheduler, A);
   const net = new MemoryNetwork();
-  const cfg = parseAgentConfig(
-    {
-      node: { name: 'a', asn: 64512, address: `${A}/24` },
-      mesh: { nodes: [{ name: 'b', address: B }], bfd },
-      timers: { holdTime: 30, keepalive: 10, connectRetry: 1 },
-      pools: [{ cidr: '10.244.0.0/16', blockSize: 26 }],
-      dataplane: { enabled: false },
-      metrics: { listen: false },
-    },
-    'test',
-  );
-  const agent = new Agent(cfg, silent, { controlSocket: false, scheduler, transport, datagrams: net.host(A) });
+  const config = (bfdValue: unknown) =>
+    parseAgentConfig(
+      {
+        node: { name: 'a', asn: 64512, address: `${A}/24` },
+        mesh: { nodes: [{ name: 'b', address: B }], bfd: bfdValue },
+        timers: { holdTime: 30, keepalive: 10, connectRetry: 1 },
+        pools: [{ cidr: '10.244.0.0/16', blockSize: 26 }],
+        dataplane: { enabled: false },
+        metrics: { listen: false },
+      },
+      'test',
+    );
+  const cfg = config(bfd);
+  const loadConfig = () => config(reloadBfd ? reloadBfd.value : bfd);
+  const agent = new Agent(cfg, silent, { controlSocket: false, scheduler, transport, datagrams: net.host(A), loadConfig });
   const remote = new BfdService(silent, { scheduler, datagrams: net.host(B) });
   return { scheduler, transport, net, agent, remote };
 }
@@ -173,6 +176,30 @@ describe('BFD in the agent (in-process)', () => {
     expect(st.peers[0]?.bfd?.discarded).toEqual({ 'your-discriminator-zero': 1 });
     expect(st.peers[0]?.state).toBe('Established');
     await s.agent.shutdown();
+  });
+
+  it('a reload that changes the BFD interval replaces the session; it comes Up again on the same UDP port', async () => {
+    const next = { value: { interval: 300, multiplier: 3 } as unknown };
+    const s = setup({ interval: 300, multiplier: 3 }, next);
+    await established(s);
+    s.remote.add(A, { desiredMinTxUs: 300_000, requiredMinRxUs: 300_000, detectMult: 3 });
+    await s.scheduler.advance(3000);
+    expect(bfdOf(s.agent)?.state).toBe('Up');
+    next.value = { interval: 300, multiplier: 5 };
+    const r = await s.agent.request({ op: 'reload' });
+    expect(r.ok).toBe(true);
+    // A changed peer setting opens the BGP session again too (as any other setting of the peer).
+    const peer = new ScriptedPeer(s.transport.connectFrom(B)!, { asn: 64512, id: B, holdTime: 30 });
+    await s.scheduler.runDue();
+    peer.send({ open: {}, keepalive: true });
+    await s.scheduler.advance(5000);
+    const b = bfdOf(s.agent)!;
+    expect(b.configured).toEqual({ intervalMs: 300, multiplier: 5 });
+    expect(b.state).toBe('Up');
+    expect(b.error).toBeUndefined();
+    expect(s.agent.status().bfdDropped).toEqual({});
+    await s.agent.shutdown();
+    s.remote.closeAll();
   });
 
   it('bfd: false (or none) starts no BFD session', async () => {

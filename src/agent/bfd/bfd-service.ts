@@ -101,8 +101,17 @@ export class BfdService {
     const family = familyOf(address);
     const r = this.receivers.get(family);
     if (r && --r.sessions === 0) {
-      this.receivers.delete(family);
-      void r.socket.then((sock) => sock?.close());
+      // Closed a moment later, unless a session comes back (a reload replaces a peer: remove, then
+      // add): binding UDP 3784 again while the old socket closes could fail with EADDRINUSE.
+      this.opts.scheduler.after(
+        1000,
+        () => {
+          if (r.sessions !== 0 || this.receivers.get(family) !== r) return;
+          this.receivers.delete(family);
+          void r.socket.then((sock) => sock?.close());
+        },
+        true,
+      );
     }
   }
 

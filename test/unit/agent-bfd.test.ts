@@ -202,6 +202,24 @@ describe('BFD in the agent (in-process)', () => {
     s.remote.closeAll();
   });
 
+  it('IPv6 peers: two services come Up over an IPv6 path (RFC 5881 4: same port, hop limit 255)', async () => {
+    const scheduler = new ManualScheduler();
+    const net = new MemoryNetwork();
+    const cfg = { desiredMinTxUs: 300_000, requiredMinRxUs: 300_000, detectMult: 3 };
+    const x = new BfdService(silent, { scheduler, datagrams: net.host('fd00::1') });
+    const y = new BfdService(silent, { scheduler, datagrams: net.host('fd00::2') });
+    const sx = x.add('fd00::2', cfg);
+    y.add('fd00::1', cfg);
+    await scheduler.advance(4000);
+    expect(sx.status()).toMatchObject({ state: 'Up', remoteState: 'Up', detectTimeMs: 900 });
+    expect(net.sent.every((d) => d.ttl === 255 && d.to.port === PORT)).toBe(true);
+    // A packet from the v4-mapped form of nobody we know is dropped, counted.
+    x.onPacket(new Uint8Array(30), { address: '::ffff:10.9.9.9', port: 50000 });
+    expect(x.dropped).toEqual({ version: 1 });
+    x.closeAll();
+    y.closeAll();
+  });
+
   it('bfd: false (or none) starts no BFD session', async () => {
     const s = setup(false);
     await established(s);

@@ -2,8 +2,8 @@
 // shorthand), and path-qualified problems.
 import { describe, expect, it } from 'vitest';
 import { parseAgentConfig } from '../../src/agent/config/agent-config.js';
-import { ConfigError } from '../../src/agent/config/config-errors.js';
 import { desiredPeers } from '../../src/agent/peers/mesh.js';
+import { agentConfigProblems } from '../helpers/config-problems.js';
 
 const BASE = {
   node: { name: 'host-a', asn: 64512, routerId: '10.0.1.11', address: '10.0.1.11/24' },
@@ -12,15 +12,7 @@ const BASE = {
 };
 const cfg = (patch: Record<string, unknown> = {}) => ({ ...structuredClone(BASE), ...patch });
 
-function problems(value: unknown): string[] {
-  try {
-    parseAgentConfig(value, 'test.yaml');
-  } catch (e) {
-    if (e instanceof ConfigError) return e.problems;
-    throw e;
-  }
-  return [];
-}
+const problems = agentConfigProblems;
 
 const specs = (value: unknown) => desiredPeers(parseAgentConfig(value, 'test.yaml').config, []);
 

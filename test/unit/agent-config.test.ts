@@ -6,6 +6,7 @@ import { ConfigError } from '../../src/agent/config/config-errors.js';
 import { checkRequest } from '../../src/agent/control/protocol.js';
 import { desiredPeers, diffPeers } from '../../src/agent/peers/mesh.js';
 import { formatPrefix } from '../../src/lib/prefix.js';
+import { agentConfigProblems } from '../helpers/config-problems.js';
 
 const BASE = {
   node: { name: 'host-a', asn: 64512, routerId: '10.0.1.11', address: '10.0.1.11/24' },
@@ -17,15 +18,7 @@ const BASE = {
 type Patch = Record<string, unknown>;
 const cfg = (patch: Patch = {}) => ({ ...structuredClone(BASE), ...patch });
 
-function problems(value: unknown): string[] {
-  try {
-    parseAgentConfig(value, 'test.yaml');
-  } catch (e) {
-    if (e instanceof ConfigError) return e.problems;
-    throw e;
-  }
-  return [];
-}
+const problems = agentConfigProblems;
 
 const INVALID: [string, unknown, RegExp][] = [
   ['asn as a string', cfg({ node: { ...BASE.node, asn: '64512' } }), /^node\.asn: must be an AS number/],

@@ -2,8 +2,8 @@
 // peer specs carry.
 import { describe, expect, it } from 'vitest';
 import { parseAgentConfig } from '../../src/agent/config/agent-config.js';
-import { ConfigError } from '../../src/agent/config/config-error.js';
 import { desiredPeers } from '../../src/agent/peers/mesh.js';
+import { agentConfigProblems } from '../helpers/config-problems.js';
 
 const base = (extra: Record<string, unknown>) => ({
   node: { name: 'a', asn: 64512, address: '10.0.0.1/24' },
@@ -11,15 +11,7 @@ const base = (extra: Record<string, unknown>) => ({
   ...extra,
 });
 
-function problems(value: unknown): string[] {
-  try {
-    parseAgentConfig(value, 'test');
-  } catch (e) {
-    if (e instanceof ConfigError) return e.problems;
-    throw e;
-  }
-  return [];
-}
+const problems = agentConfigProblems;
 
 describe('bfd config', () => {
   it('true means 300 ms x 3; an object overrides either; false or absent means none', () => {

@@ -7,6 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { ConfigError } from '../../src/agent/config/config-errors.js';
 import { agentConfigs, deepMerge, loadTopology, podPairs, relation, selectVariant } from '../../src/lab/plan.js';
 import { parseTopology, roleOf } from '../../src/lab/topology.js';
+import { problemsOf } from '../helpers/config-problems.js';
 
 const LABS = join(import.meta.dirname, '..', '..', 'labs');
 const lab = (name: string) => join(LABS, `${name}.clab.yml`);
@@ -25,15 +26,7 @@ function minimal(): Record<string, any> {
   };
 }
 
-function problems(value: unknown): string[] {
-  try {
-    parseTopology(value, 'x.clab.yml');
-  } catch (e) {
-    if (e instanceof ConfigError) return e.problems;
-    throw e;
-  }
-  return [];
-}
+const problems = (value: unknown): string[] => problemsOf(() => parseTopology(value, 'x.clab.yml'));
 
 describe('the labs in labs/', () => {
   it('rack-l2: 3 meshed hosts, encapsulation never, a pair matrix of 6 pods', () => {

@@ -3,11 +3,11 @@
 // diagnosis text for a session that does not come up, and what a missing addon means.
 import { describe, expect, it } from 'vitest';
 import { parseAgentConfig } from '../../src/agent/config/agent-config.js';
-import { ConfigError } from '../../src/agent/config/config-errors.js';
 import { agentPasswordPaths, redactPasswords, speakerPasswordPaths } from '../../src/agent/config/md5-check.js';
 import { parseSpeakerConfig } from '../../src/agent/config/speaker-config.js';
 import { loadMd5, md5Diagnosis, parseMd5Counters } from '../../src/agent/io/md5/md5.js';
 import { desiredPeers } from '../../src/agent/peers/mesh.js';
+import { problemsOf } from '../helpers/config-problems.js';
 
 const AGENT = {
   node: { name: 'host-a', asn: 64512, routerId: '10.0.1.11', address: '10.0.1.11/24' },
@@ -18,15 +18,7 @@ const AGENT = {
   ],
 };
 
-function problems(parse: () => unknown): string[] {
-  try {
-    parse();
-  } catch (e) {
-    if (e instanceof ConfigError) return e.problems;
-    throw e;
-  }
-  return [];
-}
+const problems = problemsOf;
 
 describe('password in the configuration', () => {
   it('agent: per external peer and for the mesh, carried by each session spec', () => {

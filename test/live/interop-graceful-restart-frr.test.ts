@@ -10,8 +10,8 @@ import { agentConfig, startAgent, type WeftAgent } from '../helpers/agent.js';
 import { run } from '../helpers/exec.js';
 import { startFrr, type Frr } from '../helpers/frr.js';
 import { lan24 } from '../helpers/interop.js';
-import { kernelRoutes } from '../helpers/kernel-routes.js';
-import { Lab, type ProcHandle } from '../helpers/netns.js';
+import { kernelRoutes, MONITOR_PROBE, startRouteMonitor, stopRouteMonitor } from '../helpers/kernel-routes.js';
+import { Lab } from '../helpers/netns.js';
 import { waitFor } from '../helpers/wait.js';
 import { interopSkipReason } from '../helpers/weft.js';
 
@@ -81,15 +81,7 @@ describe.skipIf(skipReason !== undefined)('graceful restart with FRR (receiving 
   });
 
   it('FRR killed and started again: the routes stay stale and in the kernel; End-of-RIB, no kernel change', async () => {
-    const monitor: ProcHandle = lab.spawnIn(ns.weft!, 'ip', ['-o', 'monitor', 'route'], { label: 'weft-route-monitor-frr' });
-    // (The monitor may subscribe after a first change: the probe route is replaced until it is seen.)
-    await waitFor(
-      async () => {
-        await lab.ip(ns.weft!, 'route', 'replace', '192.0.2.1/32', 'dev', 'eth0');
-        return readFileSync(monitor.logPath, 'utf8').includes('192.0.2.1');
-      },
-      { what: 'ip monitor listening', timeoutMs: 10_000, intervalMs: 100 },
-    );
+    const monitor = await startRouteMonitor(lab, ns.weft!, 'weft-route-monitor-frr');
     await killTor();
     const down = await weft.waitPeer('tor', (p) => p.state !== 'Established', 'leaves Established after the kill', 20_000);
     expect(down.gracefulRestart).toMatchObject({ stale: BLOCKS.length, state: 'peer restarting' });
@@ -101,11 +93,11 @@ describe.skipIf(skipReason !== undefined)('graceful restart with FRR (receiving 
     await weft.waitPeer('tor', (p) => p.gracefulRestart?.stale === 0 && p.accepted === BLOCKS.length, 'has no stale route left (End-of-RIB)', 60_000);
     expect(weft.logEvents('gr.stale-removed').at(-1)).toMatchObject({ why: 'End-of-RIB', routes: 0 });
     expect(await kernelFromTor()).toEqual(BLOCKS);
-    const weftLines = readFileSync(monitor.logPath, 'utf8').split('\n').filter((l) => / proto (weft|249)\b/.test(l) && !l.includes('192.0.2.1'));
+    const weftLines = readFileSync(monitor.logPath, 'utf8').split('\n').filter((l) => / proto (weft|249)\b/.test(l) && !l.includes(MONITOR_PROBE));
     console.log(`[graceful restart, FRR] ${BLOCKS.length} routes kept stale through an FRR kill and restart, ${weftLines.length} kernel changes to weft routes`);
     expect(weftLines).toEqual([]);
     monitor.signal('SIGTERM');
-    await lab.ip(ns.weft!, 'route', 'del', '192.0.2.1/32', 'dev', 'eth0');
+    await stopRouteMonitor(lab, ns.weft!, monitor);
   }, 180_000);
 
   it(`FRR killed for good: the routes stay while its restart time (${RESTART_TIME} s) runs, then go from the RIB and the kernel`, async () => {

@@ -18,8 +18,8 @@ import { agentConfig, startAgent, type WeftAgent } from '../helpers/agent.js';
 import { startBird, type Bird } from '../helpers/bird.js';
 import { calicoBirdConfig, calicoMeshProtocol } from '../helpers/calico-bird.js';
 import { lan24 } from '../helpers/interop.js';
-import { kernelRoutes } from '../helpers/kernel-routes.js';
-import { Lab, type ProcHandle } from '../helpers/netns.js';
+import { kernelRoutes, MONITOR_PROBE, startRouteMonitor, stopRouteMonitor } from '../helpers/kernel-routes.js';
+import { Lab } from '../helpers/netns.js';
 import { waitFor } from '../helpers/wait.js';
 import { interopSkipReason } from '../helpers/weft.js';
 
@@ -96,17 +96,8 @@ describe.skipIf(skipReason !== undefined)('graceful restart with BIRD 2 (Calico 
   });
 
   it('BIRD killed (SIGKILL): weft keeps its 201 routes stale, kernel untouched; BIRD back + End-of-RIB: no kernel change', async () => {
-    const monitor: ProcHandle = lab.spawnIn(ns.weft!, 'ip', ['-o', 'monitor', 'route'], { label: 'weft-route-monitor' });
-    // ip monitor prints nothing until something changes: make one change of our own (a foreign
-    // route) and wait to see it, so the monitor is known to be listening before the kill.
-    // (The monitor may subscribe after a first change: the probe route is replaced until it is seen.)
-    await waitFor(
-      async () => {
-        await lab.ip(ns.weft!, 'route', 'replace', '192.0.2.1/32', 'dev', 'eth0');
-        return readFileSync(monitor.logPath, 'utf8').includes('192.0.2.1');
-      },
-      { what: 'ip monitor listening', timeoutMs: 10_000, intervalMs: 100 },
-    );
+    // The monitor is known to be listening before the kill (kernel-routes.ts startRouteMonitor).
+    const monitor = await startRouteMonitor(lab, ns.weft!, 'weft-route-monitor');
     const startedAt = Date.now();
     process.kill(bird.pid, 'SIGKILL');
     stopAwake();
@@ -131,12 +122,11 @@ describe.skipIf(skipReason !== undefined)('graceful restart with BIRD 2 (Calico 
     expect(ended.at(-1)).toMatchObject({ why: 'End-of-RIB', routes: 0 });
 
     // Every route event the monitor saw after the probe route: none of weft's routes changed.
-    const lines = readFileSync(monitor.logPath, 'utf8').split('\n').filter((l) => l.trim() !== '' && !l.includes('192.0.2.1'));
+    const lines = readFileSync(monitor.logPath, 'utf8').split('\n').filter((l) => l.trim() !== '' && !l.includes(MONITOR_PROBE));
     const weftLines = lines.filter((l) => / proto (weft|249)\b/.test(l));
     console.log(`[graceful restart] BIRD killed and back in ${gapMs} ms: ${BIRD_ROUTES.length} routes kept stale, ${weftLines.length} kernel changes to weft routes`);
     expect(weftLines).toEqual([]);
-    monitor.signal('SIGTERM');
-    await lab.ip(ns.weft!, 'route', 'del', '192.0.2.1/32', 'dev', 'eth0');
+    await stopRouteMonitor(lab, ns.weft!, monitor);
   }, 180_000);
 
   it('BIRD frozen (SIGSTOP): weft\'s hold timer expires, the routes stay stale and in the kernel; thawed, BIRD comes back and they are fresh', async () => {

@@ -91,7 +91,9 @@ describe.skipIf(skipReason !== undefined)('graceful restart with FRR (receiving 
     tor = await startFrr(lab, ns.tor!, { bgpdConf: torConf });
     await established('the session back after FRR restarted');
     await weft.waitPeer('tor', (p) => p.gracefulRestart?.stale === 0 && p.accepted === BLOCKS.length, 'has no stale route left (End-of-RIB)', 60_000);
-    expect(weft.logEvents('gr.stale-removed').at(-1)).toMatchObject({ why: 'End-of-RIB', routes: 0 });
+    // Re-announced routes replace the stale ones before the End-of-RIB comes: wait for its sweep.
+    const ended = await waitFor(() => weft.logEvents('gr.stale-removed').at(-1), { what: 'the End-of-RIB sweep logged', timeoutMs: 30_000, intervalMs: 50 });
+    expect(ended).toMatchObject({ why: 'End-of-RIB', routes: 0 });
     expect(await kernelFromTor()).toEqual(BLOCKS);
     const weftLines = readFileSync(monitor.logPath, 'utf8').split('\n').filter((l) => / proto (weft|249)\b/.test(l) && !l.includes(MONITOR_PROBE));
     console.log(`[graceful restart, FRR] ${BLOCKS.length} routes kept stale through an FRR kill and restart, ${weftLines.length} kernel changes to weft routes`);

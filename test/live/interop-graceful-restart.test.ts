@@ -118,8 +118,10 @@ describe.skipIf(skipReason !== undefined)('graceful restart with BIRD 2 (Calico 
     expect(after.gracefulRestart?.negotiated).toBe(true);
     expect((await weft.routes()).filter((r) => r.source === 'peer' && r.stale).length).toBe(0);
     expect(await weftKernelPeerRoutes()).toEqual(BIRD_ROUTES);
-    const ended = weft.logEvents('gr.stale-removed');
-    expect(ended.at(-1)).toMatchObject({ why: 'End-of-RIB', routes: 0 });
+    // The re-announced routes replace the stale ones one by one, so "no stale route left" can come
+    // before the End-of-RIB itself: wait for the sweep it triggers.
+    const ended = await waitFor(() => weft.logEvents('gr.stale-removed').at(-1), { what: 'the End-of-RIB sweep logged', timeoutMs: 30_000, intervalMs: 50 });
+    expect(ended).toMatchObject({ why: 'End-of-RIB', routes: 0 });
 
     // Every route event the monitor saw after the probe route: none of weft's routes changed.
     const lines = readFileSync(monitor.logPath, 'utf8').split('\n').filter((l) => l.trim() !== '' && !l.includes(MONITOR_PROBE));

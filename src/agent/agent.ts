@@ -11,7 +11,7 @@
  * End-of-RIB (RFC 4724 2); a ROUTE-REFRESH gets the full table again (RFC 2918 4, RFC 7313 4).
  */
 import type { Logger } from 'pino';
-import { formatPrefix, parsePrefix, type Prefix } from '../lib/prefix.js';
+import { formatPrefix, type Prefix } from '../lib/prefix.js';
 import { AdjRibOut, type OutBatch } from '../rib/export.js';
 import { Rib, type Change } from '../rib/loc-rib.js';
 import type { PeerInfo } from '../rib/peer.js';
@@ -21,10 +21,10 @@ import { Afi, Safi } from '../wire/iana.js';
 import type { UpdateMessage } from '../wire/types.js';
 import type { TooLarge } from '../wire/update-pack.js';
 import type { AgentConfig, LoadedConfig } from './config/agent-config.js';
-import { blockProblem } from './config/config-helpers.js';
 import { loadAgentConfig } from './config/config-load.js';
 import { initialAdvertisement, refreshAnswer } from './peers/advertise.js';
 import { AgentPeers, type PeerEntry } from './peers/agent-peers.js';
+import { LocalBlocks } from './blocks.js';
 import { GracefulRestart } from './peers/graceful-restart.js';
 import type { GracefulRetention, StopMode } from '../session/index.js';
 import { ConfigError } from './config/config-error.js';
@@ -45,7 +45,6 @@ import { countUpdates } from './peers/peer.js';
 import { ribInput, type InputRefusal } from './peers/update-input.js';
 import { LoggingSink, TeeSink, type RouteSink } from './kernel/route-sink.js';
 import { DataplaneBridge } from './kernel/dataplane-bridge.js';
-import { blockAttributes } from './kernel/dataplane-desired.js';
 
 export type { PeerEntry };
 
@@ -86,10 +85,8 @@ export class Agent implements AgentView {
   private listener: Listener | undefined;
   private control: ControlServer | undefined;
   private readonly peers: AgentPeers;
-  /** Blocks advertised at run time (control API) on top of / removed from the configured ones. */
-  private readonly added = new Set<Prefix>();
-  private readonly withdrawn = new Set<Prefix>();
-  private readonly blocks = new Set<Prefix>();
+  /** This node's blocks (blocks.ts). */
+  private readonly localBlockSet: LocalBlocks;
   private flushScheduled = false;
   private pendingSink: Change[] = [];
   private stopping = false;
@@ -111,6 +108,7 @@ export class Agent implements AgentView {
     const routerId = c.node.routerId ?? c.node.address.address;
     const local = { asn: c.node.asn, routerId, clusterId: c.routeReflector?.clusterId };
     this.rib = new Rib({ local });
+    this.localBlockSet = new LocalBlocks(() => this.config, this.rib, log, (c) => this.onChanges(c));
     this.ribOut = new AdjRibOut(this.rib, { local, routeReflector: c.routeReflector !== undefined });
     const sink = opts.sink ?? new LoggingSink(log);
     this.dataplane = c.dataplane.enabled ? new DataplaneBridge(this, log, { netns: opts.netns, driver: opts.ipDriver, scheduler: this.scheduler }) : undefined;
@@ -170,7 +168,7 @@ export class Agent implements AgentView {
         this.metricsPort = await this.metrics.listen(m.host, m.port, this.log);
       }
       this.peers.startWatcher();
-      this.applyBlocks();
+      this.localBlockSet.apply();
       await this.dataplane?.start();
       this.startGracefulRestart();
       this.peers.apply('start');
@@ -182,7 +180,7 @@ export class Agent implements AgentView {
       await this.stopServers();
       throw e;
     }
-    logEvent(this.log, 'agent.started', { node: this.config.node.name, routerId: this.routerId, peers: this.entries.size, blocks: this.blocks.size });
+    logEvent(this.log, 'agent.started', { node: this.config.node.name, routerId: this.routerId, peers: this.entries.size, blocks: this.localBlockSet.size });
   }
 
   /** One control request in-process: the same handlers as the control socket, errors as replies. */
@@ -274,8 +272,7 @@ export class Agent implements AgentView {
     this.loaded = next;
     this.config = { ...next.config, node: old.node, listen: old.listen, control: old.control, metrics: old.metrics, routeReflector: old.routeReflector, dataplane: old.dataplane };
     this.peers.rewatch(old);
-    for (const p of [...this.added]) if (blockProblem(p, this.config.pools)) this.added.delete(p);
-    this.applyBlocks(poolsChanged);
+    this.localBlockSet.apply(poolsChanged);
     if (poolsChanged || JSON.stringify(old.vxlan) !== JSON.stringify(this.config.vxlan)) this.dataplane?.reconfigure();
     const d = this.peers.apply('reload');
     if (poolsChanged) this.reapplyImportPolicies();
@@ -338,64 +335,18 @@ export class Agent implements AgentView {
     });
   }
 
-  // ------------------------------------------------------------------ blocks
+  // ------------------------------------------------------------------ blocks (blocks.ts)
 
-  private wantedBlocks(): Set<Prefix> {
-    const s = new Set<Prefix>([...this.config.blocks, ...this.added]);
-    for (const p of this.withdrawn) s.delete(p);
-    return s;
-  }
-
-  /** `reannounce`: the pools changed, so every block's attributes (tunnel type, MAC) are set again. */
-  private applyBlocks(reannounce = false): void {
-    const want = this.wantedBlocks();
-    const changes: Change[] = [];
-    for (const p of [...this.blocks]) {
-      if (want.has(p)) continue;
-      this.blocks.delete(p);
-      changes.push(...this.rib.localRemove(p));
-      logEvent(this.log, 'agent.block-removed', { block: formatPrefix(p) });
-    }
-    for (const p of want) {
-      if (this.blocks.has(p)) {
-        if (reannounce) changes.push(...this.rib.localAdd(p, this.blockAttributes(p)));
-        continue;
-      }
-      this.blocks.add(p);
-      changes.push(...this.rib.localAdd(p, this.blockAttributes(p)));
-      logEvent(this.log, 'agent.block-added', { block: formatPrefix(p) });
-    }
-    this.onChanges(changes);
-  }
-
-  /** A block of this node at run time: inside a pool, a whole number of blocks. */
   advertise(text: string): BlockChange {
-    const p = parsePrefix(text);
-    const why = blockProblem(p, this.config.pools);
-    if (why) throw new Error(`cannot advertise: ${why}`);
-    const had = this.blocks.has(p);
-    this.withdrawn.delete(p);
-    this.added.add(p);
-    this.applyBlocks();
-    return { prefix: formatPrefix(p), changed: !had };
+    return this.localBlockSet.advertise(text);
   }
 
   withdraw(text: string): BlockChange {
-    const p = parsePrefix(text);
-    const had = this.blocks.has(p);
-    this.added.delete(p);
-    if (this.config.blocks.includes(p)) this.withdrawn.add(p);
-    this.applyBlocks();
-    return { prefix: formatPrefix(p), changed: had };
+    return this.localBlockSet.withdraw(text);
   }
 
   localBlocks(): Prefix[] {
-    return [...this.blocks];
-  }
-
-  /** ORIGIN IGP + the RFC 9012 encapsulation and Router's MAC extended communities (dataplane-desired.ts). */
-  private blockAttributes(p: Prefix) {
-    return blockAttributes(p, this.config.pools, this.config.node.address.address);
+    return this.localBlockSet.list();
   }
 
   // ------------------------------------------------------------------ routing

@@ -25,17 +25,10 @@ import { formatPrefix, parsePrefix, prefixContains, prefixLength, type Prefix } 
 import type { BatchError, BatchResult, BatchStream, IpDriver, MonitorEvent, MonitorHandle } from './ip-driver.js';
 import { LineBuffer } from './line-buffer.js';
 import { WEFT_PROTO } from './model.js';
+import type { KernelRoute } from './kernel-state.js';
 
-export interface MemRoute {
-  /** With a length: "10.244.2.0/26". */
-  dst: string;
-  type: string;
-  gateway?: string;
-  dev?: string;
-  onlink: boolean;
-  /** As `ip -json` prints it: "weft", "boot", "static", "bird", or a number. */
-  protocol: string;
-  metric: number;
+/** A route as the kernel state parser reads it (kernel-state.ts), plus the nexthop object it uses. */
+export interface MemRoute extends Omit<KernelRoute, 'multipath'> {
   nhid?: number;
 }
 

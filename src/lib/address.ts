@@ -173,3 +173,24 @@ const isIpv6Scratch = new Uint8Array(16);
 export function isIpv6(text: string): boolean {
   return parseIpv6Into(text, 0, text.length, isIpv6Scratch, 0);
 }
+
+/** The IPv4-mapped IPv6 address of an IPv4 address (RFC 4291 2.5.5.2): "::ffff:10.0.1.11". */
+export function ipv4Mapped(v4: string): string {
+  return `::ffff:${numberToIpv4(ipv4ToNumber(v4))}`;
+}
+
+/** The IPv4 address inside an IPv4-mapped IPv6 address (any spelling), else undefined. */
+export function unmapIpv4(text: string): string | undefined {
+  if (!text.includes(':')) return undefined;
+  const b = new Uint8Array(16);
+  if (!parseIpv6Into(text, 0, text.length, b, 0)) return undefined;
+  for (let i = 0; i < 10; i++) if (b[i] !== 0) return undefined;
+  if (b[10] !== 0xff || b[11] !== 0xff) return undefined;
+  return `${b[12]}.${b[13]}.${b[14]}.${b[15]}`;
+}
+
+/** The canonical text of an address (RFC 5952 for IPv6); IPv4-mapped addresses as plain IPv4. */
+export function canonicalAddress(text: string): string {
+  if (isIpv4(text)) return numberToIpv4(ipv4ToNumber(text));
+  return unmapIpv4(text) ?? bytesToIpv6(ipv6ToBytes(text));
+}

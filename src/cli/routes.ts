@@ -35,7 +35,8 @@ export function formatRoutes(routes: readonly RouteView[]): string {
     { header: 'PREFIX', value: (r) => r.prefix },
     // A stale path: kept from a peer restarting gracefully (RFC 4724 4.2) until its End-of-RIB.
     { header: 'FROM', value: (r) => (r.source === 'local' ? 'local' : r.stale ? `${r.peer} (stale)` : r.peer) },
-    { header: 'NEXT HOP', value: (r) => r.nextHop || '-' },
+    // With ECMP the kernel route has every equal path's next hop: all of them are shown.
+    { header: 'NEXT HOP', value: (r) => (r.via && r.via.length > 1 ? r.via.join(',') : r.nextHop || '-') },
     { header: 'AS PATH', value: (r) => r.asPath || '-' },
     { header: 'LOCAL PREF', value: (r) => r.localPref ?? '-', right: true },
     { header: 'PATHS', value: (r) => r.candidates, right: true },

@@ -399,7 +399,7 @@ export class Dataplane extends EventEmitter<DataplaneEvents> {
     const t0 = this.clock.now();
     let kernel = read ? undefined : this.index?.toKernelState();
     if (!kernel) {
-      kernel = await readKernelState(this.driver, devices[0], devices);
+      kernel = await readKernelState(this.driver, this.desired.vxlanDevices, devices);
       this.nexthops.adopt(kernel.nexthops ?? []);
       this.stats.fullReads++;
       // A managed device that is gone or has a new index: iproute2's name cache is stale.
@@ -421,7 +421,7 @@ export class Dataplane extends EventEmitter<DataplaneEvents> {
     this.restSig = undefined;
     await this.write(fp.lines, true);
     // What the devices, FDB and neighbours look like now: later resyncs compare with it.
-    if (this.index) this.restSig = restSignature(await readKernelRest(this.driver, devices[0], devices));
+    if (this.index) this.restSig = restSignature(await readKernelRest(this.driver, this.desired.vxlanDevices, devices));
   }
 
   /**
@@ -435,7 +435,7 @@ export class Dataplane extends EventEmitter<DataplaneEvents> {
     const ix = this.index!;
     const devices = this.desired.devices;
     const t0 = this.clock.now();
-    const rest = await readKernelRest(this.driver, devices[0], devices);
+    const rest = await readKernelRest(this.driver, this.desired.vxlanDevices, devices);
     if (restSignature(rest) !== this.restSig || this.nexthops.missingFrom(rest.nexthops ?? [])) return false;
     const v = ix.verifier(this.desired.local);
     await Promise.all([streamKernelRoutes(this.driver, 4, v.check), streamKernelRoutes(this.driver, 6, v.check)]);

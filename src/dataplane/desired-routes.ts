@@ -6,7 +6,7 @@
  * per-prefix changes.
  */
 import type { Prefix } from '../lib/prefix.js';
-import { VXLAN_DEVICE, IPIP_DEVICE, type DesiredState, type RemoteRoute } from './model.js';
+import { VXLAN6_DEVICE, VXLAN_DEVICE, IPIP_DEVICE, type DesiredState, type RemoteRoute } from './model.js';
 
 /** Where the desired remote routes come from (see Dataplane.useSource). */
 export interface RouteSource {
@@ -64,7 +64,12 @@ export class DesiredRoutes {
   }
 
   /** The tunnel devices weft manages (their names as configured, else the defaults). */
-  get devices(): [string, string] {
-    return [this.base.vxlan?.device ?? VXLAN_DEVICE, this.base.ipip?.device ?? IPIP_DEVICE];
+  get devices(): string[] {
+    return [...this.vxlanDevices, this.base.ipip?.device ?? IPIP_DEVICE];
+  }
+
+  /** The VXLAN devices (over IPv4, over IPv6): their FDB and neighbours are read too. */
+  get vxlanDevices(): string[] {
+    return [this.base.vxlan?.device ?? VXLAN_DEVICE, this.base.vxlan6?.device ?? VXLAN6_DEVICE];
   }
 }

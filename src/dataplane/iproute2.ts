@@ -61,7 +61,7 @@ export class Iproute2Driver implements IpDriver {
   }
 
   async neighbours(dev: string): Promise<unknown> {
-    return json(await runTool('ip', [...this.ns, '-4', '-json', 'neigh', 'show', 'dev', dev], true));
+    return json(await runTool('ip', [...this.ns, '-json', 'neigh', 'show', 'dev', dev], true));
   }
 
   async fdb(dev: string): Promise<unknown> {

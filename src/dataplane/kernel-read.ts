@@ -3,18 +3,40 @@
  * with iproute2's JSON, the pure parsers of kernel-state.ts interpret it.
  */
 import type { IpDriver } from './ip-driver.js';
-import { parseFdb, parseLinks, parseNeigh, parseNexthops, parseRoutes, type KernelRoute, type KernelState } from './kernel-state.js';
+import { parseConnected, parseFdb, parseLinks, parseNeigh, parseNexthops, parseRoutes, type KernelRoute, type KernelState } from './kernel-state.js';
+import { VXLAN_DEVICE } from './model.js';
 
-/** Routes of table main (both families), FDB + IPv4 neighbours of the VXLAN device, the devices. */
-export async function readKernelState(d: IpDriver, vxlanDevice: string, devices: readonly string[]): Promise<KernelState> {
+/** The VXLAN devices (weft.vxlan, weft.vxlan6): FDB and neighbours are read per device. */
+type VxlanDevices = string | readonly string[];
+
+/**
+ * Routes of table main (both families), FDB + neighbours of the VXLAN devices, the devices, the
+ * connected prefixes of every device.
+ */
+export async function readKernelState(d: IpDriver, vxlanDevice: VxlanDevices, devices: readonly string[]): Promise<KernelState> {
   const [r4, r6, rest] = await Promise.all([d.routes(4), d.routes(6), readKernelRest(d, vxlanDevice, devices)]);
   return { ...rest, routes: [...parseRoutes(r4, 4), ...parseRoutes(r6, 6)] };
 }
 
 /** Everything readKernelState reads but the routes (small: per node, not per route). */
-export async function readKernelRest(d: IpDriver, vxlanDevice: string, devices: readonly string[]): Promise<KernelState> {
-  const [nexthops, fdb, neigh, ...links] = await Promise.all([d.nexthops(), d.fdb(vxlanDevice), d.neighbours(vxlanDevice), ...devices.map((dev) => d.links(dev))]);
-  const state: KernelState = { routes: [], fdb: parseFdb(fdb), neigh: parseNeigh(neigh), links: {}, nexthops: parseNexthops(nexthops) };
+export async function readKernelRest(d: IpDriver, vxlanDevice: VxlanDevices, devices: readonly string[]): Promise<KernelState> {
+  const vx = typeof vxlanDevice === 'string' ? [vxlanDevice] : vxlanDevice;
+  const [nexthops, all, entries, ...links] = await Promise.all([
+    d.nexthops(),
+    d.links(),
+    Promise.all(vx.map(async (dev) => ({ dev, fdb: await d.fdb(dev), neigh: await d.neighbours(dev) }))),
+    ...devices.map((dev) => d.links(dev)),
+  ]);
+  // Entries of weft.vxlan carry no device name (the common case stays as it was); others do.
+  const tag = <T extends { dev?: string }>(dev: string, xs: T[]): T[] => (dev === VXLAN_DEVICE ? xs : xs.map((x) => ({ ...x, dev })));
+  const state: KernelState = {
+    routes: [],
+    fdb: entries.flatMap((e) => tag(e.dev, parseFdb(e.fdb))),
+    neigh: entries.flatMap((e) => tag(e.dev, parseNeigh(e.neigh))),
+    links: {},
+    nexthops: parseNexthops(nexthops),
+    connected: parseConnected(all),
+  };
   for (const l of links) for (const link of parseLinks(l)) state.links[link.name] = link;
   return state;
 }

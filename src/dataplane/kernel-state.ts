@@ -3,6 +3,7 @@
  * `ip -json route show table main` (and `ip -6 ...`), `bridge -json fdb show dev weft.vxlan`,
  * `ip -json neigh show dev weft.vxlan`, `ip -d -json addr show dev D` (link + addresses in one).
  */
+import { formatPrefix, parsePrefix } from '../lib/prefix.js';
 import { WEFT_PROTO } from './model.js';
 
 export interface KernelRoute {
@@ -21,15 +22,36 @@ export interface KernelRoute {
    */
   metric: number;
   multipath: boolean;
+  /** The next hops of a multipath route, sorted by gateway then device (the kernel keeps them as given). */
+  hops?: KernelHop[];
+}
+
+/** One next hop of a multipath route. */
+export interface KernelHop {
+  gateway?: string;
+  dev?: string;
+}
+
+/** An address on a device, as a connected prefix: the device that reaches addresses inside it. */
+export interface KernelConnected {
+  /** "10.0.1.0/24" (network address, as a prefix). */
+  prefix: string;
+  /** The address itself with its length ("10.0.1.11/24"). */
+  address: string;
+  dev: string;
 }
 
 export interface KernelFdb {
+  /** The VXLAN device it is on (absent: weft.vxlan). */
+  dev?: string;
   mac: string;
   dst?: string;
   permanent: boolean;
 }
 
 export interface KernelNeigh {
+  /** The VXLAN device it is on (absent: weft.vxlan). */
+  dev?: string;
   address: string;
   lladdr?: string;
   permanent: boolean;
@@ -90,6 +112,8 @@ export interface KernelState {
   links: Record<string, KernelLink>;
   /** Nexthop objects (all owners), when read. */
   nexthops?: KernelNexthop[];
+  /** Every device's addresses (both families, link-local ones left out), when read. */
+  connected?: KernelConnected[];
 }
 
 export const emptyKernelState = (): KernelState => ({ routes: [], fdb: [], neigh: [], links: {} });
@@ -141,13 +165,58 @@ export function parseRoutes(json: unknown, family: 4 | 6 = 4): KernelRoute[] {
       metric: full.includes(':') && metric === IPV6_DEFAULT_METRIC ? 0 : metric,
       multipath: Array.isArray(r.nexthops),
     };
-    const gw = str(r.gateway);
+    const gw = gatewayOf(r);
     if (gw !== undefined) route.gateway = gw;
     const dev = str(r.dev);
     if (dev !== undefined && !DEVICELESS.has(type)) route.dev = dev;
+    if (Array.isArray(r.nexthops)) route.hops = sortHops(arr(r.nexthops).map((h) => hopOf(h)));
     out.push(route);
   }
   return out;
+}
+
+/** A gateway as iproute2 prints it: "gateway" of the route's family, or "via" {family, host} of the other. */
+function gatewayOf(r: Json): string | undefined {
+  const gw = str(r.gateway);
+  if (gw !== undefined) return gw;
+  const via = r.via as Json | undefined;
+  return via && typeof via === 'object' ? str(via.host) : undefined;
+}
+
+function hopOf(h: Json): KernelHop {
+  const hop: KernelHop = {};
+  const gw = gatewayOf(h);
+  if (gw !== undefined) hop.gateway = gw;
+  const dev = str(h.dev);
+  if (dev !== undefined) hop.dev = dev;
+  return hop;
+}
+
+/** Next hops in one order (gateway, then device), so that two listings of one route compare equal. */
+export function sortHops<T extends KernelHop>(hops: T[]): T[] {
+  const k = (h: KernelHop) => `${h.gateway ?? ''}|${h.dev ?? ''}`;
+  return hops.sort((a, b) => (k(a) < k(b) ? -1 : k(a) > k(b) ? 1 : 0));
+}
+
+/** `ip -json addr show` (every device): the connected prefixes, link-local addresses left out. */
+export function parseConnected(json: unknown): KernelConnected[] {
+  const out: KernelConnected[] = [];
+  for (const l of arr(json)) {
+    const dev = str(l.ifname);
+    if (dev === undefined) continue;
+    for (const a of arr(l.addr_info)) {
+      const local = str(a.local);
+      const len = num(a.prefixlen);
+      if (local === undefined || len === undefined || (a.family !== 'inet' && a.family !== 'inet6')) continue;
+      if (a.family === 'inet6' && str(a.scope) === 'link') continue;
+      out.push({ prefix: networkOf(local, len), address: `${local}/${len}`, dev });
+    }
+  }
+  return out;
+}
+
+function networkOf(address: string, len: number): string {
+  return formatPrefix(parsePrefix(`${address}/${len}`, true));
 }
 
 export function parseFdb(json: unknown): KernelFdb[] {
@@ -204,10 +273,11 @@ export function parseLinks(json: unknown): KernelLink[] {
 
 /** The devices, FDB and neighbours of a read, as one comparable string. */
 export function restSignature(k: KernelState): string {
-  const fdb = k.fdb.map((f) => `${f.mac}>${f.dst ?? ''}${f.permanent ? '!' : ''}`).sort();
-  const neigh = k.neigh.map((n) => `${n.address}>${n.lladdr ?? ''}${n.permanent ? '!' : ''}`).sort();
+  const fdb = k.fdb.map((f) => `${f.dev ?? ''}:${f.mac}>${f.dst ?? ''}${f.permanent ? '!' : ''}`).sort();
+  const neigh = k.neigh.map((n) => `${n.dev ?? ''}:${n.address}>${n.lladdr ?? ''}${n.permanent ? '!' : ''}`).sort();
+  const connected = (k.connected ?? []).map((c) => `${c.address}@${c.dev}`).sort();
   const links = Object.values(k.links)
     .map((l) => JSON.stringify([l.name, l.ifindex, l.mtu, l.mac, l.up, l.kind, l.vxlan, [...l.addrs].sort()]))
     .sort();
-  return JSON.stringify([fdb, neigh, links]);
+  return JSON.stringify([fdb, neigh, links, connected]);
 }

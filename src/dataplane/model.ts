@@ -21,7 +21,7 @@
  *   to it come back through the remote node's route for our block. No block -> no address (pods
  *   still work; host-to-pod traffic then leaves with the underlay address as source).
  */
-import { ipv4ToNumber, numberToIpv4 } from '../lib/address.js';
+import { bytesToIpv6, ipv4ToNumber, ipv6ToBytes, isIpv4, numberToIpv4 } from '../lib/address.js';
 import { formatPrefix, isV4, parsePrefix, prefixContains, v4Address, v4Length, type Prefix } from '../lib/prefix.js';
 
 export type Encapsulation = 'never' | 'always' | 'crossSubnet';
@@ -40,6 +40,11 @@ export interface NodeRef {
 export interface RemoteRoute {
   prefix: Prefix;
   node: NodeRef;
+  /**
+   * ECMP (direct routes only): every equal best path's node, `node` first. Two or more become one
+   * kernel multipath route (`nexthop via A dev eth1 nexthop via B dev eth2`).
+   */
+  nexthops?: readonly NodeRef[];
   shape: RouteShape;
   /** Why this shape (decideShape's reason): for `weft explain`. */
   reason: string;
@@ -47,6 +52,8 @@ export interface RemoteRoute {
 
 export interface VxlanDevice {
   device: string;
+  /** The underlay family: weft.vxlan runs over IPv4, weft.vxlan6 over IPv6. Both carry both pod families. */
+  family: 4 | 6;
   vni: number;
   port: number;
   underlayDevice: string;
@@ -69,10 +76,13 @@ export interface DesiredState {
   /** Device for direct routes (`via X dev D`); omitted -> the kernel resolves it. */
   underlayDevice?: string;
   vxlan?: VxlanDevice;
+  /** The VXLAN device over the IPv6 underlay (weft.vxlan6), for next hops that are IPv6 addresses. */
+  vxlan6?: VxlanDevice;
   ipip?: IpipDevice;
 }
 
 export const VXLAN_DEVICE = 'weft.vxlan';
+export const VXLAN6_DEVICE = 'weft.vxlan6';
 export const IPIP_DEVICE = 'tunl0';
 /** Calico's default VXLAN VNI. */
 export const DEFAULT_VNI = 4096;
@@ -80,6 +90,8 @@ export const DEFAULT_VNI = 4096;
 export const VXLAN_PORT = 4789;
 /** Outer IPv4 (20) + UDP (8) + VXLAN (8) + inner Ethernet (14) = 50 (RFC 7348 5). */
 export const VXLAN_OVERHEAD = 50;
+/** The same over an IPv6 underlay: outer IPv6 (40) + UDP + VXLAN + Ethernet = 70. */
+export const VXLAN6_OVERHEAD = 70;
 /** Outer IPv4 header (RFC 2003 3). */
 export const IPIP_OVERHEAD = 20;
 /** weft's route protocol number (rtnetlink RTPROT_*, /etc/iproute2/rt_protos.d/weft.conf). */
@@ -126,11 +138,36 @@ export function decideShape(
   }
 }
 
-/** 02:00 + the 4 bytes of the IPv4 address (see the scheme above). */
-export function vtepMac(underlayIpv4: string): string {
-  const n = ipv4ToNumber(underlayIpv4);
-  const bytes = [0x02, 0x00, (n >>> 24) & 255, (n >>> 16) & 255, (n >>> 8) & 255, n & 255];
+/**
+ * The VTEP MAC of an underlay address: 02:00 + the 4 bytes of an IPv4 address; for an IPv6 one
+ * 06 + its last 5 bytes (also locally administered unicast, and never equal to an IPv4-derived
+ * MAC). Nodes of one IPv6 subnet differ in their last bytes; a MAC signalled in BGP overrides it.
+ */
+export function vtepMac(underlay: string): string {
+  let bytes: number[];
+  if (isIpv4(underlay)) {
+    const n = ipv4ToNumber(underlay);
+    bytes = [0x02, 0x00, (n >>> 24) & 255, (n >>> 16) & 255, (n >>> 8) & 255, n & 255];
+  } else {
+    bytes = [0x06, ...ipv6ToBytes(underlay).slice(11)];
+  }
   return bytes.map((b) => b.toString(16).padStart(2, '0')).join(':');
+}
+
+/**
+ * The IPv6 link-local address of a MAC (modified EUI-64, RFC 4291 2.5.1 / appendix A): the
+ * gateway of every VXLAN route that is not IPv4 over weft.vxlan (an IPv6 route cannot have an
+ * IPv4 gateway; IPv4 routes over weft.vxlan6 use `via inet6`). A permanent neighbour entry maps it
+ * to the MAC, so no neighbour discovery runs over the tunnel.
+ */
+export function linkLocalOf(mac: string): string {
+  const m = mac.split(':').map((x) => parseInt(x, 16));
+  const b = new Uint8Array(16);
+  b[0] = 0xfe;
+  b[1] = 0x80;
+  b.set([m[0] ^ 0x02, m[1], m[2], 0xff, 0xfe, m[3], m[4], m[5]], 8);
+  return bytesToIpv6(b); // RFC 5952 text, as the kernel prints it
+
 }
 
 /** The network address of the lowest local IPv4 block, or undefined when there is none. */
@@ -140,9 +177,21 @@ export function localVtepAddress(localBlocks: readonly Prefix[]): string | undef
   return best === undefined ? undefined : numberToIpv4(v4Address(best));
 }
 
-/** The MAC and neighbour address used for a remote node's VTEP. */
-export function nodeVtep(node: NodeRef): { mac: string; address: string } {
-  return { mac: (node.mac ?? vtepMac(node.underlayAddress)).toLowerCase(), address: node.vtepAddress ?? node.underlayAddress };
+/** The underlay family of a node (the family of its underlay address). */
+export function underlayFamily(node: NodeRef): 4 | 6 {
+  return isIpv4(node.underlayAddress) ? 4 : 6;
+}
+
+/**
+ * The MAC and neighbour (gateway) address used for a remote node's VTEP, for a route of
+ * `prefix`'s family: IPv4 over weft.vxlan goes via the node's underlay address (onlink), every
+ * other combination via the link-local address of its MAC.
+ */
+export function nodeVtep(node: NodeRef, prefix?: Prefix): { mac: string; address: string; onlink: boolean } {
+  const mac = (node.mac ?? vtepMac(node.underlayAddress)).toLowerCase();
+  const v4 = prefix === undefined || isV4(prefix);
+  if (v4 && underlayFamily(node) === 4) return { mac, address: node.vtepAddress ?? node.underlayAddress, onlink: true };
+  return { mac, address: linkLocalOf(mac), onlink: false };
 }
 
 export interface VxlanOptions {
@@ -155,18 +204,23 @@ export interface VxlanOptions {
   mac?: string;
 }
 
-/** The VXLAN device of this node: MTU = underlay - 50, MAC derived from the local address. */
+/**
+ * A VXLAN device of this node, by the family of its local (underlay) address: weft.vxlan over
+ * IPv4 (MTU = underlay - 50), weft.vxlan6 over IPv6 (- 70); MAC derived from the local address.
+ */
 export function vxlanDevice(o: VxlanOptions): VxlanDevice {
+  const v4 = isIpv4(o.localAddress);
   const dev: VxlanDevice = {
-    device: VXLAN_DEVICE,
+    device: v4 ? VXLAN_DEVICE : VXLAN6_DEVICE,
+    family: v4 ? 4 : 6,
     vni: o.vni ?? DEFAULT_VNI,
     port: o.port ?? VXLAN_PORT,
     underlayDevice: o.underlayDevice,
     localAddress: o.localAddress,
-    mtu: o.underlayMtu - VXLAN_OVERHEAD,
+    mtu: o.underlayMtu - (v4 ? VXLAN_OVERHEAD : VXLAN6_OVERHEAD),
     mac: (o.mac ?? vtepMac(o.localAddress)).toLowerCase(),
   };
-  const vtep = localVtepAddress(o.localBlocks ?? []);
+  const vtep = v4 ? localVtepAddress(o.localBlocks ?? []) : undefined;
   if (vtep !== undefined) dev.vtepAddress = vtep;
   return dev;
 }

@@ -12,9 +12,9 @@
  * taken by a foreign route (same prefix, metric 0, table main) is not written; it is reported.
  * Nothing is ever flushed.
  */
-import { formatPrefix } from '../lib/prefix.js';
-import { isWeftRoute, type KernelFdb, type KernelLink, type KernelNeigh, type KernelRoute, type KernelState } from './kernel-state.js';
-import { nodeVtep, WEFT_PROTO, type DesiredState, type IpipDevice, type VxlanDevice } from './model.js';
+import { formatPrefix, parsePrefix, prefixContains, prefixLength } from '../lib/prefix.js';
+import { isWeftRoute, sortHops, type KernelConnected, type KernelFdb, type KernelHop, type KernelLink, type KernelNeigh, type KernelRoute, type KernelState } from './kernel-state.js';
+import { nodeVtep, underlayFamily, VXLAN6_DEVICE, VXLAN_DEVICE, WEFT_PROTO, type DesiredState, type IpipDevice, type NodeRef, type RemoteRoute, type VxlanDevice } from './model.js';
 
 export type Tool = 'ip' | 'bridge';
 export type Stage = 'device' | 'entry' | 'route' | 'delete';
@@ -43,24 +43,90 @@ export interface RouteSpec {
   gateway?: string;
   dev?: string;
   onlink: boolean;
+  /** Two or more next hops: one multipath route (gateway and dev above are the first's). */
+  hops?: KernelHop[];
+}
+
+/** `via G` or, for a gateway of the other family (an IPv4 route over IPv6, RFC 8950), `via inet6 G`. */
+function via(dst: string, gateway: string): string {
+  return `via ${gateway.includes(':') !== dst.includes(':') ? (gateway.includes(':') ? 'inet6 ' : 'inet ') : ''}${gateway}`;
 }
 
 export function routeLine(s: RouteSpec): string {
   if (s.type === 'blackhole') return `route replace blackhole ${s.dst} ${P}`;
-  return `route replace ${s.dst} via ${s.gateway}${s.dev ? ` dev ${s.dev}` : ''}${s.onlink ? ' onlink' : ''} ${P}`;
+  if (s.hops && s.hops.length > 1) {
+    return `route replace ${s.dst} ${P}${s.hops.map((h) => ` nexthop ${via(s.dst, h.gateway!)}${h.dev ? ` dev ${h.dev}` : ''}`).join('')}`;
+  }
+  return `route replace ${s.dst} ${via(s.dst, s.gateway!)}${s.dev ? ` dev ${s.dev}` : ''}${s.onlink ? ' onlink' : ''} ${P}`;
 }
 
 export function routeMatches(k: KernelRoute, s: RouteSpec): boolean {
-  if (k.multipath || k.type !== s.type || k.onlink !== s.onlink) return false;
-  if (s.type === 'blackhole') return true;
+  if (k.type !== s.type) return false;
+  if (s.type === 'blackhole') return !k.multipath;
+  if (s.hops && s.hops.length > 1) {
+    const kh = k.hops ?? [];
+    if (!k.multipath || kh.length !== s.hops.length) return false;
+    return s.hops.every((h, i) => kh[i].gateway === h.gateway && (h.dev === undefined || kh[i].dev === h.dev));
+  }
+  if (k.multipath || k.onlink !== s.onlink) return false;
   return k.gateway === s.gateway && (s.dev === undefined || k.dev === s.dev);
 }
 
 export function asKernelRoute(s: RouteSpec, dev: string | undefined): KernelRoute {
-  const r: KernelRoute = { dst: s.dst, type: s.type, onlink: s.onlink, protocol: String(WEFT_PROTO), metric: 0, multipath: false };
+  const multipath = s.hops !== undefined && s.hops.length > 1;
+  const r: KernelRoute = { dst: s.dst, type: s.type, onlink: multipath ? false : s.onlink, protocol: String(WEFT_PROTO), metric: 0, multipath };
+  if (multipath) {
+    r.hops = s.hops!.map((h) => ({ ...h }));
+    return r;
+  }
   if (s.gateway !== undefined) r.gateway = s.gateway;
   if (s.dev !== undefined || dev !== undefined) r.dev = s.dev ?? dev;
   return r;
+}
+
+/**
+ * The device that reaches a gateway: the one holding the longest connected prefix that contains
+ * it (routes go out of the interface towards their next hop, never a fixed one). undefined: no
+ * connected subnet holds it.
+ */
+export function deviceFor(gateway: string, connected: readonly KernelConnected[] | undefined): string | undefined {
+  if (!connected) return undefined;
+  const host = parsePrefix(`${gateway}/${gateway.includes(':') ? 128 : 32}`);
+  let best: { dev: string; len: number } | undefined;
+  for (const c of connected) {
+    const p = parsePrefix(c.prefix);
+    if (prefixContains(p, host) && (!best || prefixLength(p) > best.len)) best = { dev: c.dev, len: prefixLength(p) };
+  }
+  return best?.dev;
+}
+
+/** fe80::/10: an IPv6 link-local address (valid only with its device). */
+export function isLinkLocal(address: string): boolean {
+  return /^fe[89ab][0-9a-f]?:/i.test(address);
+}
+
+/**
+ * The direct route to a node (or, with ECMP, to several): each next hop on the device whose
+ * connected subnet holds it. A string: why it is not written.
+ */
+export function directSpec(dst: string, nodes: readonly NodeRef[], connected: readonly KernelConnected[] | undefined, fallbackDev?: string): RouteSpec | string {
+  const hops: KernelHop[] = [];
+  const seen = new Set<string>();
+  for (const n of nodes) {
+    const gw = n.underlayAddress;
+    if (seen.has(gw)) continue;
+    seen.add(gw);
+    // A link-local gateway is on no connected prefix: it is on the underlay device.
+    const dev = connected && !isLinkLocal(gw) ? deviceFor(gw, connected) : fallbackDev;
+    if (dev === undefined) {
+      if (nodes.length === 1) return `${dst}: next hop ${gw} of ${n.name} is on no connected subnet of this host: not written`;
+      continue; // the other equal paths still carry the prefix
+    }
+    hops.push({ gateway: gw, dev });
+  }
+  if (hops.length === 0) return `${dst}: none of the next hops ${[...seen].join(', ')} is on a connected subnet of this host: not written`;
+  if (hops.length === 1) return { dst, type: 'unicast', gateway: hops[0].gateway, dev: hops[0].dev, onlink: false };
+  return { dst, type: 'unicast', gateway: hops[0].gateway, dev: hops[0].dev, onlink: false, hops: sortHops(hops) };
 }
 
 /** The line removing a weft route. */
@@ -140,30 +206,53 @@ function planIpip(k: KernelLink | undefined, d: IpipDevice | undefined): DeviceP
   return { lines, deletes: [], fresh: !k, link: { name: d.device, mtu: d.mtu, mac: k?.mac, up: true, kind: 'ipip', addrs: k?.addrs ?? [] } };
 }
 
+/** The VXLAN devices of a desired state, by name (weft.vxlan over IPv4, weft.vxlan6 over IPv6). */
+function vxlanSlots(desired: DesiredState): { name: string; want: VxlanDevice | undefined }[] {
+  return [
+    { name: desired.vxlan?.device ?? VXLAN_DEVICE, want: desired.vxlan },
+    { name: desired.vxlan6?.device ?? VXLAN6_DEVICE, want: desired.vxlan6 },
+  ];
+}
+
+/** The VXLAN device a route to `node` goes through: the one over the node's underlay family. */
+export function vxlanFor(node: NodeRef, desired: DesiredState): VxlanDevice | undefined {
+  return underlayFamily(node) === 4 ? desired.vxlan : desired.vxlan6;
+}
+
+/** The kernel route of a VXLAN route (gateway per nodeVtep), or why there is none. */
+export function vxlanSpec(dst: string, r: RemoteRoute, desired: DesiredState): RouteSpec | string {
+  const dev = vxlanFor(r.node, desired);
+  if (!dev) return `${dst}: shape vxlan via ${r.node.name} (IPv${underlayFamily(r.node)} underlay) but no VXLAN device over IPv${underlayFamily(r.node)} is configured`;
+  const v = nodeVtep(r.node, r.prefix);
+  return { dst, type: 'unicast', gateway: v.address, dev: dev.device, onlink: v.onlink };
+}
+
 export function plan(kernel: KernelState, desired: DesiredState): Plan {
   const problems: string[] = [];
-  const vxName = desired.vxlan?.device ?? 'weft.vxlan';
   const ipipName = desired.ipip?.device ?? 'tunl0';
-  const vx = planVxlan(kernel.links[vxName], desired.vxlan, vxName);
+  const vxs = vxlanSlots(desired).map((x) => ({ ...x, plan: planVxlan(kernel.links[x.name], x.want, x.name) }));
   const ipip = planIpip(kernel.links[ipipName], desired.ipip);
-  const gone = (dev: string | undefined) => (vx.fresh && dev === vxName) || (ipip.fresh && dev === ipipName);
+  const fresh = new Set(vxs.filter((x) => x.plan.fresh).map((x) => x.name));
+  const gone = (dev: string | undefined) => (dev !== undefined && fresh.has(dev)) || (ipip.fresh && dev === ipipName);
+  const entryDev = (e: { dev?: string }) => e.dev ?? VXLAN_DEVICE;
 
   // What the kernel has, by slot. Routes on a device being (re)created vanish with it.
   const weft = new Map<string, KernelRoute>();
   const staleWeft: KernelRoute[] = [];
   const foreign = new Map<string, KernelRoute>();
+  const onGone = (r: KernelRoute) => gone(r.dev) || (r.hops?.some((h) => gone(h.dev)) ?? false);
   for (const r of kernel.routes) {
-    if (gone(r.dev)) continue;
+    if (onGone(r)) continue;
     if (!isWeftRoute(r)) {
       if (r.metric === 0) foreign.set(r.dst, r);
     } else if (r.metric === 0 && !weft.has(r.dst)) weft.set(r.dst, r);
     else staleWeft.push(r);
   }
 
-  // Desired routes, FDB and neighbour entries.
+  // Desired routes, FDB and neighbour entries (keyed "device|mac" and "device|address").
   const specs = new Map<string, RouteSpec>();
-  const fdbWant = new Map<string, string>(); // mac -> dst
-  const neighWant = new Map<string, string>(); // address -> mac
+  const fdbWant = new Map<string, string>(); // dev|mac -> dst
+  const neighWant = new Map<string, string>(); // dev|address -> mac
   for (const b of desired.localBlocks) {
     const dst = formatPrefix(b);
     specs.set(dst, { dst, type: 'blackhole', onlink: false });
@@ -174,65 +263,66 @@ export function plan(kernel: KernelState, desired: DesiredState): Plan {
       problems.push(`${dst}: ${specs.get(dst)?.type === 'blackhole' ? 'is a local block' : 'is wanted twice'}; route via ${r.node.name} not written`);
       continue;
     }
+    let spec: RouteSpec | string;
     switch (r.shape) {
       case 'direct':
-        specs.set(dst, { dst, type: 'unicast', gateway: r.node.underlayAddress, dev: desired.underlayDevice, onlink: false });
+        spec = directSpec(dst, r.nexthops ?? [r.node], kernel.connected, desired.underlayDevice);
         break;
       case 'vxlan': {
-        if (!desired.vxlan) {
-          problems.push(`${dst}: shape vxlan via ${r.node.name} but no VXLAN device is configured`);
-          continue;
-        }
-        const v = nodeVtep(r.node);
-        const prevMac = neighWant.get(v.address);
+        spec = vxlanSpec(dst, r, desired);
+        if (typeof spec === 'string') break;
+        const v = nodeVtep(r.node, r.prefix);
+        const dev = spec.dev!;
+        const prevMac = neighWant.get(`${dev}|${v.address}`);
         if (prevMac !== undefined && prevMac !== v.mac) {
-          problems.push(`${dst}: VTEP ${v.address} of ${r.node.name} has MAC ${v.mac} but another route says ${prevMac}; route not written`);
-          continue;
+          spec = `${dst}: VTEP ${v.address} of ${r.node.name} has MAC ${v.mac} but another route says ${prevMac}; route not written`;
+          break;
         }
-        const prevDst = fdbWant.get(v.mac);
+        const prevDst = fdbWant.get(`${dev}|${v.mac}`);
         if (prevDst !== undefined && prevDst !== r.node.underlayAddress) {
-          problems.push(`${dst}: MAC ${v.mac} of ${r.node.name} is already the VTEP of ${prevDst}; route not written`);
-          continue;
+          spec = `${dst}: MAC ${v.mac} of ${r.node.name} is already the VTEP of ${prevDst}; route not written`;
+          break;
         }
-        fdbWant.set(v.mac, r.node.underlayAddress);
-        neighWant.set(v.address, v.mac);
-        specs.set(dst, { dst, type: 'unicast', gateway: v.address, dev: desired.vxlan.device, onlink: true });
+        fdbWant.set(`${dev}|${v.mac}`, r.node.underlayAddress);
+        neighWant.set(`${dev}|${v.address}`, v.mac);
         break;
       }
       case 'ipip':
-        if (!desired.ipip) {
-          problems.push(`${dst}: shape ipip via ${r.node.name} but no IP-in-IP device is configured`);
-          continue;
-        }
-        specs.set(dst, { dst, type: 'unicast', gateway: r.node.underlayAddress, dev: desired.ipip.device, onlink: true });
+        spec = desired.ipip
+          ? { dst, type: 'unicast', gateway: r.node.underlayAddress, dev: desired.ipip.device, onlink: true }
+          : `${dst}: shape ipip via ${r.node.name} but no IP-in-IP device is configured`;
         break;
     }
+    if (typeof spec === 'string') problems.push(spec);
+    else specs.set(dst, spec);
   }
 
-  const devices = [...vx.lines, ...ipip.lines];
+  const devices = [...vxs.flatMap((x) => x.plan.lines), ...ipip.lines];
   const entries: PlanLine[] = [];
   const routes: PlanLine[] = [];
   const deletes: PlanLine[] = [];
-  const fdbHave: KernelFdb[] = vx.fresh ? [] : kernel.fdb;
-  const neighHave: KernelNeigh[] = vx.fresh ? [] : kernel.neigh;
+  const fdbHave: KernelFdb[] = kernel.fdb.filter((f) => !fresh.has(entryDev(f)));
+  const neighHave: KernelNeigh[] = kernel.neigh.filter((n) => !fresh.has(entryDev(n)));
 
   // FDB: for a wanted MAC, entries with another dst are removed before the permanent one is
   // written (`fdb replace` alone would leave extra remotes of the same MAC).
-  for (const [mac, dst] of fdbWant) {
-    const mine = fdbHave.filter((f) => f.mac === mac);
+  for (const [key, dst] of fdbWant) {
+    const [dev, mac] = splitKey(key);
+    const mine = fdbHave.filter((f) => f.mac === mac && entryDev(f) === dev);
     const ok = mine.length === 1 && mine[0].dst === dst && mine[0].permanent;
     if (ok) continue;
-    for (const f of mine) if (f.dst !== undefined && f.dst !== dst) entries.push({ tool: 'bridge', stage: 'entry', line: `fdb del ${mac} dev ${vxName} dst ${f.dst}` });
-    entries.push({ tool: 'bridge', stage: 'entry', line: `fdb replace ${mac} dev ${vxName} dst ${dst} self permanent` });
+    for (const f of mine) if (f.dst !== undefined && f.dst !== dst) entries.push({ tool: 'bridge', stage: 'entry', line: `fdb del ${mac} dev ${dev} dst ${f.dst}` });
+    entries.push({ tool: 'bridge', stage: 'entry', line: `fdb replace ${mac} dev ${dev} dst ${dst} self permanent` });
   }
-  for (const [address, mac] of neighWant) {
-    const n = neighHave.find((x) => x.address === address);
+  for (const [key, mac] of neighWant) {
+    const [dev, address] = splitKey(key);
+    const n = neighHave.find((x) => x.address === address && entryDev(x) === dev);
     if (n && n.lladdr === mac && n.permanent) continue;
-    entries.push({ tool: 'ip', stage: 'entry', line: `neigh replace ${address} lladdr ${mac} dev ${vxName} nud permanent` });
+    entries.push({ tool: 'ip', stage: 'entry', line: `neigh replace ${address} lladdr ${mac} dev ${dev} nud permanent` });
   }
 
   const expectedRoutes: KernelRoute[] = [];
-  for (const r of kernel.routes) if (!isWeftRoute(r) && !gone(r.dev)) expectedRoutes.push(r);
+  for (const r of kernel.routes) if (!isWeftRoute(r) && !onGone(r)) expectedRoutes.push(r);
   for (const s of specs.values()) {
     const have = weft.get(s.dst);
     const other = foreign.get(s.dst);
@@ -247,29 +337,47 @@ export function plan(kernel: KernelState, desired: DesiredState): Plan {
   // Stale: weft routes no longer wanted (and extra weft routes at other metrics), then entries.
   for (const [dst, r] of weft) if (!specs.has(dst)) staleWeft.push(r);
   for (const r of staleWeft) deletes.push({ tool: 'ip', stage: 'delete', line: routeDelLine(r) });
-  // Without VXLAN the device goes, and its entries with it: no per-entry deletes.
+  // On a device that stays: our (permanent) entries no longer wanted go; the kernel's own
+  // (neighbour discovery states) are left to expire. Without the device its entries go with it.
+  const kept = new Set(vxs.filter((x) => x.want).map((x) => x.name));
   const neighStale = new Set<string>();
-  for (const n of desired.vxlan ? neighHave : []) {
-    if (neighWant.has(n.address) || neighStale.has(n.address)) continue;
-    neighStale.add(n.address);
-    deletes.push({ tool: 'ip', stage: 'delete', line: `neigh del ${n.address} dev ${vxName}` });
+  for (const n of neighHave) {
+    const key = `${entryDev(n)}|${n.address}`;
+    if (!kept.has(entryDev(n)) || !n.permanent || neighWant.has(key) || neighStale.has(key)) continue;
+    neighStale.add(key);
+    deletes.push({ tool: 'ip', stage: 'delete', line: `neigh del ${n.address} dev ${entryDev(n)}` });
   }
-  for (const f of desired.vxlan ? fdbHave : []) {
-    if (f.dst === undefined || fdbWant.has(f.mac)) continue;
-    deletes.push({ tool: 'bridge', stage: 'delete', line: `fdb del ${f.mac} dev ${vxName} dst ${f.dst}` });
+  for (const f of fdbHave) {
+    if (!kept.has(entryDev(f)) || f.dst === undefined || fdbWant.has(`${entryDev(f)}|${f.mac}`)) continue;
+    deletes.push({ tool: 'bridge', stage: 'delete', line: `fdb del ${f.mac} dev ${entryDev(f)} dst ${f.dst}` });
   }
-  deletes.push(...vx.deletes, ...ipip.deletes);
+  deletes.push(...vxs.flatMap((x) => x.plan.deletes), ...ipip.deletes);
 
   const links: Record<string, KernelLink> = { ...kernel.links };
-  delete links[vxName];
-  if (vx.link) links[vxName] = vx.link;
+  for (const x of vxs) {
+    delete links[x.name];
+    if (x.plan.link) links[x.name] = x.plan.link;
+  }
   if (ipip.link) links[ipipName] = ipip.link;
-  const vxWanted = desired.vxlan !== undefined;
+  const tagged = <T extends object>(dev: string, e: T): T & { dev?: string } => (dev === VXLAN_DEVICE ? e : { dev, ...e });
   const expected: KernelState = {
     routes: expectedRoutes,
-    fdb: vxWanted ? [...fdbWant].map(([mac, dst]) => ({ mac, dst, permanent: true })) : [],
-    neigh: vxWanted ? [...neighWant].map(([address, mac]) => ({ address, lladdr: mac, permanent: true })) : [],
+    fdb: [...fdbWant].map(([key, dst]) => {
+      const [dev, mac] = splitKey(key);
+      return tagged(dev, { mac, dst, permanent: true });
+    }),
+    neigh: [...neighWant].map(([key, mac]) => {
+      const [dev, address] = splitKey(key);
+      return tagged(dev, { address, lladdr: mac, permanent: true });
+    }),
     links,
   };
+  if (kernel.connected) expected.connected = kernel.connected;
   return { lines: [...devices, ...entries, ...routes, ...deletes], problems, expected };
+}
+
+/** "dev|rest" -> [dev, rest] (rest may hold colons: MACs, IPv6 addresses). */
+function splitKey(key: string): [string, string] {
+  const i = key.indexOf('|');
+  return [key.slice(0, i), key.slice(i + 1)];
 }

@@ -14,7 +14,7 @@ import { PrefixMap } from '../lib/prefix-map.js';
 import { formatPrefix, parsePrefix, type Prefix } from '../lib/prefix.js';
 import { isWeftRoute, type KernelRoute, type KernelState } from './kernel-state.js';
 import type { DesiredState, RemoteRoute } from './model.js';
-import { asKernelRoute, routeDelLine, routeLine, routeMatches, type PlanLine, type RouteSpec } from './planner.js';
+import { asKernelRoute, directSpec, routeDelLine, routeLine, routeMatches, type PlanLine, type RouteSpec } from './planner.js';
 
 type Template = Omit<KernelRoute, 'dst'>;
 
@@ -58,7 +58,8 @@ function prefixOf(dst: string): Prefix | undefined {
 
 /** The route key of a weft route: its kernel form without prefix (and protocol: always weft). */
 function keyOf(r: KernelRoute): string {
-  return `${r.type}|${r.gateway ?? ''}|${r.dev ?? ''}|${r.onlink ? 1 : 0}|${r.multipath ? 1 : 0}`;
+  const hops = r.hops ? r.hops.map((h) => `${h.gateway ?? ''}@${h.dev ?? ''}`).join(',') : '';
+  return `${r.type}|${r.gateway ?? ''}|${r.dev ?? ''}|${r.onlink ? 1 : 0}|${r.multipath ? 1 : 0}|${hops}`;
 }
 
 /** planRoutes' answer: the lines, and whether some prefixes were left for a full plan. */
@@ -87,7 +88,7 @@ export class RouteIndex {
 
   /** Indexes an expected state (planner.ts plan()'s `expected`). */
   static from(expected: KernelState): RouteIndex {
-    const ix = new RouteIndex({ fdb: expected.fdb, neigh: expected.neigh, links: expected.links });
+    const ix = new RouteIndex({ fdb: expected.fdb, neigh: expected.neigh, links: expected.links, ...(expected.connected ? { connected: expected.connected } : {}) });
     for (const r of expected.routes) {
       const p = r.metric === 0 ? prefixOf(r.dst) : undefined;
       if (p !== undefined && isWeftRoute(r) && !ix.weft.has(p)) {
@@ -161,9 +162,9 @@ export class RouteIndex {
     }
     let f = this.fast.get(r);
     if (f !== undefined) return f;
-    const spec = specOf(r, '', desired);
+    const spec = specOf(r, '', desired, this.rest.connected);
     f = null;
-    if (typeof spec !== 'string' && spec.dev !== undefined) {
+    if (typeof spec !== 'string' && spec.dev !== undefined && !spec.hops) {
       const line = routeLine(spec);
       f = { key: this.intern(asKernelRoute(spec, undefined)), tail: Buffer.from(line.slice('route replace '.length), 'latin1') };
       if (spec.type === 'unicast' && !spec.onlink && spec.gateway !== undefined) f.via = { gateway: spec.gateway, dev: spec.dev };
@@ -176,7 +177,9 @@ export class RouteIndex {
   toKernelState(): KernelState {
     const routes = [...this.others];
     for (const [p, key] of this.weft) routes.push({ ...this.keys.get(key)!.t, dst: formatPrefix(p) });
-    return { routes, fdb: this.rest.fdb, neigh: this.rest.neigh, links: this.rest.links };
+    const k: KernelState = { routes, fdb: this.rest.fdb, neigh: this.rest.neigh, links: this.rest.links };
+    if (this.rest.connected) k.connected = this.rest.connected;
+    return k;
   }
 
   /**
@@ -195,12 +198,12 @@ export class RouteIndex {
   ): RoutePlan {
     const collector = sink ? undefined : new Collector();
     const out = sink ?? collector!;
-    const vxlanDev = desired.vxlan?.device;
+    const vxlanDevs = [desired.vxlan?.device, desired.vxlan6?.device].filter((d): d is string => d !== undefined);
     let needFull = false;
     for (const p of changed) {
       const r = want(p);
       const key = this.weft.get(p);
-      if (r?.shape === 'vxlan' || (key !== undefined && vxlanDev !== undefined && this.keys.get(key)!.t.dev === vxlanDev)) {
+      if (r?.shape === 'vxlan' || (key !== undefined && vxlanDevs.includes(this.keys.get(key)!.t.dev ?? ''))) {
         // Its FDB and neighbour entries are shared with other routes: a full plan.
         needFull = true;
         continue;
@@ -223,7 +226,7 @@ export class RouteIndex {
         continue;
       }
       const have = key === undefined ? undefined : { ...this.keys.get(key)!.t, dst };
-      const spec = r ? specOf(r, dst, desired) : undefined;
+      const spec = r ? specOf(r, dst, desired, this.rest.connected) : undefined;
       if (typeof spec === 'string') problems.set(dst, spec);
       if (spec === undefined || typeof spec === 'string') {
         if (have) {
@@ -298,6 +301,7 @@ export class RouteIndex {
     const have = this.keys.get(k);
     if (have) return have.key;
     const t: Template = { type: r.type, onlink: r.onlink, protocol: r.protocol, metric: 0, multipath: r.multipath };
+    if (r.hops) t.hops = r.hops.map((h) => ({ ...h }));
     if (r.gateway !== undefined) t.gateway = r.gateway;
     if (r.dev !== undefined) t.dev = r.dev;
     this.keys.set(k, { key: k, t });
@@ -306,10 +310,10 @@ export class RouteIndex {
 }
 
 /** The kernel route for a direct or IP-in-IP route (as plan() builds it), or why there is none. */
-function specOf(r: RemoteRoute, dst: string, desired: DesiredState): RouteSpec | string {
+function specOf(r: RemoteRoute, dst: string, desired: DesiredState, connected: KernelState['connected']): RouteSpec | string {
   switch (r.shape) {
     case 'direct':
-      return { dst, type: 'unicast', gateway: r.node.underlayAddress, dev: desired.underlayDevice, onlink: false };
+      return directSpec(dst, r.nexthops ?? [r.node], connected, desired.underlayDevice);
     case 'ipip':
       if (!desired.ipip) return `${dst}: shape ipip via ${r.node.name} but no IP-in-IP device is configured`;
       return { dst, type: 'unicast', gateway: r.node.underlayAddress, dev: desired.ipip.device, onlink: true };

@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { numberToIpv4 } from '../../src/lib/address.js';
 import { parsePrefix } from '../../src/lib/prefix.js';
-import { decideShape, ipipDevice, localVtepAddress, nodeVtep, vtepMac, vxlanDevice } from '../../src/dataplane/model.js';
+import { decideShape, ipipDevice, linkLocalOf, localVtepAddress, nodeVtep, vtepMac, vxlanDevice } from '../../src/dataplane/model.js';
 import { normalizeDst, parseFdb, parseLinks, parseNeigh, parseRoutes } from '../../src/dataplane/kernel-state.js';
 import { parseMonitorLine } from '../../src/dataplane/iproute2.js';
 
@@ -50,11 +50,28 @@ describe('VTEP MAC and addresses', () => {
   });
 
   it('a signalled MAC or VTEP address overrides the derived one', () => {
-    expect(nodeVtep({ name: 'c', underlayAddress: '10.0.2.11' })).toEqual({ mac: '02:00:0a:00:02:0b', address: '10.0.2.11' });
+    expect(nodeVtep({ name: 'c', underlayAddress: '10.0.2.11' })).toEqual({ mac: '02:00:0a:00:02:0b', address: '10.0.2.11', onlink: true });
     expect(nodeVtep({ name: 'c', underlayAddress: '10.0.2.11', mac: '0A:BB:CC:DD:EE:FF', vtepAddress: '10.244.2.0' })).toEqual({
       mac: '0a:bb:cc:dd:ee:ff',
       address: '10.244.2.0',
+      onlink: true,
     });
+  });
+
+  it('IPv6 routes, and anything over an IPv6 underlay, go via the link-local address of the VTEP MAC', () => {
+    expect(linkLocalOf('02:00:0a:00:02:0b')).toBe('fe80::aff:fe00:20b');
+    expect(linkLocalOf('0a:bb:cc:dd:ee:ff')).toBe('fe80::8bb:ccff:fedd:eeff');
+    const v6Route = parsePrefix('fd00:244:2::/122');
+    expect(nodeVtep({ name: 'c', underlayAddress: '10.0.2.11' }, v6Route)).toEqual({ mac: '02:00:0a:00:02:0b', address: 'fe80::aff:fe00:20b', onlink: false });
+    const v6Node = { name: 'c', underlayAddress: 'fd00:77:2::11' };
+    expect(vtepMac('fd00:77:2::11')).toBe('06:00:00:00:00:11');
+    expect(nodeVtep(v6Node, parsePrefix('10.244.2.0/26'))).toEqual({ mac: '06:00:00:00:00:11', address: linkLocalOf('06:00:00:00:00:11'), onlink: false });
+    expect(nodeVtep(v6Node, v6Route).address).toBe(linkLocalOf('06:00:00:00:00:11'));
+  });
+
+  it('a VXLAN device over IPv6 is weft.vxlan6 with MTU underlay - 70 and no VTEP address', () => {
+    const v = vxlanDevice({ underlayDevice: 'eth1', localAddress: 'fd00:77:1::11', underlayMtu: 1500, localBlocks: [parsePrefix('10.244.1.0/26')] });
+    expect(v).toEqual({ device: 'weft.vxlan6', family: 6, vni: 4096, port: 4789, underlayDevice: 'eth1', localAddress: 'fd00:77:1::11', mtu: 1430, mac: '06:00:00:00:00:11' });
   });
 
   it('local VTEP address = .0 of the lowest IPv4 block', () => {
@@ -66,6 +83,7 @@ describe('VTEP MAC and addresses', () => {
     const v = vxlanDevice({ underlayDevice: 'eth0', localAddress: '10.0.1.11', underlayMtu: 1500, localBlocks: [parsePrefix('10.244.1.0/26')] });
     expect(v).toEqual({
       device: 'weft.vxlan',
+      family: 4,
       vni: 4096,
       port: 4789,
       underlayDevice: 'eth0',

@@ -65,7 +65,7 @@ describe('planner: route shapes from an empty kernel', () => {
   it('a route of a shape whose device is not configured is reported, not written', () => {
     const p = plan(kernel({}), desired({ localBlocks: [], routes: [route('10.244.2.0/26', nodeC, 'vxlan')] }));
     expect(p.lines).toEqual([]);
-    expect(p.problems).toEqual(['10.244.2.0/26: shape vxlan via host-c but no VXLAN device is configured']);
+    expect(p.problems).toEqual(['10.244.2.0/26: shape vxlan via host-c (IPv4 underlay) but no VXLAN device over IPv4 is configured']);
   });
 });
 

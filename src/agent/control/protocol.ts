@@ -120,6 +120,10 @@ export interface PeerStatusView {
   updatesOut: number;
   /** Routes not sent in this session: their attributes do not fit the peer's maximum message size. */
   tooLarge: number;
+  /** The address families the session negotiated (RFC 4760), e.g. ["ipv4-unicast", "ipv6-unicast"]; while Established. */
+  families?: string[];
+  /** Families we have routes for that the session did not negotiate: those routes are not sent. */
+  notNegotiated?: UnsentFamilyView[];
   lastError: string | undefined;
   /** When lastError happened (ISO time); set whenever lastError is. */
   lastErrorAt: string | undefined;
@@ -131,6 +135,16 @@ export interface PeerStatusView {
   md5Diagnosis?: string;
   /** The BFD session following this one (RFC 5880), when the peer has `bfd`. */
   bfd?: BfdSessionStatus;
+}
+
+/** A family we have routes for that the session did not negotiate (`weft status`, peers/families.ts). */
+export interface UnsentFamilyView {
+  /** "ipv6-unicast" */
+  family: string;
+  /** Routes of that family the export rules give this peer, not sent. */
+  routes: number;
+  /** 'the peer did not offer it' or 'we did not offer it'. */
+  why: string;
 }
 
 /** Graceful restart state of one peer in `weft status`. */
@@ -196,6 +210,8 @@ export interface RouteView {
   why?: string;
   /** The kernel has the route in that shape now. */
   installed?: boolean;
+  /** The data plane's next hops for the prefix (more than one: an ECMP multipath route). */
+  via?: string[];
 }
 
 /** `weft explain ADDRESS`: which route, block, node and shape carry the address, and why. */

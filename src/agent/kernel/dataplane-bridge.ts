@@ -32,7 +32,8 @@ import type { IpDriver } from '../../dataplane/ip-driver.js';
 import { Iproute2Driver } from '../../dataplane/iproute2.js';
 import { readKernelState } from '../../dataplane/kernel-read.js';
 import { isWeftRoute, type KernelState } from '../../dataplane/kernel-state.js';
-import { IPIP_DEVICE, VXLAN_DEVICE, type DesiredState, type RemoteRoute } from '../../dataplane/model.js';
+import { IPIP_DEVICE, VXLAN6_DEVICE, VXLAN_DEVICE, type DesiredState, type RemoteRoute } from '../../dataplane/model.js';
+import { underlayAddresses } from '../config/config-helpers.js';
 import type { Change } from '../../rib/loc-rib.js';
 import type { Path } from '../../rib/peer.js';
 import type { DataplaneStatus, ExplainView, RouteView } from '../control/protocol.js';
@@ -77,7 +78,8 @@ const family = (p: Prefix) => (isV4(p) ? '1/1' : '2/1');
 function contextKey(c: DesiredContext): { kernel: string; names: string } {
   const pools = c.pools.map((p) => `${p.cidr}:${p.encapsulation}:${p.tunnel}`).join(',');
   const names = c.nodeNames ? [...c.nodeNames].map(([a, n]) => `${a}=${n}`).join(',') : '';
-  return { kernel: `${c.nodeAddress}|${c.localBlocks.join(',')}|${pools}|${c.underlayDevice}|${c.underlayMtu}|${c.vni}|${c.port}`, names };
+  const other = `${c.otherAddress ?? ''}|${c.otherUnderlay?.device ?? ''}|${c.otherUnderlay?.mtu ?? ''}`;
+  return { kernel: `${c.nodeAddress}|${other}|${c.localBlocks.join(',')}|${pools}|${c.underlayDevice}|${c.underlayMtu}|${c.vni}|${c.port}`, names };
 }
 
 /** A decision kept on the best path it was made for (with the pool and family it depends on). */
@@ -114,6 +116,8 @@ export class DataplaneBridge implements RouteSink {
   private devices: DesiredState = { localBlocks: [], routes: [] };
   private underlayDevice = '';
   private underlayMtu = 1500;
+  /** The device and MTU of node.address4 / node.address6, when configured and found. */
+  private otherUnderlay: { device: string; mtu: number } | undefined;
   /** What the Dataplane asks for routes: answered from the Loc-RIB, no table of our own. */
   private readonly source: RouteSource = { want: (p) => this.wanted(p), state: () => this.wholeState() };
 
@@ -135,7 +139,10 @@ export class DataplaneBridge implements RouteSink {
   async start(): Promise<void> {
     const c = this.agent.config;
     await this.findUnderlay(c.dataplane.underlayDevice, c.node.address.address);
-    const kernel = await readKernelState(this.driver, VXLAN_DEVICE, [VXLAN_DEVICE, IPIP_DEVICE]);
+    const u = underlayAddresses(c);
+    const other = [u.v4, u.v6].find((a) => a !== undefined && a.address !== c.node.address.address);
+    if (other) this.otherUnderlay = await this.deviceHolding(other.address);
+    const kernel = await readKernelState(this.driver, [VXLAN_DEVICE, VXLAN6_DEVICE], [VXLAN_DEVICE, VXLAN6_DEVICE, IPIP_DEVICE]);
     this.foundAtStart = kernel.routes.filter(isWeftRoute).length;
     this.holdKernelRoutes(kernel);
     const dp = new Dataplane({ netns: this.opts.netns, resyncIntervalMs: c.dataplane.resyncSeconds * 1000 }, { driver: this.driver, clock: this.scheduler });
@@ -145,7 +152,7 @@ export class DataplaneBridge implements RouteSink {
     this.dp = dp;
     this.recompute();
     await dp.start();
-    const mtu = podMtu(c.pools, this.underlayMtu);
+    const mtu = this.podMtu();
     logEvent(
       this.log,
       'dataplane.started',
@@ -181,6 +188,25 @@ export class DataplaneBridge implements RouteSink {
     return Math.max(10, c.timers.holdTime, ...c.peers.map((p) => p.holdTime));
   }
 
+  /** The device holding an address (the underlay of node.address4 / node.address6), if any. */
+  private async deviceHolding(address: string): Promise<{ device: string; mtu: number } | undefined> {
+    const links = (await this.driver.links()) as { ifname: string; mtu: number; addr_info?: { local?: string }[] }[];
+    const link = links.find((l) => (l.addr_info ?? []).some((a) => a.local === address));
+    if (!link) {
+      logEvent(this.log, 'dataplane.error', { error: `no interface holds ${address} (ip -json addr): no VXLAN device over its family` });
+      return undefined;
+    }
+    return { device: link.ifname, mtu: link.mtu };
+  }
+
+  /** The container MTU for the underlays this node tunnels over. */
+  private podMtu(): { mtu: number; reason: string } {
+    const c = this.agent.config;
+    const primary4 = typeof c.node.address.subnet === 'number';
+    const other = this.otherUnderlay?.mtu;
+    return podMtu(c.pools, primary4 ? { v4: this.underlayMtu, v6: other } : { v6: this.underlayMtu, v4: other });
+  }
+
   private async findUnderlay(configured: string | undefined, address: string): Promise<void> {
     const links = (await this.driver.links(configured)) as { ifname: string; mtu: number; addr_info?: { local?: string }[] }[];
     const link = configured ? links[0] : links.find((l) => (l.addr_info ?? []).some((a) => a.local === address));
@@ -193,7 +219,9 @@ export class DataplaneBridge implements RouteSink {
   private holdKernelRoutes(k: KernelState): void {
     const blocks = new Set(this.agent.localBlocks());
     for (const r of k.routes) {
-      if (!isWeftRoute(r) || r.type !== 'unicast' || r.metric !== 0 || r.multipath || r.gateway === undefined) continue;
+      if (!isWeftRoute(r) || r.type !== 'unicast' || r.metric !== 0) continue;
+      const gws = r.multipath ? (r.hops ?? []).flatMap((h) => (h.gateway !== undefined ? [h.gateway] : [])) : r.gateway !== undefined ? [r.gateway] : [];
+      if (gws.length === 0) continue;
       let prefix: Prefix;
       try {
         prefix = parsePrefix(r.dst);
@@ -201,17 +229,21 @@ export class DataplaneBridge implements RouteSink {
         continue;
       }
       if (blocks.has(prefix)) continue;
-      const gw = r.gateway;
+      const gw = gws[0];
       const reason = `kept from before the restart until End-of-RIB from ${gw} or the grace period`;
       let route: RemoteRoute;
-      if (r.dev === VXLAN_DEVICE) {
-        const mac = k.neigh.find((n) => n.address === gw)?.lladdr;
-        const underlay = (mac && k.fdb.find((f) => f.mac === mac)?.dst) || gw;
-        route = { prefix, shape: 'vxlan', reason, node: { name: underlay, underlayAddress: underlay, vtepAddress: gw, ...(mac ? { mac } : {}) } };
+      if (r.dev === VXLAN_DEVICE || r.dev === VXLAN6_DEVICE) {
+        const onDev = (e: { dev?: string }) => (e.dev ?? VXLAN_DEVICE) === r.dev;
+        const mac = k.neigh.find((n) => n.address === gw && onDev(n))?.lladdr;
+        const underlay = (mac && k.fdb.find((f) => f.mac === mac && onDev(f))?.dst) || gw;
+        const node: RemoteRoute['node'] = { name: underlay, underlayAddress: underlay, ...(mac ? { mac } : {}) };
+        if (r.onlink) node.vtepAddress = gw; // IPv4 over weft.vxlan; the others use the MAC's link-local address
+        route = { prefix, shape: 'vxlan', reason, node };
       } else if (r.dev === IPIP_DEVICE) {
         route = { prefix, shape: 'ipip', reason, node: { name: gw, underlayAddress: gw } };
       } else {
         route = { prefix, shape: 'direct', reason, node: { name: gw, underlayAddress: gw } };
+        if (gws.length > 1) route.nexthops = gws.map((g) => ({ name: g, underlayAddress: g }));
       }
       this.held.set(prefix, { route, holder: route.node.underlayAddress });
     }
@@ -291,8 +323,12 @@ export class DataplaneBridge implements RouteSink {
     const c = this.agent.config;
     const names = new Map<string, string>();
     for (const e of this.agent.entries.values()) names.set(e.spec.address, e.spec.id);
+    const u = underlayAddresses(c);
+    const other = [u.v4, u.v6].find((a) => a !== undefined && a.address !== c.node.address.address);
     return {
       nodeAddress: `${c.node.address.address}/${c.node.address.length}`,
+      ...(other ? { otherAddress: `${other.address}/${other.length}` } : {}),
+      ...(this.otherUnderlay ? { otherUnderlay: this.otherUnderlay } : {}),
       pools: c.pools,
       localBlocks: this.agent.localBlocks(),
       nodeNames: names,
@@ -324,8 +360,9 @@ export class DataplaneBridge implements RouteSink {
     if (!this.dp || key.kernel !== seen.kernel) this.whole = true;
   }
 
-  private ribRoute(prefix: Prefix, best: Path): RibRoute {
+  private ribRoute(prefix: Prefix, best: Path, multipath?: readonly Path[]): RibRoute {
     return {
+      ...(multipath && multipath.length > 1 ? { multipathNextHops: multipath.map((p) => p.attrs.nextHop) } : {}),
       prefix,
       nextHop: best.source === 'local' ? '' : best.attrs.nextHop,
       source: best.source,
@@ -341,6 +378,9 @@ export class DataplaneBridge implements RouteSink {
     const ctx = this.current();
     const pool = poolOf(prefix, ctx.pools);
     const v4 = isV4(prefix);
+    // ECMP: the decision depends on the whole equal set, so it is made per prefix, not shared.
+    const multipath = this.agent.rib.multipath(prefix);
+    if (multipath.length > 1) return decideRoute(this.ribRoute(prefix, best, multipath), ctx);
     const m = this.memo.get(best);
     if (m && m.pool === pool && m.v4 === v4) return m.d;
     const d = decideRoute(this.ribRoute(prefix, best), ctx);
@@ -423,7 +463,7 @@ export class DataplaneBridge implements RouteSink {
 
   status(): DataplaneStatus {
     const s = this.dp?.stats;
-    const mtu = podMtu(this.agent.config.pools, this.underlayMtu);
+    const mtu = this.podMtu();
     return {
       underlayDevice: this.underlayDevice,
       underlayMtu: this.underlayMtu,

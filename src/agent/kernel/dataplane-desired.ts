@@ -23,13 +23,14 @@
  * node's underlay address (model.ts vtepMac). One MAC per node: the first signalled one wins, so
  * the planner never sees two MACs for one VTEP.
  */
-import { isIpv4 } from '../../lib/address.js';
+import { isIpv4, unmapIpv4 } from '../../lib/address.js';
 import { isV4, parsePrefix, prefixContains, type Prefix } from '../../lib/prefix.js';
 import {
   decideShape,
   ipipDevice,
   IPIP_OVERHEAD,
   vtepMac,
+  VXLAN6_OVERHEAD,
   VXLAN_OVERHEAD,
   vxlanDevice,
   type DesiredState,
@@ -61,11 +62,17 @@ export interface RibRoute {
   peerAddress: string;
   peerType: 'ibgp' | 'ebgp';
   extCommunities: readonly ExtCommunity[];
+  /** ECMP: the NEXT_HOPs of every equal best path (the Loc-RIB's multipath set), best first. */
+  multipathNextHops?: readonly string[];
 }
 
 export interface DesiredContext {
   /** This node's underlay address with its subnet length ("10.0.1.11/24"). */
   nodeAddress: string;
+  /** Its underlay address of the other family, if any (node.address6 / node.address4), with length. */
+  otherAddress?: string;
+  /** The device and MTU holding otherAddress (underlayDevice holds nodeAddress). */
+  otherUnderlay?: { device: string; mtu: number };
   pools: readonly PoolLike[];
   localBlocks: readonly Prefix[];
   /** Node names by underlay address (mesh nodes), for readable NodeRefs. */
@@ -92,6 +99,20 @@ export interface RouteDecision {
 
 const addressOf = (nodeAddress: string) => nodeAddress.split('/')[0];
 
+/** This node's underlay address (with length) of a family, if it has one. */
+export function underlayOf(ctx: Pick<DesiredContext, 'nodeAddress' | 'otherAddress'>, family: 4 | 6): string | undefined {
+  for (const a of [ctx.nodeAddress, ctx.otherAddress]) if (a !== undefined && isIpv4(addressOf(a)) === (family === 4)) return a;
+  return undefined;
+}
+
+/**
+ * The underlay address a NEXT_HOP stands for: itself, or the IPv4 address inside an IPv4-mapped
+ * one (a node with no IPv6 underlay announces its IPv6 blocks with `::ffff:<its IPv4 address>`).
+ */
+export function underlayOfNextHop(nextHop: string): string {
+  return unmapIpv4(nextHop) ?? nextHop;
+}
+
 export function poolOf(prefix: Prefix, pools: readonly PoolLike[]): PoolLike | undefined {
   return pools.find((p) => prefixContains(p.cidr, prefix));
 }
@@ -102,33 +123,62 @@ export function signalledMac(ext: readonly ExtCommunity[]): string | undefined {
   return undefined;
 }
 
-/** The data plane's decision for one best route (not a local block: the caller handles those). */
+/**
+ * The data plane's decision for one best route (not a local block: the caller handles those).
+ *
+ * Families: the route's gateway is the node's underlay address (the NEXT_HOP, unmapped). An IPv4
+ * route may go via an IPv6 gateway (RFC 8950: `via inet6`); an IPv6 route cannot have an IPv4
+ * gateway (the kernel refuses it), so an IPv6 block of a node known only by its IPv4 address goes
+ * through VXLAN over IPv4 (weft.vxlan, link-local gateway) or is not written. A VXLAN route uses
+ * the device over the node's underlay family (weft.vxlan / weft.vxlan6), which needs a local
+ * underlay address of that family. IP-in-IP carries IPv4 over IPv4 only.
+ */
 export function decideRoute(r: RibRoute, ctx: DesiredContext): RouteDecision {
   const pool = poolOf(r.prefix, ctx.pools);
-  const self = addressOf(ctx.nodeAddress);
   const base = pool ? { pool: pool.cidr } : {};
   if (r.source === 'local') return { ...base, shape: 'local', reason: 'originated by this node (not a block of ours): nothing to write' };
   const nh = r.nextHop;
-  if (nh === '' || nh === self) return { ...base, shape: 'local', reason: `next hop ${nh || '(none)'} is this node: nothing to write` };
+  const under = nh === '' ? '' : underlayOfNextHop(nh);
+  const fam: 4 | 6 = isIpv4(under) ? 4 : 6;
+  const mine = underlayOf(ctx, fam);
+  if (under === '' || (mine !== undefined && addressOf(mine) === under)) return { ...base, shape: 'local', reason: `next hop ${nh || '(none)'} is this node: nothing to write` };
   const v4 = isV4(r.prefix);
-  if (isIpv4(nh) !== v4) return { ...base, shape: 'none', reason: `next hop ${nh} is not of the prefix's address family: not written` };
-  const name = ctx.nodeNames?.get(nh) ?? nh;
-  const direct = (reason: string): RouteDecision => ({ ...base, shape: 'direct', reason, route: { prefix: r.prefix, node: { name, underlayAddress: nh }, shape: 'direct', reason } });
-  if (!pool) return direct(`outside every pool (accepted by import policy from ${r.peerId}) -> direct via ${nh}`);
+  const name = ctx.nodeNames?.get(nh) ?? ctx.nodeNames?.get(under) ?? under;
+  const via = under === nh ? nh : `${under} (from ${nh})`;
+  const noV4Gateway = !v4 && fam === 4;
+  const direct = (reason: string): RouteDecision => {
+    if (noV4Gateway) return { ...base, shape: 'none', reason: `${reason}, but an IPv6 route cannot have the IPv4 gateway ${under}: not written` };
+    const route: RemoteRoute = { prefix: r.prefix, node: { name, underlayAddress: under }, shape: 'direct', reason };
+    const hops = [...new Set((r.multipathNextHops ?? []).map(underlayOfNextHop))].filter((a) => isIpv4(a) === (fam === 4));
+    if (hops.length > 1) {
+      route.nexthops = hops.map((a) => ({ name: ctx.nodeNames?.get(a) ?? a, underlayAddress: a }));
+      route.reason = `${reason}; ECMP over ${hops.join(', ')}`;
+    }
+    return { ...base, shape: 'direct', reason: route.reason, route };
+  };
+  if (!pool) return direct(`outside every pool (accepted by import policy from ${r.peerId}) -> direct via ${via}`);
   if (r.peerType === 'ebgp') {
-    return direct(`learned from eBGP peer ${r.peerId} (a router that has the block in its table) -> direct via ${nh}, whatever pool encapsulation ${pool.encapsulation} says`);
+    return direct(`learned from eBGP peer ${r.peerId} (a router that has the block in its table) -> direct via ${via}, whatever pool encapsulation ${pool.encapsulation} says`);
   }
-  const d = decideShape(pool.encapsulation, pool.tunnel, ctx.nodeAddress, nh);
-  if (d.shape === 'direct') return direct(d.reason);
-  if (!v4 || !isIpv4(self)) return { ...base, shape: 'none', reason: `${d.reason}, but weft tunnels IPv4 only: not written` };
-  const node: NodeRef = { name, underlayAddress: nh };
+  // Without a local address of the node's family nothing is "same subnet".
+  const d = decideShape(pool.encapsulation, pool.tunnel, mine ?? (fam === 4 ? `${under}/32` : `${under}/128`), under);
+  let shape = d.shape;
+  let reason = mine === undefined && pool.encapsulation === 'crossSubnet' ? `crossSubnet: this node has no IPv${fam} underlay address -> ${pool.tunnel}` : d.reason;
+  if (shape === 'direct' && noV4Gateway && pool.encapsulation !== 'never' && pool.tunnel === 'vxlan') {
+    shape = 'vxlan';
+    reason = `${reason}, but an IPv6 route cannot have the IPv4 gateway ${under} -> vxlan`;
+  }
+  if (shape === 'direct') return direct(reason);
+  if (shape === 'ipip' && (!v4 || fam !== 4)) return { ...base, shape: 'none', reason: `${reason}, but IP-in-IP carries IPv4 over IPv4 only: not written` };
+  if (mine === undefined) return { ...base, shape: 'none', reason: `${reason}, but this node has no IPv${fam} underlay address for the tunnel to ${under}: not written` };
+  const node: NodeRef = { name, underlayAddress: under };
   let macSource: RouteDecision['macSource'];
-  if (d.shape === 'vxlan') {
+  if (shape === 'vxlan') {
     const mac = signalledMac(r.extCommunities);
     if (mac !== undefined) node.mac = mac;
     macSource = mac !== undefined ? 'signalled' : 'derived';
   }
-  return { ...base, shape: d.shape, reason: d.reason, macSource, route: { prefix: r.prefix, node, shape: d.shape, reason: d.reason } };
+  return { ...base, shape, reason, macSource, route: { prefix: r.prefix, node, shape, reason } };
 }
 
 /** The pools that tunnel (encapsulation other than never), per tunnel type. */
@@ -137,14 +187,23 @@ function tunnelsUsed(pools: readonly PoolLike[]): Set<TunnelType> {
 }
 
 /**
- * The MTU containers must use: underlay - 50 when some pool may use VXLAN, - 20 for IP-in-IP
- * (the smaller when both), the underlay MTU when no pool tunnels.
+ * The MTU containers must use: the underlay's - 50 when some pool may use VXLAN over IPv4, - 70
+ * over IPv6 (the smallest of the underlays this node tunnels over), - 20 for IP-in-IP; the
+ * underlay MTU when no pool tunnels. `underlay`: the MTU of the IPv4 underlay device, or the MTU
+ * per underlay family.
  */
-export function podMtu(pools: readonly PoolLike[], underlayMtu: number): { mtu: number; reason: string } {
+export function podMtu(pools: readonly PoolLike[], underlay: number | { v4?: number; v6?: number }): { mtu: number; reason: string } {
   const t = tunnelsUsed(pools);
-  if (t.has('vxlan')) return { mtu: underlayMtu - VXLAN_OVERHEAD, reason: `VXLAN: underlay MTU ${underlayMtu} - ${VXLAN_OVERHEAD}` };
-  if (t.has('ipip')) return { mtu: underlayMtu - IPIP_OVERHEAD, reason: `IP-in-IP: underlay MTU ${underlayMtu} - ${IPIP_OVERHEAD}` };
-  return { mtu: underlayMtu, reason: `no pool tunnels: the underlay MTU ${underlayMtu}` };
+  const u = typeof underlay === 'number' ? { v4: underlay } : underlay;
+  const base = Math.min(u.v4 ?? Infinity, u.v6 ?? Infinity);
+  if (t.has('vxlan')) {
+    const over4 = u.v4 === undefined ? Infinity : u.v4 - VXLAN_OVERHEAD;
+    const over6 = u.v6 === undefined ? Infinity : u.v6 - VXLAN6_OVERHEAD;
+    if (over6 < over4) return { mtu: over6, reason: `VXLAN over IPv6: underlay MTU ${u.v6} - ${VXLAN6_OVERHEAD}` };
+    return { mtu: over4, reason: `VXLAN: underlay MTU ${u.v4} - ${VXLAN_OVERHEAD}` };
+  }
+  if (t.has('ipip') && u.v4 !== undefined) return { mtu: u.v4 - IPIP_OVERHEAD, reason: `IP-in-IP: underlay MTU ${u.v4} - ${IPIP_OVERHEAD}` };
+  return { mtu: base, reason: `no pool tunnels: the underlay MTU ${base}` };
 }
 
 /**
@@ -175,9 +234,17 @@ export function assembleDesired(decisions: Iterable<RouteDecision>, ctx: Desired
   }
   const state: DesiredState = { localBlocks: [...ctx.localBlocks], routes, underlayDevice: ctx.underlayDevice };
   const t = tunnelsUsed(ctx.pools);
-  const self = addressOf(ctx.nodeAddress);
-  if (t.has('vxlan') && isIpv4(self)) {
-    state.vxlan = vxlanDevice({ underlayDevice: ctx.underlayDevice, localAddress: self, underlayMtu: ctx.underlayMtu, localBlocks: ctx.localBlocks, vni: ctx.vni, port: ctx.port });
+  if (t.has('vxlan')) {
+    // One device per underlay family this node has (each carries pods of both families).
+    for (const fam of [4, 6] as const) {
+      const mine = underlayOf(ctx, fam);
+      if (mine === undefined) continue;
+      const u = mine === ctx.nodeAddress ? { device: ctx.underlayDevice, mtu: ctx.underlayMtu } : ctx.otherUnderlay;
+      if (u === undefined) continue;
+      const dev = vxlanDevice({ underlayDevice: u.device, localAddress: addressOf(mine), underlayMtu: u.mtu, localBlocks: ctx.localBlocks, vni: ctx.vni, port: ctx.port });
+      if (fam === 4) state.vxlan = dev;
+      else state.vxlan6 = dev;
+    }
   }
   if (t.has('ipip')) state.ipip = ipipDevice(ctx.underlayMtu);
   return state;
@@ -203,14 +270,17 @@ export function blockDecision(block: Prefix, pools: readonly PoolLike[]): RouteD
  * 7 IP-in-IP) when the pool tunnels, and the RFC 9135 8.1 Router's MAC community with this node's
  * VTEP MAC when the pool's tunnel is VXLAN, so receivers need not derive it.
  */
-export function blockAttributes(block: Prefix, pools: readonly PoolLike[], nodeAddress: string, vtepMacOverride?: string): PathAttribute[] {
+export function blockAttributes(block: Prefix, pools: readonly PoolLike[], nodeAddresses: string | readonly string[], vtepMacOverride?: string): PathAttribute[] {
   const attrs: PathAttribute[] = [{ type: 'origin', flags: 0x40, origin: 0 }];
   const pool = poolOf(block, pools);
   if (!pool) return attrs;
   const ext: ExtCommunity[] = [];
   if (pool.encapsulation !== 'never') ext.push({ type: 'encapsulation', tunnelType: TUNNEL_TYPE[pool.tunnel] });
-  const self = addressOf(nodeAddress);
-  if (pool.tunnel === 'vxlan' && isIpv4(self)) ext.push({ type: 'router-mac', mac: (vtepMacOverride ?? vtepMac(self)).toLowerCase() });
+  // The VTEP receivers use for this block: the device over the family of the next hop we send
+  // with it (the block's own family when we have an underlay address of it, else the other).
+  const mine = (typeof nodeAddresses === 'string' ? [nodeAddresses] : nodeAddresses).map(addressOf);
+  const self = mine.find((a) => isIpv4(a) === isV4(block)) ?? mine[0];
+  if (pool.tunnel === 'vxlan' && self !== undefined) ext.push({ type: 'router-mac', mac: (vtepMacOverride ?? vtepMac(self)).toLowerCase() });
   // 0xc0: optional transitive (RFC 4360 2).
   if (ext.length > 0) attrs.push({ type: 'ext-communities', flags: 0xc0, communities: ext });
   return attrs;

@@ -7,7 +7,7 @@ import { isIpv4 } from '../../lib/address.js';
 import { formatPrefix, parsePrefix, prefixContains, prefixLength, type Prefix } from '../../lib/prefix.js';
 import type { IpDriver } from '../../dataplane/ip-driver.js';
 import { isWeftRoute, parseRoutes, type KernelRoute } from '../../dataplane/kernel-state.js';
-import { IPIP_DEVICE, nodeVtep } from '../../dataplane/model.js';
+import { IPIP_DEVICE, nodeVtep, underlayFamily, VXLAN6_DEVICE, VXLAN_DEVICE } from '../../dataplane/model.js';
 import type { ExplainView, RouteView } from '../control/protocol.js';
 import type { AgentView } from '../view.js';
 import { hostPrefix, type RouteDecision, type ViewShape } from './dataplane-desired.js';
@@ -27,19 +27,36 @@ export async function kernelRoutes(src: ViewSource): Promise<Map<string, KernelR
   return out;
 }
 
-/** Whether the kernel route matches the decision's shape. */
-export function installed(src: ViewSource, prefix: Prefix, d: RouteDecision | undefined, kernel: ReadonlyMap<string, KernelRoute>): boolean {
+/** The gateways of a kernel route (each next hop's, for a multipath route), sorted. */
+function gatewaysOf(k: KernelRoute): string[] {
+  const gws = k.multipath ? (k.hops ?? []).map((h) => h.gateway ?? '') : [k.gateway ?? ''];
+  return gws.sort();
+}
+
+/** The next hops the decision puts in the kernel (the underlay addresses of its nodes), sorted. */
+export function decisionVia(d: RouteDecision | undefined): string[] {
+  const r = d?.route;
+  if (!r) return [];
+  return [...new Set((r.nexthops ?? [r.node]).map((n) => n.underlayAddress))].sort();
+}
+
+/** Whether the kernel route matches the decision's shape (and, for a direct route, every next hop). */
+export function installed(_src: ViewSource, prefix: Prefix, d: RouteDecision | undefined, kernel: ReadonlyMap<string, KernelRoute>): boolean {
   const k = kernel.get(formatPrefix(prefix));
   if (!k || !d) return false;
+  const r = d.route;
   switch (d.shape) {
     case 'blackhole':
       return k.type === 'blackhole';
     case 'direct':
-      return k.type === 'unicast' && k.gateway === d.route?.node.underlayAddress;
-    case 'vxlan':
-      return k.type === 'unicast' && k.dev === src.vxlanDevice && d.route !== undefined && k.gateway === nodeVtep(d.route.node).address;
+      return k.type === 'unicast' && gatewaysOf(k).join(',') === decisionVia(d).join(',');
+    case 'vxlan': {
+      if (k.type !== 'unicast' || !r) return false;
+      const dev = underlayFamily(r.node) === 4 ? VXLAN_DEVICE : VXLAN6_DEVICE;
+      return k.dev === dev && k.gateway === nodeVtep(r.node, prefix).address;
+    }
     case 'ipip':
-      return k.type === 'unicast' && k.dev === IPIP_DEVICE && k.gateway === d.route?.node.underlayAddress;
+      return k.type === 'unicast' && k.dev === IPIP_DEVICE && k.gateway === r?.node.underlayAddress;
     default:
       return false;
   }
@@ -54,6 +71,8 @@ export async function annotateRoutes(src: ViewSource, views: RouteView[]): Promi
     v.shape = d?.shape ?? 'none';
     v.why = d?.reason ?? 'no data-plane decision yet';
     v.installed = installed(src, p, d, kernel);
+    const via = decisionVia(d);
+    if (via.length > 0) v.via = via;
   }
   return views;
 }

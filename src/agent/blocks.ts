@@ -10,6 +10,7 @@ import type { AgentConfig } from './config/agent-config.js';
 import { blockProblem } from './config/config-helpers.js';
 import type { BlockChange } from './control/protocol.js';
 import { blockAttributes } from './kernel/dataplane-desired.js';
+import { ownAddresses } from './config/config-helpers.js';
 import { logEvent } from './observability/log-events.js';
 
 export class LocalBlocks {
@@ -85,6 +86,6 @@ export class LocalBlocks {
 
   private attributes(p: Prefix) {
     const c = this.config();
-    return blockAttributes(p, c.pools, c.node.address.address);
+    return blockAttributes(p, c.pools, ownAddresses(c));
   }
 }

@@ -62,7 +62,7 @@ export interface IpDriver {
   streamRoutes(family: 4 | 6, onRoute: (route: unknown) => void): Promise<void>;
   /** `ip -d -json addr show [dev D]` (all devices without `dev`); [] for a missing device. */
   links(dev?: string): Promise<unknown>;
-  /** `ip -4 -json neigh show dev D`; [] for a missing device. */
+  /** `ip -json neigh show dev D` (both families); [] for a missing device. */
   neighbours(dev: string): Promise<unknown>;
   /** `bridge -json fdb show dev D`; [] for a missing device. */
   fdb(dev: string): Promise<unknown>;

@@ -58,6 +58,10 @@ export function nextPass(s: LoopState, now: number): PassChoice {
       return { kind: 'skip-resync', why: `the last full pass (${Math.round(s.lastFull.ms)} ms) ended ${Math.round(now - s.lastFull.at)} ms ago` };
     }
     if (s.resync === 'verify-failed') return { kind: 'full', read: true, why: 'the streamed resync found what only a full plan repairs' };
+    // A neighbour, FDB entry, device or block blackhole deleted under us: the devices' signature
+    // read after the last full plan may already lack it (deleted between the write and that
+    // read), so a comparison with it could miss the deletion. Read and plan everything.
+    if (s.resync === 'deleted') return { kind: 'full', read: true, why: 'an entry of ours was deleted' };
     if (s.replan) return { kind: 'full', read: true, why: `resync (${s.resync}) with more than routes changed` };
     if (!s.restKnown) return { kind: 'full', read: true, why: `resync (${s.resync}) with no read of the devices since the last full plan` };
     return { kind: 'verify' };

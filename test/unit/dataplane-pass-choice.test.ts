@@ -33,8 +33,10 @@ describe('nextPass', () => {
     ['no cache (start, or a line failed)', { dirty: true, cached: false, queued: 3 }, 'full', { read: true }],
     ['no cache, even with a resync due', { dirty: true, cached: false, resync: 'asked' }, 'full', { read: true }],
     ['resync asked for', { dirty: true, resync: 'asked' }, 'verify'],
-    ['resync with prefixes queued: the resync (the queue follows)', { dirty: true, resync: 'deleted', queued: 4 }, 'verify'],
-    ['resync after a monitored deletion of a neighbour', { dirty: true, resync: 'deleted' }, 'verify'],
+    ['resync with prefixes queued: the resync (the queue follows)', { dirty: true, resync: 'asked', queued: 4 }, 'verify'],
+    // The signature read after the last full plan may already lack the deleted entry (a live
+    // drift test lost a deleted neighbour that way): a deletion always reads and plans everything.
+    ['resync after a monitored deletion of a neighbour: a full read', { dirty: true, resync: 'deleted' }, 'full', { read: true }],
     ['resync after a paused batch', { dirty: true, resync: 'after-pause' }, 'verify'],
     ['resync with devices changed: a full read', { dirty: true, resync: 'asked', replan: true }, 'full', { read: true }],
     ['resync with no device read since the last full plan', { dirty: true, resync: 'asked', restKnown: false }, 'full', { read: true }],

@@ -10,7 +10,14 @@ const CHECK_HELP = `
 Description:
   Reads the configuration the way "weft agent -c FILE" does and reports every problem with its
   field path (peers[1].holdTime: ..., blocks[0]: 10.9.0.0/26 is outside every pool ...), then the
-  warnings (a /32 node address: never "same subnet", calico#4254). On success it prints a
+  warnings (a /32 node address: never "same subnet", calico#4254). Besides the shape of each
+  field it checks the whole: blocks inside pools, pools apart from each other and from the
+  underlay subnets (node.address, node.address4, node.address6), no address or name used twice,
+  mesh entries that carry this node's name with another address (or its address with another
+  name), node.address4 / node.address6 only next to a node.address of the other family, a
+  listen.address that can accept node.address's family ("::" takes both), and a pool whose
+  family has no underlay address to carry it natively (an error with encapsulation never, a
+  warning with crossSubnet: it always tunnels). On success it prints a
   summary: the node, how many mesh nodes and external peers, the pools and blocks (--json prints
   passwords as "(hidden)"). The nodes file, if any, is not read (it may live only on the hosts).
 
@@ -45,7 +52,9 @@ export function registerConfigCheck(program: Command, ctx: CommandContext): void
       const mesh = c.mesh.nodes.filter((n) => !isSelf(c, n)).length;
       ctx.io.out(
         `${file}: valid\n` +
-          `  node ${c.node.name} AS ${c.node.asn} address ${c.node.address.address}/${c.node.address.length}\n` +
+          `  node ${c.node.name} AS ${c.node.asn} address ${c.node.address.address}/${c.node.address.length}` +
+          `${c.node.address6 ? ` address6 ${c.node.address6.address}/${c.node.address6.length}` : ''}${c.node.address4 ? ` address4 ${c.node.address4.address}/${c.node.address4.length}` : ''}` +
+          `; listen ${c.listen.address} port ${c.listen.port}; maxPaths ${c.maxPaths}\n` +
           `  mesh: ${c.mesh.enabled ? `${mesh} other node(s)${c.mesh.nodesFile ? ` + ${c.mesh.nodesFile}` : ''}` : 'disabled'}; external peers: ${c.peers.length}` +
           `${c.routeReflector ? '; route reflector' : ''}\n` +
           `  pools: ${c.pools.map((p) => `${formatPrefix(p.cidr)} (/${p.blockSize} blocks, ${p.encapsulation}, ${p.tunnel})`).join(', ') || 'none'}\n` +

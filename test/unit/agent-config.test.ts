@@ -113,16 +113,17 @@ describe('agent config: valid configs', () => {
     expect(warnings[0]).toMatch(/^node\.address: 10\.0\.1\.11\/32 has no subnet, so no peer is ever "same subnet".*calico#4254/);
   });
 
-  it('a mesh node listing itself (by name or by address) is not a duplicate and not a peer', () => {
+  it('a mesh node listing itself (its name and its address) is not a duplicate and not a peer', () => {
     const shared = [
       { name: 'host-a', address: '10.0.1.11' },
       { name: 'host-b', address: '10.0.1.12' },
       { name: 'host-c', address: '10.0.1.13' },
     ];
-    for (const self of [{ name: 'host-a', address: '10.9.9.9' }, { name: 'other-name', address: '10.0.1.11' }]) {
-      const { config } = parseAgentConfig(cfg({ mesh: { nodes: [...shared, self] } }), 'x');
-      expect(desiredPeers(config, []).map((s) => s.id)).toEqual(['host-b', 'host-c']);
-    }
+    const { config } = parseAgentConfig(cfg({ mesh: { nodes: shared } }), 'x');
+    expect(desiredPeers(config, []).map((s) => s.id)).toEqual(['host-b', 'host-c']);
+    // Only the name or only the address of this node: a copy-paste error (agent-config-underlay.test.ts);
+    // the nodes file (not checked) still never makes either a peer.
+    expect(desiredPeers(config, [{ name: 'host-a', address: '10.9.9.9' }, { name: 'other-name', address: '10.0.1.11' }]).map((s) => s.id)).toEqual(['host-b', 'host-c']);
   });
 });
 

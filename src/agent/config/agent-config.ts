@@ -4,32 +4,38 @@
  * its field path; problems that do not stop the agent (a /32 node address) come back as warnings.
  */
 import { z } from 'zod';
-import { isIpv4, isIpv6 } from '../../lib/address.js';
+import { canonicalAddress, isIpv4, isIpv6 } from '../../lib/address.js';
 import { formatPrefix, parsePrefix, prefixContains, prefixLength, type Prefix } from '../../lib/prefix.js';
 import { ConfigError, readYamlFile, formatPath, issuesToProblems } from './config-errors.js';
 import { asn, community, connectRetrySeconds, holdTime, ipAddress, ipv4, keepaliveSeconds, md5Password, neighbourShape, port, prefix } from './schema-types.js';
 
-import { blockProblem, DEFAULT_CONTROL_SOCKET, isSelf } from './config-helpers.js';
+import { blockProblem, DEFAULT_CONTROL_SOCKET, isSelf, meshSelfProblem, ownAddresses, underlayAddresses, type UnderlayAddress } from './config-helpers.js';
 import { GRACEFUL_RESTART_DEFAULTS, gracefulRestartOverrideSchema, gracefulRestartProblem, gracefulRestartSchema, resolveGracefulRestart } from './graceful-restart-config.js';
 import { bfdSchema } from './bfd-config.js';
 
-export { blockProblem, DEFAULT_CONTROL_SOCKET, isSelf, toPolicyRules } from './config-helpers.js';
+export { blockProblem, DEFAULT_CONTROL_SOCKET, isSelf, toPolicyRules, underlayAddresses } from './config-helpers.js';
 
-/** "10.0.1.11/24": an address with the length of its subnet (host bits allowed, that is the point). */
-const addressWithLength = z.string().transform((s, ctx) => {
-  const slash = s.indexOf('/');
-  const addr = slash < 0 ? s : s.slice(0, slash);
-  if (slash < 0 || !(isIpv4(addr) || isIpv6(addr))) {
-    ctx.addIssue({ code: 'custom', message: `must be an address with its subnet length, like 10.0.1.11/24 (got ${JSON.stringify(s)})` });
-    return z.NEVER;
-  }
-  try {
-    return { address: addr, subnet: parsePrefix(s, true), length: prefixLength(parsePrefix(s, true)) };
-  } catch (e) {
-    ctx.addIssue({ code: 'custom', message: (e as Error).message });
-    return z.NEVER;
-  }
-});
+/**
+ * "10.0.1.11/24": an address with the length of its subnet (host bits allowed, that is the point),
+ * of either family, or only of `family` (4: like 10.0.1.11/24, 6: like fd00:1::11/64).
+ */
+const addressWithLength = (family?: 4 | 6) =>
+  z.string().transform((s, ctx): UnderlayAddress => {
+    const slash = s.indexOf('/');
+    const addr = slash < 0 ? s : s.slice(0, slash);
+    const ok = family === 4 ? isIpv4(addr) : family === 6 ? isIpv6(addr) : isIpv4(addr) || isIpv6(addr);
+    if (slash < 0 || !ok) {
+      const like = family === 6 ? 'an IPv6 address with its subnet length, like fd00:1::11/64' : `${family === 4 ? 'an IPv4 address' : 'an address'} with its subnet length, like 10.0.1.11/24`;
+      ctx.addIssue({ code: 'custom', message: `must be ${like} (got ${JSON.stringify(s)})` });
+      return z.NEVER;
+    }
+    try {
+      return { address: addr, subnet: parsePrefix(s, true), length: prefixLength(parsePrefix(s, true)) };
+    } catch (e) {
+      ctx.addIssue({ code: 'custom', message: (e as Error).message });
+      return z.NEVER;
+    }
+  });
 
 /** "127.0.0.1:9179", "[::1]:9179" or ":9179" (all addresses); false: no metrics. */
 const hostPortOrOff = z.unknown().transform((v, ctx): { host: string; port: number } | false => {
@@ -96,10 +102,21 @@ export const agentConfigSchema = z.strictObject({
   node: z.strictObject({
     name: z.string().min(1),
     asn,
+    /** Default: node.address when IPv4, else node.address4; required when neither is IPv4. */
     routerId: ipv4.optional(),
-    address: addressWithLength,
+    /** The session / mesh address, either family, with its subnet length ("same subnet" is decided by it). */
+    address: addressWithLength(),
+    /** This node's IPv6 underlay address (with length) when node.address is IPv4: next hop of the IPv6 blocks. */
+    address6: addressWithLength(6).optional(),
+    /** This node's IPv4 underlay address (with length) when node.address is IPv6: next hop of the IPv4 blocks. */
+    address4: addressWithLength(4).optional(),
   }),
-  listen: z.strictObject({ address: ipAddress.default('0.0.0.0'), port: port.default(179) }).default({ address: '0.0.0.0', port: 179 }),
+  /**
+   * The BGP listening socket. Default `::`: one socket for both families (IPV6_V6ONLY off; IPv4
+   * peers arrive as ::ffff:a.b.c.d and are matched as a.b.c.d); on a host without IPv6 weft falls
+   * back to 0.0.0.0 with a warning.
+   */
+  listen: z.strictObject({ address: ipAddress.default('::'), port: port.default(179) }).default({ address: '::', port: 179 }),
   mesh: z
     .strictObject({
       enabled: z.boolean().default(true),
@@ -121,6 +138,12 @@ export const agentConfigSchema = z.strictObject({
   routeReflector: z.strictObject({ clusterId: ipv4.optional() }).optional(),
   pools: z.array(pool).default([]),
   blocks: z.array(prefix).default([]),
+  /**
+   * ECMP: equal best paths (equal up to the router-id tie-breaker, with distinct next hops; e.g. a
+   * remote block heard from two ToRs) become one kernel multipath route of up to this many next
+   * hops. Default 8, as Calico's BIRD merges equal paths by default; 1 = a single best path.
+   */
+  maxPaths: z.number().int().min(1).max(64).default(8),
   control: z.strictObject({ socket: z.string().min(1).default(DEFAULT_CONTROL_SOCKET) }).default({ socket: DEFAULT_CONTROL_SOCKET }),
   metrics: z
     .preprocess((v) => (v === false ? { listen: false } : v), z.strictObject({ listen: hostPortOrOff }))
@@ -185,7 +208,9 @@ function semanticChecks(c: AgentConfig): { problems: string[]; warnings: string[
       `node.address: ${na.address}/${na.length} has no subnet, so no peer is ever "same subnet" and crossSubnet pools tunnel everything (calico#4254); give the interface's real prefix length, e.g. ${na.address}/24`,
     );
   }
-  if (c.node.routerId === undefined && !isIpv4(na.address)) at(['node', 'routerId'], 'is required when node.address is not IPv4');
+  const under = underlayAddresses(c);
+  if (c.node.routerId === undefined && under.v4 === undefined) at(['node', 'routerId'], 'is required when the node has no IPv4 address (node.address or node.address4)');
+  underlayChecks(c, at, warnings);
 
   c.pools.forEach((p, i) => {
     const len = prefixLength(p.cidr);
@@ -214,7 +239,7 @@ function semanticChecks(c: AgentConfig): { problems: string[]; warnings: string[
   c.peers.forEach((p, i) => {
     claim(addresses, p.address, ['peers', i, 'address'], 'address');
     if (p.name !== undefined) claim(names, p.name, ['peers', i, 'name'], 'name');
-    if (p.address === na.address) at(['peers', i, 'address'], `${p.address} is this node's own address`);
+    if (ownAddresses(c).includes(p.address)) at(['peers', i, 'address'], `${p.address} is this node's own address`);
     const internal = p.asn === 'internal' || p.asn === c.node.asn;
     if (p.routeReflectorClient && !internal) at(['peers', i, 'routeReflectorClient'], `a route-reflector client must be in our AS ${c.node.asn} (RFC 4456)`);
     if (p.routeReflectorClient && c.routeReflector === undefined) at(['peers', i, 'routeReflectorClient'], 'needs a routeReflector section (this node reflects for its clients)');
@@ -223,6 +248,8 @@ function semanticChecks(c: AgentConfig): { problems: string[]; warnings: string[
     }
   });
   c.mesh.nodes.forEach((n, i) => {
+    const self = meshSelfProblem(c, n);
+    if (self) at(['mesh', 'nodes', i, self.field], self.message);
     if (isSelf(c, n)) return;
     claim(addresses, n.address, ['mesh', 'nodes', i, 'address'], 'address');
     claim(names, n.name, ['mesh', 'nodes', i, 'name'], 'name');
@@ -237,6 +264,65 @@ function semanticChecks(c: AgentConfig): { problems: string[]; warnings: string[
   const t = c.timers;
   if (t.holdTime !== 0 && t.keepalive * 3 > t.holdTime) at(['timers', 'keepalive'], `${t.keepalive} s is more than a third of holdTime ${t.holdTime} s`);
   return { problems, warnings };
+}
+
+const isWildcard6 = (a: string) => isIpv6(a) && canonicalAddress(a) === '::';
+
+/**
+ * The underlay as a whole: node.address4 / address6 only next to a node.address of the other
+ * family; a listen address that can accept the mesh's connections; pools apart from the underlay
+ * subnets; each pool's family carried natively where its encapsulation says it must be.
+ */
+function underlayChecks(c: AgentConfig, at: (path: (string | number)[], msg: string) => void, warnings: string[]): void {
+  const na = c.node.address;
+  const show = (a: UnderlayAddress) => `${a.address}/${a.length}`;
+  const naV6 = typeof na.subnet !== 'number';
+  if (c.node.address6 && naV6) {
+    at(['node', 'address6'], `node.address ${show(na)} is IPv6 already: node.address6 is only for the IPv6 address next to an IPv4 node.address; remove it (or give the IPv4 address as node.address4)`);
+  }
+  if (c.node.address4 && !naV6) {
+    at(['node', 'address4'], `node.address ${show(na)} is IPv4 already: node.address4 is only for the IPv4 address next to an IPv6 node.address; remove it (or give the IPv6 address as node.address6)`);
+  }
+
+  // Listening: "::" takes both families (dual-stack socket), an IPv4 address only IPv4, any other IPv6 address only IPv6.
+  const l = c.listen.address;
+  if (isIpv4(l) && naV6) {
+    at(['listen', 'address'], `${l} accepts only IPv4 connections, but the mesh and peers reach this node at node.address ${na.address} (IPv6): listen on "::" (both families, the default) or on an IPv6 address`);
+  } else if (isIpv6(l) && !isWildcard6(l) && !naV6) {
+    at(['listen', 'address'], `${l} accepts only IPv6 connections, but the mesh and peers reach this node at node.address ${na.address} (IPv4): listen on "::" (both families, the default) or on an IPv4 address`);
+  }
+  const accepts = (a: string) => isWildcard6(l) || isIpv4(l) === isIpv4(a);
+  c.peers.forEach((p, i) => {
+    if (accepts(p.address)) return;
+    const why = `${p.address} cannot connect to listen.address ${l} (the other family)`;
+    if (p.passive) at(['peers', i, 'passive'], `${why}, and a passive session only waits for the peer's connection: it never comes up; listen on "::" (both families)`);
+    else warnings.push(`${formatPath(['peers', i, 'address'])}: ${why}: only weft's own dials can bring the session up; listen on "::" (both families)`);
+  });
+
+  // Pools apart from the underlay subnets: pod routes would shadow the hosts' own addresses.
+  const underlay: [string, UnderlayAddress | undefined][] = [['node.address', na], ['node.address4', c.node.address4], ['node.address6', c.node.address6]];
+  c.pools.forEach((p, i) => {
+    for (const [field, u] of underlay) {
+      if (u && (prefixContains(p.cidr, u.subnet) || prefixContains(u.subnet, p.cidr))) {
+        at(['pools', i, 'cidr'], `${formatPrefix(p.cidr)} overlaps the underlay subnet ${formatPrefix(u.subnet)} of ${field} ${show(u)}: pod routes would take the hosts' own addresses; choose a pool outside the hosts' subnets`);
+      }
+    }
+  });
+
+  // A pool's family needs an underlay address of that family to be routed natively.
+  const under = underlayAddresses(c);
+  c.pools.forEach((p, i) => {
+    const v4 = typeof p.cidr === 'number';
+    if ((v4 ? under.v4 : under.v6) !== undefined) return;
+    const fam = v4 ? 'IPv4' : 'IPv6';
+    const other = v4 ? 'IPv6' : 'IPv4';
+    const add = v4 ? 'node.address4' : 'node.address6';
+    if (p.encapsulation === 'never') {
+      at(['pools', i, 'encapsulation'], `never: the ${fam} pool ${formatPrefix(p.cidr)} would be routed natively, but this node has no ${fam} underlay address: add ${add}, or use crossSubnet or always (${fam} pods then cross the ${other} underlay in VXLAN)`);
+    } else if (p.encapsulation === 'crossSubnet') {
+      warnings.push(`${formatPath(['pools', i, 'encapsulation'])}: crossSubnet: this node has no ${fam} underlay address, so the ${fam} pool ${formatPrefix(p.cidr)} always tunnels (over the ${other} underlay), even to nodes in the same subnet; add ${add} for direct routes`);
+    }
+  });
 }
 
 /** Validates a parsed YAML value. Throws ConfigError with every problem found. */

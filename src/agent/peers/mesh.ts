@@ -11,7 +11,7 @@ import { shouldDial } from '../../session/collision.js';
 import type { AgentConfig, MeshNode } from '../config/agent-config.js';
 import type { BfdSetting } from '../config/bfd-config.js';
 import { ConfigError } from '../config/config-error.js';
-import { isSelf, toPolicyRules } from '../config/config-helpers.js';
+import { isSelf, toPolicyRules, underlayAddresses } from '../config/config-helpers.js';
 import { loadNodesFile } from '../config/config-load.js';
 import { logEvent } from '../observability/log-events.js';
 import type { PolicyRule } from '../../rib/policy.js';
@@ -71,7 +71,10 @@ export function meshSpecs(cfg: AgentConfig, nodes: readonly MeshNode[]): PeerSpe
   if (!cfg.mesh.enabled) return [];
   const out: PeerSpec[] = [];
   const seen = new Set<string>();
-  const local = cfg.node.address.address;
+  // The local address of a node's session: ours of its family (node.address, or address4 /
+  // address6 for a node listed by an address of the other family).
+  const under = underlayAddresses(cfg);
+  const localFor = (a: string) => (a.includes(':') ? under.v6 : under.v4)?.address;
   for (const n of nodes) {
     if (isSelf(cfg, n) || seen.has(n.address) || seen.has(`name:${n.name}`)) continue;
     seen.add(n.address);
@@ -85,8 +88,8 @@ export function meshSpecs(cfg: AgentConfig, nodes: readonly MeshNode[]): PeerSpe
       holdTime: cfg.timers.holdTime,
       keepalive: cfg.timers.keepalive,
       connectRetry: cfg.timers.connectRetry,
-      passive: !shouldDial(canonicalText(local), canonicalText(n.address)),
-      localAddress: sameFamily(local, n.address) ? local : undefined,
+      passive: !shouldDial(canonicalText(localFor(n.address) ?? cfg.node.address.address), canonicalText(n.address)),
+      localAddress: localFor(n.address),
       importRules: [],
       exportRules: [],
       maxPrefix: undefined,
@@ -97,8 +100,6 @@ export function meshSpecs(cfg: AgentConfig, nodes: readonly MeshNode[]): PeerSpe
   }
   return out;
 }
-
-const sameFamily = (a: string, b: string) => a.includes(':') === b.includes(':');
 
 /** An address in its canonical text: dotted quad without leading zeros, or RFC 5952 IPv6. */
 export function canonicalText(a: string): string {

@@ -19,8 +19,9 @@
  *    LOCAL_PREF, no MED learned from a peer, no ORIGINATOR_ID / CLUSTER_LIST;
  *  - iBGP peers: LOCAL_PREF (default 100); NEXT_HOP unchanged on learned routes unless the
  *    peer is configured with forceNextHopSelf (RFC 4456 10: never changed when reflecting);
- *  - a next hop of the other family (an IPv4 route over an IPv6 next hop, RFC 8950) is not sent
- *    unchanged: packing has no RFC 8950 encoding, so such a route goes out only with NEXT_HOP self.
+ *  - an IPv4 route with an IPv6 next hop (RFC 8950) goes only to a peer that negotiated IPv6 next
+ *    hops for IPv4 unicast (ipv4ExtendedNextHop), in MP_REACH_NLRI; an IPv6 route's next hop is
+ *    always IPv6 (an IPv4 underlay as ::ffff:a.b.c.d).
  *
  * Encoding (batchMessages): a route whose attributes, re-encoded for the peer, leave no room in
  * the peer's maximum message size is not announced to that peer but withdrawn from it, and
@@ -37,8 +38,13 @@ import { ACCEPT_ALL, applyVerdict, type Policy } from './policy.js';
 
 export interface ExportPeerConfig {
   info: PeerInfo;
-  /** The addresses we put in NEXT_HOP when it is "self" (the session's local addresses). */
+  /**
+   * The addresses we put in NEXT_HOP when it is "self", per NLRI family. ipv4 may be an IPv6
+   * address only with ipv4ExtendedNextHop.
+   */
   nextHopSelf: { ipv4?: string; ipv6?: string };
+  /** RFC 8950: the peer takes IPv6 next hops for IPv4 unicast (it sent the capability). */
+  ipv4ExtendedNextHop?: boolean;
   /** NEXT_HOP self also on eBGP-learned routes sent to this iBGP peer. */
   forceNextHopSelf?: boolean;
   policy?: Policy;
@@ -69,6 +75,8 @@ export interface OutPeer {
   cfg: ExportPeerConfig;
   policy: Policy;
   sent: Map<Prefix, InternedAttrs>;
+  /** How many of `sent` are IPv4, IPv6. */
+  counts: [number, number];
   cursor: number;
 }
 
@@ -109,7 +117,7 @@ export class AdjRibOut {
 
   addPeer(cfg: ExportPeerConfig): void {
     this.removePeer(cfg.info.id);
-    this.peers.set(cfg.info.id, { cfg, policy: cfg.policy ?? ACCEPT_ALL, sent: new Map(), cursor: this.logEnd() });
+    this.peers.set(cfg.info.id, { cfg, policy: cfg.policy ?? ACCEPT_ALL, sent: new Map(), counts: [0, 0], cursor: this.logEnd() });
   }
 
   removePeer(peerId: string): void {
@@ -137,6 +145,12 @@ export class AdjRibOut {
   /** What was sent to a peer and is still held by it. */
   sentTo(peerId: string): ReadonlyMap<Prefix, InternedAttrs> {
     return this.out(peerId).sent;
+  }
+
+  /** How many routes of sentTo are IPv4 and IPv6. */
+  sentCounts(peerId: string): { ipv4: number; ipv6: number } {
+    const [ipv4, ipv6] = this.out(peerId).counts;
+    return { ipv4, ipv6 };
   }
 
   /** The changes to send since the last call (or since fullTable). */
@@ -221,10 +235,10 @@ export class AdjRibOut {
     }
     const nextHop = local || (!reflected && p.cfg.forceNextHopSelf === true) ? self : a.nextHop;
     if (nextHop === undefined || nextHop === '') return undefined;
-    // An IPv4 route learned over an IPv6 next hop (RFC 8950, accepted when that session
-    // negotiated it) cannot be put in a NEXT_HOP attribute (RFC 4271 5.1.3: an IPv4 address), nor
-    // an IPv6 route's next hop be anything but IPv6 in MP_REACH_NLRI (RFC 2545 3): not sent.
-    if (nextHop.includes(':') !== !v4) return undefined;
+    // An IPv4 route with an IPv6 next hop (learned over RFC 8950, or ours on an IPv6-only node)
+    // cannot be put in a NEXT_HOP attribute (RFC 4271 5.1.3: an IPv4 address): it goes only to a
+    // peer that takes RFC 8950 encoding. An IPv6 route's next hop is never IPv4 (RFC 2545 3).
+    if (nextHop.includes(':') !== !v4 && !(v4 && p.cfg.ipv4ExtendedNextHop === true)) return undefined;
     return this.interner.derive(a, {
       nextHop,
       localPref: a.localPref ?? DEFAULT_LOCAL_PREF,
@@ -251,6 +265,7 @@ export class AdjRibOut {
       const have = p.sent.get(prefix);
       if (have === undefined) continue;
       p.sent.delete(prefix);
+      p.counts[typeof prefix === 'number' ? 0 : 1]--;
       this.interner.release(have);
     }
   }
@@ -275,6 +290,7 @@ export class AdjRibOut {
   private clearSent(p: OutPeer): void {
     for (const a of p.sent.values()) this.interner.release(a);
     p.sent.clear();
+    p.counts = [0, 0];
   }
 
   private logEnd(): number {
@@ -323,17 +339,20 @@ class Builder {
     const have = this.p.sent.get(prefix);
     if (want === have && !(force && want !== undefined)) return;
     const interner = this.ribOut.interner;
+    const f = typeof prefix === 'number' ? 0 : 1;
     if (want === undefined) {
       this.withdraw.push(prefix);
       this.p.sent.delete(prefix);
+      if (have !== undefined) this.p.counts[f]--;
     } else {
-      const g = this.groups[typeof prefix === 'number' ? 0 : 1];
+      const g = this.groups[f];
       const list = g.get(want);
       if (list === undefined) g.set(want, [prefix]);
       else list.push(prefix);
       if (want !== have) {
         this.p.sent.set(prefix, want);
         interner.retain(want);
+        if (have === undefined) this.p.counts[f]++;
       }
     }
     if (have !== undefined && want !== have) interner.release(have);
@@ -382,7 +401,9 @@ export function batchMessages(batch: OutBatch, opts: WireOptions, onTooLarge?: (
     let attributes = toPathAttributes(g.attrs);
     if (!opts.fourOctetAs) attributes = forTwoOctet(attributes);
     const v6 = typeof g.prefixes[0] !== 'number';
-    const r = packRoutes({ attributes, announce: g.prefixes, ipv6NextHop: v6 ? [g.attrs.nextHop] : undefined }, opts);
+    // RFC 8950: an IPv4 group whose next hop is IPv6 (transform allows it only where negotiated).
+    const nh6 = v6 || g.attrs.nextHop.includes(':') ? [g.attrs.nextHop] : undefined;
+    const r = packRoutes({ attributes, announce: g.prefixes, ...(v6 ? { ipv6NextHop: nh6 } : nh6 ? { ipv4NextHop6: nh6 } : {}) }, opts);
     for (const m of r.messages) announced.push(m);
     for (const t of r.tooLarge) {
       for (const p of t.prefixes) dropped.push(p);

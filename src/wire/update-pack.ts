@@ -8,6 +8,7 @@
  *   IPv4 announce   [header][wlen=0][alen][attributes][ prefixes ]
  *   IPv6 withdraw   [header][wlen=0][alen][MP_UNREACH hdr, AFI, SAFI][ prefixes ]
  *   IPv6 announce   [header][wlen=0][alen][MP_REACH hdr, AFI, SAFI, next hop, reserved][ prefixes ][attributes]
+ *   IPv4 announce with an IPv6 next hop (RFC 8950 4): as IPv6 announce, AFI 1
  *
  * so the attributes are encoded once, the prefixes once into one buffer, and each message is a
  * few copies plus length patches. RFC 7606 5.1: MP_REACH_NLRI / MP_UNREACH_NLRI go first.
@@ -49,6 +50,12 @@ export interface PackInput {
   withdrawPathIds?: readonly number[];
   /** The MP_REACH_NLRI next hop of the IPv6 routes: global, optionally link-local (RFC 2545 3). */
   ipv6NextHop?: readonly string[];
+  /**
+   * RFC 8950 4: the IPv4 announcements have this IPv6 next hop (global, optionally link-local),
+   * so they go in MP_REACH_NLRI (AFI 1, SAFI 1) instead of the NLRI field, without NEXT_HOP. Only
+   * for a peer that sent the Extended Next Hop Encoding capability for IPv4 unicast.
+   */
+  ipv4NextHop6?: readonly string[];
 }
 
 /** Prefixes encoded back to back; item i is bytes[offsets[i], offsets[i + 1]). */
@@ -251,7 +258,9 @@ export function packRoutes(input: PackInput, opts: WireOptions): Packed {
   }
   if (unfit.length > 0) throw new Error(`${unfit.length} withdrawals did not fit in a ${max}-octet UPDATE`); // cannot happen
 
-  if (an.v4.length > 0) {
+  if (an.v4.length > 0 && input.ipv4NextHop6 !== undefined) {
+    mpReach(Afi.IPV4, input.ipv4NextHop6, attrs, encodeV4(an.v4, an.v4Ids, v4AddPath), an.v4, an.v4Ids, opts, max, out, left);
+  } else if (an.v4.length > 0) {
     if (!attrs.some((a) => a.type === 'next-hop')) throw new Error('IPv4 announcements need a NEXT_HOP attribute');
     const block = attributeBlock(attrs, opts);
     const blockLen = typeof block === 'number' ? block : block.length;
@@ -267,35 +276,37 @@ export function packRoutes(input: PackInput, opts: WireOptions): Packed {
     }
   }
   if (an.v6.length > 0) {
-    const nh = input.ipv6NextHop ?? [];
-    if (nh.length < 1 || nh.length > 2) throw new Error('IPv6 announcements need ipv6NextHop: [global] or [global, link-local]');
-    const block = attributeBlock(
-      attrs.filter((a) => a.type !== 'next-hop'),
-      opts,
-    );
-    const w = new Writer(64);
-    header(w);
-    w.u16(0).u16(0); // withdrawn length, total attribute length (patched)
-    w.u8(MP_FLAGS).u8(AttrType.MP_REACH_NLRI).u16(0).u16(Afi.IPV6).u8(Safi.UNICAST).u8(16 * nh.length);
-    for (const a of nh) w.bytes(ipv6ToBytes(a));
-    w.u8(0); // Reserved
-    const head = w.finish();
-    const mpLen = head.length - 27; // value octets after the MP_REACH_NLRI length field
-    const attributeOctets = head.length - 23 + (typeof block === 'number' ? block : block.length);
-    if (typeof block === 'number' || 23 + attributeOctets >= max) {
-      left.push(tooLarge(an.v6, an.v6Ids, 'all', attributeOctets, max));
-    } else {
-      emit(
-        { head, tail: block, patches: [{ at: 21, base: 4 + mpLen + block.length }, { at: 25, base: mpLen }] },
-        encodeV6(an.v6, an.v6Ids, v6AddPath),
-        max,
-        out,
-        unfit,
-      );
-      if (unfit.length > 0) left.push(tooLarge(an.v6, an.v6Ids, unfit.splice(0), attributeOctets, max));
-    }
+    mpReach(Afi.IPV6, input.ipv6NextHop ?? [], attrs, encodeV6(an.v6, an.v6Ids, v6AddPath), an.v6, an.v6Ids, opts, max, out, left);
   }
   return { messages: out, tooLarge: left };
+}
+
+/**
+ * Announcements in MP_REACH_NLRI (unicast of `afi`) with an IPv6 next hop: IPv6 routes (RFC 2545
+ * 3), or IPv4 routes with an IPv6 next hop (RFC 8950 4). NEXT_HOP is left out (RFC 4760 3).
+ */
+function mpReach(afi: number, nh: readonly string[], attrs: readonly PathAttribute[], enc: Encoded, prefixes: readonly Prefix[], ids: readonly number[], opts: WireOptions, max: number, out: Uint8Array[], left: TooLarge[]): void {
+  if (nh.length < 1 || nh.length > 2) throw new Error(`${afi === Afi.IPV6 ? 'IPv6 announcements need ipv6NextHop' : 'ipv4NextHop6 must be'}: [global] or [global, link-local]`);
+  const block = attributeBlock(
+    attrs.filter((a) => a.type !== 'next-hop'),
+    opts,
+  );
+  const w = new Writer(64);
+  header(w);
+  w.u16(0).u16(0); // withdrawn length, total attribute length (patched)
+  w.u8(MP_FLAGS).u8(AttrType.MP_REACH_NLRI).u16(0).u16(afi).u8(Safi.UNICAST).u8(16 * nh.length);
+  for (const a of nh) w.bytes(ipv6ToBytes(a));
+  w.u8(0); // Reserved
+  const head = w.finish();
+  const mpLen = head.length - 27; // value octets after the MP_REACH_NLRI length field
+  const attributeOctets = head.length - 23 + (typeof block === 'number' ? block : block.length);
+  if (typeof block === 'number' || 23 + attributeOctets >= max) {
+    left.push(tooLarge(prefixes, ids, 'all', attributeOctets, max));
+    return;
+  }
+  const unfit: number[] = [];
+  emit({ head, tail: block, patches: [{ at: 21, base: 4 + mpLen + block.length }, { at: 25, base: mpLen }] }, enc, max, out, unfit);
+  if (unfit.length > 0) left.push(tooLarge(prefixes, ids, unfit, attributeOctets, max));
 }
 
 /**

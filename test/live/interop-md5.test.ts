@@ -287,8 +287,10 @@ describe.skipIf(skipReason !== undefined)('weft agent: mesh.password, re-keyed b
   const A = '10.0.0.1';
   const B = '10.0.0.2';
   const nodes = [{ name: 'a', address: A }, { name: 'b', address: B }];
+  // The default listener (no listen: "::", dual-stack): b (10.0.0.2, whose text sorts higher)
+  // dials a, so a accepts an IPv4 peer on an IPv6 socket, its key set as ::ffff:10.0.0.2.
   const conf = (name: string, address: string, block: string, password: string) =>
-    agentConfig(name, `${address}/24`, { mesh: { nodes, password }, blocks: [block], dataplane: { enabled: false } });
+    ({ ...agentConfig(name, `${address}/24`, { mesh: { nodes, password }, blocks: [block], dataplane: { enabled: false } }), listen: undefined });
 
   beforeAll(async () => {
     lab = Lab.create();
@@ -309,6 +311,7 @@ describe.skipIf(skipReason !== undefined)('weft agent: mesh.password, re-keyed b
     expect(pa.md5).toBe(true);
     expect(pb.md5).toBe(true);
     expect(pa.passive).toBe(true);
+    expect((await a.ask('status')).status.listen.address).toBe('::');
     await waitFor(async () => (await a.learned()).includes('10.244.2.0/26'), { what: 'a to learn b\'s block', timeoutMs: 15_000 });
     await waitFor(async () => (await b.learned()).includes('10.244.1.0/26'), { what: 'b to learn a\'s block', timeoutMs: 15_000 });
   });

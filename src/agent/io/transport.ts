@@ -4,7 +4,7 @@
  * the other end of (test/helpers/manual-io.ts), so Agent, Peer and the listener run in-process
  * with no namespace and no root.
  */
-import { connect, createServer, type Server } from 'node:net';
+import { connect, createServer, isIPv6, type Server } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { md5Dial, md5Listen } from './md5/md5-net.js';
 
@@ -62,7 +62,9 @@ export const netTransport: Transport = {
     const server: Server = createServer({ noDelay: true }, onConnection);
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
-      server.listen({ host, port, exclusive: true }, () => {
+      // An IPv6 host takes IPv4 too (IPV6_V6ONLY off): "::" is one socket for both families, its
+      // IPv4 peers seen as ::ffff:a.b.c.d (connection.ts normaliseAddress maps them back).
+      server.listen({ host, port, exclusive: true, ...(isIPv6(host) ? { ipv6Only: false } : {}) }, () => {
         server.off('error', reject);
         resolve();
       });

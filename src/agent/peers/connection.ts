@@ -4,6 +4,7 @@
  * feeds the socket while its buffer is below a high-water mark, so a KEEPALIVE or NOTIFICATION
  * (written at once, ahead of the queue) never waits behind megabytes of UPDATEs.
  */
+import { unmapIpv4 } from '../../lib/address.js';
 import { Signal } from '../../lib/signal.js';
 import { Framer } from '../../wire/framer.js';
 import { decodeMessage } from '../../wire/message.js';
@@ -183,7 +184,10 @@ export class Connection {
   }
 }
 
-/** "::ffff:10.0.0.1" (IPv4-mapped, from a dual-stack listener) -> "10.0.0.1". */
+/**
+ * "::ffff:10.0.0.1" (IPv4-mapped, how a dual-stack listener sees an IPv4 peer) -> "10.0.0.1", so
+ * an IPv4 peer is found under its configured address; any other address as it is.
+ */
 export function normaliseAddress(a: string): string {
-  return a.startsWith('::ffff:') && a.includes('.') ? a.slice(7) : a;
+  return unmapIpv4(a) ?? a;
 }

@@ -6,6 +6,7 @@
  * addresses, so a scan of port 179 cannot fill the disk (about 200 bytes per line before).
  */
 import type { Logger } from 'pino';
+import { canonicalAddress } from '../../lib/address.js';
 import { systemScheduler, type Scheduler, type Timer } from '../io/scheduler.js';
 import { netTransport, type BgpSocket, type BoundServer, type Transport } from '../io/transport.js';
 import { logEvent } from '../observability/log-events.js';
@@ -14,8 +15,13 @@ import { normaliseAddress } from './connection.js';
 export const REFUSAL_BURST = 10;
 export const REFUSAL_WINDOW_MS = 60_000;
 
+/** Errors of binding `::` on a host without IPv6 (no IPv6 stack, or IPv6 disabled). */
+const NO_IPV6 = new Set(['EAFNOSUPPORT', 'EADDRNOTAVAIL', 'EPROTONOSUPPORT']);
+
 export class Listener {
   private server: BoundServer | undefined;
+  /** The address actually listened on (`::` falls back to 0.0.0.0 on a host without IPv6). */
+  address: string | undefined;
   refused = 0;
   /** Refusals logged in the current window, and the ones only counted. */
   private logged = 0;
@@ -30,12 +36,26 @@ export class Listener {
     private readonly io: { transport?: Transport; scheduler?: Scheduler; passwords?: () => ReadonlyMap<string, string> } = {},
   ) {}
 
-  /** Starts listening; resolves with the bound port (useful with port 0). */
+  /**
+   * Starts listening; resolves with the bound port (useful with port 0). `::` is both families on
+   * one socket; where the host has no IPv6 it becomes 0.0.0.0, with a warning.
+   */
   async listen(address: string, port: number): Promise<number> {
     const transport = this.io.transport ?? netTransport;
     const passwords = this.io.passwords?.();
-    this.server = await transport.listen(address, port, (socket) => this.onConnection(socket), passwords ? { passwords } : undefined);
-    logEvent(this.log, 'listener.started', { address, port: this.server.port });
+    const open = (host: string) => transport.listen(host, port, (socket) => this.onConnection(socket), passwords ? { passwords } : undefined);
+    let host = address;
+    try {
+      this.server = await open(host);
+    } catch (e) {
+      const code = (e as { code?: string }).code;
+      if (canonicalAddress(host) !== '::' || code === undefined || !NO_IPV6.has(code)) throw e;
+      logEvent(this.log, 'listener.ipv4-only', { address, error: (e as Error).message, fallback: '0.0.0.0' });
+      host = '0.0.0.0';
+      this.server = await open(host);
+    }
+    this.address = host;
+    logEvent(this.log, 'listener.started', { address: host, port: this.server.port });
     return this.server.port;
   }
 

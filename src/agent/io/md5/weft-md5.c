@@ -7,7 +7,10 @@
  * Exported (every fd is a plain integer; errors are thrown as Error with .code = "EADDRINUSE"...,
  * .errno and .syscall, like Node's own):
  *   socket(family 4|6, listening bool) -> fd     SOCK_STREAM, close-on-exec; SO_REUSEADDR when
- *                                                listening (as Node's listen does)
+ *                                                listening (as Node's listen does); an IPv6
+ *                                                listening socket takes IPv4 too (IPV6_V6ONLY
+ *                                                off, as libuv sets it for Node's `::`, whatever
+ *                                                net.ipv6.bindv6only says)
  *   setKey(fd, address, key)                      TCP_MD5SIG for `address` (IPv4 or IPv6; an
  *                                                IPv4 peer on an IPv6 socket as ::ffff:a.b.c.d);
  *                                                key "" removes the key for that address
@@ -145,6 +148,12 @@ static napi_value js_socket(napi_env env, napi_callback_info info) {
   if (listening) {
     int on = 1;
     if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof on) != 0) {
+      int e = errno;
+      close(fd);
+      return throw_errno(env, "setsockopt", e);
+    }
+    int off = 0;
+    if (family == 6 && setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &off, sizeof off) != 0) {
       int e = errno;
       close(fd);
       return throw_errno(env, "setsockopt", e);

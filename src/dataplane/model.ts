@@ -21,6 +21,7 @@
  *   to it come back through the remote node's route for our block. No block -> no address (pods
  *   still work; host-to-pod traffic then leaves with the underlay address as source).
  */
+import { createHash } from 'node:crypto';
 import { bytesToIpv6, ipv4ToNumber, ipv6ToBytes, isIpv4, numberToIpv4 } from '../lib/address.js';
 import { formatPrefix, isV4, parsePrefix, prefixContains, v4Address, v4Length, type Prefix } from '../lib/prefix.js';
 
@@ -140,8 +141,10 @@ export function decideShape(
 
 /**
  * The VTEP MAC of an underlay address: 02:00 + the 4 bytes of an IPv4 address; for an IPv6 one
- * 06 + its last 5 bytes (also locally administered unicast, and never equal to an IPv4-derived
- * MAC). Nodes of one IPv6 subnet differ in their last bytes; a MAC signalled in BGP overrides it.
+ * 06 + the first 5 bytes of the SHA-256 of its 16 bytes (also locally administered unicast, and
+ * never equal to an IPv4-derived MAC). 128 bits do not fit in 40: a hash spreads nodes that
+ * differ anywhere in their addresses (the last bytes alone gave fd00:77:1::2 and fd00:77:2::2 the
+ * same MAC); a MAC signalled in BGP overrides the derived one anyway.
  */
 export function vtepMac(underlay: string): string {
   let bytes: number[];
@@ -149,7 +152,7 @@ export function vtepMac(underlay: string): string {
     const n = ipv4ToNumber(underlay);
     bytes = [0x02, 0x00, (n >>> 24) & 255, (n >>> 16) & 255, (n >>> 8) & 255, n & 255];
   } else {
-    bytes = [0x06, ...ipv6ToBytes(underlay).slice(11)];
+    bytes = [0x06, ...createHash('sha256').update(ipv6ToBytes(underlay)).digest().subarray(0, 5)];
   }
   return bytes.map((b) => b.toString(16).padStart(2, '0')).join(':');
 }

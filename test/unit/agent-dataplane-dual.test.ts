@@ -77,7 +77,7 @@ describe('dual-stack decisions', () => {
       return ext && ext.type === 'ext-communities' ? ext.communities.find((c) => c.type === 'router-mac') : undefined;
     };
     expect(mac('10.244.1.0/26', ['10.0.1.11', 'fd00:77:1::11'])).toEqual({ type: 'router-mac', mac: '02:00:0a:00:01:0b' });
-    expect(mac('fd00:244:0:1::/122', ['10.0.1.11', 'fd00:77:1::11'])).toEqual({ type: 'router-mac', mac: '06:00:00:00:00:11' });
+    expect(mac('fd00:244:0:1::/122', ['10.0.1.11', 'fd00:77:1::11'])).toEqual({ type: 'router-mac', mac: '06:cd:d7:5d:96:d3' });
     expect(mac('fd00:244:0:1::/122', ['10.0.1.11'])).toEqual({ type: 'router-mac', mac: '02:00:0a:00:01:0b' });
   });
 });

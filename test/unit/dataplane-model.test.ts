@@ -49,6 +49,10 @@ describe('VTEP MAC and addresses', () => {
     );
   });
 
+  it('two IPv6 nodes that differ only in their subnet get different MACs', () => {
+    expect(vtepMac('fd00:77:1::2')).not.toBe(vtepMac('fd00:77:2::2'));
+  });
+
   it('a signalled MAC or VTEP address overrides the derived one', () => {
     expect(nodeVtep({ name: 'c', underlayAddress: '10.0.2.11' })).toEqual({ mac: '02:00:0a:00:02:0b', address: '10.0.2.11', onlink: true });
     expect(nodeVtep({ name: 'c', underlayAddress: '10.0.2.11', mac: '0A:BB:CC:DD:EE:FF', vtepAddress: '10.244.2.0' })).toEqual({
@@ -64,14 +68,14 @@ describe('VTEP MAC and addresses', () => {
     const v6Route = parsePrefix('fd00:244:2::/122');
     expect(nodeVtep({ name: 'c', underlayAddress: '10.0.2.11' }, v6Route)).toEqual({ mac: '02:00:0a:00:02:0b', address: 'fe80::aff:fe00:20b', onlink: false });
     const v6Node = { name: 'c', underlayAddress: 'fd00:77:2::11' };
-    expect(vtepMac('fd00:77:2::11')).toBe('06:00:00:00:00:11');
-    expect(nodeVtep(v6Node, parsePrefix('10.244.2.0/26'))).toEqual({ mac: '06:00:00:00:00:11', address: linkLocalOf('06:00:00:00:00:11'), onlink: false });
-    expect(nodeVtep(v6Node, v6Route).address).toBe(linkLocalOf('06:00:00:00:00:11'));
+    expect(vtepMac('fd00:77:2::11')).toBe('06:28:2b:5b:5d:02');
+    expect(nodeVtep(v6Node, parsePrefix('10.244.2.0/26'))).toEqual({ mac: '06:28:2b:5b:5d:02', address: linkLocalOf('06:28:2b:5b:5d:02'), onlink: false });
+    expect(nodeVtep(v6Node, v6Route).address).toBe(linkLocalOf('06:28:2b:5b:5d:02'));
   });
 
   it('a VXLAN device over IPv6 is weft.vxlan6 with MTU underlay - 70 and no VTEP address', () => {
     const v = vxlanDevice({ underlayDevice: 'eth1', localAddress: 'fd00:77:1::11', underlayMtu: 1500, localBlocks: [parsePrefix('10.244.1.0/26')] });
-    expect(v).toEqual({ device: 'weft.vxlan6', family: 6, vni: 4096, port: 4789, underlayDevice: 'eth1', localAddress: 'fd00:77:1::11', mtu: 1430, mac: '06:00:00:00:00:11' });
+    expect(v).toEqual({ device: 'weft.vxlan6', family: 6, vni: 4096, port: 4789, underlayDevice: 'eth1', localAddress: 'fd00:77:1::11', mtu: 1430, mac: '06:cd:d7:5d:96:d3' });
   });
 
   it('local VTEP address = .0 of the lowest IPv4 block', () => {

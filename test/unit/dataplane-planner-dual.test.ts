@@ -117,13 +117,13 @@ describe('IPv6 and mixed families', () => {
 
   it('over an IPv6 underlay: weft.vxlan6 (MTU - 70) carries both families, FDB dst the IPv6 underlay address', () => {
     const c = node('fd00:77:2::11', 'host-c');
-    const ll = linkLocalOf('06:00:00:00:00:11');
+    const ll = linkLocalOf('06:28:2b:5b:5d:02');
     const d = desired({ vxlan6: vx6, routes: [route('fd00:244:2::/122', c, 'vxlan'), route('10.244.2.0/26', c, 'vxlan')] });
     expect(lines(k(), d)).toEqual([
-      'ip link add name weft.vxlan6 address 06:00:00:00:00:11 mtu 1430 type vxlan id 4096 dstport 4789 local fd00:77:1::11 dev eth0 nolearning',
+      'ip link add name weft.vxlan6 address 06:cd:d7:5d:96:d3 mtu 1430 type vxlan id 4096 dstport 4789 local fd00:77:1::11 dev eth0 nolearning',
       'ip link set dev weft.vxlan6 up',
-      'bridge fdb replace 06:00:00:00:00:11 dev weft.vxlan6 dst fd00:77:2::11 self permanent',
-      `ip neigh replace ${ll} lladdr 06:00:00:00:00:11 dev weft.vxlan6 nud permanent`,
+      'bridge fdb replace 06:28:2b:5b:5d:02 dev weft.vxlan6 dst fd00:77:2::11 self permanent',
+      `ip neigh replace ${ll} lladdr 06:28:2b:5b:5d:02 dev weft.vxlan6 nud permanent`,
       `ip route replace fd00:244:2::/122 via ${ll} dev weft.vxlan6 proto 249`,
       `ip route replace 10.244.2.0/26 via inet6 ${ll} dev weft.vxlan6 proto 249`,
     ]);

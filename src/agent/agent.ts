@@ -24,6 +24,9 @@ import type { AgentConfig, LoadedConfig } from './config/agent-config.js';
 import { loadAgentConfig } from './config/config-load.js';
 import { initialAdvertisement, refreshAnswer } from './peers/advertise.js';
 import { AgentPeers, type PeerEntry } from './peers/agent-peers.js';
+import { familyText, negotiatedOnly, NO_IPV4_NEXT_HOP, sessionNextHops } from './peers/families.js';
+import { underlayAddresses } from './config/config-helpers.js';
+import { familiesOf } from '../session/index.js';
 import { LocalBlocks } from './blocks.js';
 import { GracefulRestart } from './peers/graceful-restart.js';
 import type { GracefulRetention, StopMode } from '../session/index.js';
@@ -105,9 +108,10 @@ export class Agent implements AgentView {
     this.transport = opts.transport ?? netTransport;
     this.startedAt = this.scheduler.wallClock();
     const c = this.config;
-    const routerId = c.node.routerId ?? c.node.address.address;
+    // The schema makes routerId required when the node has no IPv4 address.
+    const routerId = c.node.routerId ?? underlayAddresses(c).v4?.address ?? c.node.address.address;
     const local = { asn: c.node.asn, routerId, clusterId: c.routeReflector?.clusterId };
-    this.rib = new Rib({ local });
+    this.rib = new Rib({ local, maxPaths: c.maxPaths });
     this.localBlockSet = new LocalBlocks(() => this.config, this.rib, log, (c) => this.onChanges(c));
     this.ribOut = new AdjRibOut(this.rib, { local, routeReflector: c.routeReflector !== undefined });
     const sink = opts.sink ?? new LoggingSink(log);
@@ -266,11 +270,11 @@ export class Agent implements AgentView {
       throw new Error(`reload refused, the running configuration stays: ${problems.join('; ')}`);
     }
     const old = this.config;
-    const fixed = ['node', 'listen', 'control', 'metrics', 'routeReflector', 'dataplane'] as const;
+    const fixed = ['node', 'listen', 'control', 'metrics', 'routeReflector', 'dataplane', 'maxPaths'] as const;
     const restartNeeded = fixed.filter((k) => JSON.stringify(old[k]) !== JSON.stringify(next.config[k]));
     const poolsChanged = JSON.stringify(old.pools) !== JSON.stringify(next.config.pools);
     this.loaded = next;
-    this.config = { ...next.config, node: old.node, listen: old.listen, control: old.control, metrics: old.metrics, routeReflector: old.routeReflector, dataplane: old.dataplane };
+    this.config = { ...next.config, node: old.node, listen: old.listen, control: old.control, metrics: old.metrics, routeReflector: old.routeReflector, dataplane: old.dataplane, maxPaths: old.maxPaths };
     this.peers.rewatch(old);
     this.localBlockSet.apply(poolsChanged);
     if (poolsChanged || JSON.stringify(old.vxlan) !== JSON.stringify(this.config.vxlan)) this.dataplane?.reconfigure();
@@ -366,15 +370,16 @@ export class Agent implements AgentView {
     if (e.info) this.onDown(e);
     this.gr?.established(info.id, info, n);
     this.rib.addPeer(info, this.importPolicy(e.spec));
-    const local = e.peer.localAddress ?? this.config.node.address.address;
-    const node = this.config.node.address.address;
-    const v6 = (a: string) => a.includes(':');
-    this.ribOut.addPeer({
-      info,
-      nextHopSelf: { ipv4: !v6(local) ? local : !v6(node) ? node : undefined, ipv6: v6(local) ? local : v6(node) ? node : undefined },
-      policy: compileExportPolicy(e.spec.exportRules),
-    });
+    // Next hop self per family (families.ts): the session's address in its family, the underlay
+    // address in the other (IPv4-mapped for IPv6 on an IPv4-only node; RFC 8950 where negotiated).
+    const hops = sessionNextHops(e.peer.localAddress ?? this.config.node.address.address, underlayAddresses(this.config), n);
+    this.ribOut.addPeer({ info, ...hops, policy: compileExportPolicy(e.spec.exportRules) });
+    const v4Pools = this.config.pools.some((p) => typeof p.cidr === 'number');
+    if (hops.nextHopSelf.ipv4 === undefined && v4Pools && n.families.some((f) => f.afi === Afi.IPV4 && f.safi === Safi.UNICAST)) {
+      logEvent(this.log, 'agent.family-not-negotiated', { peer: e.spec.id, family: 'ipv4-unicast', why: NO_IPV4_NEXT_HOP });
+    }
     e.info = info;
+    e.unsentFamilies = undefined;
     e.received = 0;
     e.inputRefused = {};
     e.lastError = undefined;
@@ -452,15 +457,23 @@ export class Agent implements AgentView {
     if (e.peer.send(msgs)) this.counters.updatesSent += countUpdates(msgs);
   }
 
-  /** UPDATEs for a batch, only for families the session negotiated. */
+  /**
+   * UPDATEs for a batch, only for families the session negotiated (RFC 4760 8). The routes of
+   * another family stay counted in the Adj-RIB-Out (`weft status` shows them as not sent) and
+   * are logged once per session and family.
+   */
   private messages(e: PeerEntry, batch: OutBatch): Uint8Array[] {
     const n = e.peer.negotiated;
     const opts = e.peer.encodeOptions;
     if (!n || !opts) return [];
-    const has4 = n.families.some((f) => f.afi === Afi.IPV4 && f.safi === Safi.UNICAST);
-    const has6 = n.families.some((f) => f.afi === Afi.IPV6 && f.safi === Safi.UNICAST);
-    const ok = (p: Prefix) => (typeof p === 'number' ? has4 : has6);
-    const b: OutBatch = { peerId: batch.peerId, announce: batch.announce.filter((g) => ok(g.prefixes[0])), withdraw: batch.withdraw.filter(ok) };
+    const { batch: b, unsent } = negotiatedOnly(batch, n);
+    for (const [family, routes] of unsent) {
+      e.unsentFamilies ??= new Set();
+      if (e.unsentFamilies.has(family)) continue;
+      e.unsentFamilies.add(family);
+      const offered = familiesOf(n.peerCapabilities).map((f) => familyText(f.afi, f.safi));
+      logEvent(this.log, 'agent.family-not-negotiated', { peer: e.spec.id, family, routes, negotiated: n.families.map((f) => familyText(f.afi, f.safi)), peerOffered: offered });
+    }
     return this.ribOut.messages(b, opts, (t) => this.onTooLarge(e, t));
   }
 
@@ -492,9 +505,10 @@ export class Agent implements AgentView {
     this.ribOut.onChanges(changes);
     let n = 0;
     for (const c of changes) {
-      if (c.best === c.previous) continue;
-      n++;
+      // Every Change goes to the sink: one whose best path stayed changed its multipath set (ECMP:
+      // the kernel route gains or loses a next hop; the data plane reads rib.multipath(prefix)).
       this.pendingSink.push(c);
+      if (c.best !== c.previous) n++;
     }
     this.counters.bestPathChanges += n;
     if (!this.flushScheduled) {
@@ -547,9 +561,16 @@ export class Agent implements AgentView {
   status(): AgentStatus {
     const c = this.config;
     return {
-      node: { name: c.node.name, asn: c.node.asn, routerId: this.routerId, address: `${c.node.address.address}/${c.node.address.length}` },
+      node: {
+        name: c.node.name,
+        asn: c.node.asn,
+        routerId: this.routerId,
+        address: `${c.node.address.address}/${c.node.address.length}`,
+        ...(c.node.address4 ? { address4: `${c.node.address4.address}/${c.node.address4.length}` } : {}),
+        ...(c.node.address6 ? { address6: `${c.node.address6.address}/${c.node.address6.length}` } : {}),
+      },
       uptimeSeconds: Math.round((this.scheduler.wallClock() - this.startedAt) / 1000),
-      listen: { address: c.listen.address, port: this.listenPort },
+      listen: { address: this.listener?.address ?? c.listen.address, port: this.listenPort },
       routeReflector: c.routeReflector !== undefined,
       refusedConnections: this.listener?.refused ?? 0,
       rib: { prefixes: this.rib.size(), local: this.rib.localCount() },

@@ -71,6 +71,7 @@ export function formatDataplane(st: AgentStatus): string {
 export function formatStatus(st: AgentStatus): string {
   const head =
     `node ${st.node.name}  AS ${st.node.asn}  router id ${st.node.routerId}  address ${st.node.address}` +
+    `${st.node.address4 ? ` ${st.node.address4}` : ''}${st.node.address6 ? ` ${st.node.address6}` : ''}` +
     `${st.routeReflector ? '  route reflector' : ''}  up ${st.uptimeSeconds}s\n` +
     `Loc-RIB ${st.rib.prefixes} prefixes (${st.rib.local} local)  blocks: ${st.blocks.join(' ') || '(none)'}\n` +
     (st.memory ? `memory: RSS ${st.memory.rssMiB} MiB, JS heap ${st.memory.heapUsedMiB} of ${st.memory.heapTotalMiB} MiB\n` : '') +
@@ -83,6 +84,8 @@ export function formatStatus(st: AgentStatus): string {
     { header: 'AS', value: (p) => p.asn, right: true },
     { header: 'TYPE', value: (p) => KIND_NAMES[p.kind] ?? p.kind },
     { header: 'STATE', value: (p) => p.state },
+    // The negotiated address families (RFC 4760) while Established: "v4 v6".
+    { header: 'FAMILIES', value: (p) => familiesCell(p) },
     // Only when some peer has BFD: the BFD session state and its detection time (RFC 5880).
     ...(st.peers.some((p) => p.bfd) ? [{ header: 'BFD', value: (p: PeerStatusView) => bfdCell(p) }] : []),
     // Only when some peer has a TCP MD5 password (never the password itself).
@@ -98,7 +101,20 @@ export function formatStatus(st: AgentStatus): string {
   const dropped = Object.entries(st.bfdDropped ?? {}).filter(([, n]) => n > 0);
   const bfdLine = dropped.length ? `BFD packets dropped: ${dropped.map(([k, n]) => `${n} ${k}`).join(', ')}\n` : '';
   const md5Lines = st.peers.flatMap((p) => (p.md5Diagnosis ? [`${p.id}: ${p.md5Diagnosis}\n`] : [])).join('');
-  return head + table + bfdLine + md5Lines;
+  return head + table + bfdLine + md5Lines + notNegotiatedLines(st.peers);
+}
+
+/** "v4 v6" for ipv4-unicast and ipv6-unicast; '-' while not Established. */
+export function familiesCell(p: Pick<PeerStatusView, 'families'>): string {
+  if (!p.families) return '-';
+  return p.families.map((f) => f.replace(/^ipv(\d)-unicast$/, 'v$1')).join(' ') || 'none';
+}
+
+/** "host-b: ipv6-unicast: 3 routes not sent (not negotiated: the peer did not offer it)", one line per peer and family. */
+export function notNegotiatedLines(peers: readonly Pick<PeerStatusView, 'id' | 'notNegotiated'>[]): string {
+  return peers
+    .flatMap((p) => (p.notNegotiated ?? []).map((f) => `${p.id}: ${f.family}: ${f.routes} route${f.routes === 1 ? '' : 's'} not sent (${f.why})\n`))
+    .join('');
 }
 
 /** "Up 900ms", "Down", "-" without BFD. */
@@ -123,7 +139,10 @@ Description:
   prefixes received (announced by the peer this session, before import policy), accepted (in
   the RIB after policy) and advertised (what we currently send it), and the last error (a
   NOTIFICATION sent or received, a max-prefix limit, a connection failure) with how long ago it
-  happened. Peers with BFD get a BFD column: the BFD session state and, when Up, its detection
+  happened. FAMILIES: the address families the session negotiated (v4 = IPv4 unicast, v6 = IPv6
+  unicast; RFC 4760); for a family we have routes for that the session did not negotiate, a line
+  below the table says how many routes the peer does not get and who did not offer the family
+  (families / notNegotiated in --json). Peers with BFD get a BFD column: the BFD session state and, when Up, its detection
   time; --json has the whole BFD session (discriminators, intervals, counters, diagnostics) and
   the BFD packets dropped before reaching a session (bfdDropped). An Established session does not show a connection failure from before it came up
   (--json keeps it, with lastErrorAt). Peers with a TCP MD5 password get an MD5 column (md5: true

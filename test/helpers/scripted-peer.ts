@@ -28,6 +28,10 @@ export interface ScriptedPeerConfig {
   fourOctetAs?: boolean;
   /** RFC 4724 capability: restart time, the R and N flags, the F bit on IPv4 unicast. */
   gracefulRestart?: { restartTime?: number; r?: boolean; n?: boolean; f?: boolean };
+  /** Multiprotocol capabilities (RFC 4760): default IPv4 unicast only. */
+  families?: ('ipv4' | 'ipv6')[];
+  /** RFC 8950 capability: the peer takes IPv6 next hops for IPv4 unicast. */
+  extendedNextHop?: boolean;
 }
 
 /** What a test may ask the scripted peer to send (also the `send:` of a conformance step). */
@@ -107,7 +111,9 @@ export class ScriptedPeer {
         flags: (g.r ? GracefulRestartFlag.RESTART_STATE : 0) | (g.n ? GracefulRestartFlag.NOTIFICATION : 0),
         families: [{ afi: 1, safi: 1, flags: g.f === false ? 0 : GracefulRestartFlag.FORWARDING_STATE }],
       };
-      const caps = localCapabilities({ localAs: c.asn, routeRefresh: c.routeRefresh ?? true, ...(gracefulRestart ? { gracefulRestart } : {}) });
+      const families = (c.families ?? ['ipv4']).map((f) => (f === 'ipv4' ? { afi: 1, safi: 1 } : { afi: 2, safi: 1 }));
+      const extendedNextHop = c.extendedNextHop ? [{ afi: 1, safi: 1, nextHopAfi: 2 }] : undefined;
+      const caps = localCapabilities({ localAs: c.asn, families, routeRefresh: c.routeRefresh ?? true, ...(gracefulRestart ? { gracefulRestart } : {}), ...(extendedNextHop ? { extendedNextHop } : {}) });
       out.push(encodeOpen(buildOpen({ asn: c.asn, holdTime: c.holdTime ?? 90, bgpId: c.id, capabilities: caps.filter((x) => c.fourOctetAs !== false || x.type !== 'four-octet-as') })));
     }
     if (spec.keepalive) out.push(encodeKeepalive());
@@ -131,11 +137,14 @@ export class ScriptedPeer {
     const withdraw = (u.withdraw ?? []).map((p) => parsePrefix(p));
     const announce = (u.announce ?? []).map((p) => parsePrefix(p));
     if (announce.length === 0) return packUpdates({ withdraw }, wire);
-    const attrs: PathAttribute[] = [attr.origin(Origin.IGP), attr.asPath(u.asPath ?? []), attr.nextHop(u.nextHop ?? this.config.id)];
+    // An IPv6 next hop goes in MP_REACH_NLRI: the IPv6 routes' (RFC 2545), and IPv4 routes' too (RFC 8950).
+    const nh = u.nextHop ?? this.config.id;
+    const v6Hop = nh.includes(':');
+    const attrs: PathAttribute[] = [attr.origin(Origin.IGP), attr.asPath(u.asPath ?? []), ...(v6Hop ? [] : [attr.nextHop(nh)])];
     if (u.localPref !== undefined) attrs.push(attr.localPref(u.localPref));
     if (u.communities?.length) attrs.push(attr.communities(u.communities));
     if (u.unknownOctets) attrs.push(attr.unknown(250, new Uint8Array(u.unknownOctets).fill(0xab)));
-    return packUpdates({ attributes: attrs, announce, withdraw }, wire);
+    return packUpdates({ attributes: attrs, announce, withdraw, ...(v6Hop ? { ipv6NextHop: [nh], ipv4NextHop6: [nh] } : {}) }, wire);
   }
 }
 
@@ -143,12 +152,20 @@ export class ScriptedPeer {
 export function summarise(m: BgpMessage): unknown {
   switch (m.type) {
     case 'open': {
-      const gr = capabilitiesOf(m).find((c) => c.type === 'graceful-restart');
-      if (gr?.type !== 'graceful-restart') return { open: { myAs: m.myAs, holdTime: m.holdTime, bgpId: m.bgpId } };
+      const caps = capabilitiesOf(m);
+      // Families (RFC 4760) and RFC 8950 next hops only when they are not the IPv4-only default.
+      const mp = caps.flatMap((c) => (c.type === 'multiprotocol' ? [`${c.afi}/${c.safi}`] : []));
+      const enh = caps.find((c) => c.type === 'extended-next-hop');
+      const extra = {
+        ...(mp.join() !== '1/1' ? { families: mp } : {}),
+        ...(enh?.type === 'extended-next-hop' ? { extendedNextHop: enh.entries.map((e) => `${e.afi}/${e.safi} via ${e.nextHopAfi}`) } : {}),
+      };
+      const gr = caps.find((c) => c.type === 'graceful-restart');
+      if (gr?.type !== 'graceful-restart') return { open: { myAs: m.myAs, holdTime: m.holdTime, bgpId: m.bgpId, ...extra } };
       // RFC 4724 3: R and N flags, restart time, families with F.
       const flags = `${gr.flags & GracefulRestartFlag.RESTART_STATE ? 'R' : '-'}${gr.flags & GracefulRestartFlag.NOTIFICATION ? 'N' : '-'}`;
       const families = gr.families.map((f) => `${f.afi}/${f.safi}${f.flags & GracefulRestartFlag.FORWARDING_STATE ? ' F' : ''}`);
-      return { open: { myAs: m.myAs, holdTime: m.holdTime, bgpId: m.bgpId, gracefulRestart: { flags, time: gr.time, families } } };
+      return { open: { myAs: m.myAs, holdTime: m.holdTime, bgpId: m.bgpId, ...extra, gracefulRestart: { flags, time: gr.time, families } } };
     }
     case 'keepalive':
       return 'keepalive';
@@ -171,6 +188,7 @@ export function summarise(m: BgpMessage): unknown {
         const lp = m.attributes.find((a) => a.type === 'local-pref');
         if (asPath?.type === 'as-path') out.asPath = asPath.segments.flatMap((s) => s.asns);
         if (nh?.type === 'next-hop') out.nextHop = nh.nextHop;
+        if (mpReach?.type === 'mp-reach') out.mpNextHop = `${mpReach.reach.afi}/${mpReach.reach.safi} via ${mpReach.reach.nextHop.join(' ')}`;
         if (lp?.type === 'local-pref') out.localPref = lp.localPref;
         out.attributes = m.attributes.map((a) => (a.type === 'unknown' ? `unknown-${a.code}` : a.type));
       }

@@ -143,7 +143,7 @@ export interface UnsentFamilyView {
   family: string;
   /** Routes of that family the export rules give this peer, not sent. */
   routes: number;
-  /** 'the peer did not offer it' or 'we did not offer it'. */
+  /** 'not negotiated: the peer did not offer it', '... we did not offer it', or no IPv4 next hop (RFC 8950 not negotiated). */
   why: string;
 }
 
@@ -169,7 +169,8 @@ export interface GracefulRestartView {
 }
 
 export interface AgentStatus {
-  node: { name: string; asn: number; routerId: string; address: string };
+  /** address: node.address with its length; address4 / address6: the other family's underlay address, when configured. */
+  node: { name: string; asn: number; routerId: string; address: string; address4?: string; address6?: string };
   uptimeSeconds: number;
   listen: { address: string; port: number | undefined };
   routeReflector: boolean;

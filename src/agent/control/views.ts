@@ -5,12 +5,17 @@
 import { formatPrefix } from '../../lib/prefix.js';
 import type { AgentView } from '../view.js';
 import type { PeerEntry } from '../peers/agent-peers.js';
+import { familyStatus, sessionNextHops } from '../peers/families.js';
+import { underlayAddresses } from '../config/config-helpers.js';
 import type { PeerStatusView, RouteView } from './protocol.js';
 import { md5Diagnosis, readMd5Counters } from '../io/md5/md5.js';
 
 export function peerStatus(agent: AgentView, e: PeerEntry): PeerStatusView {
   const id = e.spec.id;
   const inRib = e.info !== undefined;
+  const fam = inRib ? familyStatus(e.peer.negotiated, agent.ribOut.sentCounts(id), ipv4WithoutNextHop(agent, e)) : {};
+  // What the peer holds from us: the Adj-RIB-Out less the routes of families it did not negotiate.
+  const unsent = (fam.notNegotiated ?? []).reduce((sum, f) => sum + (fam.families?.includes(f.family) ? 0 : f.routes), 0);
   return {
     id,
     address: e.spec.address,
@@ -22,16 +27,24 @@ export function peerStatus(agent: AgentView, e: PeerEntry): PeerStatusView {
     establishedTransitions: e.peer.counters.establishedTransitions,
     received: e.received,
     accepted: inRib ? agent.rib.count(id).total : 0,
-    advertised: inRib ? agent.ribOut.sentTo(id).size : 0,
+    advertised: inRib ? agent.ribOut.sentTo(id).size - unsent : 0,
     refused: inRib ? ({ ...agent.rib.refusals(id), ...e.inputRefused } as Record<string, number>) : {},
     updatesIn: e.peer.counters.updatesIn,
     updatesOut: e.peer.counters.updatesOut,
     tooLarge: e.tooLarge,
+    ...fam,
     ...lastError(e),
     ...gracefulRestart(agent, e),
     ...md5Status(e),
     ...(e.bfd ? { bfd: e.bfd.status() } : {}),
   };
+}
+
+/** Our IPv4 blocks an Established session cannot get for want of an IPv4 next hop (families.ts). */
+function ipv4WithoutNextHop(agent: AgentView, e: PeerEntry): number {
+  const n = e.peer.negotiated;
+  if (!n || sessionNextHops(e.peer.localAddress, underlayAddresses(agent.config), n).nextHopSelf.ipv4 !== undefined) return 0;
+  return agent.localBlocks().filter((b) => typeof b === 'number').length;
 }
 
 /** `md5: true` for a session with a password and, while it is not up, what can be known of why. */

@@ -26,7 +26,8 @@ export interface DesiredRouteChange {
 }
 
 /**
- * Sinks get the Loc-RIB's own Change objects (best !== previous): at 1M routes a table arriving
+ * Sinks get the Loc-RIB's own Change objects (a new best path, or the same best path with a new
+ * multipath set: rib.multipath(prefix) has the ECMP set): at 1M routes a table arriving
  * must not cost an object and a prefix string per route before the data plane sees it. A sink
  * that wants the text form calls describeChange().
  */

@@ -11,7 +11,9 @@ import type { Logger } from 'pino';
 import type { Subscription } from '../../lib/signal.js';
 import type { MaxPrefixExceeded } from '../../rib/adj-rib-in.js';
 import type { PeerInfo } from '../../rib/peer.js';
-import { IPV4_UNICAST, IPV6_UNICAST, localCapabilities, type GracefulRetention, type StopMode } from '../../session/index.js';
+import { localCapabilities, type GracefulRetention, type StopMode } from '../../session/index.js';
+import { underlayAddresses } from '../config/config-helpers.js';
+import { offeredExtendedNextHop, offeredFamilies } from './families.js';
 import { gracefulRestartCapability } from './graceful-restart-capability.js';
 import { Afi, Safi } from '../../wire/iana.js';
 import type { UpdateMessage } from '../../wire/types.js';
@@ -48,6 +50,8 @@ export interface PeerEntry {
   restartTimer: Timer | undefined;
   /** Routes not sent to the peer in this session because they do not fit its maximum message size. */
   tooLarge: number;
+  /** Families whose routes were not sent in this session (not negotiated): each is logged once. */
+  unsentFamilies?: Set<string>;
   removed: boolean;
   /** The BFD session following this one (spec.bfd), if any. */
   bfd?: BfdSession;
@@ -171,20 +175,18 @@ export class AgentPeers {
     for (const e of [...this.entries.values()]) this.remove(e, message, 'shutdown', mode);
   }
 
-  /** Our OPEN's capabilities for a session. */
+  /** Our OPEN's capabilities for a session: families and RFC 8950 next hops as families.ts decides. */
   private capabilities(spec: PeerSpec) {
-    const families = this.families();
+    const c = this.config();
+    const families = offeredFamilies(c.pools);
+    const extendedNextHop = offeredExtendedNextHop(c.pools, underlayAddresses(c));
     const gracefulRestart = gracefulRestartCapability(spec.gracefulRestart, families, this.restartFlags());
-    return localCapabilities({ localAs: this.config().node.asn, families, enhancedRouteRefresh: true, ...(gracefulRestart ? { gracefulRestart } : {}) });
+    return localCapabilities({ localAs: c.node.asn, families, enhancedRouteRefresh: true, extendedNextHop, ...(gracefulRestart ? { gracefulRestart } : {}) });
   }
 
   /** The capabilities changed (the restart is over: R cleared): the next OPENs carry the new ones. */
   refreshCapabilities(): void {
     for (const e of this.entries.values()) e.peer.setCapabilities(this.capabilities(e.spec));
-  }
-
-  private families() {
-    return this.config().pools.some((p) => typeof p.cidr !== 'number') ? [IPV4_UNICAST, IPV6_UNICAST] : [IPV4_UNICAST];
   }
 
   private add(spec: PeerSpec, why: string): void {

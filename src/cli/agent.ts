@@ -43,8 +43,10 @@ Description:
                                      With --withdraw every peer drops them (Hard Reset with N)
 
 Configuration file (YAML):
-  node: { name: host-a, asn: 64512, routerId: 10.0.1.11, address: 10.0.1.11/24 }
-  listen: { address: 0.0.0.0, port: 179 }
+  node: { name: host-a, asn: 64512, routerId: 10.0.1.11, address: 10.0.1.11/24,
+          address6: fd00:1::11/64 }  # optional IPv6 underlay (address4 beside an IPv6 address)
+  listen: { address: "::", port: 179 }  # default: both families on one socket (0.0.0.0 without IPv6)
+  maxPaths: 8                            # equal best paths -> one kernel multipath route (1 = off)
   mesh:
     nodes: [ { name: host-b, address: 10.0.1.12 }, { name: host-c, address: 10.0.2.11 } ]
     nodesFile: /etc/weft/nodes.yaml      # a list of {name, address}; may include this node

@@ -5,31 +5,65 @@
  * records every line, answers reads with iproute2's JSON, and lets a test act behind weft's back
  * (delete a route, add a foreign one) with the monitor events the kernel would send.
  *
- * Semantics kept from the real thing, because the Dataplane depends on them:
- * - `route replace` keys on (prefix, metric), whatever the protocol; `route del` with a protocol
- *   (or type) deletes only a route that has it ("No such process" otherwise), and without a
- *   metric the first (lowest-metric) route of the prefix. An IPv6 route given no metric gets 1024
- *   (the kernel's IP6_RT_PRIO_USER), and `ip -json` prints the metric of every IPv6 route; an
- *   IPv6 blackhole shows `dev lo`.
- * - a gateway must be on a subnet of its device unless `onlink` ("Nexthop has invalid gateway");
- *   a device must exist ("Cannot find device"); a route naming a nexthop object needs it.
- * - deleting a nexthop object removes the routes using it without an event per route; deleting a
- *   device removes its routes, neighbours and FDB entries.
+ * Semantics kept from the real thing (iproute2 6.1, kernel 6.x; test/live/dataplane-driver-contract
+ * runs the same lines against both), because the Dataplane depends on them:
+ * - `route replace` keys on (prefix, metric), whatever the protocol or shape: a multipath route
+ *   replaces a single-path one and back, in both families, with no event. `route del` with a
+ *   protocol deletes only a route that has it ("No such process" otherwise), with a type (IPv4
+ *   only: IPv6 ignores it) one of that type, and without a metric the lowest-metric match. An
+ *   IPv6 route given no metric gets 1024 (IP6_RT_PRIO_USER); `ip -json` prints the metric and
+ *   `"pref":"medium"` of every IPv6 route; an IPv6 blackhole shows `dev lo`.
+ * - gateways (RFC 8950: an IPv4 route may have an IPv6 one, `via inet6 G`, printed as
+ *   `"via":{"family":"inet6","host":G}`; an IPv6 route may not have an IPv4 one): an IPv4 gateway
+ *   must be on a connected subnet (or a device route) of its device unless `onlink` ("Nexthop has
+ *   invalid gateway"); an IPv6 one likewise ("No route to host") unless link-local or `onlink`,
+ *   which need a device; the device must exist ("Cannot find device") and be up ("Nexthop device
+ *   is not up"); a route naming a nexthop object needs it.
+ * - multipath (`nexthop via A dev D nexthop via B dev E`): every next hop is checked as above, one
+ *   bad one refuses the line; a single `nexthop` is an ordinary route; IPv6 refuses two equal next
+ *   hops ("File exists"); `ip -json` prints `"nexthops"` (each with weight and flags) and no
+ *   gateway or device of the route's own.
+ * - devices: a device comes up with an IPv6 link-local address (EUI-64 of its MAC then); going down
+ *   it loses its IPv6 addresses, its neighbours and the routes through it (IPv4 ones silently,
+ *   IPv6 ones with an event; a multipath route keeps a next hop of a down device, marked dead);
+ *   deleting it also takes its FDB entries, the nexthop objects on it and the routes using them
+ *   (a multipath IPv6 route loses only its next hops there: the kernel keeps each as a route).
+ * - deleting a nexthop object removes the routes using it without an event per route.
  * - deletions are echoed to running monitors (the Dataplane's own ones too), after the line ran;
  *   an FDB entry's deletion also as a neighbour deletion of its dst (`ip monitor neigh` prints the
  *   bridge-family entry like a neighbour: "Deleted 10.0.3.12 dev weft.vxlan lladdr M NOARP PERMANENT").
- * - `ip -json` leaves `protocol` out for proto boot and prints 249 as "weft".
+ * - a line iproute2 cannot parse (an address of the wrong family without `inet6`, a multipath next
+ *   hop on a missing device) ends the batch process even with -force: run() rejects, the lines after
+ *   it in that batch are not run, the next batch runs (the driver starts a new process).
+ * - `ip -json` leaves `protocol` out for proto boot and prints 249 as "weft"; a VXLAN device over
+ *   IPv6 shows its local address as `local6`.
+ * Not imitated: secondary IPv4 addresses, carrier (NO-CARRIER, linkdown), random MACs (a device
+ * added without an address has none, and so no link-local address), kernel-made routes.
  * Nothing here starts a process or touches the real kernel.
  */
-import { formatPrefix, parsePrefix, prefixContains, prefixLength, type Prefix } from '../lib/prefix.js';
+import { bytesToIpv6, ipv4ToNumber, ipv6ToBytes, numberToIpv4 } from '../lib/address.js';
+import { formatPrefix, isV4, parsePrefix, prefixContains, prefixLength, v4Address, v6Bytes, type Prefix } from '../lib/prefix.js';
 import type { BatchError, BatchResult, BatchStream, IpDriver, MonitorEvent, MonitorHandle } from './ip-driver.js';
+import type { KernelHop, KernelRoute } from './kernel-state.js';
 import { LineBuffer } from './line-buffer.js';
 import { WEFT_PROTO } from './model.js';
-import type { KernelRoute } from './kernel-state.js';
 
-/** A route as the kernel state parser reads it (kernel-state.ts), plus the nexthop object it uses. */
-export interface MemRoute extends Omit<KernelRoute, 'multipath'> {
+/** One next hop of a multipath route, as written (the kernel keeps the order). */
+export interface MemHop extends KernelHop {
+  onlink?: boolean;
+  /** 1 when not given. */
+  weight?: number;
+  /** Its device went down: the kernel keeps the next hop, flagged dead (and linkdown). */
+  dead?: boolean;
+}
+
+/**
+ * A route as the kernel state parser reads it (kernel-state.ts), plus the nexthop object it uses;
+ * a multipath route has `hops` (two or more) and no gateway or device of its own.
+ */
+export interface MemRoute extends Omit<KernelRoute, 'multipath' | 'hops'> {
   nhid?: number;
+  hops?: MemHop[];
 }
 
 export interface MemLink {
@@ -39,9 +73,12 @@ export interface MemLink {
   mac?: string;
   up: boolean;
   kind?: string;
+  /** `local` of either family (`ip -json` prints an IPv6 one as `local6`). */
   vxlan?: { id: number; local?: string; port: number; link?: string; learning: boolean };
-  /** IPv4 addresses with length ("10.0.1.11/24"). */
+  /** Addresses of both families with length ("10.0.1.11/24", "fd00:9::1/64"), in the order added. */
   addrs: string[];
+  /** The IPv6 link-local address the device got when it came up (EUI-64 of its MAC then). */
+  linkLocal?: string;
 }
 
 export interface MemNexthop {
@@ -63,7 +100,29 @@ export interface MemBatch {
 const PROTO_NAMES: Record<string, string> = { '2': 'kernel', '3': 'boot', '4': 'static', '186': 'bgp', [String(WEFT_PROTO)]: 'weft' };
 const ROUTE_TYPES = new Set(['unicast', 'blackhole', 'unreachable', 'prohibit', 'throw']);
 
+/** A line the kernel (or iproute2) refuses: it fails, the stream goes on (-force). */
 class Refused extends Error {}
+
+/**
+ * A line iproute2 cannot parse: it exits, even with -force (the lines after it in the batch are
+ * not run; the driver's run() rejects, and the next batch goes to a new process).
+ */
+class Unparsable extends Error {
+  constructor(
+    message: string,
+    readonly code = 1,
+  ) {
+    super(message);
+  }
+}
+
+/** A next hop as a route line gives it (`via [inet|inet6] G dev D onlink weight W`). */
+interface WrittenHop {
+  via?: string;
+  dev?: string;
+  onlink: boolean;
+  weight?: number;
+}
 
 export class MemoryKernel implements IpDriver {
   /** Every line written to any stream, in the order applied. */
@@ -82,14 +141,15 @@ export class MemoryKernel implements IpDriver {
   private streams = 0;
 
   constructor() {
-    this.addLink({ name: 'lo', mtu: 65536, addrs: ['127.0.0.1/8'] });
+    this.addLink({ name: 'lo', mtu: 65536, mac: '00:00:00:00:00:00', addrs: ['127.0.0.1/8', '::1/128'] });
   }
 
   // ------------------------------------------------------------------ the test's side
 
-  /** A device that exists before weft starts (the underlay, say). */
+  /** A device that exists before weft starts (the underlay, say); up unless told otherwise. */
   addLink(l: Partial<MemLink> & { name: string }): MemLink {
-    const link: MemLink = { ifindex: this.nextIfindex++, mtu: 1500, up: true, addrs: [], ...l };
+    const link: MemLink = { ifindex: this.nextIfindex++, mtu: 1500, up: true, ...l, addrs: (l.addrs ?? []).map(normAddr) };
+    if (link.up && link.linkLocal === undefined) link.linkLocal = linkLocalOf(link);
     this.devices.set(l.name, link);
     return link;
   }
@@ -123,7 +183,7 @@ export class MemoryKernel implements IpDriver {
     this.refusals.length = 0;
   }
 
-  /** The routes of table main as `ip route` would list them (sorted): for assertions. */
+  /** The routes of table main as `ip -o route` would list them (sorted): for assertions. */
   routeTable(): string[] {
     return [...this.table.values()].map(showRoute).sort();
   }
@@ -158,6 +218,10 @@ export class MemoryKernel implements IpDriver {
           try {
             this.apply(tool, line);
           } catch (e) {
+            if (e instanceof Unparsable) {
+              this.batches.push({ tool, stream, lines, errors });
+              return Promise.reject(new Error(`${tool} -force -batch - exited (code ${e.code}): ${e.message}`));
+            }
             if (!(e instanceof Refused)) throw e;
             errors.push({ line, message: e.message });
           }
@@ -176,8 +240,13 @@ export class MemoryKernel implements IpDriver {
     };
   }
 
+  /** A family's routes in the kernel's order (see listingKey). */
   private routes4or6(family: 4 | 6): Record<string, unknown>[] {
-    return [...this.table.values()].filter((r) => (r.dst.includes(':') ? 6 : 4) === family).map(routeJson);
+    return [...this.table.values()]
+      .filter((r) => (r.dst.includes(':') ? 6 : 4) === family)
+      .map((r) => ({ r, k: listingKey(r) }))
+      .sort((a, b) => (a.k < b.k ? -1 : a.k > b.k ? 1 : 0))
+      .map(({ r }) => routeJson(r));
   }
 
   routes(family: 4 | 6): Promise<unknown> {
@@ -194,21 +263,23 @@ export class MemoryKernel implements IpDriver {
     return Promise.resolve(list.map(linkJson));
   }
 
+  /** `ip -json neigh show dev D`: both families, without "dev" (the listing is of one device). */
   neighbours(dev: string): Promise<unknown> {
     const n = this.neigh.get(dev) ?? new Map();
-    return Promise.resolve([...n].map(([dst, e]) => ({ dst, dev, lladdr: e.lladdr, state: [e.permanent ? 'PERMANENT' : 'REACHABLE'] })));
+    return Promise.resolve([...n].map(([dst, e]) => ({ dst, lladdr: e.lladdr, state: [e.permanent ? 'PERMANENT' : 'REACHABLE'] })));
   }
 
+  /** `bridge -json fdb show dev D`: without "ifname" (the listing is of one device). */
   fdb(dev: string): Promise<unknown> {
-    return Promise.resolve((this.fdbs.get(dev) ?? []).map((f) => ({ mac: f.mac, ifname: dev, ...(f.dst ? { dst: f.dst } : {}), flags: ['self'], state: f.permanent ? 'permanent' : '' })));
+    return Promise.resolve((this.fdbs.get(dev) ?? []).map((f) => ({ mac: f.mac, ...(f.dst ? { dst: f.dst } : {}), flags: ['self'], state: f.permanent ? 'permanent' : '' })));
   }
 
   nexthops(): Promise<unknown> {
-    return Promise.resolve([...this.nhs.values()].map((n) => ({ id: n.id, gateway: n.gateway, dev: n.dev, scope: 'link', protocol: n.protocol })));
+    return Promise.resolve([...this.nhs.values()].map((n) => ({ id: n.id, gateway: n.gateway, dev: n.dev, scope: 'link', protocol: n.protocol, flags: [] })));
   }
 
   routeGet(address: string): Promise<unknown> {
-    const host = parsePrefix(`${address}/${address.includes(':') ? 128 : 32}`);
+    const host = hostPrefix(address);
     let best: { r: MemRoute; len: number } | undefined;
     for (const r of this.table.values()) {
       const p = parsePrefix(r.dst);
@@ -216,7 +287,10 @@ export class MemoryKernel implements IpDriver {
     }
     if (!best) return Promise.reject(new Error(`ip route get ${address}: RTNETLINK answers: Network is unreachable`));
     const { r } = best;
-    return Promise.resolve([{ dst: address, ...(r.type !== 'unicast' ? { type: r.type } : {}), ...(r.gateway ? { gateway: r.gateway } : {}), ...(r.dev ? { dev: r.dev } : {}) }]);
+    // A multipath route: the kernel picks a live next hop by hash; here the first.
+    const hop: { gateway?: string; dev?: string } = r.hops?.find((h) => !h.dead) ?? r;
+    const v6 = address.includes(':');
+    return Promise.resolve([{ dst: address, ...(r.type !== 'unicast' ? { type: r.type } : {}), ...(hop.gateway ? gatewayJson(hop.gateway, v6) : {}), ...(hop.dev ? { dev: hop.dev } : {}) }]);
   }
 
   monitor(onEvent: (e: MonitorEvent) => void): MonitorHandle {
@@ -256,48 +330,129 @@ export class MemoryKernel implements IpDriver {
     let type = 'unicast';
     if (ROUTE_TYPES.has(w[0])) type = w.shift()!;
     const dst = normDst(w.shift() ?? '');
-    const o = options(w, ['onlink']);
+    const v6 = dst.includes(':');
+    const { o, top, hops } = routeWords(w, v6);
     const metric = o.metric === undefined ? defaultMetric(dst) : Number(o.metric);
     const key = routeKey(dst, metric);
     const protocol = o.proto === undefined ? undefined : protoName(o.proto);
     if (cmd === 'del' || cmd === 'delete') {
-      // Without a metric: the first route of the prefix (lowest metric) that matches.
+      // Without a metric: the first route of the prefix (lowest metric) that matches. IPv6 does not look at the type.
       const have = [...this.table.values()]
         .filter((r) => r.dst === dst && (o.metric === undefined || r.metric === metric))
         .sort((a, b) => a.metric - b.metric)
-        .find((r) => (protocol === undefined || r.protocol === protocol) && (type === 'unicast' || r.type === type));
+        .find((r) => (protocol === undefined || r.protocol === protocol) && (type === 'unicast' || v6 || r.type === type));
       if (!have) throw new Refused('RTNETLINK answers: No such process');
       this.table.delete(routeKey(dst, have.metric));
       this.echo({ type: 'route-deleted', dst });
       return;
     }
     if (cmd !== 'replace' && cmd !== 'add') throw new Refused(`Command "${cmd}" is unknown, try "ip route help".`);
-    if (cmd === 'add' && this.table.has(key)) throw new Refused('RTNETLINK answers: File exists');
-    const r: MemRoute = { dst, type, onlink: o.onlink !== undefined, protocol: protocol ?? 'boot', metric };
-    if (type !== 'unicast' && dst.includes(':')) r.dev = 'lo';
-    if (o.nhid !== undefined) {
+    // iproute2 resolves every device name before it sends the line.
+    const hopDevs = (hops ?? []).map((h) => h.dev).filter((d): d is string => d !== undefined);
+    for (const d of hopDevs) if (!this.devices.has(d)) throw new Unparsable(`Cannot find device "${d}"; Error: cannot parse nexthop`, 255);
+    if (top.dev !== undefined) this.device(top.dev);
+    const r: MemRoute = { dst, type, onlink: false, protocol: protocol ?? 'boot', metric };
+    if (type !== 'unicast') {
+      if (v6) r.dev = 'lo';
+    } else if (o.nhid !== undefined) {
       const nh = this.nhs.get(Number(o.nhid));
       if (!nh) throw new Refused('Error: Nexthop id does not exist.');
       Object.assign(r, { nhid: nh.id, gateway: nh.gateway, dev: nh.dev });
-    } else if (type === 'unicast') {
-      if (o.via === undefined) r.dev = this.device(o.dev).name;
+    } else if (hops !== undefined) {
+      // IPv6 takes only gateways of its own family in a multipath route (RTA_GATEWAY, not RTA_VIA).
+      if (v6 && hops.some((h) => h.via === undefined || !h.via.includes(':'))) throw new Refused('Error: Device only routes can not be added for IPv6 using the multipath API.');
+      const made: MemHop[] = hops.map((h) => this.hopOf(h, v6));
+      if (made.length === 1) Object.assign(r, { gateway: made[0].gateway, dev: made[0].dev, onlink: made[0].onlink ?? false });
       else {
-        r.gateway = o.via;
-        r.dev = this.gatewayDevice(o.via, o.dev, r.onlink);
+        // IPv6 keeps each next hop as a route of its own: two equal ones are one route twice.
+        if (v6 && made.some((h, i) => made.findIndex((x) => x.gateway === h.gateway && x.dev === h.dev) !== i)) throw new Refused('RTNETLINK answers: File exists');
+        r.hops = made;
       }
+    } else {
+      if (v6 && top.via !== undefined && !top.via.includes(':')) throw new Refused('Error: IPv6 does not support RTA_VIA attribute.');
+      const hop = this.hopOf(top, v6);
+      Object.assign(r, { gateway: hop.gateway, dev: hop.dev, onlink: top.onlink });
     }
+    if (cmd === 'add' && this.table.has(key)) throw new Refused('RTNETLINK answers: File exists');
+    for (const k of ['gateway', 'dev'] as const) if (r[k] === undefined) delete r[k];
     this.table.set(key, r);
   }
 
-  /** The device a gateway is reached on: `dev` (checked), or the one whose subnet holds it. */
-  private gatewayDevice(gateway: string, dev: string | undefined, onlink: boolean): string {
-    if (dev !== undefined) {
-      const l = this.device(dev);
-      if (onlink || gateway.includes(':') || l.addrs.some((a) => holds(a, gateway))) return l.name;
-      throw new Refused('Error: Nexthop has invalid gateway.');
+  /** A next hop as the kernel takes it: its device found or checked (see reach). */
+  private hopOf(h: WrittenHop, v6: boolean): MemHop {
+    if (h.via === undefined) {
+      const l = this.device(h.dev);
+      if (!l.up) throw new Refused(v6 ? 'Error: Nexthop device is not up.' : 'Error: Device for nexthop is not up.');
+      return { dev: l.name, ...(h.weight !== undefined ? { weight: h.weight } : {}) };
     }
-    for (const l of this.devices.values()) if (l.addrs.some((a) => holds(a, gateway))) return l.name;
-    throw new Refused('Error: Nexthop has invalid gateway.');
+    const hop: MemHop = { gateway: h.via, dev: this.reach(h.via, h.dev, h.onlink) };
+    if (h.onlink) hop.onlink = true;
+    if (h.weight !== undefined) hop.weight = h.weight;
+    return hop;
+  }
+
+  /**
+   * The device a gateway is reached on, checked as the kernel checks it (fib_check_nh for an IPv4
+   * gateway, fib6_nh_init / ip6_validate_gw for an IPv6 one, whatever the route's family), or its
+   * refusal. IPv4: `onlink` takes the device as it is; else the gateway must be on a connected
+   * subnet or a device route (scope link) of the device. IPv6: a link-local gateway or `onlink`
+   * needs a device; else the longest route to the gateway (on the device, when given) must be a
+   * connected or device one; never one of this host's own addresses.
+   */
+  private reach(gateway: string, devName: string | undefined, onlink: boolean): string {
+    const dev = devName === undefined ? undefined : this.device(devName);
+    if (onlink) {
+      if (!dev) throw new Refused('Error: Nexthop device required for onlink.');
+      if (!dev.up) throw new Refused('Error: Nexthop device is not up.');
+    }
+    if (!gateway.includes(':')) {
+      if (onlink) return dev!.name;
+      const via = this.lookup(gateway, dev?.name);
+      if (via?.direct !== true || via.dev === undefined) throw new Refused('Error: Nexthop has invalid gateway.');
+      return via.dev;
+    }
+    const linkLocal = isLinkLocal(gateway);
+    if (dev && this.isLocal6(gateway, linkLocal ? dev : undefined)) throw new Refused('Error: Gateway can not be a local address.');
+    let out = dev;
+    if (!linkLocal && !onlink) {
+      const via = this.lookup(gateway, dev?.name);
+      if (via?.direct !== true || via.dev === undefined) throw new Refused('RTNETLINK answers: No route to host');
+      out = this.devices.get(via.dev);
+    }
+    if (!out) throw new Refused('Error: Egress device not specified.');
+    if (out.name === 'lo') throw new Refused('Error: Egress device can not be loopback device for this route.');
+    if (!dev && this.isLocal6(gateway, linkLocal ? out : undefined)) throw new Refused('Error: Gateway can not be a local address.');
+    if (!out.up) throw new Refused('Error: Nexthop device is not up.');
+    return out.name;
+  }
+
+  /**
+   * The route the kernel finds for a gateway (on `dev`, when given): the longest prefix holding it
+   * among the connected subnets of the devices that are up and table main's routes of its family;
+   * `direct` when it has no gateway (a connected subnet or a device route). IPv4 looks at scope
+   * link routes only (a route with a gateway is passed over); IPv6 takes the longest, whatever it is.
+   */
+  private lookup(address: string, dev: string | undefined): { dev?: string; direct: boolean } | undefined {
+    const host = hostPrefix(address);
+    const v6 = address.includes(':');
+    let best: { len: number; dev?: string; direct: boolean } | undefined;
+    const consider = (p: Prefix, onDev: string | undefined, direct: boolean) => {
+      if ((dev !== undefined && onDev !== dev) || !prefixContains(p, host)) return;
+      if (!best || prefixLength(p) > best.len) best = { len: prefixLength(p), dev: onDev, direct };
+    };
+    for (const l of this.devices.values()) if (l.up) for (const a of l.addrs) if (a.includes(':') === v6) consider(parsePrefix(a, true), l.name, true);
+    for (const r of this.table.values()) {
+      if (r.dst.includes(':') !== v6) continue;
+      const direct = r.type === 'unicast' && r.gateway === undefined && r.hops === undefined;
+      if (direct || v6) consider(parsePrefix(r.dst), r.dev, direct);
+    }
+    return best;
+  }
+
+  /** Whether an IPv6 address is one of this host's (of `on` only, when given: a link-local one). */
+  private isLocal6(address: string, on: MemLink | undefined): boolean {
+    const has = (l: MemLink) => l.linkLocal === address || l.addrs.some((a) => a.slice(0, a.indexOf('/')) === address);
+    return on ? has(on) : [...this.devices.values()].some(has);
   }
 
   private nexthopLine(cmd: string, w: string[]): void {
@@ -311,8 +466,8 @@ export class MemoryKernel implements IpDriver {
     }
     if (cmd !== 'replace' && cmd !== 'add') throw new Refused(`Command "${cmd}" is unknown, try "ip nexthop help".`);
     if (o.via === undefined) throw new Refused('Error: Nexthop gateway required.');
-    const dev = this.gatewayDevice(o.via, o.dev, false);
-    this.nhs.set(id, { id, gateway: o.via, dev, protocol: o.proto === undefined ? 'unspec' : protoName(o.proto) });
+    const dev = this.reach(canon(o.via), o.dev, false);
+    this.nhs.set(id, { id, gateway: canon(o.via), dev, protocol: o.proto === undefined ? 'unspec' : protoName(o.proto) });
   }
 
   private linkLine(cmd: string, w: string[]): void {
@@ -324,7 +479,7 @@ export class MemoryKernel implements IpDriver {
       const l: MemLink = { name, ifindex: this.nextIfindex++, mtu: Number(o.mtu ?? 1500), up: false, kind: o.type, addrs: [] };
       if (o.address !== undefined) l.mac = o.address.toLowerCase();
       if (o.type === 'vxlan') {
-        l.vxlan = { id: Number(o.id), local: o.local, port: Number(o.dstport ?? 4789), learning: o.nolearning === undefined };
+        l.vxlan = { id: Number(o.id), local: o.local === undefined ? undefined : canon(o.local), port: Number(o.dstport ?? 4789), learning: o.nolearning === undefined };
         if (o.dev !== undefined) l.vxlan.link = this.device(o.dev).name;
       } else if (o.type !== 'ipip' && o.type !== 'veth' && o.type !== 'bridge') throw new Refused(`Error: Unknown device type.`);
       this.devices.set(name, l);
@@ -332,35 +487,112 @@ export class MemoryKernel implements IpDriver {
     }
     const l = this.device(o.dev);
     if (cmd === 'del' || cmd === 'delete') {
+      this.down(l);
       this.devices.delete(l.name);
-      for (const [k, r] of this.table) if (r.dev === l.name) this.table.delete(k);
-      this.neigh.delete(l.name);
-      this.fdbs.delete(l.name);
+      this.unregister(l.name);
       this.echo({ type: 'link-deleted', name: l.name });
       return;
     }
     if (cmd !== 'set') throw new Refused(`Command "${cmd}" is unknown, try "ip link help".`);
     if (o.address !== undefined) l.mac = o.address.toLowerCase();
     if (o.mtu !== undefined) l.mtu = Number(o.mtu);
-    if (o.up !== undefined) l.up = true;
-    if (o.down !== undefined) l.up = false;
+    if (o.up !== undefined) this.up(l);
+    if (o.down !== undefined) this.down(l);
+  }
+
+  /** A device comes up: its link-local address (of the MAC it has now), its dead next hops live again. */
+  private up(l: MemLink): void {
+    if (l.up) return;
+    l.up = true;
+    l.linkLocal = linkLocalOf(l);
+    for (const r of this.table.values()) for (const h of r.hops ?? []) if (h.dev === l.name) delete h.dead;
+  }
+
+  /**
+   * A device goes down: its IPv6 addresses and neighbours go, and the routes through it (IPv4 ones
+   * without an event, IPv6 ones with one); a multipath route keeps a next hop there, dead, until
+   * every next hop is.
+   */
+  private down(l: MemLink): void {
+    if (!l.up) return;
+    l.up = false;
+    l.addrs = l.addrs.filter((a) => !a.includes(':'));
+    delete l.linkLocal;
+    for (const address of this.neigh.get(l.name)?.keys() ?? []) this.echo({ type: 'neigh-deleted', address, dev: l.name });
+    this.neigh.delete(l.name);
+    for (const [k, r] of this.table) {
+      const v6 = r.dst.includes(':');
+      if (r.hops) {
+        for (const h of r.hops) if (h.dev === l.name) h.dead = true;
+        if (!r.hops.every((h) => h.dead)) continue;
+        this.table.delete(k);
+        if (v6) for (const _ of r.hops) this.echo({ type: 'route-deleted', dst: r.dst });
+      } else if (r.dev === l.name && r.type === 'unicast' && r.nhid === undefined) {
+        this.table.delete(k);
+        if (v6) this.echo({ type: 'route-deleted', dst: r.dst });
+      }
+    }
+  }
+
+  /**
+   * A device is gone (after down()): its neighbours and FDB entries, the nexthop objects on it and
+   * the routes using them or it. IPv4 drops a multipath route with a next hop there, silently; IPv6
+   * drops just those next hops (each is a route to the kernel), with an event each.
+   */
+  private unregister(name: string): void {
+    for (const address of this.neigh.get(name)?.keys() ?? []) this.echo({ type: 'neigh-deleted', address, dev: name });
+    this.neigh.delete(name);
+    for (const f of this.fdbs.get(name) ?? []) {
+      this.echo({ type: 'fdb-deleted', mac: f.mac, dev: name });
+      if (f.dst !== undefined) this.echo({ type: 'neigh-deleted', address: f.dst, dev: name });
+    }
+    this.fdbs.delete(name);
+    const goneNh = new Set<number>();
+    for (const [id, n] of this.nhs) if (n.dev === name) goneNh.add(id);
+    for (const id of goneNh) this.nhs.delete(id);
+    for (const [k, r] of this.table) {
+      const v6 = r.dst.includes(':');
+      if (r.nhid !== undefined && goneNh.has(r.nhid)) this.table.delete(k);
+      else if (r.hops?.some((h) => h.dev === name)) {
+        if (!v6) {
+          this.table.delete(k);
+          continue;
+        }
+        const left = r.hops.filter((h) => h.dev !== name);
+        for (let i = left.length; i < r.hops.length; i++) this.echo({ type: 'route-deleted', dst: r.dst });
+        if (left.length === 0) this.table.delete(k);
+        else if (left.length > 1) r.hops = left;
+        else {
+          delete r.hops;
+          Object.assign(r, { gateway: left[0].gateway, dev: left[0].dev, onlink: left[0].onlink ?? false });
+        }
+      } else if (r.dev === name) {
+        this.table.delete(k);
+        if (v6) this.echo({ type: 'route-deleted', dst: r.dst });
+      }
+    }
   }
 
   private addrLine(cmd: string, w: string[]): void {
-    const addr = w.shift() ?? '';
+    const text = w.shift() ?? '';
     const l = this.device(options(w, []).dev);
-    const full = addr.includes('/') ? addr : `${addr}/32`;
+    const v6 = text.includes(':');
+    const full = normAddr(text);
+    const has = l.addrs.includes(full) || l.linkLocal === full.slice(0, full.indexOf('/'));
     if (cmd === 'del' || cmd === 'delete') {
-      if (!l.addrs.includes(full)) throw new Refused('RTNETLINK answers: Cannot assign requested address');
-      l.addrs = l.addrs.filter((a) => a !== full);
+      // IPv4 without a length: any length (iproute2 warns about the "wildcard deletion").
+      const i = l.addrs.findIndex((a) => a === full || (!v6 && !text.includes('/') && a.startsWith(`${text}/`)));
+      if (i >= 0) l.addrs.splice(i, 1);
+      else if (v6 && has) delete l.linkLocal;
+      else throw new Refused(v6 ? 'Error: ipv6: address not found.' : 'Error: ipv4: Address not found.');
       return;
     }
-    if (cmd === 'add' && l.addrs.includes(full)) throw new Refused('RTNETLINK answers: File exists');
-    if (!l.addrs.includes(full)) l.addrs.push(full);
+    if (cmd === 'add' && has) throw new Refused(v6 ? 'Error: ipv6: address already assigned.' : 'Error: ipv4: Address already assigned.');
+    if (!has) l.addrs.push(full);
   }
 
   private neighLine(cmd: string, w: string[]): void {
-    const address = w.shift() ?? '';
+    const address = canon(w.shift() ?? '');
     const o = options(w, []);
     const l = this.device(o.dev);
     const table = this.neigh.get(l.name) ?? new Map<string, { lladdr: string; permanent: boolean }>();
@@ -380,8 +612,9 @@ export class MemoryKernel implements IpDriver {
     const l = this.device(o.dev);
     const list = this.fdbs.get(l.name) ?? [];
     this.fdbs.set(l.name, list);
+    const dst = o.dst === undefined ? undefined : canon(o.dst);
     if (cmd === 'del' || cmd === 'delete') {
-      const i = list.findIndex((f) => f.mac === mac && (o.dst === undefined || f.dst === o.dst));
+      const i = list.findIndex((f) => f.mac === mac && (dst === undefined || f.dst === dst));
       if (i < 0) throw new Refused('RTNETLINK answers: No such file or directory');
       const [gone] = list.splice(i, 1);
       this.echo({ type: 'fdb-deleted', mac, dev: l.name });
@@ -389,7 +622,7 @@ export class MemoryKernel implements IpDriver {
       if (gone.dst !== undefined) this.echo({ type: 'neigh-deleted', address: gone.dst, dev: l.name });
       return;
     }
-    const entry = { mac, dst: o.dst, permanent: o.permanent !== undefined };
+    const entry = { mac, dst, permanent: o.permanent !== undefined };
     if (cmd === 'append') list.push(entry);
     else if (cmd === 'replace' || cmd === 'add') {
       const i = list.findIndex((f) => f.mac === mac);
@@ -413,6 +646,41 @@ function options(w: readonly string[], flags: readonly string[]): Record<string,
   return o;
 }
 
+/**
+ * A route line's words after the prefix: the next hop of the route itself (`via`, `dev`, `onlink`),
+ * the next hops after `nexthop` (each to the next `nexthop`), the rest as "key value" pairs.
+ * `via inet6 G` / `via inet G` names the gateway's family; without it, it is the route's, as
+ * iproute2 has it ('inet address is expected rather than "fd00::1"').
+ */
+function routeWords(w: readonly string[], v6: boolean): { o: Record<string, string | undefined>; top: WrittenHop; hops?: WrittenHop[] } {
+  const o: Record<string, string | undefined> = {};
+  const top: WrittenHop = { onlink: false };
+  let hops: WrittenHop[] | undefined;
+  let hop = top;
+  for (let i = 0; i < w.length; i++) {
+    const word = w[i];
+    if (word === 'nexthop') {
+      hop = { onlink: false };
+      (hops ??= []).push(hop);
+    } else if (word === 'onlink') hop.onlink = true;
+    else if (word === 'dev') hop.dev = w[++i];
+    else if (word === 'weight' && hop !== top) hop.weight = Number(w[++i]);
+    else if (word === 'via') {
+      let family: 'inet' | 'inet6' = v6 ? 'inet6' : 'inet';
+      if (w[i + 1] === 'inet' || w[i + 1] === 'inet6') family = w[++i] as 'inet' | 'inet6';
+      const gw = w[++i] ?? '';
+      const bad = new Unparsable(`Error: ${family} address is expected rather than "${gw}".`);
+      if (gw.includes(':') !== (family === 'inet6')) throw bad;
+      try {
+        hop.via = canon(gw);
+      } catch {
+        throw bad;
+      }
+    } else o[word] = w[++i];
+  }
+  return { o, top, hops };
+}
+
 function protoName(p: string): string {
   return PROTO_NAMES[p] ?? p;
 }
@@ -420,7 +688,50 @@ function protoName(p: string): string {
 function normDst(dst: string): string {
   if (dst === 'default') return '0.0.0.0/0';
   const full = dst.includes('/') ? dst : `${dst}/${dst.includes(':') ? 128 : 32}`;
-  return formatPrefix(parsePrefix(full));
+  try {
+    return formatPrefix(parsePrefix(full));
+  } catch {
+    throw new Unparsable(`Error: any valid prefix is expected rather than "${dst}".`);
+  }
+}
+
+/** An address as the kernel prints it (RFC 5952 for IPv6); what is none, iproute2 cannot parse. */
+function canon(address: string): string {
+  try {
+    return address.includes(':') ? bytesToIpv6(ipv6ToBytes(address)) : numberToIpv4(ipv4ToNumber(address));
+  } catch {
+    throw new Unparsable(`Error: any valid address is expected rather than "${address}".`);
+  }
+}
+
+/** An interface address with its length, host bits kept ("fd00:9::1/64"; no length: a host's). */
+function normAddr(text: string): string {
+  const slash = text.indexOf('/');
+  const address = slash < 0 ? text : text.slice(0, slash);
+  return `${canon(address)}/${slash < 0 ? (address.includes(':') ? 128 : 32) : text.slice(slash + 1)}`;
+}
+
+function hostPrefix(address: string): Prefix {
+  return parsePrefix(`${address}/${address.includes(':') ? 128 : 32}`);
+}
+
+const LINK_LOCAL = parsePrefix('fe80::/10');
+
+function isLinkLocal(address: string): boolean {
+  return address.includes(':') && prefixContains(LINK_LOCAL, hostPrefix(address));
+}
+
+/**
+ * The link-local address the kernel gives a device coming up (addr_gen_mode eui64): fe80::/64 and
+ * the modified EUI-64 of its MAC (RFC 4291 appendix A). None without a MAC, on lo or IP-in-IP.
+ */
+function linkLocalOf(l: MemLink): string | undefined {
+  if (l.mac === undefined || l.name === 'lo' || l.kind === 'ipip') return undefined;
+  const m = l.mac.split(':').map((x) => parseInt(x, 16));
+  const b = new Uint8Array(16);
+  b.set([0xfe, 0x80]);
+  b.set([m[0] ^ 0x02, m[1], m[2], 0xff, 0xfe, m[3], m[4], m[5]], 8);
+  return bytesToIpv6(b);
 }
 
 /** The metric a route gets when none is given: 0 for IPv4, 1024 for IPv6 (IP6_RT_PRIO_USER). */
@@ -432,45 +743,115 @@ function routeKey(dst: string, metric: number): string {
   return `${dst}|${metric}`;
 }
 
-/** Whether interface address "10.0.1.11/24" has `address` on its subnet. */
-function holds(ifaddr: string, address: string): boolean {
-  if (address.includes(':') !== ifaddr.includes(':')) return false;
-  const net: Prefix = parsePrefix(ifaddr, true);
-  return prefixContains(net, parsePrefix(`${address}/${address.includes(':') ? 128 : 32}`));
+/**
+ * Where `ip route show` lists a route, as a string that sorts so. IPv4 (the FIB trie, by key): by
+ * network address, the longer prefix first. IPv6 (the fib6 tree, walked children first): by the
+ * last address of the prefix, the longer prefix first. Then by metric.
+ */
+function listingKey(r: MemRoute): string {
+  const p = parsePrefix(r.dst);
+  const len = prefixLength(p);
+  const metric = r.metric.toString(16).padStart(8, '0');
+  if (isV4(p)) return `${v4Address(p).toString(16).padStart(8, '0')}${(63 - len).toString(16).padStart(2, '0')}${metric}`;
+  const b = v6Bytes(p);
+  for (let i = 0; i < 16; i++) if (8 * (i + 1) > len) b[i] |= 0xff >> Math.max(0, len - 8 * i);
+  return `${Buffer.from(b).toString('hex')}${(255 - len).toString(16).padStart(2, '0')}${metric}`;
 }
 
+/** A gateway as `ip -json` prints it: "gateway" in the route's family, else "via" with the family. */
+function gatewayJson(gateway: string, v6: boolean): Record<string, unknown> {
+  const gw6 = gateway.includes(':');
+  return gw6 === v6 ? { gateway } : { via: { family: gw6 ? 'inet6' : 'inet', host: gateway } };
+}
+
+function hopJson(h: MemHop, v6: boolean): Record<string, unknown> {
+  const flags = [...(h.dead ? ['dead'] : []), ...(h.onlink ? ['onlink'] : []), ...(h.dead ? ['linkdown'] : [])];
+  return { ...(h.gateway !== undefined ? gatewayJson(h.gateway, v6) : {}), ...(h.dev !== undefined ? { dev: h.dev } : {}), weight: h.weight ?? 1, flags };
+}
+
+/** A route of `ip -json route show` (`ip -6 -json ...` for IPv6: metric and pref always). */
 function routeJson(r: MemRoute): Record<string, unknown> {
+  const v6 = r.dst.includes(':');
   const j: Record<string, unknown> = {};
   if (r.type !== 'unicast') j.type = r.type;
   j.dst = r.dst === '0.0.0.0/0' || r.dst === '::/0' ? 'default' : r.dst.endsWith('/32') || r.dst.endsWith('/128') ? r.dst.slice(0, r.dst.indexOf('/')) : r.dst;
   if (r.nhid !== undefined) j.nhid = r.nhid;
-  if (r.gateway !== undefined) j.gateway = r.gateway;
+  if (r.gateway !== undefined) Object.assign(j, gatewayJson(r.gateway, v6));
   if (r.dev !== undefined) j.dev = r.dev;
   if (r.protocol !== 'boot') j.protocol = r.protocol;
-  if (r.metric !== 0 || r.dst.includes(':')) j.metric = r.metric;
+  // An IPv4 route straight out of a device is scope link (iproute2 picks it when there is no gateway).
+  if (!v6 && r.type === 'unicast' && r.gateway === undefined && r.hops === undefined && r.nhid === undefined) j.scope = 'link';
+  if (r.metric !== 0 || v6) j.metric = r.metric;
   j.flags = r.onlink ? ['onlink'] : [];
+  if (v6) j.pref = 'medium';
+  if (r.hops) j.nexthops = r.hops.map((h) => hopJson(h, v6));
   return j;
+}
+
+function linkFlags(l: MemLink): string[] {
+  const kind = l.name === 'lo' ? ['LOOPBACK'] : l.kind === 'ipip' ? ['NOARP'] : ['BROADCAST', 'MULTICAST'];
+  return l.up ? [...kind, 'UP', 'LOWER_UP'] : kind;
+}
+
+/** The scope the kernel gives an address: host for loopback ones, link for fe80::/10, else global. */
+function scopeOf(address: string): string {
+  if (address === '::1' || (!address.includes(':') && address.startsWith('127.'))) return 'host';
+  return isLinkLocal(address) ? 'link' : 'global';
+}
+
+/**
+ * `addr_info` as the kernel lists it: IPv4 in the order added (with the device as label), then
+ * IPv6 by scope (global before link-local), the newest first.
+ */
+function addrInfo(l: MemLink): Record<string, unknown>[] {
+  const entry = (a: string): Record<string, unknown> => {
+    const local = a.slice(0, a.indexOf('/'));
+    const v6 = a.includes(':');
+    return { family: v6 ? 'inet6' : 'inet', local, prefixlen: Number(a.slice(a.indexOf('/') + 1)), scope: scopeOf(local), ...(v6 ? {} : { label: l.name }) };
+  };
+  const v4 = l.addrs.filter((a) => !a.includes(':'));
+  const v6 = [...l.addrs.filter((a) => a.includes(':')), ...(l.linkLocal ? [`${l.linkLocal}/64`] : [])].reverse();
+  const rank = (a: string) => (scopeOf(a.slice(0, a.indexOf('/'))) === 'link' ? 1 : 0);
+  return [...v4.map(entry), ...v6.sort((a, b) => rank(a) - rank(b)).map(entry)];
 }
 
 function linkJson(l: MemLink): Record<string, unknown> {
-  const j: Record<string, unknown> = { ifindex: l.ifindex, ifname: l.name, flags: l.up ? ['UP'] : [], mtu: l.mtu };
+  const j: Record<string, unknown> = { ifindex: l.ifindex, ifname: l.name, flags: linkFlags(l), mtu: l.mtu };
   if (l.mac !== undefined) j.address = l.mac;
   if (l.kind !== undefined) {
     const info: Record<string, unknown> = { info_kind: l.kind };
-    if (l.vxlan) info.info_data = { ...l.vxlan };
+    if (l.vxlan) {
+      const v = l.vxlan;
+      info.info_data = {
+        id: v.id,
+        ...(v.local === undefined ? {} : v.local.includes(':') ? { local6: v.local } : { local: v.local }),
+        ...(v.link === undefined ? {} : { link: v.link }),
+        port: v.port,
+        learning: v.learning,
+      };
+    }
     j.linkinfo = info;
   }
-  j.addr_info = l.addrs.map((a) => ({ family: a.includes(':') ? 'inet6' : 'inet', local: a.slice(0, a.indexOf('/')), prefixlen: Number(a.slice(a.indexOf('/') + 1)) }));
+  j.addr_info = addrInfo(l);
   return j;
 }
 
+/** One route as `ip -o route` prints it (a multipath route's next hops on its line). */
 function showRoute(r: MemRoute): string {
+  const v6 = r.dst.includes(':');
+  const via = (gw: string) => ` via ${gw.includes(':') !== v6 ? (gw.includes(':') ? 'inet6 ' : 'inet ') : ''}${gw}`;
   const parts = [r.type === 'unicast' ? '' : `${r.type} `, r.dst];
   if (r.nhid !== undefined) parts.push(` nhid ${r.nhid}`);
-  if (r.gateway !== undefined) parts.push(` via ${r.gateway}`);
+  if (r.gateway !== undefined) parts.push(via(r.gateway));
   if (r.dev !== undefined) parts.push(` dev ${r.dev}`);
   if (r.protocol !== 'boot') parts.push(` proto ${r.protocol}`);
   if (r.metric !== defaultMetric(r.dst)) parts.push(` metric ${r.metric}`);
   if (r.onlink) parts.push(' onlink');
+  for (const h of r.hops ?? []) {
+    parts.push(' nexthop', h.gateway !== undefined ? via(h.gateway) : '', h.dev !== undefined ? ` dev ${h.dev}` : '');
+    if ((h.weight ?? 1) !== 1) parts.push(` weight ${h.weight}`);
+    if (h.dead) parts.push(' dead');
+    if (h.onlink) parts.push(' onlink');
+  }
   return parts.join('');
 }

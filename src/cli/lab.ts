@@ -6,8 +6,9 @@ import { Command, Option } from 'commander';
 import { ConfigError } from '../agent/config/config-error.js';
 import { hostConvergence } from '../lab/converge.js';
 import { nsExists } from '../lab/down.js';
-import type { PingResult } from '../lab/ping.js';
+import { summarise, type PingResult } from '../lab/ping.js';
 import { isGone } from '../lab/processes.js';
+import type { FailoverReport } from '../lab/failover.js';
 import type { TestReport } from '../lab/scenario.js';
 import { DEFAULT_STATE_DIR, LabError } from '../lab/state.js';
 /** The lab runner and its topology schema (zod) are loaded only when a lab command runs. */
@@ -24,13 +25,17 @@ Description:
   top-level key x-weft (see the comment at the top of each file in labs/):
 
     x-weft.defaults   agent settings of every host: asn, pools, timers, mesh, agent (raw config)
-    x-weft.hosts      nodes that run \`weft agent\`: address (with prefix length), interface, blocks,
-                      asn, mesh, peers, agent
-    x-weft.pods       pods: host, address (inside the host's blocks); the lab makes the pod's eth0
-                      (a veth to its host, default route via 169.254.1.1 on the host's end)
-    x-weft.routers    nodes with ip_forward on (hosts and ToRs have it anyway)
+    x-weft.hosts      nodes that run \`weft agent\`: address (IPv4 with prefix length) and/or
+                      address6 (IPv6 with prefix length), interface (default eth1) - or, for
+                      several uplinks, interfaces: [{name, address, address6}, ...] - blocks
+                      (IPv4 and/or IPv6), asn, mesh, peers, agent
+    x-weft.pods       pods: host, address and/or address6 (inside the host's blocks of that
+                      family); the lab makes the pod's eth0 (a veth to its host, default routes
+                      via 169.254.1.1 and fe80::ecee:eeff:feee:eeee on the host's end)
+    x-weft.routers    nodes with IPv4 and IPv6 forwarding on (hosts and ToRs have it anyway)
     x-weft.tors       nodes running FRR (zebra + bgpd): frr (bgpd.conf text), zebra
-    x-weft.expect     which ping pairs must pass or fail: sameHost, sameSubnet, crossSubnet
+    x-weft.expect     which ping pairs must pass or fail: sameHost, sameSubnet, crossSubnet, and
+                      ipv4: {...} / ipv6: {...} to set them for one family
     x-weft.variants   named changes (encapsulation, expect), chosen with --variant
 
 Subcommands:
@@ -42,8 +47,16 @@ Subcommands:
                 exactly its namespaces, then the state file and the lab directory.
   test FILE     up (unless already up), waits until every agent's sessions are Established and
                 every other host's blocks are in its RIB, pings from every pod to every other pod
-                (ping -c 1 -W 1, retried for --ping-window seconds), prints the matrix, and brings
-                the lab down again unless --keep (a lab that was already up stays up).
+                over each family both have an address of (ping / ping -6 -c 1 -W 1, retried for
+                --ping-window seconds), prints a matrix per family, and brings the lab down again
+                unless --keep (a lab that was already up stays up). When the agents do not
+                converge in time the matrix still runs, to show what works (exit 1 all the same).
+                --fail NODE then sets every link between NODE and a host down (on NODE's side)
+                during a continuous ping (every 50 ms) between the pods of different hosts,
+                waits until no host routes through NODE, and reports each host's routes to the
+                other blocks before and after, and each pair's loss; every pair must answer
+                again and lose no more than the detection time (the hold time) + 1 s. The links
+                come up again afterwards.
   status FILE   what is up: namespaces, processes, each agent's sessions and missing blocks.
 
   A lab is named by its name, plus -VARIANT (or -ENCAPSULATION) when one is chosen, so a
@@ -67,6 +80,8 @@ Examples:
   weft lab test labs/cross-subnet.clab.yml
   weft lab test labs/cross-subnet.clab.yml --encapsulation never    cross-subnet pairs must fail
   weft lab test labs/racks-tor.clab.yml --json --keep
+  weft lab test labs/dual-stack.clab.yml                             ping and ping -6 matrices
+  weft lab test labs/dual-tor.clab.yml --fail tor1                   loss while a ToR is down
 `;
 
 interface CommonOpts {
@@ -105,33 +120,78 @@ function cell(r: PingResult | undefined): string {
   return r.ok ? 'x' : 'FAIL';
 }
 
+function expectText(e: TestReport['expect'][keyof TestReport['expect']]): string {
+  return `sameHost ${e.sameHost}, sameSubnet ${e.sameSubnet}, crossSubnet ${e.crossSubnet}`;
+}
+
+/** One family's matrix, its summary line and the pairs not as expected. */
+function matrixLines(results: readonly PingResult[], label: string): string[] {
+  const out: string[] = [];
+  const pods = [...new Set(results.flatMap((r) => [r.from, r.to]))];
+  const byPair = new Map(results.map((r) => [`${r.from}>${r.to}`, r]));
+  const hostOf = new Map(results.map((r) => [r.from, r.fromHost]));
+  type Row = { pod: string };
+  const table = formatTable<Row>(
+    pods.map((pod) => ({ pod })),
+    [
+      { header: 'FROM \\ TO', value: (r) => `${r.pod} (${hostOf.get(r.pod) ?? '?'})` },
+      ...pods.map((to) => ({ header: to, value: (r: Row) => cell(byPair.get(`${r.pod}>${to}`)) })),
+    ],
+  );
+  if (label) out.push('', label);
+  out.push('', table.trimEnd());
+  const s = summarise(results);
+  out.push('', `${label ? `${label}: ` : ''}${s.pairs} pairs: ${s.passed} answered, ${s.failed} did not (${s.expectedFailures} expected to fail); ${s.unexpected === 0 ? 'all as expected' : `${s.unexpected} NOT as expected`}`);
+  for (const r of results.filter((x) => !x.ok)) {
+    const why = r.result === 'fail' ? `no answer within ${(r.ms / 1000).toFixed(1)} s (${r.attempts} tries)` : 'answered';
+    out.push(`  ${r.from} -> ${r.to} ${r.address} (${r.relation}, ${r.fromHost} -> ${r.toHost}): expected ${r.expected}, ${why}`);
+  }
+  return out;
+}
+
+/** The --fail check: the routes before and after, and each pair's loss. */
+export function failoverLines(f: FailoverReport): string[] {
+  const hops = (n: FailoverReport['before'][number]['nexthops']) => (n.length === 0 ? 'no route' : n.map((h) => `via ${h.via} dev ${h.dev}`).join(', '));
+  const out = ['', `failover: ${f.node} down (${f.links.join(', ')}); ${f.convergedMs === undefined ? `routes through ${f.node} never went` : `routes off ${f.node} on every host after ${(f.convergedMs / 1000).toFixed(1)} s`} (detection time ${f.detectionMs / 1000} s)`];
+  const after = new Map(f.after.map((r) => [`${r.host} ${r.block}`, r]));
+  out.push(
+    '',
+    formatTable(f.before, [
+      { header: 'HOST', value: (r) => r.host },
+      { header: 'BLOCK', value: (r) => r.block },
+      { header: 'BEFORE', value: (r) => hops(r.nexthops) },
+      { header: 'AFTER', value: (r) => hops(after.get(`${r.host} ${r.block}`)?.nexthops ?? []) },
+    ]).trimEnd(),
+    '',
+    formatTable(f.pairs, [
+      { header: 'PAIR', value: (p) => `${p.from} -> ${p.to}` },
+      { header: 'ADDRESS', value: (p) => p.address },
+      { header: 'SENT', value: (p) => p.sent, right: true },
+      { header: 'LOST', value: (p) => p.lost, right: true },
+      { header: 'LONGEST GAP', value: (p) => `${p.longestGapMs} ms`, right: true },
+    ]).trimEnd(),
+    '',
+    `largest gap ${(f.maxGapMs / 1000).toFixed(2)} s at one ping every ${f.intervalMs} ms; ${f.ok ? 'within the detection time' : 'NOT as expected:'}`,
+  );
+  for (const p of f.problems) out.push(`  ${p}`);
+  return out;
+}
+
 export function formatReport(rep: TestReport): string {
   const out: string[] = [];
-  const title = `lab ${rep.key}${rep.variant ? ` (variant ${rep.variant})` : ''}: expect sameHost ${rep.expect.sameHost}, sameSubnet ${rep.expect.sameSubnet}, crossSubnet ${rep.expect.crossSubnet}`;
-  out.push(title);
+  const e = rep.expect;
+  const same = expectText(e.ipv4) === expectText(e.ipv6);
+  out.push(`lab ${rep.key}${rep.variant ? ` (variant ${rep.variant})` : ''}: expect ${same ? expectText(e.ipv4) : `IPv4 ${expectText(e.ipv4)}; IPv6 ${expectText(e.ipv6)}`}`);
   if (rep.error !== undefined) out.push('', rep.error);
   if (rep.results.length > 0) {
-    const pods = [...new Set(rep.results.flatMap((r) => [r.from, r.to]))];
-    const byPair = new Map(rep.results.map((r) => [`${r.from}>${r.to}`, r]));
-    const hostOf = new Map(rep.results.map((r) => [r.from, r.fromHost]));
-    type Row = { pod: string };
-    const table = formatTable<Row>(
-      pods.map((pod) => ({ pod })),
-      [
-        { header: 'FROM \\ TO', value: (r) => `${r.pod} (${hostOf.get(r.pod) ?? '?'})` },
-        ...pods.map((to) => ({ header: to, value: (r: Row) => cell(byPair.get(`${r.pod}>${to}`)) })),
-      ],
-    );
-    out.push('', table.trimEnd());
-    const s = rep.summary;
-    out.push('', `${s.pairs} pairs: ${s.passed} answered, ${s.failed} did not (${s.expectedFailures} expected to fail); ${s.unexpected === 0 ? 'all as expected' : `${s.unexpected} NOT as expected`}`);
-    for (const r of rep.results.filter((x) => !x.ok)) {
-      const why = r.result === 'fail' ? `no answer within ${(r.ms / 1000).toFixed(1)} s (${r.attempts} tries)` : 'answered';
-      out.push(`  ${r.from} -> ${r.to} ${r.address} (${r.relation}, ${r.fromHost} -> ${r.toHost}): expected ${r.expected}, ${why}`);
-    }
+    // One matrix per family; titled only when there are IPv6 pairs (an IPv4 lab reads as before).
+    const families = [...new Set(rep.results.map((r) => r.family))].sort();
+    const titled = families.some((f) => f === 6);
+    for (const f of families) out.push(...matrixLines(rep.results.filter((r) => r.family === f), titled ? `IPv${f}` : ''));
   } else if (rep.error === undefined) {
     out.push('', 'no pods: nothing to ping');
   }
+  if (rep.failover) out.push(...failoverLines(rep.failover));
   for (const p of rep.down?.problems ?? []) out.push(`down: ${p}`);
   return `${out.join('\n')}\n`;
 }
@@ -167,7 +227,8 @@ export function registerLab(program: Command, ctx: CommandContext): void {
     .option('--json', 'print the report as one JSON object')
     .option('--timeout <seconds>', 'how long to wait for the agents to converge', '60')
     .option('--ping-window <seconds>', 'how long each pair is retried before it counts as failed', '5')
-    .action(async (file: string, o: CommonOpts & { keep?: boolean; json?: boolean; timeout: string; pingWindow: string }) => {
+    .option('--fail <node>', 'after the matrix, take NODE (a ToR) down under a continuous ping between the pods of different hosts; report the loss')
+    .action(async (file: string, o: CommonOpts & { keep?: boolean; json?: boolean; timeout: string; pingWindow: string; fail?: string }) => {
       rootOnly();
       const secs = (v: string, name: string) => {
         const n = Number(v);

@@ -1,11 +1,12 @@
 /**
- * The pod-to-pod ping matrix: `ping -c 1 -W 1` from every pod's namespace to every other pod,
- * each pair retried until it answers or its window (default 5 s) is over, pairs run a few at a
- * time. A pair is "as expected" when its outcome matches the topology's expectation for its
- * relation (sameHost / sameSubnet / crossSubnet).
+ * The pod-to-pod ping matrix: `ping -c 1 -W 1` (`ping -6` for the IPv6 pairs) from every pod's
+ * namespace to every other pod, each pair retried until it answers or its window (default 5 s) is
+ * over, pairs run a few at a time. A pair is "as expected" when its outcome matches the topology's
+ * expectation for its family and relation (sameHost / sameSubnet / crossSubnet).
  */
 import { run } from './exec.js';
-import type { PodPair } from './plan.js';
+// Types only: the CLI loads this module for its report without the topology schema (zod).
+import type { FamilyName, PodPair } from './plan.js';
 import type { LabState } from './state.js';
 import type { Outcome } from './topology.js';
 
@@ -32,7 +33,7 @@ async function pingPair(ns: string, pair: PodPair, windowMs: number): Promise<Pi
     attempts++;
     const t0 = Date.now();
     // Exit 1: no reply; 2: another error (no route, say): both are "no answer yet".
-    const r = await run('ip', ['netns', 'exec', ns, 'ping', '-n', '-q', '-c', '1', '-W', '1', pair.address], { okCodes: [0, 1, 2], timeoutMs: 5000 });
+    const r = await run('ip', ['netns', 'exec', ns, 'ping', `-${pair.family}`, '-n', '-q', '-c', '1', '-W', '1', pair.address], { okCodes: [0, 1, 2], timeoutMs: 5000 });
     const elapsed = Date.now() - start;
     if (r.code === 0 || elapsed >= windowMs) {
       const result: Outcome = r.code === 0 ? 'pass' : 'fail';
@@ -70,6 +71,16 @@ export interface MatrixSummary {
   unexpected: number;
   expectedFailures: number;
   allAsExpected: boolean;
+}
+
+/** The summary of each family's pairs (a family without pairs is left out). */
+export function summariseByFamily(results: readonly PingResult[]): Partial<Record<FamilyName, MatrixSummary>> {
+  const out: Partial<Record<FamilyName, MatrixSummary>> = {};
+  for (const f of [4, 6] as const) {
+    const mine = results.filter((r) => r.family === f);
+    if (mine.length > 0) out[`ipv${f}` satisfies FamilyName] = summarise(mine);
+  }
+  return out;
 }
 
 export function summarise(results: readonly PingResult[]): MatrixSummary {

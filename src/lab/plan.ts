@@ -1,21 +1,26 @@
 /**
  * From a validated topology to what `weft lab` does: the variant chosen (encapsulation and
- * expectations), one generated `weft agent` configuration per host (checked with the agent's own
- * schema), and the pod pairs of the ping matrix with the outcome each must have.
+ * expectations per family), one generated `weft agent` configuration per host (checked with the
+ * agent's own schema), and the pod pairs of the ping matrix (one per family both pods have an
+ * address of) with the outcome each must have.
  */
 import { parseAgentConfig } from '../agent/config/agent-config.js';
 import { ConfigError, readYamlFile } from '../agent/config/config-errors.js';
 import { formatPrefix, parsePrefix, prefixContains } from '../lib/prefix.js';
-import { parseTopology, type Encapsulation, type Expectation, type Outcome, type Topology } from './topology.js';
+import { familyOf, hostPrefix, hostUplinks, nodeAddresses, parseTopology, type Encapsulation, type Expectation, type Family, type Outcome, type Topology } from './topology.js';
 
 export type Relation = 'sameHost' | 'sameSubnet' | 'crossSubnet';
+export type FamilyName = 'ipv4' | 'ipv6';
+export const FAMILY_NAMES: Record<Family, FamilyName> = { 4: 'ipv4', 6: 'ipv6' };
+/** What each relation's pairs must do, per family. */
+export type Expected = Record<FamilyName, Record<Relation, Outcome>>;
 
 export interface Selection {
   /** The variant used (named with --variant, or the one whose encapsulation --encapsulation names). */
   variant: string | undefined;
   /** Encapsulation forced on every pool, if any. */
   encapsulation: Encapsulation | undefined;
-  expect: Record<Relation, Outcome>;
+  expect: Expected;
   /** The lab's name in the state dir: name, or name-variant / name-encapsulation. */
   key: string;
 }
@@ -32,7 +37,12 @@ export function loadTopology(file: string): Topology {
 export function selectVariant(t: Topology, o: SelectOptions, source = t.name): Selection {
   const x = t['x-weft'];
   const base: Record<Relation, Outcome> = { sameHost: 'pass', sameSubnet: 'pass', crossSubnet: 'pass' };
-  const merge = (...e: Expectation[]) => Object.assign({}, base, ...e.map((v) => Object.fromEntries(Object.entries(v).filter(([, w]) => w !== undefined)))) as Record<Relation, Outcome>;
+  // Later expectations win; within one, the family's own section wins over the plain relations.
+  const defined = (v: Partial<Record<Relation, Outcome>> | undefined) => Object.fromEntries(Object.entries(v ?? {}).filter(([k, w]) => w !== undefined && k in base));
+  const merge = (...e: Expectation[]): Expected => ({
+    ipv4: Object.assign({}, base, ...e.flatMap((v) => [defined(v), defined(v.ipv4)])) as Record<Relation, Outcome>,
+    ipv6: Object.assign({}, base, ...e.flatMap((v) => [defined(v), defined(v.ipv6)])) as Record<Relation, Outcome>,
+  });
   let name = o.variant;
   if (name !== undefined && !(name in x.variants)) {
     const known = Object.keys(x.variants);
@@ -61,9 +71,15 @@ export function deepMerge(base: Record<string, unknown>, over: Record<string, un
   return out;
 }
 
-/** The underlay address of a host, without its length. */
+/** The node address of a host (IPv4 when it has one, else IPv6), with its length. */
+export function nodeAddress(t: Topology, host: string): string {
+  const a = nodeAddresses(t['x-weft'].hosts[host]);
+  return (a.v4 ?? a.v6) as string; // topology.ts: every host has one
+}
+
+/** The underlay address of a host, without its length (what its mesh peers dial). */
 export function hostAddress(t: Topology, host: string): string {
-  return t['x-weft'].hosts[host].address.split('/')[0];
+  return nodeAddress(t, host).split('/')[0];
 }
 
 /**
@@ -88,9 +104,18 @@ export function agentConfigFor(t: Topology, host: string, sel: Selection, socket
     const enc = sel.encapsulation ?? p.encapsulation;
     return { ...p, ...(enc === undefined ? {} : { encapsulation: enc }) };
   });
+  // node.address is the IPv4 underlay address when there is one; the other family goes in
+  // node.address6 (or node.address4 on an IPv6-only-primary host: not generated, no such lab).
+  const { v4, v6 } = nodeAddresses(h);
+  const uplinks = hostUplinks(h);
+  // Listen on the node address when every session is over it (one uplink, peers of its family);
+  // otherwise on every address of the family the sessions use ("::" takes IPv4 too).
+  const primary = nodeAddress(t, host);
+  const fams = new Set([familyOf(primary.split('/')[0]), ...h.peers.map((p) => familyOf(p.address))]);
+  const listenAddress = uplinks.length === 1 && fams.size === 1 ? primary.split('/')[0] : fams.has(6) ? '::' : '0.0.0.0';
   const generated: Record<string, unknown> = {
-    node: { name: host, asn, ...(h.routerId ? { routerId: h.routerId } : {}), address: h.address },
-    listen: { address: hostAddress(t, host), port: 179 },
+    node: { name: host, asn, ...(h.routerId ? { routerId: h.routerId } : {}), address: primary, ...(v4 !== undefined && v6 !== undefined ? { address6: v6 } : {}) },
+    listen: { address: listenAddress, port: 179 },
     mesh,
     peers: h.peers,
     pools,
@@ -99,8 +124,9 @@ export function agentConfigFor(t: Topology, host: string, sel: Selection, socket
     metrics: false,
     timers: d.timers,
     logLevel: d.logLevel,
-    // The lab knows which interface carries the underlay: say so rather than have the agent guess.
-    dataplane: { underlayDevice: h.interface },
+    // The lab knows which interface carries the underlay (the node address's, the VXLAN source):
+    // say so rather than have the agent guess.
+    dataplane: { underlayDevice: uplinks.find((u) => u.address === primary || u.address6 === primary)?.name ?? uplinks[0].name },
   };
   return deepMerge(deepMerge(generated, d.agent), h.agent);
 }
@@ -123,14 +149,25 @@ export function agentConfigs(t: Topology, sel: Selection, socketFor: (host: stri
   return out;
 }
 
-/** How two pods relate: on one host, on hosts in one underlay subnet, or across subnets. */
-export function relation(t: Topology, podA: string, podB: string): Relation {
+/** A host's underlay addresses (with lengths) of one family, on all its uplinks. */
+function underlay(t: Topology, host: string, family: Family): string[] {
+  return hostUplinks(t['x-weft'].hosts[host]).flatMap((u) => (family === 4 ? [u.address] : [u.address6]).filter((a): a is string => a !== undefined));
+}
+
+/**
+ * How two pods relate: on one host, on hosts that share an underlay subnet, or across subnets.
+ * The subnets of `family` decide (an IPv6 pair: the hosts' IPv6 underlay), or the other family's
+ * when a host has no underlay address of that one.
+ */
+export function relation(t: Topology, podA: string, podB: string, family: Family = 4): Relation {
   const x = t['x-weft'];
   const ha = x.pods[podA].host;
   const hb = x.pods[podB].host;
   if (ha === hb) return 'sameHost';
-  const subnet = parsePrefix(x.hosts[ha].address, true);
-  return prefixContains(subnet, parsePrefix(`${hostAddress(t, hb)}/32`)) ? 'sameSubnet' : 'crossSubnet';
+  const f: Family = underlay(t, ha, family).length > 0 && underlay(t, hb, family).length > 0 ? family : family === 4 ? 6 : 4;
+  const theirs = underlay(t, hb, f).map((a) => hostPrefix(a.split('/')[0]));
+  const shared = underlay(t, ha, f).some((a) => theirs.some((b) => prefixContains(parsePrefix(a, true), b)));
+  return shared ? 'sameSubnet' : 'crossSubnet';
 }
 
 export interface PodPair {
@@ -138,21 +175,27 @@ export interface PodPair {
   to: string;
   fromHost: string;
   toHost: string;
+  /** 4: ping, 6: ping -6. */
+  family: Family;
   address: string;
   relation: Relation;
   expected: Outcome;
 }
 
-/** Every ordered pair of distinct pods, in file order. */
+/** Every ordered pair of distinct pods, in file order: IPv4 pairs, then IPv6 pairs. */
 export function podPairs(t: Topology, sel: Selection): PodPair[] {
   const pods = t['x-weft'].pods;
   const names = Object.keys(pods);
   const out: PodPair[] = [];
-  for (const from of names) {
-    for (const to of names) {
-      if (from === to) continue;
-      const rel = relation(t, from, to);
-      out.push({ from, to, fromHost: pods[from].host, toHost: pods[to].host, address: pods[to].address, relation: rel, expected: sel.expect[rel] });
+  for (const family of [4, 6] as const) {
+    const addressOf = (p: string) => (family === 4 ? pods[p].address : pods[p].address6);
+    for (const from of names) {
+      for (const to of names) {
+        const address = addressOf(to);
+        if (from === to || address === undefined || addressOf(from) === undefined) continue;
+        const rel = relation(t, from, to, family);
+        out.push({ from, to, fromHost: pods[from].host, toHost: pods[to].host, family, address, relation: rel, expected: sel.expect[FAMILY_NAMES[family]][rel] });
+      }
     }
   }
   return out;

@@ -1,14 +1,16 @@
 /**
  * `weft lab test` and `weft lab down` as functions: up (unless already up), wait for the agents,
- * the ping matrix, down (unless kept, or it was up before). The CLI prints what these return.
+ * the ping matrix, the failover check when asked (failover.ts), down (unless kept, or it was up
+ * before). The CLI prints what these return.
  */
 import { readdirSync } from 'node:fs';
 import { existsSync } from 'node:fs';
 import { waitConverged, type HostConvergence } from './converge.js';
 import { teardown, type DownResult } from './down.js';
 import { firstLine } from './exec.js';
-import { pingMatrix, summarise, type MatrixSummary, type PingResult } from './ping.js';
-import { loadTopology, podPairs, selectVariant, type SelectOptions, type Selection } from './plan.js';
+import { failover, type FailoverReport } from './failover.js';
+import { pingMatrix, summarise, summariseByFamily, type MatrixSummary, type PingResult } from './ping.js';
+import { loadTopology, podPairs, selectVariant, type FamilyName, type SelectOptions, type Selection } from './plan.js';
 import { DEFAULT_STATE_DIR, LabError, readState, type LabState } from './state.js';
 import type { Topology } from './topology.js';
 import { labUp, liveState, type UpOptions } from './up.js';
@@ -18,6 +20,8 @@ export interface TestOptions extends UpOptions {
   keep?: boolean;
   convergeTimeoutMs?: number;
   pingWindowMs?: number;
+  /** After the matrix, take this node (a ToR) down under a continuous ping and measure the loss. */
+  fail?: string;
 }
 
 export interface TestReport {
@@ -29,10 +33,14 @@ export interface TestReport {
   /** false when the lab was already up (then it is left up). */
   broughtUp: boolean;
   convergence: HostConvergence[];
-  /** Why the matrix did not run (the agents did not converge). */
+  /** The agents did not converge (the matrix still runs, to show what works), or the matrix failed. */
   error?: string;
   results: PingResult[];
   summary: MatrixSummary;
+  /** The summary of each family's pairs. */
+  byFamily: Partial<Record<FamilyName, MatrixSummary>>;
+  /** The failover check (--fail NODE). */
+  failover?: FailoverReport;
   /** Still up after the run. */
   up: boolean;
   down?: DownResult;
@@ -51,25 +59,42 @@ export async function labTest(file: string, o: TestOptions = {}): Promise<TestRe
   let convergence: HostConvergence[] = [];
   let results: PingResult[] = [];
   let error: string | undefined;
+  const note = (m: string) => (error = error === undefined ? m : `${error}\n${m}`);
   try {
     if (state.agents.length > 0) {
       say(`waiting for ${state.agents.length} agents: sessions Established and every block known`);
       convergence = await waitConverged(t, state, { timeoutMs: o.convergeTimeoutMs, progress: say });
     }
+  } catch (e) {
+    if (!(e instanceof LabError)) throw e;
+    note(e.message);
+    say(`${firstLine(e)}: running the ping matrix anyway, to show what works`);
+  }
+  try {
     const pairs = podPairs(t, sel);
     if (pairs.length > 0) {
-      say(`ping matrix: ${pairs.length} pairs of ${state.pods.length} pods (each retried for ${((o.pingWindowMs ?? 5000) / 1000).toFixed(0)} s)`);
+      const fams = [...new Set(pairs.map((p) => `IPv${p.family}`))].join(' and ');
+      say(`ping matrix: ${pairs.length} pairs of ${state.pods.length} pods over ${fams} (each retried for ${((o.pingWindowMs ?? 5000) / 1000).toFixed(0)} s)`);
       results = await pingMatrix(state, pairs, { windowMs: o.pingWindowMs });
     }
   } catch (e) {
     if (!(e instanceof LabError)) throw e;
-    error = e.message;
+    note(e.message);
+  }
+  let fo: FailoverReport | undefined;
+  if (o.fail !== undefined) {
+    try {
+      fo = await failover(t, state, { node: o.fail, progress: say });
+    } catch (e) {
+      if (!(e instanceof LabError)) throw e;
+      note(e.message);
+    }
   }
   const summary = summarise(results);
   let down: DownResult | undefined;
   if (broughtUp && !o.keep) {
     say(`bringing lab ${sel.key} down`);
-    down = await teardown(state, stateDir, { progress: say, keepDir: error !== undefined || !summary.allAsExpected });
+    down = await teardown(state, stateDir, { progress: say, keepDir: error !== undefined || !summary.allAsExpected || fo?.ok === false });
   }
   return {
     lab: t.name,
@@ -82,9 +107,11 @@ export async function labTest(file: string, o: TestOptions = {}): Promise<TestRe
     ...(error !== undefined ? { error } : {}),
     results,
     summary,
+    byFamily: summariseByFamily(results),
+    ...(fo ? { failover: fo } : {}),
     up: down === undefined,
     ...(down ? { down } : {}),
-    ok: error === undefined && summary.allAsExpected && (down?.problems.length ?? 0) === 0,
+    ok: error === undefined && summary.allAsExpected && (fo?.ok ?? true) && (down?.problems.length ?? 0) === 0,
   };
 }
 

@@ -46,7 +46,9 @@ export interface PodRecord {
   name: string;
   ns: string;
   host: string;
-  address: string;
+  /** IPv4 and IPv6 address (at least one). */
+  address?: string;
+  address6?: string;
 }
 
 export interface LabState {

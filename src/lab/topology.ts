@@ -17,21 +17,39 @@
  *     defaults: { asn: 64512, pools: [ ... ], timers: { ... }, mesh: true, agent: { ... } }
  *     hosts:   { h1: { address: 10.77.0.11/24, interface: eth1, blocks: [10.244.1.0/26] } }
  *     pods:    { pod1: { host: h1, address: 10.244.1.2 } }
- *     routers: [ r1 ]                                   # ip_forward on
+ *     routers: [ r1 ]                                   # IPv4 and IPv6 forwarding on
  *     tors:    { tor1: { frr: "router bgp 65001 ..." } }
  *     expect:  { sameHost: pass, sameSubnet: pass, crossSubnet: pass }
  *     variants: { never: { encapsulation: never, expect: { crossSubnet: fail } } }
+ *
+ * Dual stack and several uplinks:
+ *   - a host's underlay is `address` (IPv4 with its length) and/or `address6` (IPv6 with its
+ *     length, e.g. fd00:77:1::11/64) on `interface` (default eth1); or, for a host with several
+ *     uplinks, `interfaces: [{ name: eth1, address: 10.78.1.11/31 }, { name: eth2, address:
+ *     10.78.2.11/31, address6: ... }]` instead of address/address6/interface. The node's address
+ *     of each family (node.address / node.address6 of its agent) is the first uplink's address of
+ *     that family; IPv4 is node.address when the host has one.
+ *   - blocks and pools may be IPv4 or IPv6 (`cidr: fd00:244::/56, blockSize: 122`);
+ *   - a pod has `address` (IPv4) and/or `address6` (IPv6), each inside one of its host's blocks of
+ *     that family;
+ *   - the ping matrix pings each pod pair once per family both pods have an address of;
+ *   - `expect` (and a variant's expect) sets the outcome per relation for both families, and
+ *     `expect.ipv4` / `expect.ipv6` override it for one family:
+ *       expect: { crossSubnet: pass, ipv6: { crossSubnet: fail } }
  */
 import { z } from 'zod';
-import { isIpv4 } from '../lib/address.js';
-import { formatPrefix, parsePrefix, prefixContains, type Prefix } from '../lib/prefix.js';
+import { canonicalAddress, isIpv4, isIpv6 } from '../lib/address.js';
+import { formatPrefix, isV4, parsePrefix, prefixContains, type Prefix } from '../lib/prefix.js';
 import { ConfigError, formatPath, issuesToProblems } from '../agent/config/config-errors.js';
 
 /** Node names become part of namespace names, file names and (for bridges) interface names. */
 const nodeName = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_-]{0,39}$/, 'must be 1-40 characters of letters, digits, _ and -, starting with a letter or digit');
 const ifName = z.string().regex(/^[A-Za-z0-9_.-]{1,15}$/, 'must be an interface name: 1-15 characters of letters, digits, _ . -');
 const ipv4Address = z.string().refine(isIpv4, { message: 'must be an IPv4 address' });
-const ipv4Prefix = z.string().transform((s, ctx) => {
+const ipv6Address = z.string().refine(isIpv6, { message: 'must be an IPv6 address, like fd00:244:0:1::2' });
+const ipAddress = z.string().refine((s) => isIpv4(s) || isIpv6(s), { message: 'must be an IPv4 or IPv6 address' });
+/** A block: an IPv4 or IPv6 prefix without host bits. */
+const blockPrefix = z.string().transform((s, ctx) => {
   try {
     return parsePrefix(s);
   } catch (e) {
@@ -42,6 +60,10 @@ const ipv4Prefix = z.string().transform((s, ctx) => {
 /** "10.77.1.11/24": the underlay address with the length of its subnet. */
 const addressWithLength = z.string().refine((s) => /^\d+\.\d+\.\d+\.\d+\/\d{1,2}$/.test(s) && isIpv4(s.split('/')[0]) && Number(s.split('/')[1]) <= 32, {
   message: 'must be an IPv4 address with its subnet length, like 10.77.1.11/24',
+});
+/** "fd00:77:1::11/64": an IPv6 underlay address with the length of its subnet. */
+const address6WithLength = z.string().refine((s) => /^[0-9A-Fa-f:.]+\/\d{1,3}$/.test(s) && isIpv6(s.split('/')[0]) && Number(s.split('/')[1]) <= 128, {
+  message: 'must be an IPv6 address with its subnet length, like fd00:77:1::11/64',
 });
 const encapsulation = z.enum(['never', 'always', 'crossSubnet']);
 const outcome = z.enum(['pass', 'fail']);
@@ -82,7 +104,7 @@ const timers = z.strictObject({
   connectRetry: z.number().int().optional(),
 });
 
-const peer = z.looseObject({ address: ipv4Address, asn: z.union([z.number().int(), z.string()]) });
+const peer = z.looseObject({ address: ipAddress, asn: z.union([z.number().int(), z.string()]) });
 
 const defaults = z.strictObject({
   asn: z.number().int().min(1).max(4294967295).default(64512),
@@ -96,11 +118,23 @@ const defaults = z.strictObject({
   agent: rawMap.default({}),
 });
 
+/** One uplink of a host with several (x-weft.hosts.<h>.interfaces[]). */
+const uplink = z.strictObject({
+  name: ifName,
+  address: addressWithLength.optional(),
+  address6: address6WithLength.optional(),
+});
+
 const host = z.strictObject({
   /** Underlay address WITH prefix length; the lab puts it on `interface`. */
-  address: addressWithLength,
-  interface: ifName.default('eth1'),
-  blocks: z.array(ipv4Prefix).min(1, 'a host needs at least one block for its pods'),
+  address: addressWithLength.optional(),
+  /** IPv6 underlay address WITH prefix length, on `interface` too. */
+  address6: address6WithLength.optional(),
+  /** The interface of address/address6 (default eth1). */
+  interface: ifName.optional(),
+  /** Several uplinks, each with its own addresses (instead of address/address6/interface). */
+  interfaces: z.array(uplink).min(1, 'list at least one interface (or use address and interface)').optional(),
+  blocks: z.array(blockPrefix).min(1, 'a host needs at least one block for its pods'),
   asn: z.number().int().min(1).max(4294967295).optional(),
   routerId: ipv4Address.optional(),
   mesh: z.boolean().optional(),
@@ -110,8 +144,10 @@ const host = z.strictObject({
 
 const pod = z.strictObject({
   host: nodeName,
-  /** The pod's address (a /32 on its eth0), inside one of the host's blocks. */
-  address: ipv4Address,
+  /** The pod's IPv4 address (a /32 on its eth0), inside one of the host's IPv4 blocks. */
+  address: ipv4Address.optional(),
+  /** The pod's IPv6 address (a /128 on its eth0), inside one of the host's IPv6 blocks. */
+  address6: ipv6Address.optional(),
   /** Name of the host's end of the pod's veth; default w-<pod>, cut to 15 characters. */
   hostInterface: ifName.optional(),
   mtu: z.number().int().min(576).max(9000).optional(),
@@ -123,10 +159,17 @@ const tor = z.strictObject({
   zebra: z.string().default(''),
 });
 
-const expectation = z.strictObject({
+const relationOutcomes = {
   sameHost: outcome.optional(),
   sameSubnet: outcome.optional(),
   crossSubnet: outcome.optional(),
+};
+
+/** Outcomes per relation for both families; `ipv4` / `ipv6` override them for one family. */
+const expectation = z.strictObject({
+  ...relationOutcomes,
+  ipv4: z.strictObject(relationOutcomes).optional(),
+  ipv6: z.strictObject(relationOutcomes).optional(),
 });
 
 const variant = z.strictObject({
@@ -189,7 +232,33 @@ export function podHostInterface(name: string, p: PodSpec): string {
   return p.hostInterface ?? `w-${name}`.slice(0, 15);
 }
 
-const addr32 = (a: string): Prefix => parsePrefix(`${a}/32`);
+/** One underlay interface of a host and its addresses (with their lengths). */
+export interface Uplink {
+  name: string;
+  address?: string;
+  address6?: string;
+}
+
+/** A host's uplinks: `interfaces`, or the one interface of address/address6 (default eth1). */
+export function hostUplinks(h: HostSpec): Uplink[] {
+  return h.interfaces ?? [{ name: h.interface ?? 'eth1', address: h.address, address6: h.address6 }];
+}
+
+/** The node's underlay address of each family, with its length: the first uplink's of that family. */
+export function nodeAddresses(h: HostSpec): { v4?: string; v6?: string } {
+  const ups = hostUplinks(h);
+  return { v4: ups.find((u) => u.address)?.address, v6: ups.find((u) => u.address6)?.address6 };
+}
+
+export type Family = 4 | 6;
+
+/** An address as a host prefix (/32 or /128), whose text is the canonical address (RFC 5952). */
+export function hostPrefix(a: string): Prefix {
+  return parsePrefix(a.includes(':') ? `${a}/128` : `${a}/32`);
+}
+
+export const familyOf = (a: string): Family => (a.includes(':') ? 6 : 4);
+const bare = (a: string) => a.split('/')[0];
 
 function semanticChecks(t: Topology): string[] {
   const problems: string[] = [];
@@ -230,16 +299,37 @@ function semanticChecks(t: Topology): string[] {
   for (const r of Object.keys(x.tors)) claim(r, 'tor', ['x-weft', 'tors', r]);
   x.routers.forEach((r, i) => claim(r, 'router', ['x-weft', 'routers', i]));
 
-  // Hosts: their underlay interface is a link end of theirs; blocks inside a pool, not shared.
+  // Hosts: an underlay address; their uplinks are link ends of theirs, each address once in the
+  // lab; blocks not shared (inside a pool: the generated agent config checks that).
   const owner = new Map<Prefix, string>();
   const addresses = new Map<string, string>();
   for (const [h, spec] of Object.entries(x.hosts)) {
     const path = ['x-weft', 'hosts', h];
-    if (!used.has(`${h}:${spec.interface}`)) at([...path, 'interface'], `${spec.interface} is not a link end of ${h} in topology.links`);
-    const a = spec.address.split('/')[0];
-    const prev = addresses.get(a);
-    if (prev !== undefined) at([...path, 'address'], `${a} is already ${prev}'s address`);
-    addresses.set(a, h);
+    const listed = spec.interfaces !== undefined;
+    if (listed) {
+      for (const k of ['address', 'address6', 'interface'] as const) {
+        if (spec[k] !== undefined) at([...path, k], `a host with interfaces has its addresses in interfaces[] (drop ${k} here)`);
+      }
+    } else if (spec.address === undefined && spec.address6 === undefined) {
+      at([...path, 'address'], 'a host needs an underlay address: address (IPv4) and/or address6 (IPv6), or interfaces');
+    }
+    const names = new Set<string>();
+    hostUplinks(spec).forEach((u, i) => {
+      const up = listed ? [...path, 'interfaces', i] : path;
+      const namePath = listed ? [...up, 'name'] : [...path, 'interface'];
+      if (!used.has(`${h}:${u.name}`)) at(namePath, `${u.name} is not a link end of ${h} in topology.links`);
+      if (names.has(u.name)) at(namePath, `${u.name} is already an interface of ${h}`);
+      names.add(u.name);
+      if (listed && u.address === undefined && u.address6 === undefined) at(up, 'an interface needs address (IPv4) and/or address6 (IPv6)');
+      for (const k of ['address', 'address6'] as const) {
+        const a = u[k];
+        if (a === undefined) continue;
+        const key = canonicalAddress(bare(a));
+        const prev = addresses.get(key);
+        if (prev !== undefined) at([...up, k], `${bare(a)} is already ${prev}'s address`);
+        else addresses.set(key, h);
+      }
+    });
     spec.blocks.forEach((b, i) => {
       const o = owner.get(b);
       if (o !== undefined) at([...path, 'blocks', i], `${formatPrefix(b)} is already a block of ${o}`);
@@ -247,8 +337,10 @@ function semanticChecks(t: Topology): string[] {
     });
   }
 
-  // Pods: on a host, inside one of its blocks, not the block's network address (weft puts that
-  // address on its VXLAN device), each address once, host-side interface names unique per host.
+  // Pods: on a host, an address of at least one family, each inside one of the host's blocks of
+  // its family and not the block's network address (weft puts an IPv4 block's on its VXLAN device;
+  // an IPv6 block's is the Subnet-Router anycast address, RFC 4291 2.6.1), each address once,
+  // host-side interface names unique per host.
   const podAddrs = new Map<string, string>();
   const hostIfs = new Map<string, string>();
   for (const [p, spec] of Object.entries(x.pods)) {
@@ -258,14 +350,23 @@ function semanticChecks(t: Topology): string[] {
       at([...path, 'host'], `${spec.host} is not in x-weft.hosts`);
       continue;
     }
-    const block = h.blocks.find((b) => prefixContains(b, addr32(spec.address)));
-    if (block === undefined) at([...path, 'address'], `${spec.address} is outside ${spec.host}'s blocks (${h.blocks.map(formatPrefix).join(', ')})`);
-    else if (formatPrefix(block).split('/')[0] === spec.address) {
-      at([...path, 'address'], `${spec.address} is the network address of block ${formatPrefix(block)}, which weft puts on its VXLAN device; use another`);
+    if (spec.address === undefined && spec.address6 === undefined) at([...path, 'address'], 'a pod needs address (IPv4) and/or address6 (IPv6)');
+    for (const k of ['address', 'address6'] as const) {
+      const a = spec[k];
+      if (a === undefined) continue;
+      const fam = familyOf(a);
+      const mine = h.blocks.filter((b) => isV4(b) === (fam === 4));
+      const block = mine.find((b) => prefixContains(b, hostPrefix(a)));
+      if (mine.length === 0) at([...path, k], `${a} is IPv${fam}, and ${spec.host} has no IPv${fam} block`);
+      else if (block === undefined) at([...path, k], `${a} is outside ${spec.host}'s IPv${fam} blocks (${mine.map(formatPrefix).join(', ')})`);
+      else if (formatPrefix(block).split('/')[0] === canonicalAddress(a)) {
+        const why = fam === 4 ? 'which weft puts on its VXLAN device' : 'the Subnet-Router anycast address (RFC 4291 2.6.1)';
+        at([...path, k], `${a} is the network address of block ${formatPrefix(block)}, ${why}; use another`);
+      }
+      const prev = podAddrs.get(canonicalAddress(a));
+      if (prev !== undefined) at([...path, k], `${a} is already ${prev}'s address`);
+      podAddrs.set(canonicalAddress(a), p);
     }
-    const prev = podAddrs.get(spec.address);
-    if (prev !== undefined) at([...path, 'address'], `${spec.address} is already ${prev}'s address`);
-    podAddrs.set(spec.address, p);
     if (used.has(`${p}:eth0`)) at(path, `${p}:eth0 is in topology.links, but the lab makes a pod's eth0 itself (a veth to its host)`);
     const key = `${spec.host}:${podHostInterface(p, spec)}`;
     const clash = hostIfs.get(key) ?? (used.has(key) ? 'a link' : undefined);

@@ -1,13 +1,15 @@
 /**
  * `weft lab up`: realises a topology on network namespaces, in this order:
- *   1. one namespace per node, wl-<id>-<node> (id random per run), lo up, rp_filter off;
- *      ip_forward on hosts, routers and ToRs;
+ *   1. one namespace per node, wl-<id>-<node> (id random per run), lo up, rp_filter off, IPv6
+ *      duplicate address detection off (addresses are usable at once: no 1-2 s DAD wait); IPv4
+ *      and IPv6 forwarding on hosts, routers and ToRs;
  *   2. a Linux bridge (named after the node) in each `kind: bridge` node;
  *   3. a veth pair per link (an end on a bridge node becomes a bridge port);
- *   4. each host's underlay address on its interface;
+ *   4. each host's underlay addresses on its interfaces (IPv6 ones with nodad);
  *   5. pods: eth0 in the pod (address/32, default via 169.254.1.1), the other end in the host
  *      (169.254.1.1/32 on it, a /32 route to the pod): the Calico shape, so the host's block can
- *      be a blackhole route without hiding its pods;
+ *      be a blackhole route without hiding its pods; IPv6 alike (address6/128, default via
+ *      POD_GATEWAY6, a /128 route to the pod);
  *   6. every node's `exec` lines (sh -c, with the node's env);
  *   7. FRR (zebra + bgpd) on each ToR;
  *   8. one `weft agent` per host, detached, its control socket in the lab directory.
@@ -26,7 +28,7 @@ import { startFrr } from './frr.js';
 import { agentConfigs, loadTopology, selectVariant, type SelectOptions, type Selection } from './plan.js';
 import { isGone, track } from './processes.js';
 import { DEFAULT_STATE_DIR, LabError, readState, removeState, writeState, type LabState } from './state.js';
-import { podHostInterface, roleOf, splitEndpoint, type Topology } from './topology.js';
+import { hostUplinks, podHostInterface, roleOf, splitEndpoint, type Topology } from './topology.js';
 import { NotRecoverable, waitFor } from './wait.js';
 
 export interface UpOptions extends SelectOptions {
@@ -46,6 +48,17 @@ export interface UpResult {
 
 /** The gateway address every pod uses (on the host end of each pod veth). */
 export const POD_GATEWAY = '169.254.1.1';
+
+/**
+ * The IPv6 gateway of every pod, on the host end of each pod veth: Calico's. Calico gives the host
+ * end the MAC ee:ee:ee:ee:ee:ee, whose EUI-64 link-local address is this one, and routes pods via
+ * it. The lab puts the address on explicitly instead (addrgenmode none, nodad), so it exists the
+ * moment the link is up and no DAD delays the first ping. The host reaches the pod through a /128
+ * route on the veth, as with the /32 of IPv4 (the block itself can then be a blackhole without
+ * hiding the pods). No proxy NDP is needed: the host answers neighbour solicitations for its own
+ * link-local address and solicits the pod's address on the veth like any on-link neighbour.
+ */
+export const POD_GATEWAY6 = 'fe80::ecee:eeff:feee:eeee';
 
 /** dist/cli/main.js next to this module (or, when running from src under tsx, the built one). */
 export function defaultWeftMain(): string {
@@ -155,7 +168,7 @@ async function realise(
       writeState(stateDir, state);
       await ip(node, 'link', 'set', 'dev', 'lo', 'up');
       await sysctl(node, 'net.ipv4.conf.all.rp_filter=0', 'net.ipv4.conf.default.rp_filter=0', 'net.ipv6.conf.all.accept_dad=0', 'net.ipv6.conf.default.accept_dad=0');
-      if (role === 'host' || role === 'router' || role === 'tor') await sysctl(node, 'net.ipv4.ip_forward=1');
+      if (role === 'host' || role === 'router' || role === 'tor') await sysctl(node, 'net.ipv4.ip_forward=1', 'net.ipv6.conf.all.forwarding=1');
     });
   }
   say(`namespaces: ${nodes.length} created`);
@@ -181,7 +194,10 @@ async function realise(
 
   // 4. host addresses
   for (const [h, spec] of Object.entries(x.hosts)) {
-    await step(`host ${h}: address ${spec.address} on ${spec.interface}`, () => ip(h, 'addr', 'add', spec.address, 'dev', spec.interface));
+    for (const u of hostUplinks(spec)) {
+      if (u.address !== undefined) await step(`host ${h}: address ${u.address} on ${u.name}`, () => ip(h, 'addr', 'add', u.address as string, 'dev', u.name));
+      if (u.address6 !== undefined) await step(`host ${h}: address ${u.address6} on ${u.name}`, () => ip(h, 'addr', 'add', u.address6 as string, 'dev', u.name, 'nodad'));
+    }
   }
 
   // 5. pods
@@ -190,19 +206,28 @@ async function realise(
     await step(`pod ${p} on ${spec.host}`, async () => {
       await run('ip', ['link', 'add', 'name', 'eth0', 'netns', nsOf(p), 'type', 'veth', 'peer', 'name', hif, 'netns', nsOf(spec.host)]);
       if (spec.mtu !== undefined) await ip(p, 'link', 'set', 'dev', 'eth0', 'mtu', String(spec.mtu));
+      if (spec.address6 !== undefined) await ip(spec.host, 'link', 'set', 'dev', hif, 'addrgenmode', 'none');
       await ip(p, 'link', 'set', 'dev', 'eth0', 'up');
       await ip(spec.host, 'link', 'set', 'dev', hif, 'up');
-      await ip(p, 'addr', 'add', `${spec.address}/32`, 'dev', 'eth0');
-      await ip(p, 'route', 'add', POD_GATEWAY, 'dev', 'eth0', 'scope', 'link');
-      await ip(p, 'route', 'add', 'default', 'via', POD_GATEWAY, 'dev', 'eth0');
-      await ip(spec.host, 'addr', 'add', `${POD_GATEWAY}/32`, 'dev', hif, 'scope', 'link');
-      await ip(spec.host, 'route', 'add', `${spec.address}/32`, 'dev', hif, 'scope', 'link');
+      if (spec.address !== undefined) {
+        await ip(p, 'addr', 'add', `${spec.address}/32`, 'dev', 'eth0');
+        await ip(p, 'route', 'add', POD_GATEWAY, 'dev', 'eth0', 'scope', 'link');
+        await ip(p, 'route', 'add', 'default', 'via', POD_GATEWAY, 'dev', 'eth0');
+        await ip(spec.host, 'addr', 'add', `${POD_GATEWAY}/32`, 'dev', hif, 'scope', 'link');
+        await ip(spec.host, 'route', 'add', `${spec.address}/32`, 'dev', hif, 'scope', 'link');
+      }
+      if (spec.address6 !== undefined) {
+        await ip(p, 'addr', 'add', `${spec.address6}/128`, 'dev', 'eth0', 'nodad');
+        await ip(spec.host, 'addr', 'add', `${POD_GATEWAY6}/64`, 'dev', hif, 'nodad');
+        await ip(p, '-6', 'route', 'add', 'default', 'via', POD_GATEWAY6, 'dev', 'eth0');
+        await ip(spec.host, '-6', 'route', 'add', `${spec.address6}/128`, 'dev', hif);
+      }
     });
-    state.pods.push({ name: p, ns: nsOf(p), host: spec.host, address: spec.address });
+    state.pods.push({ name: p, ns: nsOf(p), host: spec.host, ...(spec.address !== undefined ? { address: spec.address } : {}), ...(spec.address6 !== undefined ? { address6: spec.address6 } : {}) });
   }
   if (state.pods.length > 0) {
     writeState(stateDir, state);
-    say(`pods: ${state.pods.map((p) => `${p.name} ${p.address} on ${p.host}`).join(', ')}`);
+    say(`pods: ${state.pods.map((p) => `${p.name} ${[p.address, p.address6].filter(Boolean).join(' ')} on ${p.host}`).join(', ')}`);
   }
 
   // 6. exec lines

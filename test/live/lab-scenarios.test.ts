@@ -1,6 +1,7 @@
 // `weft lab test` on the scenarios of labs/: racks-tor (FRR ToRs), cross-subnet (VXLAN across a
 // router that drops pod-sourced packets) and its `never` variant, where the cross-subnet pairs must
-// fail. Each brings its lab up, pings every pod pair, and brings it down; exit 0 = as expected.
+// fail, and the `never` variant of dual-stack (expectations and results per family). Each brings
+// its lab up, pings every pod pair, and brings it down; exit 0 = as expected.
 import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -60,5 +61,14 @@ describe.skipIf(skipReason !== undefined)('weft lab test: scenarios', () => {
     expect(failed).toHaveLength(8);
     expect(failed.every((r) => r.relation === 'crossSubnet')).toBe(true);
     expect(report.results.filter((r) => r.relation === 'sameSubnet').every((r) => r.result === 'pass')).toBe(true);
+  }, 120_000);
+
+  it('dual-stack --variant never: h3\'s pairs fail over both families, the others pass over both (report per family)', async () => {
+    const { status, report, err } = await labTest([join(ROOT, 'labs', 'dual-stack.clab.yml'), '--variant', 'never', '--ping-window', '3'], stateDir);
+    expect(status, err).toBe(0);
+    expect(report.expect.ipv6.crossSubnet).toBe('fail');
+    expect(report.byFamily.ipv4).toMatchObject({ pairs: 12, passed: 6, expectedFailures: 6, allAsExpected: true });
+    expect(report.byFamily.ipv6).toMatchObject({ pairs: 12, passed: 6, expectedFailures: 6, allAsExpected: true });
+    expect(report.results.filter((r) => r.result === 'fail').every((r) => r.relation === 'crossSubnet' && (r.fromHost === 'h3' || r.toHost === 'h3'))).toBe(true);
   }, 120_000);
 });

@@ -264,7 +264,7 @@ export function parseLinks(json: unknown): KernelLink[] {
       if (kind !== undefined) link.kind = kind;
       const d = info.info_data as Json | undefined;
       if (kind === 'vxlan' && d && typeof d === 'object') {
-        link.vxlan = { id: num(d.id), local: str(d.local), port: num(d.port), link: str(d.link), learning: typeof d.learning === 'boolean' ? d.learning : undefined };
+        link.vxlan = { id: num(d.id), local: str(d.local) ?? str(d.local6), port: num(d.port), link: str(d.link), learning: typeof d.learning === 'boolean' ? d.learning : undefined };
       }
     }
     return [link];

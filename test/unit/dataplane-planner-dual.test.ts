@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { parsePrefix } from '../../src/lib/prefix.js';
-import { emptyKernelState, parseRoutes, type KernelConnected, type KernelState } from '../../src/dataplane/kernel-state.js';
+import { emptyKernelState, parseLinks, parseRoutes, type KernelConnected, type KernelState } from '../../src/dataplane/kernel-state.js';
 import { linkLocalOf, vxlanDevice, type DesiredState, type NodeRef, type RemoteRoute, type RouteShape } from '../../src/dataplane/model.js';
 import { deviceFor, plan } from '../../src/dataplane/planner.js';
 import { RouteIndex } from '../../src/dataplane/route-index.js';
@@ -129,6 +129,21 @@ describe('IPv6 and mixed families', () => {
     ]);
     // Converged: nothing more to write.
     expect(lines(plan(k(), d).expected, d)).toEqual([]);
+  });
+
+  it('weft.vxlan6 as `ip -d -json addr` lists it (local6) is adopted, not re-created', () => {
+    const listed = parseLinks([
+      {
+        ifname: 'weft.vxlan6',
+        mtu: 1430,
+        flags: ['UP'],
+        address: vx6.mac,
+        addr_info: [],
+        linkinfo: { info_kind: 'vxlan', info_data: { id: 4096, local6: 'fd00:77:1::11', link: 'eth0', port: 4789, learning: false } },
+      },
+    ]);
+    const d = desired({ vxlan6: vx6 });
+    expect(lines(k({ links: { 'weft.vxlan6': listed[0] } }), d)).toEqual([]);
   });
 
   it('a VXLAN route to an IPv6 node without weft.vxlan6 is reported, not written', () => {

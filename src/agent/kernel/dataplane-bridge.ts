@@ -89,7 +89,7 @@ interface Memo {
   d: RouteDecision;
 }
 
-const SHAPE_OF_KIND: Record<string, string> = { blackhole: 'blackhole', [VXLAN_DEVICE]: 'vxlan', [IPIP_DEVICE]: 'ipip' };
+const SHAPE_OF_KIND: Record<string, string> = { blackhole: 'blackhole', [VXLAN_DEVICE]: 'vxlan', [VXLAN6_DEVICE]: 'vxlan', [IPIP_DEVICE]: 'ipip' };
 
 export class DataplaneBridge implements RouteSink {
   private dp: Dataplane | undefined;

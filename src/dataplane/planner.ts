@@ -100,6 +100,27 @@ export function deviceFor(gateway: string, connected: readonly KernelConnected[]
   return best?.dev;
 }
 
+/**
+ * deviceFor over one read's connected prefixes, remembered per gateway: a full plan asks once
+ * per route (1M routes), and a host has a handful of gateways. One resolver per read (the
+ * planner's expected state and the route index keep the read's array, so passes share it).
+ */
+const resolvers = new WeakMap<readonly KernelConnected[], (gateway: string) => string | undefined>();
+function resolverFor(connected: readonly KernelConnected[]): (gateway: string) => string | undefined {
+  let r = resolvers.get(connected);
+  if (r === undefined) {
+    const memo = new Map<string, string | undefined>();
+    r = (gw) => {
+      if (memo.has(gw)) return memo.get(gw);
+      const dev = deviceFor(gw, connected);
+      memo.set(gw, dev);
+      return dev;
+    };
+    resolvers.set(connected, r);
+  }
+  return r;
+}
+
 /** fe80::/10: an IPv6 link-local address (valid only with its device). */
 export function isLinkLocal(address: string): boolean {
   return /^fe[89ab][0-9a-f]?:/i.test(address);
@@ -117,7 +138,7 @@ export function directSpec(dst: string, nodes: readonly NodeRef[], connected: re
     if (seen.has(gw)) continue;
     seen.add(gw);
     // A link-local gateway is on no connected prefix: it is on the underlay device.
-    const dev = connected && !isLinkLocal(gw) ? deviceFor(gw, connected) : fallbackDev;
+    const dev = connected && !isLinkLocal(gw) ? resolverFor(connected)(gw) : fallbackDev;
     if (dev === undefined) {
       if (nodes.length === 1) return `${dst}: next hop ${gw} of ${n.name} is on no connected subnet of this host: not written`;
       continue; // the other equal paths still carry the prefix

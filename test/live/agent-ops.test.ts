@@ -346,6 +346,7 @@ describe.skipIf(skipReason !== undefined)('weft agent operations: metrics, contr
       [/AS/, 'AS'],
       [/type \(mesh, external, rr-client\)/, 'TYPE'],
       [/FSM state/, 'STATE'],
+      [/FAMILIES: the address families the session negotiated/, 'FAMILIES'],
       [/how long it has been in it/, 'SINCE'],
       [/prefixes received/, 'RCVD'],
       [/accepted/, 'ACCEPTED'],
@@ -371,12 +372,12 @@ describe.skipIf(skipReason !== undefined)('weft agent operations: metrics, contr
         if (p.lastError !== undefined) expect(Date.parse(p.lastErrorAt ?? '')).not.toBeNaN();
         const stale = p.state === 'Established' && /^TCP connection failed/.test(p.lastError ?? '') && Date.parse(p.lastErrorAt!) <= Date.parse(p.since);
         const shown = p.lastError && !stale;
-        expect(row.length).toBe(shown ? 10 : 9);
-        expect(row.slice(0, 5).concat(row.slice(6, 9))).toEqual(
-          [p.id, p.address, String(p.asn), 'mesh', p.state, String(p.received), String(p.accepted), String(p.advertised)],
+        expect(row.length).toBe(shown ? 11 : 10);
+        expect(row.slice(0, 6).concat(row.slice(7, 10))).toEqual(
+          [p.id, p.address, String(p.asn), 'mesh', p.state, 'v4', String(p.received), String(p.accepted), String(p.advertised)],
         );
-        if (shown) expect(row[9]).toBe(`${p.lastError} (${row[9].match(/\((\d+[smhd]) ago\)$/)?.[1]} ago)`);
-        expect(row[5]).toMatch(/^\d+[smhd]$/);
+        if (shown) expect(row[10]).toBe(`${p.lastError} (${row[10].match(/\((\d+[smhd]) ago\)$/)?.[1]} ago)`);
+        expect(row[6]).toMatch(/^\d+[smhd]$/);
       });
     }
 

@@ -161,6 +161,8 @@ describe.skipIf(skip !== undefined)('weft agent: dual-stack pods (IPv6 blocks ov
     expect(by.get(h('hc').block6)).toMatchObject({ shape: 'vxlan', installed: true, nextHop: 'fd00:77:2::2' });
     const st = await a.cli<AgentStatus>('status');
     expect(st.dataplane).toMatchObject({ podMtu: 1430, routes: { blackhole: 2, direct: 2, vxlan: 2 } });
+    const e = JSON.parse((await a.cliRun(['explain', h('hc').pod6, '--json'])).stdout) as Record<string, unknown>;
+    expect(e).toMatchObject({ block: h('hc').block6, shape: 'vxlan', installed: true, node: { name: 'hc', address: 'fd00:77:2::2' }, kernel: { dev: 'weft.vxlan6' } });
   });
 
   it('idle with a resync every second: no route, neighbour or link change at all', async () => {

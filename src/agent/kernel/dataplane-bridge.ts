@@ -363,6 +363,7 @@ export class DataplaneBridge implements RouteSink {
   private ribRoute(prefix: Prefix, best: Path, multipath?: readonly Path[]): RibRoute {
     return {
       ...(multipath && multipath.length > 1 ? { multipathNextHops: multipath.map((p) => p.attrs.nextHop) } : {}),
+      ...(best.attrs.originatorId !== undefined ? { reflected: true } : {}),
       prefix,
       nextHop: best.source === 'local' ? '' : best.attrs.nextHop,
       source: best.source,

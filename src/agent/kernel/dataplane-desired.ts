@@ -62,6 +62,8 @@ export interface RibRoute {
   peerAddress: string;
   peerType: 'ibgp' | 'ebgp';
   extCommunities: readonly ExtCommunity[];
+  /** The path came through a route reflector (ORIGINATOR_ID set): the peer is not the node. */
+  reflected?: boolean;
   /** ECMP: the NEXT_HOPs of every equal best path (the Loc-RIB's multipath set), best first. */
   multipathNextHops?: readonly string[];
 }
@@ -143,7 +145,9 @@ export function decideRoute(r: RibRoute, ctx: DesiredContext): RouteDecision {
   const mine = underlayOf(ctx, fam);
   if (under === '' || (mine !== undefined && addressOf(mine) === under)) return { ...base, shape: 'local', reason: `next hop ${nh || '(none)'} is this node: nothing to write` };
   const v4 = isV4(r.prefix);
-  const name = ctx.nodeNames?.get(nh) ?? ctx.nodeNames?.get(under) ?? under;
+  // Named by its next hop, or - straight from the node, not reflected - by the peer it came from
+  // (a mesh node's IPv6 next hop is not the address its session is configured with).
+  const name = ctx.nodeNames?.get(nh) ?? ctx.nodeNames?.get(under) ?? (r.reflected ? undefined : ctx.nodeNames?.get(r.peerAddress)) ?? under;
   const via = under === nh ? nh : `${under} (from ${nh})`;
   const noV4Gateway = !v4 && fam === 4;
   const direct = (reason: string): RouteDecision => {

@@ -142,10 +142,14 @@ describe.skipIf(skipReason !== undefined)('interop: simultaneous connect with BI
       await waitFor(async () => (await bird.protocolState('weft')) === 'Established', { what: 'BIRD Established', timeoutMs: 10_000 });
       await waitFor(async () => (await frr.neighborState(W)) === 'Established', { what: 'FRR Established', timeoutMs: 10_000 });
       // Both held connections complete, so a collision is detected and resolved by one end or the
-      // other: weft logs session.collision, or receives the peer's Cease/7 on the losing connection.
+      // other: weft logs session.collision, or receives the peer's Cease/7 on the losing connection,
+      // or - when the peer closed the losing connection and weft's write there met the reset
+      // before the Cease could be read (seen with FRR under load: "write ECONNRESET") - the racing
+      // connection carries the session on (session.promoted).
       const resolved = (d: Daemon) =>
         w.logEvents('session.collision', d).length > 0 ||
-        w.logEvents('session.notification-received', d).some((n) => n.code === 6 && n.subcode === 7);
+        w.logEvents('session.notification-received', d).some((n) => n.code === 6 && n.subcode === 7) ||
+        w.logEvents('session.promoted', d).length > 0;
       await waitFor(() => DAEMONS.every(resolved), {
         what: 'the collision resolved for every peer',
         timeoutMs: 15_000,

@@ -83,6 +83,19 @@ describe.skipIf(skip !== undefined)('weft agent: dual-stack pods (IPv6 blocks ov
     return JSON.parse((await lab.ip(n.ns, '-6', '-json', 'route', 'show', 'proto', 'weft')).stdout) as { dst: string; gateway?: string; dev?: string }[];
   }
 
+  /** Waits until a host's weft IPv6 routes satisfy `ok`. */
+  async function waitRoutes6(n: Host, what: string, ok: (find: (dst: string) => { gateway?: string; dev?: string } | undefined) => boolean): Promise<void> {
+    let last = '';
+    await waitFor(
+      async () => {
+        const r = await routes6(n);
+        last = JSON.stringify(r);
+        return ok((dst) => r.find((x) => x.dst === dst));
+      },
+      { what, timeoutMs: 30_000, intervalMs: 200, diagnose: () => `${last}\n${diagnose()}` },
+    );
+  }
+
   async function startAll(withAddress6: boolean): Promise<void> {
     for (const x of HOSTS) h(x.name).agent = await startAgent(lab, h(x.name).ns, { name: `${x.name}-${withAddress6 ? 'v6' : 'mapped'}`, config: config(x, withAddress6) });
   }
@@ -136,17 +149,11 @@ describe.skipIf(skip !== undefined)('weft agent: dual-stack pods (IPv6 blocks ov
 
   it('with node.address6: IPv6 blocks direct inside the subnet, over weft.vxlan6 across it', async () => {
     const a = h('ha');
-    let last = '';
-    await waitFor(
-      async () => {
-        const r = await routes6(a);
-        last = JSON.stringify(r);
-        const b = r.find((x) => x.dst === h('hb').block6);
-        const c = r.find((x) => x.dst === h('hc').block6);
-        return b?.gateway === 'fd00:77:1::3' && b.dev === 'eth0' && c?.dev === 'weft.vxlan6' && c.gateway?.startsWith('fe80::') === true;
-      },
-      { what: 'IPv6 routes of the expected shapes on A', timeoutMs: 30_000, intervalMs: 200, diagnose: () => `${last}\n${diagnose()}` },
-    );
+    await waitRoutes6(a, 'IPv6 routes of the expected shapes on A', (find) => {
+      const b = find(h('hb').block6);
+      const c = find(h('hc').block6);
+      return b?.gateway === 'fd00:77:1::3' && b.dev === 'eth0' && c?.dev === 'weft.vxlan6' && c.gateway?.startsWith('fe80::') === true;
+    });
     const link = JSON.parse((await lab.ip(a.ns, '-d', '-json', 'link', 'show', 'dev', 'weft.vxlan6')).stdout) as { mtu: number }[];
     expect(link[0].mtu).toBe(1430);
     await allPing();
@@ -186,17 +193,11 @@ describe.skipIf(skip !== undefined)('weft agent: dual-stack pods (IPv6 blocks ov
     await stopAll();
     await startAll(false);
     const a = h('ha');
-    let last = '';
-    await waitFor(
-      async () => {
-        const r = await routes6(a);
-        last = JSON.stringify(r);
-        return [h('hb'), h('hc')].every((p) => {
-          const x = r.find((y) => y.dst === p.block6);
-          return x?.dev === 'weft.vxlan' && x.gateway?.startsWith('fe80::') === true;
-        });
-      },
-      { what: 'IPv6 routes through weft.vxlan on A', timeoutMs: 30_000, intervalMs: 200, diagnose: () => `${last}\n${diagnose()}` },
+    await waitRoutes6(a, 'IPv6 routes through weft.vxlan on A', (find) =>
+      [h('hb'), h('hc')].every((p) => {
+        const x = find(p.block6);
+        return x?.dev === 'weft.vxlan' && x.gateway?.startsWith('fe80::') === true;
+      }),
     );
     const routes = await a.agent.cli<RouteView[]>('routes');
     expect(routes.find((r) => r.prefix === h('hb').block6)).toMatchObject({ nextHop: '::ffff:10.77.1.3', shape: 'vxlan', installed: true });

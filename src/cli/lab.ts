@@ -8,7 +8,7 @@ import { hostConvergence } from '../lab/converge.js';
 import { nsExists } from '../lab/down.js';
 import { summarise, type PingResult } from '../lab/ping.js';
 import { isGone } from '../lab/processes.js';
-import type { FailoverReport } from '../lab/failover.js';
+import type { FailMode, FailoverReport } from '../lab/failover.js';
 import type { TestReport } from '../lab/scenario.js';
 import { DEFAULT_STATE_DIR, LabError } from '../lab/state.js';
 /** The lab runner and its topology schema (zod) are loaded only when a lab command runs. */
@@ -55,8 +55,11 @@ Subcommands:
                 during a continuous ping (every 50 ms) between the pods of different hosts,
                 waits until no host routes through NODE, and reports each host's routes to the
                 other blocks before and after, and each pair's loss; every pair must answer
-                again and lose no more than the detection time (the hold time) + 1 s. The links
-                come up again afterwards.
+                again and lose no more than the detection time + 1 s (per peer BFD's interval x
+                multiplier when it has BFD, else the hold time). The links come up again
+                afterwards. --fail-mode silent keeps NODE's links up and drops every frame on
+                them instead (an nftables netdev table in NODE's namespace, removed afterwards):
+                no carrier is lost, so only BFD (or the hold timer) detects it.
   status FILE   what is up: namespaces, processes, each agent's sessions and missing blocks.
 
   A lab is named by its name, plus -VARIANT (or -ENCAPSULATION) when one is chosen, so a
@@ -82,6 +85,7 @@ Examples:
   weft lab test labs/racks-tor.clab.yml --json --keep
   weft lab test labs/dual-stack.clab.yml                             ping and ping -6 matrices
   weft lab test labs/dual-tor.clab.yml --fail tor1                   loss while a ToR is down
+  weft lab test labs/dual-tor.clab.yml --fail tor1 --fail-mode silent   a ToR that stops answering
 `;
 
 interface CommonOpts {
@@ -152,7 +156,7 @@ function matrixLines(results: readonly PingResult[], label: string): string[] {
 /** The --fail check: the routes before and after, and each pair's loss. */
 export function failoverLines(f: FailoverReport): string[] {
   const hops = (n: FailoverReport['before'][number]['nexthops']) => (n.length === 0 ? 'no route' : n.map((h) => `via ${h.via} dev ${h.dev}`).join(', '));
-  const out = ['', `failover: ${f.node} down (${f.links.join(', ')}); ${f.convergedMs === undefined ? `routes through ${f.node} never went` : `routes off ${f.node} on every host after ${(f.convergedMs / 1000).toFixed(1)} s`} (detection time ${f.detectionMs / 1000} s)`];
+  const out = ['', `failover: ${f.node} ${f.mode === 'silent' ? 'silent, links up' : 'down'} (${f.links.join(', ')}); ${f.convergedMs === undefined ? `routes through ${f.node} never went` : `routes off ${f.node} on every host after ${(f.convergedMs / 1000).toFixed(1)} s`} (detection time ${f.detectionMs / 1000} s)`];
   const after = new Map(f.after.map((r) => [`${r.host} ${r.block}`, r]));
   out.push(
     '',
@@ -228,7 +232,8 @@ export function registerLab(program: Command, ctx: CommandContext): void {
     .option('--timeout <seconds>', 'how long to wait for the agents to converge', '60')
     .option('--ping-window <seconds>', 'how long each pair is retried before it counts as failed', '5')
     .option('--fail <node>', 'after the matrix, take NODE (a ToR) down under a continuous ping between the pods of different hosts; report the loss')
-    .action(async (file: string, o: CommonOpts & { keep?: boolean; json?: boolean; timeout: string; pingWindow: string; fail?: string }) => {
+    .addOption(new Option('--fail-mode <mode>', 'how --fail takes NODE down: its links go down, or they stay up and it drops everything').choices(['link-down', 'silent']).default('link-down'))
+    .action(async (file: string, o: CommonOpts & { keep?: boolean; json?: boolean; timeout: string; pingWindow: string; fail?: string; failMode: FailMode }) => {
       rootOnly();
       const secs = (v: string, name: string) => {
         const n = Number(v);

@@ -4,19 +4,27 @@
  *   1. a continuous ping (`ping -i 0.05`, one process per pair, each ended by its PID) between
  *      every pair of pods on different hosts, once every pair has answered;
  *   2. each host's routes to the other hosts' blocks, read with `ip -json route show PREFIX`;
- *   3. every link between the node and a host set down on the node's side, as when a ToR loses
- *      power: the hosts see their uplink lose carrier, and nothing tells BGP: the sessions through
- *      the node end when their hold timer fires (the detection time);
+ *   3. the node fails, one of two ways (`mode`):
+ *      - 'link-down' (default): every link between the node and a host is set down on the node's
+ *        side, as when a ToR loses power: the hosts see their uplink lose carrier (a host with
+ *        ignore_routes_with_linkdown skips that next hop at once), and nothing tells BGP: the
+ *        sessions through the node end when BFD or their hold timer says so;
+ *      - 'silent': the links stay up but the node stops answering: an nftables table in its
+ *        namespace drops every frame in and out of its host-facing interfaces (netdev ingress and
+ *        egress hooks, ARP included), as a ToR whose forwarding hangs. No carrier changes: only
+ *        BFD (or the hold timer) can detect it;
  *   4. wait (with a deadline) until no host has a route to a remote block through the node;
  *   5. pinging on until every pair has answered a few times more (with a deadline), then every
  *      ping is stopped with SIGINT and its replies counted: per pair, packets lost and the
  *      longest run of them (in ms: run x interval);
- *   6. the links come up again (unless `restore: false`).
+ *   6. the links come up again, or the nftables table goes (unless `restore: false`).
  *
  * The check passes when every pair answered again and no pair's longest gap exceeds the detection
- * time (the hosts' hold time) plus one second for the kernel update and the ping interval.
+ * time (per peer: BFD's interval x multiplier when the peer has BFD, else its hold time; the
+ * largest of the hosts' peers) plus one second for the kernel update and the ping interval.
  */
 import { spawn } from 'node:child_process';
+import { bfdSchema } from '../agent/config/bfd-config.js';
 import { formatPrefix } from '../lib/prefix.js';
 import { run } from './exec.js';
 import { podPairs, selectVariant, type PodPair } from './plan.js';
@@ -28,16 +36,24 @@ import { waitFor } from './wait.js';
 export interface FailoverOptions {
   /** The node to take down (a ToR). */
   node: string;
+  /** How it fails: its host-facing links go down (default), or they stay up and it goes silent. */
+  mode?: FailMode;
   /** Ping interval (default 50 ms). */
   intervalMs?: number;
   /** Replies every pair must have after the routes moved, before the pings stop (default 10). */
   repliesAfter?: number;
-  /** The detection time the loss is held to (default: the largest hold time of the hosts' peers). */
+  /** The detection time the loss is held to (default: detectionTimeMs of the topology). */
   detectionMs?: number;
   /** Bring the links up again afterwards (default true). */
   restore?: boolean;
   progress?: (line: string) => void;
 }
+
+export const FAIL_MODES = ['link-down', 'silent'] as const;
+export type FailMode = (typeof FAIL_MODES)[number];
+
+/** The nftables table (netdev family) that makes a node silent in mode 'silent'. */
+export const SILENT_TABLE = 'weft-lab-silent';
 
 export interface Nexthop {
   via: string;
@@ -67,6 +83,7 @@ export interface PairLoss {
 
 export interface FailoverReport {
   node: string;
+  mode: FailMode;
   /** The node's interfaces set down: "tor1:eth1 (to h1:eth1)". */
   links: string[];
   intervalMs: number;
@@ -123,11 +140,42 @@ export function hostLinks(t: Topology, node: string): { iface: string; host: str
   return out;
 }
 
-/** The largest hold time of the hosts' peers (their own, else the lab's timers), in ms. */
-function holdTimeMs(t: Topology): number {
+/**
+ * How long the hosts take at most to notice a dead peer, in ms: per peer, BFD's detection time
+ * (interval x multiplier, as the agent reads the peer's `bfd`) when it has BFD, else its hold time
+ * (its own, else the lab's timers); the largest over every host's peers.
+ */
+export function detectionTimeMs(t: Topology): number {
   const d = t['x-weft'].defaults.timers.holdTime ?? 90;
-  const all = Object.values(t['x-weft'].hosts).flatMap((h) => h.peers.map((p) => (typeof p.holdTime === 'number' ? p.holdTime : d)));
-  return Math.max(d, ...all) * 1000;
+  const all = Object.values(t['x-weft'].hosts).flatMap((h) =>
+    h.peers.map((p) => {
+      const bfd = bfdSchema.safeParse(p.bfd ?? false);
+      if (bfd.success && bfd.data !== undefined) return bfd.data.intervalMs * bfd.data.multiplier;
+      return (typeof p.holdTime === 'number' ? p.holdTime : d) * 1000;
+    }),
+  );
+  return all.length > 0 ? Math.max(...all) : d * 1000;
+}
+
+/** The nftables ruleset of mode 'silent': every frame in and out of `ifaces` dropped. */
+export function silentRuleset(ifaces: readonly string[]): string {
+  const devs = `devices = { ${ifaces.join(', ')} }`;
+  return [
+    `table netdev ${SILENT_TABLE} {`,
+    `  chain in { type filter hook ingress ${devs} priority -500; policy drop; }`,
+    `  chain out { type filter hook egress ${devs} priority -500; policy drop; }`,
+    '}',
+    '',
+  ].join('\n');
+}
+
+/** Every one of `ifaces` up or down in one `ip -batch` (all at once, as when a ToR loses power). */
+async function setLinks(ns: string, ifaces: readonly string[], how: 'up' | 'down'): Promise<void> {
+  await run('ip', ['-n', ns, '-batch', '-'], { timeoutMs: 5000, input: ifaces.map((i) => `link set dev ${i} ${how}\n`).join('') });
+}
+
+async function nftIn(ns: string, args: string[], input?: string): Promise<void> {
+  await run('ip', ['netns', 'exec', ns, 'nft', ...args], { timeoutMs: 5000, ...(input === undefined ? {} : { input }) });
 }
 
 interface Pinger {
@@ -177,7 +225,8 @@ export function lossOf(replies: readonly number[], sent: number, intervalMs: num
 export async function failover(t: Topology, state: LabState, o: FailoverOptions): Promise<FailoverReport> {
   const say = o.progress ?? (() => undefined);
   const intervalMs = o.intervalMs ?? 50;
-  const detectionMs = o.detectionMs ?? holdTimeMs(t);
+  const detectionMs = o.detectionMs ?? detectionTimeMs(t);
+  const mode = o.mode ?? 'link-down';
   const nsOf = new Map(state.namespaces.map((n) => [n.node, n.ns]));
   const nodeNs = nsOf.get(o.node);
   if (nodeNs === undefined) throw new LabError(`--fail ${o.node}: no such node in lab ${state.key}`);
@@ -190,6 +239,7 @@ export async function failover(t: Topology, state: LabState, o: FailoverOptions)
   const pingers: Pinger[] = [];
   const problems: string[] = [];
   let convergedMs: number | undefined;
+  let silenced = false; // the silent table may be in place
   try {
     for (const p of pairs) pingers.push(startPing(nsOf.get(p.from) as string, p, intervalMs));
     await waitFor(() => pingers.every((p) => p.replies.length > 0), { what: 'a first reply on every pair', timeoutMs: 10_000, intervalMs: 50 }).catch((e: Error) => {
@@ -197,10 +247,16 @@ export async function failover(t: Topology, state: LabState, o: FailoverOptions)
       throw new LabError(`before the failure: ${silent.join(', ')} never answered (${e.message.split(';')[0]})`);
     });
     const before = await remoteRoutes(t, state);
-    say(`failover: ${pingers.length} pings every ${intervalMs} ms; taking ${o.node} down (${links.map((l) => l.iface).join(', ')})`);
+    const ifaces = links.map((l) => l.iface);
+    say(`failover: ${pingers.length} pings every ${intervalMs} ms; ${mode === 'silent' ? `making ${o.node} silent on` : `taking ${o.node} down:`} ${ifaces.join(', ')}`);
     const t0 = Date.now();
     for (const p of pingers) p.lastBefore = Math.max(...p.replies);
-    for (const l of links) await run('ip', ['-n', nodeNs, 'link', 'set', 'dev', l.iface, 'down']);
+    if (mode === 'silent') {
+      silenced = true;
+      await nftIn(nodeNs, ['-f', '-'], silentRuleset(ifaces));
+    } else {
+      await setLinks(nodeNs, ifaces, 'down');
+    }
     const timeoutMs = detectionMs + 15_000;
     await waitFor(
       async () => {
@@ -239,11 +295,12 @@ export async function failover(t: Topology, state: LabState, o: FailoverOptions)
       if (!l.recovered) problems.push(`${l.from} -> ${l.to} ${l.address}: no reply after ${o.node} went down`);
       else if (l.longestGapMs > limit) problems.push(`${l.from} -> ${l.to} ${l.address}: ${l.longestGapMs} ms without replies, more than the detection time ${detectionMs} ms + 1 s`);
     }
-    return { node: o.node, links: links.map((l) => `${o.node}:${l.iface} (to ${l.host}:${l.hostIface})`), intervalMs, detectionMs, before, after, convergedMs, pairs: lost, maxGapMs, ok: problems.length === 0, problems };
+    return { node: o.node, mode, links: links.map((l) => `${o.node}:${l.iface} (to ${l.host}:${l.hostIface})`), intervalMs, detectionMs, before, after, convergedMs, pairs: lost, maxGapMs, ok: problems.length === 0, problems };
   } finally {
     await terminate(pingers.map((p) => p.proc), 1000);
     if (o.restore !== false) {
-      for (const l of links) await run('ip', ['-n', nodeNs, 'link', 'set', 'dev', l.iface, 'up']).catch(() => undefined);
+      if (silenced) await nftIn(nodeNs, ['delete', 'table', 'netdev', SILENT_TABLE]).catch(() => undefined);
+      if (mode === 'link-down') await setLinks(nodeNs, links.map((l) => l.iface), 'up').catch(() => undefined);
     }
   }
 }

@@ -1,5 +1,5 @@
 /**
- * FRR (zebra + bgpd) for a ToR node of a lab: the Debian binaries in the node's namespace, every
+ * FRR (zebra + bgpd, and bfdd when asked) for a ToR node of a lab: the Debian binaries in the node's namespace, every
  * path explicit (pid files, zserv socket, vty socket dir) in one directory owned by user frr, no
  * TCP vty. Query it with `vtysh --vty_socket DIR`. (LAB-NOTES.md "Running the daemons".)
  */
@@ -34,18 +34,20 @@ export function readPid(file: string): number | undefined {
 
 export interface FrrStarted {
   dir: string;
-  /** zebra, then bgpd. */
+  /** zebra, bfdd (when started), then bgpd. */
   procs: { tracked: Tracked; log: string }[];
 }
 
 /**
- * Starts zebra then bgpd in `ns` with the given configs; `onProcess` is called for each daemon as
- * soon as its PID is known (so a failure later still leaves it recorded for `down`).
+ * Starts zebra, then bfdd when `conf.bfdd` is given (before bgpd, so that bgpd's `neighbor X bfd`
+ * sessions reach a running bfdd through zebra at once), then bgpd in `ns` with the given configs;
+ * `onProcess` is called for each daemon as soon as its PID is known (so a failure later still
+ * leaves it recorded for `down`).
  */
 export async function startFrr(
   ns: string,
   dir: string,
-  conf: { bgpd: string; zebra: string },
+  conf: { bgpd: string; zebra: string; bfdd?: string },
   onProcess: (t: Tracked, log: string) => void,
   timeoutMs = 15_000,
 ): Promise<FrrStarted> {
@@ -60,12 +62,15 @@ export async function startFrr(
   chownSync(dir, uid, gid);
   file('zebra.conf', conf.zebra);
   file('bgpd.conf', conf.bgpd.endsWith('\n') ? conf.bgpd : `${conf.bgpd}\n`);
+  if (conf.bfdd !== undefined) file('bfdd.conf', conf.bfdd.endsWith('\n') || conf.bfdd === '' ? conf.bfdd : `${conf.bfdd}\n`);
   const startLog = file('start.log', '');
   const zserv = join(dir, 'zserv.api');
   const procs: FrrStarted['procs'] = [];
-  const logsTail = () => ['start.log', 'zebra.log', 'bgpd.log'].map((l) => `--- ${join(dir, l)}\n${tail(join(dir, l), 10)}`).join('\n');
+  const daemons = conf.bfdd === undefined ? (['zebra', 'bgpd'] as const) : (['zebra', 'bfdd', 'bgpd'] as const);
+  const logs = ['start.log', ...daemons.map((d) => `${d}.log`)];
+  const logsTail = () => logs.map((l) => `--- ${join(dir, l)}\n${tail(join(dir, l), 10)}`).join('\n');
 
-  for (const daemon of ['zebra', 'bgpd'] as const) {
+  for (const daemon of daemons) {
     const pidFile = join(dir, `${daemon}.pid`);
     const log = join(dir, `${daemon}.log`);
     const args = ['-d', '-f', join(dir, `${daemon}.conf`), '-i', pidFile, '-z', zserv, '--vty_socket', dir, '-P', '0', '--log', `file:${log}`];
@@ -92,7 +97,7 @@ export async function startFrr(
     throw new LabError(`${e.message}\n${logsTail()}`);
   });
   // FRR skips config lines it rejects and runs on without them: fail now instead of timing out later.
-  const rejected = ['start.log', 'zebra.log', 'bgpd.log']
+  const rejected = logs
     .flatMap((l) => tail(join(dir, l), 1000).split('\n'))
     .filter((l) => /on config line \d+|reading below line|Unknown command/i.test(l));
   if (rejected.length > 0) throw new LabError(`FRR in ${ns} rejected lines of its config:\n${rejected.join('\n')}`);

@@ -8,7 +8,7 @@ import { existsSync } from 'node:fs';
 import { waitConverged, type HostConvergence } from './converge.js';
 import { teardown, type DownResult } from './down.js';
 import { firstLine } from './exec.js';
-import { failover, type FailoverReport } from './failover.js';
+import { failover, type FailMode, type FailoverReport } from './failover.js';
 import { pingMatrix, summarise, summariseByFamily, type MatrixSummary, type PingResult } from './ping.js';
 import { loadTopology, podPairs, selectVariant, type FamilyName, type SelectOptions, type Selection } from './plan.js';
 import { DEFAULT_STATE_DIR, LabError, readState, type LabState } from './state.js';
@@ -22,6 +22,8 @@ export interface TestOptions extends UpOptions {
   pingWindowMs?: number;
   /** After the matrix, take this node (a ToR) down under a continuous ping and measure the loss. */
   fail?: string;
+  /** How `fail` goes down: its links (default) or silent with its links up (failover.ts). */
+  failMode?: FailMode;
 }
 
 export interface TestReport {
@@ -84,7 +86,7 @@ export async function labTest(file: string, o: TestOptions = {}): Promise<TestRe
   let fo: FailoverReport | undefined;
   if (o.fail !== undefined) {
     try {
-      fo = await failover(t, state, { node: o.fail, progress: say });
+      fo = await failover(t, state, { node: o.fail, ...(o.failMode ? { mode: o.failMode } : {}), progress: say });
     } catch (e) {
       if (!(e instanceof LabError)) throw e;
       note(e.message);

@@ -157,6 +157,12 @@ const tor = z.strictObject({
   /** FRR configuration for bgpd (remember `no bgp ebgp-requires-policy`). */
   frr: z.string().min(1),
   zebra: z.string().default(''),
+  /**
+   * bfdd.conf: BFD profiles (`bfd` / ` profile NAME` / `  transmit-interval 100` ...) that bgpd's
+   * `neighbor X bfd profile NAME` uses. bfdd runs on the ToR when this is given or when `frr` has
+   * a `neighbor X bfd` line (see torNeedsBfdd).
+   */
+  bfdd: z.string().optional(),
 });
 
 const relationOutcomes = {
@@ -208,6 +214,13 @@ export type PodSpec = Topology['x-weft']['pods'][string];
 export type Outcome = z.output<typeof outcome>;
 export type Expectation = z.output<typeof expectation>;
 export type Encapsulation = z.output<typeof encapsulation>;
+
+export type TorSpec = Topology['x-weft']['tors'][string];
+
+/** Whether a ToR needs FRR's bfdd: it has a bfdd config or bgpd's config turns BFD on for a neighbor. */
+export function torNeedsBfdd(spec: TorSpec): boolean {
+  return spec.bfdd !== undefined || /^\s*neighbor\s+\S+\s+bfd\b/m.test(spec.frr);
+}
 
 export type Role = 'host' | 'pod' | 'router' | 'tor' | 'bridge' | 'plain';
 

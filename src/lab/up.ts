@@ -2,7 +2,9 @@
  * `weft lab up`: realises a topology on network namespaces, in this order:
  *   1. one namespace per node, wl-<id>-<node> (id random per run), lo up, rp_filter off, IPv6
  *      duplicate address detection off (addresses are usable at once: no 1-2 s DAD wait); IPv4
- *      and IPv6 forwarding on hosts, routers and ToRs;
+ *      and IPv6 forwarding on hosts, routers and ToRs; on hosts also ignore_routes_with_linkdown
+ *      (IPv4 and IPv6): a next hop whose link lost carrier is skipped by the kernel at once, so a
+ *      dual-homed host stops sending flows into a dead uplink before BGP or BFD notices;
  *   2. a Linux bridge (named after the node) in each `kind: bridge` node;
  *   3. a veth pair per link (an end on a bridge node becomes a bridge port);
  *   4. each host's underlay addresses on its interfaces (IPv6 ones with nodad);
@@ -11,7 +13,7 @@
  *      be a blackhole route without hiding its pods; IPv6 alike (address6/128, default via
  *      POD_GATEWAY6, a /128 route to the pod);
  *   6. every node's `exec` lines (sh -c, with the node's env);
- *   7. FRR (zebra + bgpd) on each ToR;
+ *   7. FRR (zebra + bgpd, and bfdd when the ToR's config uses BFD) on each ToR;
  *   8. one `weft agent` per host, detached, its control socket in the lab directory.
  * Every namespace and PID is written to the state file as soon as it exists. On any failure what
  * was made is torn down again before the error is reported.
@@ -28,7 +30,7 @@ import { startFrr } from './frr.js';
 import { agentConfigs, loadTopology, selectVariant, type SelectOptions, type Selection } from './plan.js';
 import { isGone, track } from './processes.js';
 import { DEFAULT_STATE_DIR, LabError, readState, removeState, writeState, type LabState } from './state.js';
-import { hostUplinks, podHostInterface, roleOf, splitEndpoint, type Topology } from './topology.js';
+import { hostUplinks, podHostInterface, roleOf, splitEndpoint, torNeedsBfdd, type Topology } from './topology.js';
 import { NotRecoverable, waitFor } from './wait.js';
 
 export interface UpOptions extends SelectOptions {
@@ -169,6 +171,7 @@ async function realise(
       await ip(node, 'link', 'set', 'dev', 'lo', 'up');
       await sysctl(node, 'net.ipv4.conf.all.rp_filter=0', 'net.ipv4.conf.default.rp_filter=0', 'net.ipv6.conf.all.accept_dad=0', 'net.ipv6.conf.default.accept_dad=0');
       if (role === 'host' || role === 'router' || role === 'tor') await sysctl(node, 'net.ipv4.ip_forward=1', 'net.ipv6.conf.all.forwarding=1');
+      if (role === 'host') await sysctl(node, 'net.ipv4.conf.all.ignore_routes_with_linkdown=1', 'net.ipv6.conf.all.ignore_routes_with_linkdown=1');
     });
   }
   say(`namespaces: ${nodes.length} created`);
@@ -246,11 +249,12 @@ async function realise(
 
   // 7. FRR
   for (const [tor, spec] of Object.entries(x.tors)) {
-    const started = await startFrr(nsOf(tor), join(dir, `frr-${tor}`), { bgpd: spec.frr, zebra: spec.zebra }, (tr, log) => {
+    const conf = { bgpd: spec.frr, zebra: spec.zebra, ...(torNeedsBfdd(spec) ? { bfdd: spec.bfdd ?? '' } : {}) };
+    const started = await startFrr(nsOf(tor), join(dir, `frr-${tor}`), conf, (tr, log) => {
       state.processes.push({ pid: tr.pid, startTime: tr.startTime, label: tr.label, node: tor, log });
       writeState(stateDir, state);
     });
-    say(`frr: ${tor}: zebra ${started.procs[0].tracked.pid}, bgpd ${started.procs[1].tracked.pid}`);
+    say(`frr: ${tor}: ${started.procs.map((p) => `${p.tracked.label.split('@')[0]} ${p.tracked.pid}`).join(', ')}`);
   }
 
   // 8. agents

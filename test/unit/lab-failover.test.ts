@@ -1,7 +1,7 @@
 // The failover check's arithmetic: loss and the longest gap from the answered sequence numbers,
 // and the next hops of `ip -json route show PREFIX` (single and multipath routes).
 import { describe, expect, it } from 'vitest';
-import { lossOf, parseNexthops } from '../../src/lab/failover.js';
+import { lossOf, parseNexthops, silentRuleset } from '../../src/lab/failover.js';
 
 describe('lossOf', () => {
   it('no loss: every sequence number answered', () => {
@@ -16,6 +16,20 @@ describe('lossOf', () => {
   it('losses at the start and at the end count; no reply after the failure is not recovered', () => {
     expect(lossOf([3, 4, 5], 9, 20, 5)).toEqual({ sent: 9, received: 3, lost: 6, longestGapMs: 4 * 20, recovered: false });
     expect(lossOf([], 4, 50, 0)).toMatchObject({ lost: 4, longestGapMs: 200, recovered: false });
+  });
+});
+
+describe('silentRuleset', () => {
+  it('drops every frame in and out of the given interfaces (netdev ingress and egress), in a table of its own', () => {
+    expect(silentRuleset(['eth1', 'eth2'])).toBe(
+      [
+        'table netdev weft-lab-silent {',
+        '  chain in { type filter hook ingress devices = { eth1, eth2 } priority -500; policy drop; }',
+        '  chain out { type filter hook egress devices = { eth1, eth2 } priority -500; policy drop; }',
+        '}',
+        '',
+      ].join('\n'),
+    );
   });
 });
 

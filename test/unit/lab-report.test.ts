@@ -72,7 +72,7 @@ describe('weft lab test report', () => {
 
   it('prints the failover check: routes before and after, each pair\'s loss, the verdict', () => {
     const f: FailoverReport = {
-      node: 'tor1', links: ['tor1:eth1 (to h1:eth1)'], intervalMs: 50, detectionMs: 9000,
+      node: 'tor1', mode: 'link-down', links: ['tor1:eth1 (to h1:eth1)'], intervalMs: 50, detectionMs: 9000,
       before: [{ host: 'h1', block: '10.244.2.0/26', nexthops: [{ via: '10.78.1.10', dev: 'eth1' }, { via: '10.78.2.10', dev: 'eth2' }] }],
       after: [{ host: 'h1', block: '10.244.2.0/26', nexthops: [{ via: '10.78.2.10', dev: 'eth2' }] }],
       convergedMs: 7420,
@@ -87,5 +87,6 @@ describe('weft lab test report', () => {
     const bad = failoverLines({ ...f, convergedMs: undefined, ok: false, problems: ['routes through tor1 were still there 24 s after it went down'] }).join('\n');
     expect(bad).toContain('routes through tor1 never went');
     expect(bad).toContain('NOT as expected:\n  routes through tor1 were still there 24 s after it went down');
+    expect(failoverLines({ ...f, mode: 'silent' })[1]).toMatch(/^failover: tor1 silent, links up \(tor1:eth1/);
   });
 });

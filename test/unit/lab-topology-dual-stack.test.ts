@@ -3,9 +3,9 @@
 // with their relation and expectation, and bad IPv6 / uplink settings get path-qualified problems.
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { hostLinks } from '../../src/lab/failover.js';
+import { detectionTimeMs, hostLinks } from '../../src/lab/failover.js';
 import { agentConfigFor, agentConfigs, loadTopology, podPairs, relation, selectVariant } from '../../src/lab/plan.js';
-import { hostUplinks, nodeAddresses, parseTopology } from '../../src/lab/topology.js';
+import { hostUplinks, nodeAddresses, parseTopology, torNeedsBfdd } from '../../src/lab/topology.js';
 import { problemsOf } from '../helpers/config-problems.js';
 import { dualStackTopology } from '../helpers/lab-topologies.js';
 
@@ -60,8 +60,8 @@ describe('labs/dual-tor.clab.yml', () => {
     expect(h2.listen).toEqual({ address: '0.0.0.0', port: 179 });
     expect(h2.mesh).toEqual({ enabled: false });
     expect(h2.peers).toEqual([
-      { address: '10.78.1.12', asn: 65001, holdTime: 9 },
-      { address: '10.78.2.12', asn: 65001, holdTime: 9 },
+      { address: '10.78.1.12', asn: 65001, holdTime: 9, bfd: { interval: 100, multiplier: 3 } },
+      { address: '10.78.2.12', asn: 65001, holdTime: 9, bfd: { interval: 100, multiplier: 3 } },
     ]);
     expect(h2.dataplane).toEqual({ underlayDevice: 'eth1' });
     expect(hostUplinks(t['x-weft'].hosts.h2)).toEqual([
@@ -85,6 +85,41 @@ describe('labs/dual-tor.clab.yml', () => {
     expect(hostLinks(t, 'tor2').map((l) => `${l.host}:${l.hostIface}`)).toEqual(['h1:eth2', 'h2:eth2', 'h3:eth2']);
     expect(relation(t, 'pod1a', 'pod2a')).toBe('crossSubnet');
     expect(podPairs(t, sel)).toHaveLength(30);
+  });
+
+  it('BFD 100 ms x 3 on every host-ToR session: the hosts\' peers, bfdd with a profile of the same timers on the ToRs', () => {
+    expect(detectionTimeMs(t)).toBe(300);
+    for (const [tor, net] of [['tor1', 1], ['tor2', 2]] as const) {
+      const spec = t['x-weft'].tors[tor];
+      expect(torNeedsBfdd(spec)).toBe(true);
+      for (const h of [11, 13, 15]) expect(spec.frr).toContain(`neighbor 10.78.${net}.${h} bfd profile rack`);
+      expect(spec.bfdd?.replace(/\s+/g, ' ')).toContain('bfd profile rack transmit-interval 100 receive-interval 100 detect-multiplier 3');
+    }
+  });
+});
+
+describe('detection time and bfdd', () => {
+  const withPeers = (peers: Record<string, unknown>[]) => {
+    const v = dual();
+    v['x-weft'].hosts.h1.peers = peers;
+    return parseTopology(v, 'x');
+  };
+
+  it('per peer: BFD interval x multiplier when on, else its hold time (else the lab timers); the largest', () => {
+    expect(detectionTimeMs(withPeers([]))).toBe(9000); // the lab default hold time
+    expect(detectionTimeMs(withPeers([{ address: '10.0.0.1', asn: 1, holdTime: 30 }]))).toBe(30_000);
+    expect(detectionTimeMs(withPeers([{ address: '10.0.0.1', asn: 1, bfd: { interval: 100, multiplier: 3 } }]))).toBe(300);
+    expect(detectionTimeMs(withPeers([{ address: '10.0.0.1', asn: 1, bfd: true }]))).toBe(900);
+    expect(detectionTimeMs(withPeers([{ address: '10.0.0.1', asn: 1, bfd: { interval: 100, multiplier: 3, enabled: false } }]))).toBe(9000);
+    expect(detectionTimeMs(withPeers([{ address: '10.0.0.1', asn: 1, bfd: { interval: 200 } }, { address: '10.0.0.2', asn: 1, bfd: false, holdTime: 3 }]))).toBe(3000);
+  });
+
+  it('a ToR gets bfdd when it has a bfdd config or a `neighbor X bfd` line', () => {
+    const needs = (frr: string, bfdd?: string) => torNeedsBfdd({ frr, zebra: '', ...(bfdd === undefined ? {} : { bfdd }) });
+    expect(needs('router bgp 1\n neighbor 10.0.0.1 remote-as 2\n')).toBe(false);
+    expect(needs('router bgp 1\n neighbor 10.0.0.1 remote-as 2\n neighbor 10.0.0.1 bfd\n')).toBe(true);
+    expect(needs('router bgp 1\n neighbor fd00::1 bfd profile fast\n')).toBe(true);
+    expect(needs('router bgp 1\n', 'bfd\n')).toBe(true);
   });
 });
 

@@ -17,6 +17,8 @@ interface Bound {
 export class MemoryNetwork {
   private bound: Bound[] = [];
   private frozen = new Set<string>();
+  /** Hosts whose sends fail (an uplink down: ENETUNREACH), reported through the socket's onError. */
+  private unreachable = new Set<string>();
   /** Every datagram sent, for assertions. */
   readonly sent: { from: DatagramFrom; to: DatagramFrom; bytes: Uint8Array; ttl: number | undefined }[] = [];
 
@@ -31,6 +33,10 @@ export class MemoryNetwork {
           port: o.port,
           send: (bytes, to, port) => {
             if (b.closed || this.frozen.has(host)) return;
+            if (this.unreachable.has(host)) {
+              o.onError?.(new Error(`send ENETUNREACH ${to}:${port}`));
+              return;
+            }
             const from = { address: address ?? host, port: o.port };
             this.sent.push({ from, to: { address: to, port }, bytes, ttl: o.ttl });
             this.deliver(from, to, port, bytes);
@@ -41,6 +47,15 @@ export class MemoryNetwork {
         };
       },
     };
+  }
+
+  /** A host whose sends fail with ENETUNREACH (its uplink is down) until `reachable`. */
+  cutOff(host: string): void {
+    this.unreachable.add(host);
+  }
+
+  reachable(host: string): void {
+    this.unreachable.delete(host);
   }
 
   /** A host that neither sends nor receives (SIGSTOP) until thawed. */

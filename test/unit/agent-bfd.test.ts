@@ -229,3 +229,22 @@ describe('BFD in the agent (in-process)', () => {
     await s.agent.shutdown();
   });
 });
+
+describe('BFD socket errors', () => {
+  it('an uplink down (every send fails with ENETUNREACH) is logged once a minute, not once a packet', async () => {
+    const lines: Record<string, unknown>[] = [];
+    const log = pino({ level: 'info' }, { write: (l: string) => void lines.push(JSON.parse(l) as Record<string, unknown>) });
+    const scheduler = new ManualScheduler();
+    const net = new MemoryNetwork();
+    const svc = new BfdService(log, { scheduler, datagrams: net.host(A) });
+    net.cutOff(A);
+    svc.add(B, { desiredMinTxUs: 100_000, requiredMinRxUs: 100_000, detectMult: 3 });
+    await scheduler.advance(10_000);
+    const errors = () => lines.filter((l) => l.event === 'bfd.socket-error');
+    expect(errors()).toEqual([expect.objectContaining({ peer: B, error: `send ENETUNREACH ${B}:${PORT}` })]);
+    await scheduler.advance(60_000);
+    expect(errors()).toHaveLength(2);
+    expect(errors()[1].repeatedBefore).toBeGreaterThan(50);
+    svc.closeAll();
+  });
+});

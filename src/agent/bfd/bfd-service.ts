@@ -167,6 +167,7 @@ export class BfdService {
       session.error ??= `cannot bind UDP ${this.port}`;
     }
     let lastError = '';
+    const onSendError = this.errorLogger(session.peerAddress);
     for (let attempt = 0; attempt < 16; attempt++) {
       const port = BFD_SOURCE_PORT_MIN + Math.floor(this.random() * (BFD_SOURCE_PORT_MAX - BFD_SOURCE_PORT_MIN + 1));
       try {
@@ -175,7 +176,7 @@ export class BfdService {
           address: localAddress,
           port,
           ttl: 255,
-          onError: (e) => logEvent(this.log, 'bfd.socket-error', { peer: session.peerAddress, error: e.message }),
+          onError: onSendError,
         });
         session.attach(sock);
         return;
@@ -185,6 +186,27 @@ export class BfdService {
     }
     session.error = `no source port in ${BFD_SOURCE_PORT_MIN}-${BFD_SOURCE_PORT_MAX}: ${lastError}`;
     logEvent(this.log, 'bfd.socket-error', { peer: session.peerAddress, error: session.error });
+  }
+
+  /**
+   * A session's socket errors, logged once per kind and minute: with an uplink down every packet
+   * fails the same way (ENETUNREACH several times a second), and one line says it.
+   */
+  private errorLogger(peer: string): (e: Error) => void {
+    let last = '';
+    let at = -Infinity;
+    let repeated = 0;
+    return (e) => {
+      const now = this.opts.scheduler.now();
+      if (e.message === last && now - at < 60_000) {
+        repeated++;
+        return;
+      }
+      logEvent(this.log, 'bfd.socket-error', { peer, error: e.message, ...(repeated > 0 ? { repeatedBefore: repeated } : {}) });
+      last = e.message;
+      at = now;
+      repeated = 0;
+    };
   }
 
   /**

@@ -464,6 +464,9 @@ describe.skipIf(skipReason !== undefined)('interop: IPv6 (and IPv4) blocks with 
           // Reported, not retried as a failing kernel line.
           expect(dp.lineErrors).toBe(0);
           expect((await kernelRoutes(lab, w6x.ns, 'weft')).find((x) => x.dst === b4)).toBeUndefined();
+          // `weft routes` says why it is not in the kernel, too.
+          const again = (await w6x.routes()).find((x) => x.prefix === b4);
+          expect(again?.why).toContain(`next hop ${D[d].b4} of ${id} is on no connected subnet of this host: not written`);
         });
       }
 

@@ -489,6 +489,11 @@ export class DataplaneBridge implements RouteSink {
     return d.route && d.route.prefix !== prefix ? { ...d, route: { ...d.route, prefix } } : d;
   }
 
+  /** The data plane's last word on a prefix it did not write ("P: why"), if any. */
+  problem(prefixText: string): string | undefined {
+    return this.dp?.stats.problems.find((m) => m.startsWith(`${prefixText}: `));
+  }
+
   /** The VXLAN device name routes use (for checking kernel routes). */
   get vxlanDevice(): string {
     return this.devices.vxlan?.device ?? VXLAN_DEVICE;

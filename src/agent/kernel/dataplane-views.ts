@@ -17,6 +17,8 @@ export interface ViewSource {
   readonly driver: IpDriver;
   readonly vxlanDevice: string;
   decision(prefix: Prefix): RouteDecision | undefined;
+  /** Why the data plane did not write a prefix's route (its last plan), if it did not. */
+  problem?(prefixText: string): string | undefined;
 }
 
 /** Weft's routes in the kernel now (both families). */
@@ -71,6 +73,10 @@ export async function annotateRoutes(src: ViewSource, views: RouteView[]): Promi
     v.shape = d?.shape ?? 'none';
     v.why = d?.reason ?? 'no data-plane decision yet';
     v.installed = installed(src, p, d, kernel);
+    // A route the planner refused (a next hop on no connected subnet, a foreign route in the
+    // slot): the why says so, not only `weft status`.
+    const problem = v.installed ? undefined : src.problem?.(v.prefix);
+    if (problem !== undefined) v.why = `${v.why}; ${problem.slice(problem.indexOf(': ') + 2)}`;
     const via = decisionVia(d);
     if (via.length > 0) v.via = via;
   }

@@ -48,6 +48,9 @@ import { countUpdates } from './peers/peer.js';
 import { ribInput, type InputRefusal } from './peers/update-input.js';
 import { LoggingSink, TeeSink, type RouteSink } from './kernel/route-sink.js';
 import { DataplaneBridge } from './kernel/dataplane-bridge.js';
+import { HostProtection, type FirewallMembers } from './kernel/host-protection.js';
+import { nftRunner, type NftRunner } from './kernel/nft-runner.js';
+import { canonicalAddress } from '../lib/address.js';
 
 export type { PeerEntry };
 
@@ -66,6 +69,8 @@ export interface AgentOptions {
   loadConfig?: (source: string) => LoadedConfig;
   /** Run the kernel data plane in this network namespace (tests); default: the agent's own. */
   netns?: string;
+  /** How host protection runs nft (default: nft, in `netns`). */
+  nft?: NftRunner;
 }
 
 export class Agent implements AgentView {
@@ -97,6 +102,8 @@ export class Agent implements AgentView {
   private gr: GracefulRestart | undefined;
   /** The kernel data plane (dataplane-bridge.ts); undefined when dataplane.enabled is false. */
   readonly dataplane: DataplaneBridge | undefined;
+  /** weft's nftables table (kernel/host-protection.ts). */
+  private readonly hostProtection: HostProtection;
 
   constructor(
     private loaded: LoadedConfig,
@@ -129,6 +136,27 @@ export class Agent implements AgentView {
       importPolicyChanged: (e) => this.reapplyImportPolicy(e),
     }, { scheduler: this.scheduler, transport: this.transport, datagrams: opts.datagrams });
     this.entries = this.peers.entries;
+    this.hostProtection = new HostProtection({
+      config: () => this.config,
+      members: () => this.firewallMembers(),
+      runner: opts.nft ?? nftRunner(opts.netns),
+      scheduler: this.scheduler,
+      log,
+      // A table left from hostProtection on is removed only by an agent that owns the host's kernel.
+      removeWhenOff: opts.nft !== undefined || (c.dataplane.enabled && opts.ipDriver === undefined),
+    });
+  }
+
+  /** Who may reach this host's BGP, VXLAN and BFD ports: the configured sessions (host-protection.ts). */
+  private firewallMembers(): FirewallMembers {
+    const specs = [...this.entries.values()].map((e) => e.spec);
+    const addr = (a: string) => canonicalAddress(a);
+    const bfd = specs.filter((s) => s.bfd !== undefined).map((s) => addr(s.address));
+    return {
+      bgp: specs.map((s) => addr(s.address)),
+      vxlan: specs.filter((s) => s.kind === 'mesh').map((s) => addr(s.address)),
+      bfd: bfd.length > 0 ? bfd : undefined,
+    };
   }
 
   get routerId(): string {
@@ -176,10 +204,16 @@ export class Agent implements AgentView {
       await this.dataplane?.start();
       this.startGracefulRestart();
       this.peers.apply('start');
+      // The firewall is in place (or adopted) before weft listens; refuses to start without it.
+      await this.hostProtection.start();
       this.listener = new Listener((addr) => this.entries.get(addr)?.peer, this.log, { transport: this.transport, scheduler: this.scheduler, passwords: () => this.peers.passwords() });
-      this.peers.onApplied = () => this.updateListenerKeys();
+      this.peers.onApplied = () => {
+        this.updateListenerKeys();
+        this.hostProtection.update('peers');
+      };
       this.listenPort = await this.listener.listen(this.config.listen.address, this.config.listen.port);
     } catch (e) {
+      this.hostProtection.stop();
       this.peers.closeAll('weft agent failed to start');
       await this.stopServers();
       throw e;
@@ -232,6 +266,7 @@ export class Agent implements AgentView {
     this.dataplane?.freeze();
     logEvent(this.log, 'agent.shutdown', { message });
     this.gr?.stop();
+    this.hostProtection.stop(); // the table stays: the host stays protected while weft is down
     this.peers.closeAll(message, mode);
     this.flush();
     await this.stopServers();
@@ -279,6 +314,7 @@ export class Agent implements AgentView {
     this.localBlockSet.apply(poolsChanged);
     if (poolsChanged || JSON.stringify(old.vxlan) !== JSON.stringify(this.config.vxlan)) this.dataplane?.reconfigure();
     const d = this.peers.apply('reload');
+    this.hostProtection.update('reload');
     if (poolsChanged) this.reapplyImportPolicies();
     const summary = {
       added: d.add.map((s) => s.id),
@@ -579,6 +615,7 @@ export class Agent implements AgentView {
       peers: [...this.entries.values()].map((e) => peerStatus(this, e)),
       bfdDropped: { ...this.peers.bfd.dropped },
       ...(this.dataplane ? { dataplane: this.dataplane.status() } : {}),
+      hostProtection: this.hostProtection.status(),
     };
   }
 }

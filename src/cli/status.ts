@@ -68,6 +68,20 @@ export function formatDataplane(st: AgentStatus): string {
   );
 }
 
+/** The host protection line of `weft status`: table, set sizes, drops, last check and error. */
+export function formatHostProtection(st: AgentStatus): string {
+  const h = st.hostProtection;
+  if (!h) return '';
+  if (!h.enabled) return 'host protection: off (hostProtection.enabled: false)\n';
+  const sets = Object.entries(h.sets).map(([k, n]) => `${k} ${n}`).join(', ');
+  const drops = Object.entries(h.dropped).filter(([, n]) => n > 0).map(([k, n]) => `${n} ${k}`).join(', ');
+  return (
+    `host protection: table ${h.table}; sets: ${sets || '(not written yet)'}; dropped: ${drops || 'none'}; ` +
+    `writes ${h.writes}, repairs ${h.repairs}${h.lastReconcile ? `; checked ${ago(h.lastReconcile)} ago` : ''}` +
+    `${h.lastError ? `; last error: ${h.lastError}` : ''}\n`
+  );
+}
+
 export function formatStatus(st: AgentStatus): string {
   const head =
     `node ${st.node.name}  AS ${st.node.asn}  router id ${st.node.routerId}  address ${st.node.address}` +
@@ -76,6 +90,7 @@ export function formatStatus(st: AgentStatus): string {
     `Loc-RIB ${st.rib.prefixes} prefixes (${st.rib.local} local)  blocks: ${st.blocks.join(' ') || '(none)'}\n` +
     (st.memory ? `memory: RSS ${st.memory.rssMiB} MiB, JS heap ${st.memory.heapUsedMiB} of ${st.memory.heapTotalMiB} MiB\n` : '') +
     formatDataplane(st) +
+    formatHostProtection(st) +
     '\n';
   if (st.peers.length === 0) return `${head}no peers configured\n`;
   const table = formatTable<PeerStatusView>(st.peers, [
@@ -152,7 +167,11 @@ Description:
 
   Above the table: the data plane's underlay device and MTU, and the MTU containers must use
   (underlay - 50 when a pool may use VXLAN, - 20 for IP-in-IP, the underlay MTU when no pool
-  tunnels), the kernel routes by shape, batches applied and lines that failed.
+  tunnels), the kernel routes by shape, batches applied and lines that failed. Host protection
+  (hostProtection in --json): weft's nftables table inet weft, the size of each set (bgp4/bgp6:
+  peers and mesh members allowed to the BGP port; vxlan4/vxlan6: members allowed to send VXLAN;
+  bfd4/bfd6; vnis), packets dropped per rule, transactions written, repairs of a table found
+  flushed or deleted, the last check and the last error.
 
 Exit status:
   0  the agent answered

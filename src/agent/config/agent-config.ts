@@ -182,6 +182,18 @@ export const agentConfigSchema = z.strictObject({
       port: port.default(4789),
     })
     .default({ vni: 4096, port: 4789 }),
+  /**
+   * Host protection (issue 13): weft's nftables table `inet weft` lets only peers and mesh members
+   * reach the BGP port, only mesh members (with weft's VNIs) the VXLAN port, only BFD peers the BFD
+   * ports; nothing else is touched. checkInterval: seconds between read-backs (repairs a flushed
+   * or deleted table). Off by default until proven (agent/kernel/host-protection.ts).
+   */
+  hostProtection: z
+    .strictObject({
+      enabled: z.boolean().default(false),
+      checkInterval: z.number().min(0.1).max(60).default(1),
+    })
+    .default({ enabled: false, checkInterval: 1 }),
 });
 
 export type AgentConfig = z.output<typeof agentConfigSchema>;

@@ -184,6 +184,27 @@ export interface AgentStatus {
   peers: PeerStatusView[];
   /** The kernel data plane (absent when dataplane.enabled is false). */
   dataplane?: DataplaneStatus;
+  /** Host protection, weft's nftables table (agent/kernel/host-protection.ts). */
+  hostProtection?: HostProtectionStatus;
+}
+
+/** `weft status`: host protection (issue 13). */
+export interface HostProtectionStatus {
+  enabled: boolean;
+  /** "inet weft" */
+  table: string;
+  /** Elements per set: bgp4/bgp6 (peers and members), vxlan4/vxlan6 (members), bfd4/bfd6, vnis. */
+  sets: Record<string, number>;
+  /** Packets dropped so far, per rule (bgp-v4, vxlan-vni, ...), from the last read-back. */
+  dropped: Record<string, number>;
+  /** Transactions written (start, changes, repairs). */
+  writes: number;
+  /** Times the table was found missing or altered and written again. */
+  repairs: number;
+  /** The last read-back (ISO time). */
+  lastReconcile?: string;
+  lastWrite?: string;
+  lastError?: string;
 }
 
 export interface RouteView {

@@ -68,6 +68,7 @@ function checkRules(peer: FuzzPeer, a: InternedAttrs, p: Prefix): void {
     if (a.communities.includes(WellKnownCommunity.NO_EXPORT)) fail('NO_EXPORT sent to eBGP');
     if (a.localPref !== undefined) fail('LOCAL_PREF sent to eBGP');
     if (a.originatorId !== undefined || a.clusterList.length > 0) fail('ORIGINATOR_ID / CLUSTER_LIST sent to eBGP');
+    if (a.tunnelEncap !== undefined) fail('TUNNEL_ENCAPSULATION sent to eBGP (RFC 9012 11)');
     const first = a.asPath[0];
     if (first === undefined || first.kind !== 'sequence' || first.asns[0] !== peer.info.localAsn) fail('our AS is not first');
     const self = typeof p === 'number' ? peer.export.nextHopSelf.ipv4 : peer.export.nextHopSelf.ipv6;

@@ -8,10 +8,10 @@
  * and AS4_AGGREGATOR from 2-octet-AS speakers (RFC 6793).
  */
 import { v4Prefix, type Prefix, type V4Prefix } from '../../src/lib/prefix.js';
-import { attr } from '../../src/wire/attr-build.js';
+import { attr, vxlanTunnelAttribute } from '../../src/wire/attr-build.js';
 import { AS_TRANS, AttrFlag, WellKnownCommunity } from '../../src/wire/iana.js';
 import { v4PrefixSize, v6PrefixSize } from '../../src/wire/nlri.js';
-import { familyKey, type AsPathSegment, type ExtCommunity, type PathAttribute, type UpdateMessage, type WireOptions } from '../../src/wire/types.js';
+import { familyKey, type AsPathSegment, type ExtCommunity, type PathAttribute, type TunnelTlv, type UpdateMessage, type WireOptions } from '../../src/wire/types.js';
 import { encodeUpdate } from '../../src/wire/update.js';
 import type { Rng } from './rng.js';
 
@@ -100,8 +100,23 @@ function baseAttributes(rng: Rng, peer: GenPeer, v4NextHop: boolean): { attrs: P
     attrs.push(attr.originatorId(rng.chance(0.1) ? '10.0.1.9' : `10.0.2.${1 + rng.int(200)}`)); // 10.0.1.9: ours (a loop)
     attrs.push(attr.clusterList(rng.chance(0.1) ? ['10.0.1.9'] : ['10.7.7.7']));
   }
+  if (rng.chance(0.1)) attrs.push(tunnelEncap(rng));
   if (rng.chance(0.1)) attrs.push(attr.unknown(200 + rng.int(40), rng.bytes(rng.int(40)), rng.chance(0.8) ? OT : AttrFlag.OPTIONAL));
   return { attrs, head };
+}
+
+/**
+ * An RFC 9012 Tunnel Encapsulation attribute: VXLAN with a VNI, maybe a MAC and an IPv4 / IPv6
+ * egress; sometimes an unknown sub-TLV in it (kept byte for byte) or a second, IP-in-IP, tunnel.
+ */
+function tunnelEncap(rng: Rng): PathAttribute {
+  const mac = rng.chance(0.5) ? `02:00:0a:00:${rng.int(256).toString(16).padStart(2, '0')}:01` : undefined;
+  const egress = rng.pick([undefined, `10.0.${rng.int(4)}.${1 + rng.int(250)}`, `fd00::${(1 + rng.int(250)).toString(16)}`]);
+  const a = vxlanTunnelAttribute(rng.int(0x1000000), mac, egress);
+  const tunnels: TunnelTlv[] = [...a.tunnels];
+  if (rng.chance(0.3)) tunnels[0] = { ...tunnels[0], subTlvs: [...tunnels[0].subTlvs, { type: 'unknown', code: rng.pick([64, 126, 200, 254]), data: rng.bytes(rng.int(20)) }] };
+  if (rng.chance(0.3)) tunnels.push({ tunnelType: 7, subTlvs: [{ type: 'egress-endpoint', address: `10.0.${rng.int(4)}.${1 + rng.int(250)}` }, { type: 'udp-port', port: 1 + rng.int(0xffff) }] });
+  return { ...a, tunnels };
 }
 
 const EXT: ((rng: Rng) => ExtCommunity)[] = [

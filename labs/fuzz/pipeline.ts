@@ -12,7 +12,7 @@ import { parsePrefix } from '../../src/lib/prefix.js';
 import { AdjRibOut } from '../../src/rib/export.js';
 import { Rib, type Change } from '../../src/rib/loc-rib.js';
 import { compileExportPolicy, compileImportPolicy } from '../../src/rib/policy.js';
-import { attr } from '../../src/wire/attr-build.js';
+import { attr, vxlanTunnelAttribute } from '../../src/wire/attr-build.js';
 import { isWireError } from '../../src/wire/errors.js';
 import { decodeMessage } from '../../src/wire/message.js';
 import type { BgpMessage, UpdateMessage } from '../../src/wire/types.js';
@@ -66,10 +66,14 @@ export class Pipeline {
     this.out.onChanges(cs);
   }
 
-  /** An own block, as the agent originates it (RFC 9012 encapsulation, router MAC). */
+  /** An own block, as the agent originates it (RFC 9012 encapsulation community and attribute, router MAC). */
   private local(p: Prefix): void {
     this.changes(
-      this.rib.localAdd(p, [attr.origin(0), attr.extCommunities([{ type: 'encapsulation', tunnelType: 8 }, { type: 'router-mac', mac: '02:00:0a:00:01:09' }])]),
+      this.rib.localAdd(p, [
+        attr.origin(0),
+        attr.extCommunities([{ type: 'encapsulation', tunnelType: 8 }, { type: 'router-mac', mac: '02:00:0a:00:01:09' }]),
+        vxlanTunnelAttribute(4096, '02:00:0a:00:01:09'),
+      ]),
     );
   }
 

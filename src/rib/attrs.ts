@@ -13,7 +13,8 @@
  * were interned but never retained (an UPDATE whose prefixes were all refused).
  */
 import { AS_TRANS, AttrFlag, AttrType } from '../wire/iana.js';
-import type { AsPathSegment, ExtCommunity, PathAttribute } from '../wire/types.js';
+import { tunnelTlvsKey } from '../wire/attr-tunnel-encap.js';
+import type { AsPathSegment, ExtCommunity, PathAttribute, TunnelTlv } from '../wire/types.js';
 
 export interface Aggregator {
   readonly asn: number;
@@ -38,6 +39,8 @@ export interface InternedAttrs {
   readonly clusterList: readonly string[];
   readonly atomicAggregate: boolean;
   readonly aggregator?: Aggregator;
+  /** RFC 9012 Tunnel Encapsulation: the Tunnel TLVs (those RFC 9012 13 removes are not here). */
+  readonly tunnelEncap?: readonly TunnelTlv[];
   /** Unknown optional transitive attributes, kept to be passed on (RFC 4271 5). */
   readonly unknown: readonly Extract<PathAttribute, { type: 'unknown' }>[];
   /** RFC 4271 9.1.2.2 a: AS_SET counts 1, AS_SEQUENCE its AS count, confederation segments 0. */
@@ -96,6 +99,7 @@ export function partsFromAttributes(attributes: readonly PathAttribute[], nextHo
   let atomicAggregate = false;
   let aggregator: Aggregator | undefined;
   let as4Aggregator: Aggregator | undefined;
+  let tunnelEncap: readonly TunnelTlv[] | undefined;
   const unknown: Extract<PathAttribute, { type: 'unknown' }>[] = [];
   for (const a of attributes) {
     switch (a.type) {
@@ -113,6 +117,7 @@ export function partsFromAttributes(attributes: readonly PathAttribute[], nextHo
       case 'cluster-list': clusterList = a.clusterIds; break;
       case 'ext-communities': extCommunities = a.communities; break;
       case 'large-communities': largeCommunities = a.communities; break;
+      case 'tunnel-encap': tunnelEncap = a.tunnels; break;
       case 'mp-reach': if (nh === '' && a.reach.nextHop.length > 0) nh = a.reach.nextHop[0]; break;
       case 'mp-unreach': break;
       case 'unknown':
@@ -136,6 +141,7 @@ export function partsFromAttributes(attributes: readonly PathAttribute[], nextHo
     clusterList,
     atomicAggregate,
     aggregator,
+    tunnelEncap,
     unknown,
   };
 }
@@ -187,6 +193,7 @@ export function keyOf(p: AttrParts): string {
   if (p.originatorId !== undefined) k += `|9=${p.originatorId}`;
   if (p.clusterList.length > 0) k += `|10=${p.clusterList.join(',')}`;
   if (p.extCommunities.length > 0) k += `|16=${p.extCommunities.map(extKey).join(',')}`;
+  if (p.tunnelEncap !== undefined) k += `|23=${tunnelTlvsKey(p.tunnelEncap)}`;
   if (p.largeCommunities.length > 0) k += `|32=${p.largeCommunities.map((c) => c.join(':')).join(',')}`;
   for (const u of p.unknown) k += `|u${u.code}/${u.flags & (AttrFlag.OPTIONAL | AttrFlag.TRANSITIVE | AttrFlag.PARTIAL)}=${hex(u.data)}`;
   return k;
@@ -218,6 +225,7 @@ export function toPathAttributes(a: InternedAttrs): PathAttribute[] {
   if (a.originatorId !== undefined) out.push({ type: 'originator-id', flags: ON, originatorId: a.originatorId });
   if (a.clusterList.length > 0) out.push({ type: 'cluster-list', flags: ON, clusterIds: a.clusterList as string[] });
   if (a.extCommunities.length > 0) out.push({ type: 'ext-communities', flags: OT, communities: a.extCommunities as ExtCommunity[] });
+  if (a.tunnelEncap !== undefined) out.push({ type: 'tunnel-encap', flags: OT, tunnels: a.tunnelEncap as TunnelTlv[] });
   if (a.largeCommunities.length > 0) {
     out.push({ type: 'large-communities', flags: OT, communities: a.largeCommunities as [number, number, number][] });
   }

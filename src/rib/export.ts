@@ -220,6 +220,9 @@ export class AdjRibOut {
         med: local ? a.med : undefined,
         originatorId: undefined,
         clusterList: [],
+        // RFC 9012 11: "For each EBGP session, filtering of the attribute on outgoing UPDATEs
+        // MUST be enabled by default."
+        tunnelEncap: undefined,
       });
     }
     let reflected = false;

@@ -195,8 +195,12 @@ export class Rib {
     if (u.announced.length === 0) return changes;
     const received = u.attrs === undefined || Array.isArray(u.attrs) ? this.interner.intern((u.attrs ?? []) as PathAttribute[], u.nextHop) : (u.attrs as InternedAttrs);
     let attrs = received;
-    // RFC 4271 5.1.5: LOCAL_PREF "received from an external peer ... MUST be ignored".
-    if (ps.info.type === 'ebgp' && attrs.localPref !== undefined) attrs = this.interner.derive(attrs, { localPref: undefined });
+    // RFC 4271 5.1.5: LOCAL_PREF "received from an external peer ... MUST be ignored". RFC 9012
+    // 11: "For each external BGP (EBGP) session, filtering of the attribute [Tunnel Encapsulation]
+    // on incoming UPDATEs MUST be enabled by default."
+    if (ps.info.type === 'ebgp' && (attrs.localPref !== undefined || attrs.tunnelEncap !== undefined)) {
+      attrs = this.interner.derive(attrs, { localPref: undefined, tunnelEncap: undefined });
+    }
     const refused = this.loopCheck(ps.info, attrs) ?? unusableNextHop(u.announced[0], attrs);
     if (refused !== undefined) {
       // The whole UPDATE is refused; an earlier route for these prefixes is withdrawn.

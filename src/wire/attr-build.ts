@@ -6,7 +6,9 @@
 import { ATTRIBUTES, type AttrOf, type KnownAttrType } from './attributes.js';
 import { sequenceSegments } from './attr-as-path.js';
 import { AttrFlag } from './iana.js';
-import type { AsPathSegment, ExtCommunity, MpReach, MpUnreach, PathAttribute } from './types.js';
+import { canonicalAddress, isIpv4, isIpv6 } from '../lib/address.js';
+import { TunnelType } from './iana.js';
+import type { AsPathSegment, ExtCommunity, MpReach, MpUnreach, PathAttribute, TunnelSubTlv, TunnelTlv } from './types.js';
 
 function flagsOf(t: KnownAttrType): number {
   return ATTRIBUTES[t].flags;
@@ -69,6 +71,12 @@ export const attr = {
     flags: flagsOf('large-communities'),
     communities: communities.map(([g, a, b]): [number, number, number] => [g, a, b]),
   }),
+  /** RFC 9012 Tunnel Encapsulation (optional transitive). */
+  tunnelEncap: (tunnels: readonly TunnelTlv[]): AttrOf<'tunnel-encap'> => ({
+    type: 'tunnel-encap',
+    flags: flagsOf('tunnel-encap'),
+    tunnels: tunnels.map((t) => ({ tunnelType: t.tunnelType, subTlvs: [...t.subTlvs] })),
+  }),
   /** An attribute weft does not know, optional transitive unless flags say otherwise. */
   unknown: (code: number, data: Uint8Array, flags: number = AttrFlag.OPTIONAL | AttrFlag.TRANSITIVE): PathAttribute => ({
     type: 'unknown',
@@ -77,3 +85,22 @@ export const attr = {
     data,
   }),
 } as const;
+
+/**
+ * The RFC 9012 Tunnel Encapsulation attribute of one VXLAN tunnel (tunnel type 8): an
+ * Encapsulation sub-TLV with the VNI (V bit) and, when given, the inner destination MAC (M bit;
+ * RFC 9012 3.2.1), and the Tunnel Egress Endpoint (RFC 9012 3.1: exactly one per TLV; address
+ * family 0, "the address of the next hop", when no egress address is given). Throws a plain
+ * Error for a VNI outside 0..2^24-1, a MAC that is not "aa:bb:cc:dd:ee:ff" or an egress that is
+ * not an IPv4 / IPv6 address (caller bugs).
+ */
+export function vxlanTunnelAttribute(vni: number, mac?: string, egress?: string): AttrOf<'tunnel-encap'> {
+  if (!Number.isInteger(vni) || vni < 0 || vni > 0xffffff) throw new Error(`VNI ${vni} is out of range 0..16777215`);
+  if (mac !== undefined && !/^[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5}$/.test(mac)) throw new Error(`not a MAC address: ${JSON.stringify(mac)}`);
+  if (egress !== undefined && !isIpv4(egress) && !isIpv6(egress)) throw new Error(`not an IP address: ${JSON.stringify(egress)}`);
+  const subTlvs: TunnelSubTlv[] = [
+    { type: 'egress-endpoint', address: egress === undefined ? undefined : canonicalAddress(egress) },
+    { type: 'encapsulation', vni, mac: mac?.toLowerCase() },
+  ];
+  return attr.tunnelEncap([{ tunnelType: TunnelType.VXLAN, subTlvs }]);
+}

@@ -23,6 +23,7 @@ import * as basic from './attr-basic.js';
 import * as asPath from './attr-as-path.js';
 import * as comm from './attr-communities.js';
 import * as mp from './attr-mp.js';
+import * as tunnel from './attr-tunnel-encap.js';
 
 /** The PathAttribute variant with the given `type`. */
 export type { AttrOf };
@@ -85,6 +86,9 @@ export const ATTRIBUTES: { readonly [K in KnownAttrType]: AttrRow<K> } = {
   'as4-aggregator': { type: 'as4-aggregator', code: AttrType.AS4_AGGREGATOR, name: 'AS4_AGGREGATOR', flags: OPTIONAL_TRANSITIVE, onError: 'attribute-discard', decode: asPath.decodeAs4Aggregator, encode: asPath.encodeAs4Aggregator },
   // RFC 8092 3 optional transitive; RFC 8092 6: treat-as-withdraw
   'large-communities': { type: 'large-communities', code: AttrType.LARGE_COMMUNITY, name: 'LARGE_COMMUNITY', flags: OPTIONAL_TRANSITIVE, onError: 'treat-as-withdraw', decode: comm.decodeLargeCommunities, encode: comm.encodeLargeCommunities },
+  // RFC 9012 2 optional transitive; RFC 9012 13: a malformed attribute (TLV framing, no valid
+  // Tunnel TLV, Transitive bit clear) is treat-as-withdraw
+  'tunnel-encap': { type: 'tunnel-encap', code: AttrType.TUNNEL_ENCAPSULATION, name: 'TUNNEL_ENCAPSULATION', flags: OPTIONAL_TRANSITIVE, onError: 'treat-as-withdraw', decode: tunnel.decodeTunnelEncap, encode: tunnel.encodeTunnelEncap },
 };
 
 /** Rows indexed by type code (undefined for codes weft does not know). */

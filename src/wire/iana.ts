@@ -63,6 +63,7 @@ export const AttrType = {
   EXTENDED_COMMUNITIES: 16, // RFC 4360
   AS4_PATH: 17, // RFC 6793
   AS4_AGGREGATOR: 18, // RFC 6793
+  TUNNEL_ENCAPSULATION: 23, // RFC 9012 2
   LARGE_COMMUNITY: 32, // RFC 8092
 } as const;
 
@@ -166,6 +167,17 @@ export const ExtCommunityType = {
 
 /** IANA BGP Tunnel Encapsulation Attribute Tunnel Types (RFC 9012). */
 export const TunnelType = { L2TPV3: 1, GRE: 2, IP_IN_IP: 7, VXLAN: 8, NVGRE: 9, MPLS: 10, VXLAN_GPE: 12, GENEVE: 19 } as const;
+
+/** IANA BGP Tunnel Encapsulation Attribute Sub-TLVs (RFC 9012 3): types 0-127 have a 1-octet length, 128-255 two. */
+export const TunnelSubTlvType = {
+  ENCAPSULATION: 1, // RFC 9012 3.2
+  PROTOCOL_TYPE: 2, // RFC 9012 3.4.1
+  COLOR: 4, // RFC 9012 3.4.2
+  EGRESS_ENDPOINT: 6, // RFC 9012 3.1
+  DS_FIELD: 7, // RFC 9012 3.3.1
+  UDP_DESTINATION_PORT: 8, // RFC 9012 3.3.2
+  EMBEDDED_LABEL_HANDLING: 9, // RFC 9012 3.5
+} as const;
 
 /** RFC 1997 well-known communities. */
 export const WellKnownCommunity = {

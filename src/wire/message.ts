@@ -13,6 +13,7 @@ import { assertNever } from '../lib/assert-never.js';
 import { toHex } from '../lib/hex.js';
 import { formatPrefix } from '../lib/prefix.js';
 import { WireError } from './errors.js';
+import { tunnelTypeName } from './attr-tunnel-encap.js';
 import { frameAt } from './framer.js';
 import { MAX_EXTENDED_MESSAGE_LENGTH, MAX_MESSAGE_LENGTH, MessageType } from './iana.js';
 import { decodeKeepalive, encodeKeepalive } from './keepalive.js';
@@ -104,6 +105,8 @@ function attributeView(a: PathAttribute): unknown {
   if (a.type === 'communities') return { ...a, communities: a.communities.map((c) => `${Math.floor(c / 65536)}:${c % 65536}`) };
   if (a.type === 'large-communities') return { ...a, communities: a.communities.map((c) => c.join(':')) };
   if (a.type === 'mp-reach') return { ...a, reach: { ...a.reach, nlri: a.reach.nlri.map(formatPrefix) } };
+  // RFC 9012: each Tunnel TLV with its IANA tunnel type name next to the number.
+  if (a.type === 'tunnel-encap') return { ...a, tunnels: a.tunnels.map((t) => ({ tunnelType: t.tunnelType, name: tunnelTypeName(t.tunnelType), subTlvs: t.subTlvs })) };
   if (a.type === 'mp-unreach') return { ...a, unreach: { ...a.unreach, withdrawn: a.unreach.withdrawn.map(formatPrefix) } };
   return a;
 }

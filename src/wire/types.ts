@@ -91,6 +91,36 @@ export type ExtCommunity =
   | { type: 'raw'; hex: string };
 
 /**
+ * A sub-TLV of a Tunnel TLV (RFC 9012 3). Known sub-TLVs are read into fields; `raw` holds the
+ * received value when it is not the canonical encoding of those fields (reserved bits or fields
+ * that RFC 9012 says to disregard on receipt but propagate unchanged), and is what gets written
+ * back. A sub-TLV weft does not know, or a known one that is malformed (RFC 9012 13: "treated as
+ * if it were an unrecognized sub-TLV"), is kept as { type: 'unknown', code, data }.
+ */
+export type TunnelSubTlv =
+  /** RFC 9012 3.2.1 / 3.2.2 Encapsulation sub-TLV of VXLAN (8) and NVGRE (9): V bit -> vni, M bit -> mac. */
+  | { type: 'encapsulation'; vni?: number; mac?: string; raw?: Uint8Array }
+  /** RFC 9012 3.4.1 Protocol Type: the Ethertype of the payload. */
+  | { type: 'protocol-type'; etherType: number }
+  /** RFC 9012 3.4.2 Color: the Color Extended Community's color value. */
+  | { type: 'color'; color: number; raw?: Uint8Array }
+  /** RFC 9012 3.1 Tunnel Egress Endpoint: undefined address = Address Family 0 (the next hop). */
+  | { type: 'egress-endpoint'; address?: string; raw?: Uint8Array }
+  /** RFC 9012 3.3.1 DS Field. */
+  | { type: 'ds-field'; ds: number }
+  /** RFC 9012 3.3.2 UDP Destination Port. */
+  | { type: 'udp-port'; port: number }
+  /** RFC 9012 3.5 Embedded Label Handling: 1 payload of MPLS with embedded label, 2 no embedded label. */
+  | { type: 'embedded-label-handling'; handling: number }
+  | { type: 'unknown'; code: number; data: Uint8Array };
+
+/** One Tunnel TLV of the Tunnel Encapsulation attribute (RFC 9012 2), sub-TLVs in wire order. */
+export interface TunnelTlv {
+  tunnelType: number;
+  subTlvs: TunnelSubTlv[];
+}
+
+/**
  * MP_REACH_NLRI (RFC 4760 3). nextHop holds one address, or two for IPv6 (global, then
  * link-local, RFC 2545 3). For families other than IPv4/IPv6 unicast/multicast the NLRI are kept
  * as bytes in `raw`.
@@ -134,6 +164,12 @@ export type PathAttribute =
   | { type: 'as4-path'; flags: number; segments: AsPathSegment[] }
   | { type: 'as4-aggregator'; flags: number; asn: number; address: string }
   | { type: 'large-communities'; flags: number; communities: [number, number, number][] }
+  /**
+   * RFC 9012 2: Tunnel Encapsulation. `removed` lists the TLVs RFC 9012 13 says to ignore and
+   * remove before the route is passed on (a malformed Tunnel Egress Endpoint, or not exactly
+   * one); they are never encoded.
+   */
+  | { type: 'tunnel-encap'; flags: number; tunnels: TunnelTlv[]; removed?: { tunnelType: number; data: Uint8Array; why: string }[] }
   | { type: 'unknown'; flags: number; code: number; data: Uint8Array };
 
 /** The attribute of one type (the row types of attributes.ts). */

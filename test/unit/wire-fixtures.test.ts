@@ -62,7 +62,7 @@ const MESSAGE_CODE = { open: 1, update: 2, notification: 3, keepalive: 4, 'route
 const ATTR_CODE: Record<Exclude<PathAttribute['type'], 'unknown'>, number> = {
   origin: 1, 'as-path': 2, 'next-hop': 3, med: 4, 'local-pref': 5, 'atomic-aggregate': 6, aggregator: 7,
   communities: 8, 'originator-id': 9, 'cluster-list': 10, 'mp-reach': 14, 'mp-unreach': 15,
-  'ext-communities': 16, 'as4-path': 17, 'as4-aggregator': 18, 'large-communities': 32,
+  'ext-communities': 16, 'as4-path': 17, 'as4-aggregator': 18, 'tunnel-encap': 23, 'large-communities': 32,
 }; // prettier-ignore
 const CAP_CODE: Record<Exclude<Capability['type'], 'unknown'>, number> = {
   multiprotocol: 1, 'route-refresh': 2, 'extended-next-hop': 5, 'extended-message': 6, 'graceful-restart': 64,

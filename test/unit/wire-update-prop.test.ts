@@ -8,6 +8,7 @@ import { WireError } from '../../src/wire/errors.js';
 import { packUpdates } from '../../src/wire/update-pack.js';
 import type { AsPathSegment, MpReach, MpUnreach, PathAttribute, UpdateMessage, WireOptions } from '../../src/wire/types.js';
 import { decodeUpdate, encodeUpdate } from '../../src/wire/update.js';
+import { tunnelTlvsArb } from '../helpers/tunnel-encap-arb.js';
 
 const u16 = fc.integer({ min: 0, max: 0xffff });
 const u32 = fc.tuple(u16, u16).map(([hi, lo]) => hi * 65536 + lo);
@@ -99,6 +100,7 @@ function allAttributes(opts: WireOptions): fc.Arbitrary<Record<PathAttribute['ty
       flags: flags('large-communities'),
       communities: fc.array(fc.tuple(u32, u32, u32), { minLength: 1, maxLength: 15 }),
     }),
+    'tunnel-encap': fc.record({ type: fc.constant('tunnel-encap' as const), flags: flags('tunnel-encap'), tunnels: tunnelTlvsArb }),
     unknown: fc.record({ type: fc.constant('unknown' as const), flags: fc.integer({ min: 0x80, max: 0xf0 }).map((f) => f & 0xf0), code: unknownCode, data: fc.uint8Array({ maxLength: 100 }) }),
   });
 }

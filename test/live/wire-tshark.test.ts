@@ -5,7 +5,7 @@
 //
 // Observed with TShark 4.0.17 (Debian 12): it dissects every field sent here, including the FQDN
 // capability, RFC 9003 shutdown text, RFC 7313 subtypes, the RFC 9012 encapsulation extended
-// community, the EVPN Router's MAC and large communities, so no attribute needs a raw-byte
+// community, the RFC 9012 Tunnel Encapsulation attribute (VXLAN), the EVPN Router's MAC and large communities, so no attribute needs a raw-byte
 // fallback. Raw bytes are still compared end to end: what the sink received is byte for byte
 // what weft encoded.
 import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
@@ -76,18 +76,18 @@ function prefixes(tree: Tree, field: string): string[] {
 /** IANA capability codes, in the order scenario.ts lists the capabilities. */
 const CAP_CODES = ['1', '1', '2', '70', '65', '64', '69', '73'];
 /**
- * RFC 4271 4.3 / RFC 4760 / RFC 4360 / RFC 8092 flags (Optional, Transitive, Extended Length).
+ * RFC 4271 4.3 / RFC 4760 / RFC 4360 / RFC 9012 / RFC 8092 flags (Optional, Transitive, Extended Length).
  * packUpdates sets Extended Length on both MP attributes; the End-of-RIB's empty MP_UNREACH_NLRI
  * goes without it (EOR_FLAGS).
  */
 const ATTR_FLAGS: Record<string, string> = {
   '1': '0x40', '2': '0x40', '3': '0x40', '4': '0x80', '5': '0x40', '7': '0xc0', '8': '0xc0',
-  '9': '0x80', '10': '0x80', '14': '0x90', '15': '0x90', '16': '0xc0', '32': '0xc0',
+  '9': '0x80', '10': '0x80', '14': '0x90', '15': '0x90', '16': '0xc0', '23': '0xc0', '32': '0xc0',
 };
 const EOR_FLAGS: Record<string, string> = { '15': '0x80' };
-const V4_ATTR_CODES = ['1', '2', '3', '4', '5', '7', '8', '9', '10', '16', '32'];
+const V4_ATTR_CODES = ['1', '2', '3', '4', '5', '7', '8', '9', '10', '16', '23', '32'];
 /** RFC 7606 5.1: MP_REACH_NLRI first; no NEXT_HOP with IPv6-only NLRI (RFC 4760 3). */
-const V6_ATTR_CODES = ['14', '1', '2', '4', '5', '7', '8', '9', '10', '16', '32'];
+const V6_ATTR_CODES = ['14', '1', '2', '4', '5', '7', '8', '9', '10', '16', '23', '32'];
 const TYPE_OF: Record<S.Kind, string> = {
   open: '1', keepalive: '4', 'v4-withdraw': '2', 'v6-withdraw': '2', 'v4-announce': '2', 'v6-announce': '2',
   'eor-v4': '2', 'eor-v6': '2', 'route-refresh': '5', notification: '3',
@@ -132,6 +132,16 @@ function checkCommonAttributes(m: Tree): void {
   expect(ext[1]!['bgp.ext_com.type']).toBe('0x06');
   expect(ext[1]!['bgp.ext_com.stype_tr_evpn']).toBe('0x03');
   expect(ext[1]!['bgp.ext_com_evpn.esi.router_mac']).toBe(A.routerMac);
+  // RFC 9012 2: one Tunnel TLV, VXLAN (8), holding the Tunnel Egress Endpoint (6; 3.1: Reserved,
+  // Address Family 1, the address) and the VXLAN Encapsulation sub-TLV (1; 3.2.1: V and M set).
+  expect(strs(m, 'bgp.update.encaps_tunnel_tlv_type')).toEqual(['8']);
+  expect(strs(m, 'bgp.update.encaps_tunnel_subtlv_type')).toEqual(['6', '1']);
+  const vtepHex = A.vtep.split('.').map((o) => Number(o).toString(16).padStart(2, '0')).join(':');
+  expect(one(m, 'bgp.update.encaps_tunnel_tlv_subtlv.value')).toBe(`00:00:00:00:00:01:${vtepHex}`);
+  expect(one(m, 'bgp.update.encaps_tunnel_tlv_subtlv.vxlan.flags')).toBe('0xc0');
+  expect(one(m, 'bgp.update.encaps_tunnel_tlv_subtlv.vxlan.vnid')).toBe(`0x${A.vni.toString(16).padStart(6, '0')}`);
+  expect(one(m, 'bgp.update.encaps_tunnel_tlv_subtlv.vxlan.mac')).toBe(A.routerMac);
+  expect(one(m, 'bgp.update.encaps_tunnel_tlv_subtlv.vxlan.reserved')).toBe('0x0000');
   const large = objects(m, 'bgp.large_communities_tree').map((l) =>
     ['ga', 'ldp1', 'ldp2'].map((f) => String(l[`bgp.large_communities.${f}`])).join(':'),
   );

@@ -3,6 +3,7 @@
 // plain values here, never with weft's own decoder.
 import { parsePrefix, type Prefix } from '../../../src/lib/prefix.js';
 import { attr, packUpdates } from '../../../src/wire/update-pack.js';
+import { vxlanTunnelAttribute } from '../../../src/wire/attr-build.js';
 import { endOfRibBytes } from '../../../src/wire/eor.js';
 import { Afi, CeaseSubcode, Origin, Safi, TunnelType, WellKnownCommunity } from '../../../src/wire/iana.js';
 import { encodeMessage } from '../../../src/wire/message.js';
@@ -86,6 +87,8 @@ export const ATTRS = {
   ] as [number, number, number][],
   tunnelType: TunnelType.VXLAN,
   routerMac: '02:42:0a:00:00:01',
+  vni: 4096,
+  vtep: '10.0.1.11',
   originatorId: '10.0.0.9',
   clusterList: ['10.0.0.100', '10.0.0.101'],
   aggregatorAs: 4200000001,
@@ -107,6 +110,7 @@ function attributes(withNextHop: boolean) {
       { type: 'encapsulation', tunnelType: ATTRS.tunnelType },
       { type: 'router-mac', mac: ATTRS.routerMac },
     ]),
+    vxlanTunnelAttribute(ATTRS.vni, ATTRS.routerMac, ATTRS.vtep),
     attr.largeCommunities(ATTRS.large),
   ];
 }

@@ -24,7 +24,7 @@ export class DeletionWatch {
     this.routes = ix;
     this.neigh = new Set(ix.neigh.map((n) => n.address));
     this.macs = new Set(ix.fdb.map((f) => f.mac));
-    this.links = new Set([base.vxlan?.device, base.vxlan6?.device, base.ipip?.device].filter((d): d is string => d !== undefined));
+    this.links = new Set([base.vxlan?.device, base.vxlan6?.device, ...(base.vxlanOther ?? []).map((d) => d.device), base.ipip?.device].filter((d): d is string => d !== undefined));
   }
 
   /**

@@ -70,6 +70,6 @@ export class DesiredRoutes {
 
   /** The VXLAN devices (over IPv4, over IPv6): their FDB and neighbours are read too. */
   get vxlanDevices(): string[] {
-    return [this.base.vxlan?.device ?? VXLAN_DEVICE, this.base.vxlan6?.device ?? VXLAN6_DEVICE];
+    return [this.base.vxlan?.device ?? VXLAN_DEVICE, this.base.vxlan6?.device ?? VXLAN6_DEVICE, ...(this.base.vxlanOther ?? []).map((d) => d.device)];
   }
 }

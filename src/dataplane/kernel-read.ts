@@ -4,7 +4,7 @@
  */
 import type { IpDriver } from './ip-driver.js';
 import { parseConnected, parseFdb, parseLinks, parseNeigh, parseNexthops, parseRoutes, type KernelRoute, type KernelState } from './kernel-state.js';
-import { VXLAN_DEVICE } from './model.js';
+import { isVniDevice, VXLAN_DEVICE } from './model.js';
 
 /** The VXLAN devices (weft.vxlan, weft.vxlan6): FDB and neighbours are read per device. */
 type VxlanDevices = string | readonly string[];
@@ -38,6 +38,9 @@ export async function readKernelRest(d: IpDriver, vxlanDevice: VxlanDevices, dev
     connected: parseConnected(all),
   };
   for (const l of links) for (const link of parseLinks(l)) state.links[link.name] = link;
+  // Per-VNI devices of ours that are not asked for by name (a pool's VNI was removed): the
+  // planner deletes them.
+  for (const link of parseLinks(all)) if (isVniDevice(link.name) && !(link.name in state.links)) state.links[link.name] = link;
   return state;
 }
 

@@ -47,6 +47,8 @@ export interface RemoteRoute {
    */
   nexthops?: readonly NodeRef[];
   shape: RouteShape;
+  /** A VXLAN route of an overlay other than the default VNI: that VNI's device carries it. */
+  vni?: number;
   /** Why this shape (decideShape's reason): for `weft explain`. */
   reason: string;
 }
@@ -79,11 +81,23 @@ export interface DesiredState {
   vxlan?: VxlanDevice;
   /** The VXLAN device over the IPv6 underlay (weft.vxlan6), for next hops that are IPv6 addresses. */
   vxlan6?: VxlanDevice;
+  /** The devices of the other VNIs (pools with their own `vni`): weft-<vni>, weft6-<vni>. */
+  vxlanOther?: VxlanDevice[];
   ipip?: IpipDevice;
 }
 
 export const VXLAN_DEVICE = 'weft.vxlan';
 export const VXLAN6_DEVICE = 'weft.vxlan6';
+
+/** The device of a VNI other than the default one, per underlay family (at most 14 characters). */
+export function vniDeviceName(family: 4 | 6, vni: number): string {
+  return `${family === 4 ? 'weft' : 'weft6'}-${vni}`;
+}
+
+/** Whether a device name is one of weft's per-VNI VXLAN devices (weft-<vni>, weft6-<vni>). */
+export function isVniDevice(name: string): boolean {
+  return /^weft6?-\d{1,8}$/.test(name);
+}
 export const IPIP_DEVICE = 'tunl0';
 /** Calico's default VXLAN VNI. */
 export const DEFAULT_VNI = 4096;
@@ -198,6 +212,8 @@ export function nodeVtep(node: NodeRef, prefix?: Prefix): { mac: string; address
 }
 
 export interface VxlanOptions {
+  /** Device name (default: weft.vxlan / weft.vxlan6 by the local address's family). */
+  device?: string;
   underlayDevice: string;
   localAddress: string;
   underlayMtu: number;
@@ -214,7 +230,7 @@ export interface VxlanOptions {
 export function vxlanDevice(o: VxlanOptions): VxlanDevice {
   const v4 = isIpv4(o.localAddress);
   const dev: VxlanDevice = {
-    device: v4 ? VXLAN_DEVICE : VXLAN6_DEVICE,
+    device: o.device ?? (v4 ? VXLAN_DEVICE : VXLAN6_DEVICE),
     family: v4 ? 4 : 6,
     vni: o.vni ?? DEFAULT_VNI,
     port: o.port ?? VXLAN_PORT,

@@ -14,7 +14,7 @@
  */
 import { formatPrefix, parsePrefix, prefixContains, prefixLength } from '../lib/prefix.js';
 import { isWeftRoute, sortHops, type KernelConnected, type KernelFdb, type KernelHop, type KernelLink, type KernelNeigh, type KernelRoute, type KernelState } from './kernel-state.js';
-import { nodeVtep, underlayFamily, VXLAN6_DEVICE, VXLAN_DEVICE, WEFT_PROTO, type DesiredState, type IpipDevice, type NodeRef, type RemoteRoute, type VxlanDevice } from './model.js';
+import { isVniDevice, nodeVtep, underlayFamily, VXLAN6_DEVICE, VXLAN_DEVICE, WEFT_PROTO, type DesiredState, type IpipDevice, type NodeRef, type RemoteRoute, type VxlanDevice } from './model.js';
 
 export type Tool = 'ip' | 'bridge';
 export type Stage = 'device' | 'entry' | 'route' | 'delete';
@@ -227,23 +227,33 @@ function planIpip(k: KernelLink | undefined, d: IpipDevice | undefined): DeviceP
   return { lines, deletes: [], fresh: !k, link: { name: d.device, mtu: d.mtu, mac: k?.mac, up: true, kind: 'ipip', addrs: k?.addrs ?? [] } };
 }
 
-/** The VXLAN devices of a desired state, by name (weft.vxlan over IPv4, weft.vxlan6 over IPv6). */
-function vxlanSlots(desired: DesiredState): { name: string; want: VxlanDevice | undefined }[] {
-  return [
+/**
+ * The VXLAN devices of a desired state, by name (weft.vxlan over IPv4, weft.vxlan6 over IPv6, and
+ * weft-<vni> / weft6-<vni> for the other VNIs), plus per-VNI devices the kernel has that are no
+ * longer wanted (they go).
+ */
+function vxlanSlots(desired: DesiredState, kernel: KernelState): { name: string; want: VxlanDevice | undefined }[] {
+  const slots: { name: string; want: VxlanDevice | undefined }[] = [
     { name: desired.vxlan?.device ?? VXLAN_DEVICE, want: desired.vxlan },
     { name: desired.vxlan6?.device ?? VXLAN6_DEVICE, want: desired.vxlan6 },
+    ...(desired.vxlanOther ?? []).map((d) => ({ name: d.device, want: d })),
   ];
+  for (const name of Object.keys(kernel.links)) if (isVniDevice(name) && !slots.some((x) => x.name === name)) slots.push({ name, want: undefined });
+  return slots;
 }
 
-/** The VXLAN device a route to `node` goes through: the one over the node's underlay family. */
-export function vxlanFor(node: NodeRef, desired: DesiredState): VxlanDevice | undefined {
-  return underlayFamily(node) === 4 ? desired.vxlan : desired.vxlan6;
+/** The VXLAN device a route to `node` goes through: the one over the node's underlay family, of the route's VNI. */
+export function vxlanFor(node: NodeRef, desired: DesiredState, vni?: number): VxlanDevice | undefined {
+  const fam = underlayFamily(node);
+  if (vni !== undefined) return desired.vxlanOther?.find((d) => d.family === fam && d.vni === vni);
+  return fam === 4 ? desired.vxlan : desired.vxlan6;
 }
 
 /** The kernel route of a VXLAN route (gateway per nodeVtep), or why there is none. */
 export function vxlanSpec(dst: string, r: RemoteRoute, desired: DesiredState): RouteSpec | string {
-  const dev = vxlanFor(r.node, desired);
-  if (!dev) return `${dst}: shape vxlan via ${r.node.name} (IPv${underlayFamily(r.node)} underlay) but no VXLAN device over IPv${underlayFamily(r.node)} is configured`;
+  const dev = vxlanFor(r.node, desired, r.vni);
+  const of = r.vni !== undefined ? ` for VNI ${r.vni}` : '';
+  if (!dev) return `${dst}: shape vxlan via ${r.node.name} (IPv${underlayFamily(r.node)} underlay) but no VXLAN device over IPv${underlayFamily(r.node)}${of} is configured`;
   const v = nodeVtep(r.node, r.prefix);
   return { dst, type: 'unicast', gateway: v.address, dev: dev.device, onlink: v.onlink };
 }
@@ -251,7 +261,7 @@ export function vxlanSpec(dst: string, r: RemoteRoute, desired: DesiredState): R
 export function plan(kernel: KernelState, desired: DesiredState): Plan {
   const problems: string[] = [];
   const ipipName = desired.ipip?.device ?? 'tunl0';
-  const vxs = vxlanSlots(desired).map((x) => ({ ...x, plan: planVxlan(kernel.links[x.name], x.want, x.name) }));
+  const vxs = vxlanSlots(desired, kernel).map((x) => ({ ...x, plan: planVxlan(kernel.links[x.name], x.want, x.name) }));
   const ipip = planIpip(kernel.links[ipipName], desired.ipip);
   const fresh = new Set(vxs.filter((x) => x.plan.fresh).map((x) => x.name));
   const gone = (dev: string | undefined) => (dev !== undefined && fresh.has(dev)) || (ipip.fresh && dev === ipipName);

@@ -198,7 +198,7 @@ export class RouteIndex {
   ): RoutePlan {
     const collector = sink ? undefined : new Collector();
     const out = sink ?? collector!;
-    const vxlanDevs = [desired.vxlan?.device, desired.vxlan6?.device].filter((d): d is string => d !== undefined);
+    const vxlanDevs = [desired.vxlan?.device, desired.vxlan6?.device, ...(desired.vxlanOther ?? []).map((d) => d.device)].filter((d): d is string => d !== undefined);
     let needFull = false;
     for (const p of changed) {
       const r = want(p);

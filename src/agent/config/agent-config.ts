@@ -96,6 +96,12 @@ const pool = z.strictObject({
   blockSize: z.number().int().min(0).max(128),
   encapsulation: z.enum(['never', 'always', 'crossSubnet']).default('crossSubnet'),
   tunnel: z.enum(['vxlan', 'ipip']).default('vxlan'),
+  /**
+   * The VXLAN VNI of this pool's overlay (default: vxlan.vni). Pools with different VNIs are
+   * separate overlays: each VNI has its own VXLAN device (weft.vxlan / weft.vxlan6 for vxlan.vni,
+   * weft-<vni> / weft6-<vni> for the others).
+   */
+  vni: z.number().int().min(1).max(16777215).optional(),
 });
 
 export const agentConfigSchema = z.strictObject({
@@ -227,6 +233,7 @@ function semanticChecks(c: AgentConfig): { problems: string[]; warnings: string[
   c.pools.forEach((p, i) => {
     const len = prefixLength(p.cidr);
     if (p.blockSize < len || p.blockSize > full(p.cidr)) at(['pools', i, 'blockSize'], `must be between the pool length /${len} and /${full(p.cidr)}`);
+    if (p.vni !== undefined && p.tunnel !== 'vxlan') at(['pools', i, 'vni'], `is a VXLAN setting, but the pool's tunnel is ${p.tunnel}`);
     c.pools.forEach((q, j) => {
       if (j > i && (prefixContains(p.cidr, q.cidr) || prefixContains(q.cidr, p.cidr))) {
         at(['pools', j, 'cidr'], `${formatPrefix(q.cidr)} overlaps pools[${i}] ${formatPrefix(p.cidr)}`);

@@ -32,7 +32,7 @@ import type { IpDriver } from '../../dataplane/ip-driver.js';
 import { Iproute2Driver } from '../../dataplane/iproute2.js';
 import { readKernelState } from '../../dataplane/kernel-read.js';
 import { isWeftRoute, type KernelState } from '../../dataplane/kernel-state.js';
-import { IPIP_DEVICE, VXLAN6_DEVICE, VXLAN_DEVICE, type DesiredState, type RemoteRoute } from '../../dataplane/model.js';
+import { IPIP_DEVICE, isVniDevice, VXLAN6_DEVICE, VXLAN_DEVICE, type DesiredState, type RemoteRoute } from '../../dataplane/model.js';
 import { underlayAddresses } from '../config/config-helpers.js';
 import type { Change } from '../../rib/loc-rib.js';
 import type { Path } from '../../rib/peer.js';
@@ -76,7 +76,7 @@ const family = (p: Prefix) => (isV4(p) ? '1/1' : '2/1');
  * and the node names (only shown: in `weft routes` and the reasons).
  */
 function contextKey(c: DesiredContext): { kernel: string; names: string } {
-  const pools = c.pools.map((p) => `${p.cidr}:${p.encapsulation}:${p.tunnel}`).join(',');
+  const pools = c.pools.map((p) => `${p.cidr}:${p.encapsulation}:${p.tunnel}:${p.vni ?? ''}`).join(',');
   const names = c.nodeNames ? [...c.nodeNames].map(([a, n]) => `${a}=${n}`).join(',') : '';
   const other = `${c.otherAddress ?? ''}|${c.otherUnderlay?.device ?? ''}|${c.otherUnderlay?.mtu ?? ''}`;
   return { kernel: `${c.nodeAddress}|${other}|${c.localBlocks.join(',')}|${pools}|${c.underlayDevice}|${c.underlayMtu}|${c.vni}|${c.port}`, names };
@@ -232,13 +232,15 @@ export class DataplaneBridge implements RouteSink {
       const gw = gws[0];
       const reason = `kept from before the restart until End-of-RIB from ${gw} or the grace period`;
       let route: RemoteRoute;
-      if (r.dev === VXLAN_DEVICE || r.dev === VXLAN6_DEVICE) {
+      if (r.dev === VXLAN_DEVICE || r.dev === VXLAN6_DEVICE || (r.dev !== undefined && isVniDevice(r.dev))) {
         const onDev = (e: { dev?: string }) => (e.dev ?? VXLAN_DEVICE) === r.dev;
         const mac = k.neigh.find((n) => n.address === gw && onDev(n))?.lladdr;
         const underlay = (mac && k.fdb.find((f) => f.mac === mac && onDev(f))?.dst) || gw;
         const node: RemoteRoute['node'] = { name: underlay, underlayAddress: underlay, ...(mac ? { mac } : {}) };
         if (r.onlink) node.vtepAddress = gw; // IPv4 over weft.vxlan; the others use the MAC's link-local address
         route = { prefix, shape: 'vxlan', reason, node };
+        const vni = r.dev !== undefined && isVniDevice(r.dev) ? Number(r.dev.slice(r.dev.indexOf('-') + 1)) : undefined;
+        if (vni !== undefined) route.vni = vni;
       } else if (r.dev === IPIP_DEVICE) {
         route = { prefix, shape: 'ipip', reason, node: { name: gw, underlayAddress: gw } };
       } else {
@@ -456,7 +458,7 @@ export class DataplaneBridge implements RouteSink {
   private countByShape(): Record<string, number> {
     const counts: Record<string, number> = { blackhole: this.devices.localBlocks.length, direct: 0, vxlan: 0, ipip: 0 };
     for (const [kind, n] of this.dp?.routeCounts() ?? []) {
-      const shape = SHAPE_OF_KIND[kind] ?? 'direct';
+      const shape = SHAPE_OF_KIND[kind] ?? (isVniDevice(kind) ? 'vxlan' : 'direct');
       if (shape !== 'blackhole') counts[shape] += n;
     }
     return counts;

@@ -32,6 +32,7 @@ import {
   vtepMac,
   VXLAN6_OVERHEAD,
   VXLAN_OVERHEAD,
+  vniDeviceName,
   vxlanDevice,
   type DesiredState,
   type Encapsulation,
@@ -49,6 +50,8 @@ export interface PoolLike {
   cidr: Prefix;
   encapsulation: Encapsulation;
   tunnel: TunnelType;
+  /** The pool's own VXLAN VNI (default: the node's vxlan.vni). */
+  vni?: number;
 }
 
 /** One Loc-RIB best path, reduced to what the data plane needs. */
@@ -177,12 +180,24 @@ export function decideRoute(r: RibRoute, ctx: DesiredContext): RouteDecision {
   if (mine === undefined) return { ...base, shape: 'none', reason: `${reason}, but this node has no IPv${fam} underlay address for the tunnel to ${under}: not written` };
   const node: NodeRef = { name, underlayAddress: under };
   let macSource: RouteDecision['macSource'];
+  const route: RemoteRoute = { prefix: r.prefix, node, shape, reason };
   if (shape === 'vxlan') {
     const mac = signalledMac(r.extCommunities);
     if (mac !== undefined) node.mac = mac;
     macSource = mac !== undefined ? 'signalled' : 'derived';
+    if (pool.vni !== undefined && pool.vni !== ctx.vni) {
+      route.vni = pool.vni;
+      route.reason = reason = `${reason} (VNI ${pool.vni}, the pool's own overlay)`;
+    }
   }
-  return { ...base, shape, reason, macSource, route: { prefix: r.prefix, node, shape, reason } };
+  return { ...base, shape, reason, macSource, route };
+}
+
+/** The VNIs of VXLAN pools other than the node's default one, ascending. */
+export function otherVnis(ctx: Pick<DesiredContext, 'pools' | 'vni'>): number[] {
+  const vnis = new Set<number>();
+  for (const p of ctx.pools) if (p.encapsulation !== 'never' && p.tunnel === 'vxlan' && p.vni !== undefined && p.vni !== ctx.vni) vnis.add(p.vni);
+  return [...vnis].sort((a, b) => a - b);
 }
 
 /** The pools that tunnel (encapsulation other than never), per tunnel type. */
@@ -248,6 +263,11 @@ export function assembleDesired(decisions: Iterable<RouteDecision>, ctx: Desired
       const dev = vxlanDevice({ underlayDevice: u.device, localAddress: addressOf(mine), underlayMtu: u.mtu, localBlocks: ctx.localBlocks, vni: ctx.vni, port: ctx.port });
       if (fam === 4) state.vxlan = dev;
       else state.vxlan6 = dev;
+      // A device per other VNI a pool uses (separate overlays: pools[].vni).
+      for (const vni of otherVnis(ctx)) {
+        const other = vxlanDevice({ device: vniDeviceName(fam, vni), underlayDevice: u.device, localAddress: addressOf(mine), underlayMtu: u.mtu, vni, port: ctx.port });
+        (state.vxlanOther ??= []).push(other);
+      }
     }
   }
   if (t.has('ipip')) state.ipip = ipipDevice(ctx.underlayMtu);

@@ -7,7 +7,7 @@ import { isIpv4 } from '../../lib/address.js';
 import { formatPrefix, parsePrefix, prefixContains, prefixLength, type Prefix } from '../../lib/prefix.js';
 import type { IpDriver } from '../../dataplane/ip-driver.js';
 import { isWeftRoute, parseRoutes, type KernelRoute } from '../../dataplane/kernel-state.js';
-import { IPIP_DEVICE, nodeVtep, underlayFamily, VXLAN6_DEVICE, VXLAN_DEVICE } from '../../dataplane/model.js';
+import { IPIP_DEVICE, nodeVtep, underlayFamily, vniDeviceName, VXLAN6_DEVICE, VXLAN_DEVICE } from '../../dataplane/model.js';
 import type { ExplainView, RouteView } from '../control/protocol.js';
 import type { AgentView } from '../view.js';
 import { hostPrefix, type RouteDecision, type ViewShape } from './dataplane-desired.js';
@@ -54,7 +54,8 @@ export function installed(_src: ViewSource, prefix: Prefix, d: RouteDecision | u
       return k.type === 'unicast' && gatewaysOf(k).join(',') === decisionVia(d).join(',');
     case 'vxlan': {
       if (k.type !== 'unicast' || !r) return false;
-      const dev = underlayFamily(r.node) === 4 ? VXLAN_DEVICE : VXLAN6_DEVICE;
+      const fam = underlayFamily(r.node);
+      const dev = r.vni !== undefined ? vniDeviceName(fam, r.vni) : fam === 4 ? VXLAN_DEVICE : VXLAN6_DEVICE;
       return k.dev === dev && k.gateway === nodeVtep(r.node, prefix).address;
     }
     case 'ipip':

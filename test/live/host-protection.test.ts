@@ -246,6 +246,9 @@ describe.skipIf(skip !== undefined)('host protection: weft\'s nftables table', (
   it('kill -9 and a new agent: the table stays in the kernel all the while, adopted without a write', async () => {
     const rules = await weftRules(ns.ha);
     expect(rules.size).toBe(8);
+    // A continuous ping pod B -> pod A (over VXLAN, through A's table) across the kill and the start.
+    const pinger = lab.spawnIn(ns.podB, 'ping', ['-n', '-i', '0.05', '10.244.1.5'], { label: 'ping-restart' });
+    await waitFor(() => /icmp_seq=\d+ ttl/.test(pinger.logTail(5)) || undefined, { what: 'the continuous ping answered', timeoutMs: 5000 });
     agents.ha.proc.signal('SIGKILL');
     await agents.ha.proc.exited;
     expect((await weftRules(ns.ha)).size).toBe(8);
@@ -265,8 +268,16 @@ describe.skipIf(skip !== undefined)('host protection: weft\'s nftables table', (
       watching = false;
       await watch;
     }
+    pinger.signal('SIGINT');
+    await pinger.exited;
+    const stats = /(\d+) packets transmitted, (\d+) received/.exec(pinger.logTail(5));
+    expect(stats, pinger.logTail(5)).not.toBeNull();
+    measured.restartPingsSent = Number(stats![1]);
+    measured.restartPingsLost = Number(stats![1]) - Number(stats![2]);
     expect(gap).toBe(false);
     expect(checks).toBeGreaterThan(3);
+    expect(measured.restartPingsSent).toBeGreaterThan(20);
+    expect(measured.restartPingsLost).toBe(0);
     expect(agents.ha.logEvents('firewall.adopted')).toHaveLength(1);
     expect(agents.ha.logEvents('firewall.written')).toEqual([]);
     expect((await agents.ha.status()).hostProtection).toMatchObject({ writes: 0, repairs: 0 });

@@ -15,7 +15,8 @@
 import { writeFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { agentConfig, startAgent, type AgentStatus, type WeftAgent } from '../helpers/agent.js';
-import { run } from '../helpers/exec.js';
+import { inNs, run } from '../helpers/exec.js';
+import { WEFT_MAIN } from '../helpers/weft.js';
 import { Lab } from '../helpers/netns.js';
 import { waitFor } from '../helpers/wait.js';
 import { CRAFTED_ICMP_ID, sendUdp, tcpConnect, vxlanEcho } from '../helpers/vxlan-craft.js';
@@ -148,6 +149,17 @@ describe.skipIf(skip !== undefined)('host protection: weft\'s nftables table', (
     if (Object.keys(measured).length) console.log(`host protection, measured: ${JSON.stringify(measured)}`);
     const problems = await lab?.cleanup();
     expect(problems ?? []).toEqual([]);
+  });
+
+  it('without nft the agent refuses to start, naming what to install; nothing listens', async () => {
+    const conf = lab.path('no-nft.json');
+    writeFileSync(conf, JSON.stringify({ ...config(A), mesh: { nodes: [] }, node: { name: 'hx', asn: 64512, address: `${X.address}/24` }, listen: { address: X.address, port: 179 }, blocks: [], dataplane: { enabled: false }, control: { socket: lab.path('no-nft.sock') } }));
+    // nft lives in /usr/sbin: a PATH without it is a host without the nftables package.
+    const r = await inNs(ns.hx, 'env', ['PATH=/usr/bin:/bin', process.execPath, WEFT_MAIN, 'agent', '-c', conf], { okCodes: [0, 1, 2], timeoutMs: 20_000 });
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toContain('hostProtection.enabled is true but nft not found: install the nftables package (Debian: apt-get install nftables); or set hostProtection.enabled: false');
+    expect(await tablePresent(ns.hx)).toBe(false);
+    expect(await tcpConnect(ns.hb, X.address, 179, 1000)).toBe('refused');
   });
 
   it('members work: session Established with BFD Up, pods ping A<->B over VXLAN', async () => {

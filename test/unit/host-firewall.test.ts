@@ -221,6 +221,17 @@ describe('host protection reconciler', () => {
     a.hp.stop();
   });
 
+  it('accepts vxlan.vni and every pool\'s own VNI (pools[].vni)', async () => {
+    const nft = new FakeNft();
+    const base = cfg(true);
+    const config = { ...base, pools: [{ cidr: 1, blockSize: 26, encapsulation: 'always', tunnel: 'vxlan', vni: 5001 }] } as unknown as AgentConfig;
+    const hp = new HostProtection({ config: () => config, members: () => ({ bgp: [], vxlan: [], bfd: undefined }), runner: nft, scheduler: new ManualScheduler(), log, removeWhenOff: true });
+    await hp.start();
+    hp.stop();
+    expect(nft.written[0]).toContain('@th,96,24 != { 4096, 5001 }');
+    expect(hp.status().sets.vnis).toBe(2);
+  });
+
   it('off: a table left from before is removed; stopping never removes it', async () => {
     const a = make(false);
     a.nft.table = current.summary;

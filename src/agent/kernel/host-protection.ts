@@ -54,7 +54,12 @@ export class HostProtection {
 
   private desired(): FirewallPlan {
     const c = this.d.config();
-    return planFirewall({ bgpPort: c.listen.port, vxlanPort: c.vxlan.port, vnis: [c.vxlan.vni], ...this.d.members() });
+    // Every VNI weft uses: vxlan.vni, and each pool's own (pools[].vni, issue 13's second part).
+    const poolVnis = c.pools.flatMap((p) => {
+      const v = (p as { vni?: unknown }).vni;
+      return typeof v === 'number' ? [v] : [];
+    });
+    return planFirewall({ bgpPort: c.listen.port, vxlanPort: c.vxlan.port, vnis: [c.vxlan.vni, ...poolVnis], ...this.d.members() });
   }
 
   /** Adopts or writes the table (throws when it cannot: the agent must not start half-open). */

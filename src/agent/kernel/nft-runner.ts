@@ -35,6 +35,7 @@ export function nftRunner(netns?: string): NftRunner {
     async version() {
       const r = await exec(['--version']);
       // `ip netns exec NS nft` with no nft: ip's exec fails with "No such file or directory".
+      if (r.code !== 0 && /No such file or directory/.test(r.stderr)) throw new NftMissing(`nft not found: ${INSTALL}`);
       if (r.code !== 0) throw new NftMissing(`nft did not run (${r.stderr.trim() || `exit ${r.code}`}): ${INSTALL}`);
       return r.stdout.trim();
     },

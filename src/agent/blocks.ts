@@ -86,6 +86,6 @@ export class LocalBlocks {
 
   private attributes(p: Prefix) {
     const c = this.config();
-    return blockAttributes(p, c.pools, ownAddresses(c));
+    return blockAttributes(p, c.pools, ownAddresses(c), undefined, c.vxlan.vni);
   }
 }

@@ -1,7 +1,7 @@
 // A VNI per pool (issue 13): pools with their own `vni` are separate overlays, each VNI with its
 // own VXLAN device (weft-<vni> / weft6-<vni>), its own FDB and neighbour entries, its routes.
 import { describe, expect, it } from 'vitest';
-import { assembleDesired, decideRoute, otherVnis, type DesiredContext, type RibRoute } from '../../src/agent/kernel/dataplane-desired.js';
+import { assembleDesired, blockAttributes, decideRoute, otherVnis, type DesiredContext, type RibRoute } from '../../src/agent/kernel/dataplane-desired.js';
 import { emptyKernelState, type KernelState } from '../../src/dataplane/kernel-state.js';
 import { isVniDevice, vniDeviceName } from '../../src/dataplane/model.js';
 import { plan } from '../../src/dataplane/planner.js';
@@ -66,5 +66,25 @@ describe('a VNI per pool', () => {
     const lines = plan(k, without).lines.map((l) => l.line);
     expect(lines).toContain('link del dev weft-5000');
     expect(lines).toContain('route del 10.250.2.0/26 proto 249');
+  });
+
+  it('each block signals its overlay: RFC 9012 Tunnel Encapsulation, VXLAN with the VNI, the VTEP MAC and the egress', () => {
+    const c = ctx();
+    const tunnel = (block: string) => blockAttributes(P(block), c.pools, ['10.0.1.11'], undefined, c.vni).find((a) => a.type === 'tunnel-encap');
+    expect(tunnel('10.250.1.0/26')).toMatchObject({
+      type: 'tunnel-encap',
+      tunnels: [{ tunnelType: 8, subTlvs: [{ type: 'egress-endpoint', address: '10.0.1.11' }, { type: 'encapsulation', vni: 5000, mac: '02:00:0a:00:01:0b' }] }],
+    });
+    expect(tunnel('10.244.1.0/26')).toMatchObject({ tunnels: [{ subTlvs: [expect.anything(), { type: 'encapsulation', vni: 4096 }] }] });
+    const never = blockAttributes(P('10.244.1.0/26'), [{ cidr: P('10.244.0.0/16'), encapsulation: 'never', tunnel: 'vxlan' }], ['10.0.1.11'], undefined, 4096);
+    expect(never.find((a) => a.type === 'tunnel-encap')).toBeUndefined();
+  });
+
+  it('a signalled VNI wins over our own pool config (the receiver never guesses)', () => {
+    const c = ctx();
+    const d = decideRoute({ ...rib('10.244.2.0/26', '10.0.2.11'), tunnel: { vni: 5000, mac: '0a:00:00:00:00:01' } }, c);
+    expect(d.route).toMatchObject({ vni: 5000, node: { mac: '0a:00:00:00:00:01' } });
+    expect(d.reason).toBe('encapsulation always -> vxlan (VNI 5000, signalled by the node)');
+    expect(decideRoute({ ...rib('10.250.2.0/26', '10.0.2.11'), tunnel: { vni: 4096 } }, c).route?.vni).toBeUndefined();
   });
 });

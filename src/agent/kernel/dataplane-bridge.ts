@@ -34,6 +34,7 @@ import { readKernelState } from '../../dataplane/kernel-read.js';
 import { isWeftRoute, type KernelState } from '../../dataplane/kernel-state.js';
 import { IPIP_DEVICE, isVniDevice, VXLAN6_DEVICE, VXLAN_DEVICE, type DesiredState, type RemoteRoute } from '../../dataplane/model.js';
 import { underlayAddresses } from '../config/config-helpers.js';
+import { vxlanTunnelOf } from '../../wire/attr-tunnel-encap.js';
 import type { Change } from '../../rib/loc-rib.js';
 import type { Path } from '../../rib/peer.js';
 import type { DataplaneStatus, ExplainView, RouteView } from '../control/protocol.js';
@@ -80,6 +81,13 @@ function contextKey(c: DesiredContext): { kernel: string; names: string } {
   const names = c.nodeNames ? [...c.nodeNames].map(([a, n]) => `${a}=${n}`).join(',') : '';
   const other = `${c.otherAddress ?? ''}|${c.otherUnderlay?.device ?? ''}|${c.otherUnderlay?.mtu ?? ''}`;
   return { kernel: `${c.nodeAddress}|${other}|${c.localBlocks.join(',')}|${pools}|${c.underlayDevice}|${c.underlayMtu}|${c.vni}|${c.port}`, names };
+}
+
+/** The VXLAN tunnel a path's Tunnel Encapsulation attribute signals (RFC 9012), as RibRoute wants it. */
+function tunnelOf(best: Path): Pick<RibRoute, 'tunnel'> {
+  const t = best.attrs.tunnelEncap === undefined ? undefined : vxlanTunnelOf(best.attrs.tunnelEncap);
+  if (t === undefined || (t.vni === undefined && t.mac === undefined)) return {};
+  return { tunnel: { ...(t.vni !== undefined ? { vni: t.vni } : {}), ...(t.mac !== undefined ? { mac: t.mac } : {}) } };
 }
 
 /** A decision kept on the best path it was made for (with the pool and family it depends on). */
@@ -366,6 +374,7 @@ export class DataplaneBridge implements RouteSink {
     return {
       ...(multipath && multipath.length > 1 ? { multipathNextHops: multipath.map((p) => p.attrs.nextHop) } : {}),
       ...(best.attrs.originatorId !== undefined ? { reflected: true } : {}),
+      ...tunnelOf(best),
       prefix,
       nextHop: best.source === 'local' ? '' : best.attrs.nextHop,
       source: best.source,

@@ -42,6 +42,7 @@ import {
   type TunnelType,
 } from '../../dataplane/model.js';
 import type { ExtCommunity, PathAttribute } from '../../wire/types.js';
+import { vxlanTunnelAttribute } from '../../wire/attr-build.js';
 
 /** RFC 9012 / IANA "BGP Tunnel Encapsulation Attribute Tunnel Types": the two weft uses. */
 export const TUNNEL_TYPE = { ipip: 7, vxlan: 8 } as const satisfies Record<TunnelType, number>;
@@ -65,6 +66,8 @@ export interface RibRoute {
   peerAddress: string;
   peerType: 'ibgp' | 'ebgp';
   extCommunities: readonly ExtCommunity[];
+  /** The VXLAN tunnel the sender signalled (RFC 9012 Tunnel Encapsulation attribute), if any. */
+  tunnel?: { vni?: number; mac?: string };
   /** The path came through a route reflector (ORIGINATOR_ID set): the peer is not the node. */
   reflected?: boolean;
   /** ECMP: the NEXT_HOPs of every equal best path (the Loc-RIB's multipath set), best first. */
@@ -182,12 +185,15 @@ export function decideRoute(r: RibRoute, ctx: DesiredContext): RouteDecision {
   let macSource: RouteDecision['macSource'];
   const route: RemoteRoute = { prefix: r.prefix, node, shape, reason };
   if (shape === 'vxlan') {
-    const mac = signalledMac(r.extCommunities);
+    const mac = signalledMac(r.extCommunities) ?? r.tunnel?.mac;
     if (mac !== undefined) node.mac = mac;
     macSource = mac !== undefined ? 'signalled' : 'derived';
-    if (pool.vni !== undefined && pool.vni !== ctx.vni) {
-      route.vni = pool.vni;
-      route.reason = reason = `${reason} (VNI ${pool.vni}, the pool's own overlay)`;
+    // The VNI the sender signalled (RFC 9012) wins over our own pool's idea of it.
+    const signalled = r.tunnel?.vni;
+    const vni = signalled ?? pool.vni ?? ctx.vni;
+    if (vni !== ctx.vni) {
+      route.vni = vni;
+      route.reason = reason = `${reason} (VNI ${vni}, ${signalled !== undefined ? 'signalled by the node' : "the pool's own overlay"})`;
     }
   }
   return { ...base, shape, reason, macSource, route };
@@ -294,7 +300,13 @@ export function blockDecision(block: Prefix, pools: readonly PoolLike[]): RouteD
  * 7 IP-in-IP) when the pool tunnels, and the RFC 9135 8.1 Router's MAC community with this node's
  * VTEP MAC when the pool's tunnel is VXLAN, so receivers need not derive it.
  */
-export function blockAttributes(block: Prefix, pools: readonly PoolLike[], nodeAddresses: string | readonly string[], vtepMacOverride?: string): PathAttribute[] {
+export function blockAttributes(
+  block: Prefix,
+  pools: readonly PoolLike[],
+  nodeAddresses: string | readonly string[],
+  vtepMacOverride?: string,
+  defaultVni?: number,
+): PathAttribute[] {
   const attrs: PathAttribute[] = [{ type: 'origin', flags: 0x40, origin: 0 }];
   const pool = poolOf(block, pools);
   if (!pool) return attrs;
@@ -304,9 +316,15 @@ export function blockAttributes(block: Prefix, pools: readonly PoolLike[], nodeA
   // with it (the block's own family when we have an underlay address of it, else the other).
   const mine = (typeof nodeAddresses === 'string' ? [nodeAddresses] : nodeAddresses).map(addressOf);
   const self = mine.find((a) => isIpv4(a) === isV4(block)) ?? mine[0];
-  if (pool.tunnel === 'vxlan' && self !== undefined) ext.push({ type: 'router-mac', mac: (vtepMacOverride ?? vtepMac(self)).toLowerCase() });
+  const mac = self === undefined ? undefined : (vtepMacOverride ?? vtepMac(self)).toLowerCase();
+  if (pool.tunnel === 'vxlan' && mac !== undefined) ext.push({ type: 'router-mac', mac });
   // 0xc0: optional transitive (RFC 4360 2).
   if (ext.length > 0) attrs.push({ type: 'ext-communities', flags: 0xc0, communities: ext });
+  // RFC 9012: the Tunnel Encapsulation attribute names the overlay: VXLAN with the pool's VNI, the
+  // VTEP MAC and the tunnel's egress (this node's underlay address the receivers send to), so a
+  // receiver never guesses which VNI a block lives in.
+  const vni = pool.vni ?? defaultVni;
+  if (pool.tunnel === 'vxlan' && pool.encapsulation !== 'never' && vni !== undefined && self !== undefined) attrs.push(vxlanTunnelAttribute(vni, mac, self));
   return attrs;
 }
 

@@ -223,8 +223,10 @@ describe('host protection reconciler', () => {
 
   it('accepts vxlan.vni and every pool\'s own VNI (pools[].vni)', async () => {
     const nft = new FakeNft();
-    const base = cfg(true);
-    const config = { ...base, pools: [{ cidr: 1, blockSize: 26, encapsulation: 'always', tunnel: 'vxlan', vni: 5001 }] } as unknown as AgentConfig;
+    const config = parseAgentConfig(
+      { node: { name: 'a', asn: 64512, address: '10.0.1.11/24' }, pools: [{ cidr: '10.244.0.0/16', blockSize: 26 }, { cidr: '10.245.0.0/16', blockSize: 26, vni: 5001 }], hostProtection: { enabled: true } },
+      't',
+    ).config;
     const hp = new HostProtection({ config: () => config, members: () => ({ bgp: [], vxlan: [], bfd: undefined }), runner: nft, scheduler: new ManualScheduler(), log, removeWhenOff: true });
     await hp.start();
     hp.stop();

@@ -54,11 +54,8 @@ export class HostProtection {
 
   private desired(): FirewallPlan {
     const c = this.d.config();
-    // Every VNI weft uses: vxlan.vni, and each pool's own (pools[].vni, issue 13's second part).
-    const poolVnis = c.pools.flatMap((p) => {
-      const v = (p as { vni?: unknown }).vni;
-      return typeof v === 'number' ? [v] : [];
-    });
+    // Every VNI weft uses: vxlan.vni, and each pool's own (pools[].vni: a separate overlay).
+    const poolVnis = c.pools.flatMap((p) => (p.vni === undefined ? [] : [p.vni]));
     return planFirewall({ bgpPort: c.listen.port, vxlanPort: c.vxlan.port, vnis: [c.vxlan.vni, ...poolVnis], ...this.d.members() });
   }
 

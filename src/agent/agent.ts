@@ -50,6 +50,7 @@ import { LoggingSink, TeeSink, type RouteSink } from './kernel/route-sink.js';
 import { DataplaneBridge } from './kernel/dataplane-bridge.js';
 import { HostProtection, type FirewallMembers } from './kernel/host-protection.js';
 import { nftRunner, type NftRunner } from './kernel/nft-runner.js';
+import { VtepSources } from './kernel/vtep-sources.js';
 import { canonicalAddress } from '../lib/address.js';
 
 export type { PeerEntry };
@@ -104,6 +105,8 @@ export class Agent implements AgentView {
   readonly dataplane: DataplaneBridge | undefined;
   /** weft's nftables table (kernel/host-protection.ts). */
   private readonly hostProtection: HostProtection;
+  /** Next hops of the pod blocks learned from peers: known VTEPs besides the mesh (vtep-sources.ts). */
+  private readonly vteps = new VtepSources();
 
   constructor(
     private loaded: LoadedConfig,
@@ -154,7 +157,7 @@ export class Agent implements AgentView {
     const bfd = specs.filter((s) => s.bfd !== undefined).map((s) => addr(s.address));
     return {
       bgp: specs.map((s) => addr(s.address)),
-      vxlan: specs.filter((s) => s.kind === 'mesh').map((s) => addr(s.address)),
+      vxlan: [...specs.filter((s) => s.kind === 'mesh').map((s) => s.address), ...this.vteps.addresses()].map(addr),
       bfd: bfd.length > 0 ? bfd : undefined,
     };
   }
@@ -547,6 +550,7 @@ export class Agent implements AgentView {
       if (c.best !== c.previous) n++;
     }
     this.counters.bestPathChanges += n;
+    if (this.vteps.apply(changes, this.config.pools.map((p) => p.cidr))) this.hostProtection.update('routes');
     if (!this.flushScheduled) {
       this.flushScheduled = true;
       this.scheduler.soon(() => this.flush());

@@ -9,6 +9,11 @@ import type { AgentStatus } from '../../src/agent/control/protocol.js';
 import { formatHostProtection } from '../../src/cli/status.js';
 import { FakeNft } from '../helpers/fake-nft.js';
 import { ManualScheduler, MemoryTransport } from '../helpers/manual-io.js';
+import { ScriptedPeer } from '../helpers/scripted-peer.js';
+import { VtepSources } from '../../src/agent/kernel/vtep-sources.js';
+import { parsePrefix } from '../../src/lib/prefix.js';
+import type { Change } from '../../src/rib/loc-rib.js';
+import type { Path } from '../../src/rib/peer.js';
 
 const silent = pino({ level: 'silent' });
 
@@ -36,7 +41,7 @@ function setup(nodes: string[], nft = new FakeNft()) {
     listening.push(nft.written.length);
     return listen(host, port, onConnection);
   };
-  return { agent, nft, scheduler, listening, setNext: (n: string[]) => (next = config(n)) };
+  return { agent, nft, scheduler, transport, listening, setNext: (n: string[]) => (next = config(n)) };
 }
 
 describe('agent host protection', () => {
@@ -75,6 +80,24 @@ describe('agent host protection', () => {
     await again.agent.shutdown();
   });
 
+  it('the next hop of a pod block learned from a peer may send VXLAN (a node heard through a reflector, a dual-stack node\'s other address)', async () => {
+    const t = setup(['10.0.0.2']);
+    await t.agent.start();
+    const peer = new ScriptedPeer(t.transport.connectFrom('10.0.0.2')!, { asn: 64512, id: '10.0.0.2', holdTime: 30 });
+    await t.scheduler.runDue();
+    peer.send({ open: {}, keepalive: true });
+    await t.scheduler.runDue();
+    peer.send({ update: { announce: ['10.244.5.0/26', '10.244.6.0/26'], nextHop: '10.0.0.77' } });
+    peer.send({ update: { announce: ['192.0.2.0/24'], nextHop: '10.0.0.88' } }); // outside every pool: not a VTEP
+    await t.scheduler.runDue();
+    expect(t.nft.set('vxlan4')).toEqual(['10.0.0.2', '10.0.0.77']);
+    expect(t.nft.set('bgp4')).toEqual(['10.0.0.2', '10.0.0.254']); // BGP only from configured sessions
+    peer.send({ update: { withdraw: ['10.244.5.0/26', '10.244.6.0/26'] } });
+    await t.scheduler.runDue();
+    expect(t.nft.set('vxlan4')).toEqual(['10.0.0.2']);
+    await t.agent.shutdown();
+  });
+
   it('without nft the agent refuses to start and never listens', async () => {
     const nft = new FakeNft();
     nft.missing = true;
@@ -95,5 +118,27 @@ describe('weft status: host protection line', () => {
       st({ enabled: true, table: 'inet weft', sets: { bgp4: 3, bgp6: 0, vxlan4: 2, vxlan6: 0, vnis: 1 }, dropped: { 'bgp-v4': 4, 'vxlan-v4': 0, 'vxlan-vni': 2 }, writes: 2, repairs: 1, lastReconcile: new Date().toISOString(), lastError: 'nft -f -: Operation not permitted' }),
     );
     expect(on).toBe('host protection: table inet weft; sets: bgp4 3, bgp6 0, vxlan4 2, vxlan6 0, vnis 1; dropped: 4 bgp-v4, 2 vxlan-vni; writes 2, repairs 1; checked 0s ago; last error: nft -f -: Operation not permitted\n');
+  });
+});
+
+describe('VTEP sources: next hops of pod blocks learned from peers', () => {
+  const path = (nextHop: string, source: 'peer' | 'local' = 'peer') => ({ source, attrs: { nextHop } }) as unknown as Path;
+  const ch = (prefix: string, best: Path | undefined): Change => ({ prefix: parsePrefix(prefix), best, previous: undefined, reason: '' });
+  const pools = [parsePrefix('10.244.0.0/16'), parsePrefix('fd00:244::/48')];
+
+  it('counts each address once per prefix, whatever order the changes come in; only pool prefixes from peers', () => {
+    const v = new VtepSources();
+    expect(v.apply([ch('10.244.1.0/26', path('10.0.0.2')), ch('10.244.2.0/26', path('10.0.0.2')), ch('10.244.9.0/26', path('10.0.0.9', 'local')), ch('192.0.2.0/24', path('10.0.0.8'))], pools)).toBe(true);
+    expect(v.addresses()).toEqual(['10.0.0.2']);
+    expect(v.apply([ch('10.244.1.0/26', path('10.0.0.2'))], pools)).toBe(false); // the same again: nothing changes
+    expect(v.apply([ch('10.244.1.0/26', undefined)], pools)).toBe(false); // 10.244.2.0/26 still behind 10.0.0.2
+    expect(v.apply([ch('10.244.2.0/26', path('10.0.0.3'))], pools)).toBe(true); // moved
+    expect(v.addresses()).toEqual(['10.0.0.3']);
+  });
+
+  it('an IPv4-mapped next hop is its IPv4 address; IPv6 next hops count too', () => {
+    const v = new VtepSources();
+    v.apply([ch('fd00:244:0:1::/64', path('::ffff:10.0.0.4')), ch('fd00:244:0:2::/64', path('fd00:1::5'))], pools);
+    expect(v.addresses().sort()).toEqual(['10.0.0.4', 'fd00:1::5']);
   });
 });

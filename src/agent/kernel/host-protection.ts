@@ -39,6 +39,8 @@ export class HostProtection {
   private busy = false;
   private again = false;
   private stopped = false;
+  /** start() has run: changes before it wait for it (it writes the whole plan anyway). */
+  private started = false;
   private lastReconcile: string | undefined;
   private lastWrite: string | undefined;
   private lastError: string | undefined;
@@ -61,6 +63,7 @@ export class HostProtection {
 
   /** Adopts or writes the table (throws when it cannot: the agent must not start half-open). */
   async start(): Promise<void> {
+    this.started = true;
     if (!this.enabled) {
       await this.removeIfPresent('start');
       return;
@@ -77,7 +80,7 @@ export class HostProtection {
 
   /** The members or the config changed: replan now (and start or stop following the config). */
   update(why: string): void {
-    if (this.stopped) return;
+    if (this.stopped || !this.started) return;
     if (!this.enabled) {
       this.timer?.cancel();
       this.timer = undefined;

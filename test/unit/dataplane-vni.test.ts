@@ -37,6 +37,8 @@ describe('a VNI per pool', () => {
 
   it('one device per VNI other than vxlan.vni; pools sharing a VNI share its overlay', () => {
     expect(otherVnis(ctx())).toEqual([5000]);
+    // A VNI another node signalled that no local pool names gets its devices too.
+    expect(otherVnis({ ...ctx(), signalledVnis: [7000, 4096, 5000] })).toEqual([5000, 7000]);
     const s = assembleDesired([], ctx());
     expect(s.vxlan).toMatchObject({ device: 'weft.vxlan', vni: 4096 });
     expect(s.vxlanOther).toEqual([expect.objectContaining({ device: 'weft-5000', vni: 5000, family: 4, mtu: 1450, localAddress: '10.0.1.11' })]);

@@ -44,6 +44,7 @@ import {
   assembleDesired,
   blockDecision,
   decideRoute,
+  otherVnis,
   podMtu,
   poolOf,
   type DesiredContext,
@@ -79,7 +80,7 @@ const family = (p: Prefix) => (isV4(p) ? '1/1' : '2/1');
 function contextKey(c: DesiredContext): { kernel: string; names: string } {
   const pools = c.pools.map((p) => `${p.cidr}:${p.encapsulation}:${p.tunnel}:${p.vni ?? ''}`).join(',');
   const names = c.nodeNames ? [...c.nodeNames].map(([a, n]) => `${a}=${n}`).join(',') : '';
-  const other = `${c.otherAddress ?? ''}|${c.otherUnderlay?.device ?? ''}|${c.otherUnderlay?.mtu ?? ''}`;
+  const other = `${c.otherAddress ?? ''}|${c.otherUnderlay?.device ?? ''}|${c.otherUnderlay?.mtu ?? ''}|${(c.signalledVnis ?? []).join(',')}`;
   return { kernel: `${c.nodeAddress}|${other}|${c.localBlocks.join(',')}|${pools}|${c.underlayDevice}|${c.underlayMtu}|${c.vni}|${c.port}`, names };
 }
 
@@ -124,6 +125,8 @@ export class DataplaneBridge implements RouteSink {
   private devices: DesiredState = { localBlocks: [], routes: [] };
   private underlayDevice = '';
   private underlayMtu = 1500;
+  /** VNIs signalled by other nodes (RFC 9012) that our pools do not name: each gets its devices. */
+  private readonly signalledVnis = new Set<number>();
   /** The device and MTU of node.address4 / node.address6, when configured and found. */
   private otherUnderlay: { device: string; mtu: number } | undefined;
   /** What the Dataplane asks for routes: answered from the Loc-RIB, no table of our own. */
@@ -339,6 +342,7 @@ export class DataplaneBridge implements RouteSink {
       nodeAddress: `${c.node.address.address}/${c.node.address.length}`,
       ...(other ? { otherAddress: `${other.address}/${other.length}` } : {}),
       ...(this.otherUnderlay ? { otherUnderlay: this.otherUnderlay } : {}),
+      ...(this.signalledVnis.size > 0 ? { signalledVnis: [...this.signalledVnis].sort((a, b) => a - b) } : {}),
       pools: c.pools,
       localBlocks: this.agent.localBlocks(),
       nodeNames: names,
@@ -396,8 +400,16 @@ export class DataplaneBridge implements RouteSink {
     const m = this.memo.get(best);
     if (m && m.pool === pool && m.v4 === v4) return m.d;
     const d = decideRoute(this.ribRoute(prefix, best), ctx);
+    this.noteVni(d.route?.vni);
     this.memo.set(best, { pool, v4, d });
     return d;
+  }
+
+  /** A VNI a route needs that has no device yet (signalled by its node): devices again, soon. */
+  private noteVni(vni: number | undefined): void {
+    if (vni === undefined || this.signalledVnis.has(vni) || otherVnis(this.current()).includes(vni)) return;
+    this.signalledVnis.add(vni);
+    this.schedule();
   }
 
   /** The route the Dataplane should have for a prefix now (its `prefix` may be another's). */

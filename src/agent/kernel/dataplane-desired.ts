@@ -79,6 +79,8 @@ export interface DesiredContext {
   nodeAddress: string;
   /** Its underlay address of the other family, if any (node.address6 / node.address4), with length. */
   otherAddress?: string;
+  /** VNIs other nodes signalled (RFC 9012) that no local pool names: they need devices too. */
+  signalledVnis?: readonly number[];
   /** The device and MTU holding otherAddress (underlayDevice holds nodeAddress). */
   otherUnderlay?: { device: string; mtu: number };
   pools: readonly PoolLike[];
@@ -200,8 +202,8 @@ export function decideRoute(r: RibRoute, ctx: DesiredContext): RouteDecision {
 }
 
 /** The VNIs of VXLAN pools other than the node's default one, ascending. */
-export function otherVnis(ctx: Pick<DesiredContext, 'pools' | 'vni'>): number[] {
-  const vnis = new Set<number>();
+export function otherVnis(ctx: Pick<DesiredContext, 'pools' | 'vni' | 'signalledVnis'>): number[] {
+  const vnis = new Set<number>((ctx.signalledVnis ?? []).filter((v) => v !== ctx.vni));
   for (const p of ctx.pools) if (p.encapsulation !== 'never' && p.tunnel === 'vxlan' && p.vni !== undefined && p.vni !== ctx.vni) vnis.add(p.vni);
   return [...vnis].sort((a, b) => a - b);
 }

@@ -102,6 +102,11 @@ const pool = z.strictObject({
    * weft-<vni> / weft6-<vni> for the others).
    */
   vni: z.number().int().min(1).max(16777215).optional(),
+  /**
+   * Keep this pool's pods from reaching pods of every other pool (and theirs from reaching it):
+   * host protection's forward chain drops traffic between them on every host. Needs its own VNI.
+   */
+  isolated: z.boolean().default(false),
 });
 
 export const agentConfigSchema = z.strictObject({
@@ -234,6 +239,15 @@ function semanticChecks(c: AgentConfig): { problems: string[]; warnings: string[
     const len = prefixLength(p.cidr);
     if (p.blockSize < len || p.blockSize > full(p.cidr)) at(['pools', i, 'blockSize'], `must be between the pool length /${len} and /${full(p.cidr)}`);
     if (p.vni !== undefined && p.tunnel !== 'vxlan') at(['pools', i, 'vni'], `is a VXLAN setting, but the pool's tunnel is ${p.tunnel}`);
+    // An isolated pool is its own overlay: no other pool may share its VNI.
+    const vniOf = (x: typeof p) => x.vni ?? c.vxlan.vni;
+    if (p.isolated && p.tunnel === 'vxlan') {
+      c.pools.forEach((q, j) => {
+        if (j !== i && q.tunnel === 'vxlan' && vniOf(q) === vniOf(p)) {
+          at(['pools', i, 'vni'], `isolated pool ${formatPrefix(p.cidr)} shares VNI ${vniOf(p)} with pools[${j}] ${formatPrefix(q.cidr)}: give it a VNI of its own`);
+        }
+      });
+    }
     c.pools.forEach((q, j) => {
       if (j > i && (prefixContains(p.cidr, q.cidr) || prefixContains(q.cidr, p.cidr))) {
         at(['pools', j, 'cidr'], `${formatPrefix(q.cidr)} overlaps pools[${i}] ${formatPrefix(p.cidr)}`);

@@ -114,7 +114,9 @@ describe.skipIf(skip !== undefined)('host protection: weft\'s nftables table', (
     const ports: string[] = [];
     for (const [k, x] of [['ha', A], ['hb', B], ['hc', C], ['hx', X]] as const) {
       ns[k] = await lab.createNs(x.name);
-      await lab.veth(router, `r-${k}`, undefined, ns[k], 'eth0', `${x.address}/24`);
+      // IPv6 on A and X too: the bgp-v6 rule is checked from X.
+      const v6 = k === 'ha' ? ['fd00:77::2/64'] : k === 'hx' ? ['fd00:77::9/64'] : [];
+      await lab.veth(router, `r-${k}`, undefined, ns[k], 'eth0', [`${x.address}/24`, ...v6]);
       ports.push(`r-${k}`);
     }
     await lab.bridge(router, 'br1', ports, '10.77.1.1/24');
@@ -187,6 +189,11 @@ describe.skipIf(skip !== undefined)('host protection: weft\'s nftables table', (
     expect(await tcpConnect(ns.hx, A.address, 179, 1000)).toBe('timeout');
     expect(await tcpConnect(ns.hx, A.address, 180, 1000)).toBe('refused');
     expect(await drops('bgp-v4')).toBeGreaterThan(before);
+    // Over IPv6 as well (nothing listens there: without the table the SYN would get a RST).
+    const before6 = await drops('bgp-v6');
+    expect(await tcpConnect(ns.hx, 'fd00:77::2', 179, 1000)).toBe('timeout');
+    expect(await tcpConnect(ns.hx, 'fd00:77::2', 180, 1000)).toBe('refused');
+    expect(await drops('bgp-v6')).toBeGreaterThan(before6);
     // ICMP is untouched too.
     expect((await lab.exec(ns.hx, 'ping', ['-c', '1', '-W', '2', '-q', A.address])).code).toBe(0);
   });

@@ -53,6 +53,7 @@ export function formatExplain(e: ExplainView): string {
     if (e.mac) lines.push(`vtep mac  ${e.mac.value} (${e.mac.source})`);
     lines.push(`installed ${e.installed ? 'yes' : 'no'}`);
   }
+  if (e.isolation) lines.push(`isolated  ${e.isolation}`);
   lines.push(`kernel    ${e.kernelError ? `error: ${e.kernelError}` : kernelText(e.kernel)}`);
   return `${lines.join('\n')}\n`;
 }

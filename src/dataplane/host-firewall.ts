@@ -34,6 +34,11 @@ export interface FirewallInput {
   vxlan: readonly string[];
   /** Addresses with a BFD session; undefined: BFD is off (its ports stay untouched). */
   bfd: readonly string[] | undefined;
+  /**
+   * Isolated pools (pools[].isolated): traffic this host forwards between the pool and any other
+   * pool of its family is dropped, both ways. CIDR texts.
+   */
+  isolation?: readonly { pool: string; others: readonly string[] }[];
 }
 
 /** What the kernel's table must look like, in the terms summarizeNftJson reads back. */
@@ -103,6 +108,20 @@ export function planFirewall(input: FirewallInput): FirewallPlan {
     rules.push({ comment: 'bfd-v6', text: `udp dport ${ports} ip6 saddr != @bfd6 counter drop` });
   }
 
+  // Isolated pools: a forward chain (hook forward) drops what this host would route between an
+  // isolated pool and the other pools of its family, both ways: pods of one overlay never reach
+  // another's, whichever host they are on.
+  const forward: RuleLine[] = [];
+  for (const iso of input.isolation ?? []) {
+    const v6 = isV6(iso.pool);
+    const others = uniqueSorted(iso.others.filter((o) => isV6(o) === v6));
+    if (others.length === 0) continue;
+    const ip = v6 ? 'ip6' : 'ip';
+    const set = `{ ${others.join(', ')} }`;
+    forward.push({ comment: `isolate-out ${iso.pool}`, text: `${ip} saddr ${iso.pool} ${ip} daddr ${set} counter drop` });
+    forward.push({ comment: `isolate-in ${iso.pool}`, text: `${ip} saddr ${set} ${ip} daddr ${iso.pool} counter drop` });
+  }
+
   const body = (hash: string) => {
     const lines: string[] = [];
     for (const [name, elems] of Object.entries(sets)) {
@@ -114,6 +133,12 @@ export function planFirewall(input: FirewallInput): FirewallPlan {
     lines.push('    type filter hook input priority filter; policy accept;');
     for (const [i, r] of rules.entries()) lines.push(`    ${r.text} comment "${ruleComment(r.comment, i, hash)}"`);
     lines.push('  }');
+    if (forward.length > 0) {
+      lines.push('  chain forward {');
+      lines.push('    type filter hook forward priority filter; policy accept;');
+      for (const r of forward) lines.push(`    ${r.text} comment "weft ${r.comment}"`);
+      lines.push('  }');
+    }
     return lines.join('\n');
   };
   if (vnis.length === 0) throw new Error('host firewall: no VNI to accept');
@@ -123,13 +148,14 @@ export function planFirewall(input: FirewallInput): FirewallPlan {
   const sizes: Record<string, number> = {};
   for (const [k, v] of Object.entries(sets)) sizes[k] = v.length;
   sizes.vnis = vnis.length;
+  if (forward.length > 0) sizes.isolated = forward.length / 2;
   return {
     text,
     sizes,
     summary: {
       sets,
-      chains: ['input hook=input prio=0 policy=accept'],
-      rules: rules.map((r, i) => ruleComment(r.comment, i, hash)),
+      chains: ['input hook=input prio=0 policy=accept', ...(forward.length > 0 ? ['forward hook=forward prio=0 policy=accept'] : [])].sort(),
+      rules: [...rules.map((r, i) => ruleComment(r.comment, i, hash)), ...forward.map((r) => `weft ${r.comment}`)],
     },
   };
 }

@@ -35,12 +35,13 @@ describe.skipIf(skip !== undefined)('weft agent: a VNI per pool (separate overla
   const h = (name: string) => hosts.get(name)!;
   const nodes = HOSTS.map((x) => ({ name: x.name, address: x.v4 }));
 
-  const config = (x: HostDef, vniB: number | undefined) =>
+  const config = (x: HostDef, vniB: number | undefined, isolated = false) =>
     agentConfig(x.name, `${x.v4}/24`, {
       mesh: { nodes },
+      ...(isolated ? { hostProtection: { enabled: true } } : {}),
       pools: [
         { cidr: '10.244.0.0/16', blockSize: 26, encapsulation: 'crossSubnet', tunnel: 'vxlan' },
-        { cidr: '10.250.0.0/16', blockSize: 26, encapsulation: 'crossSubnet', tunnel: 'vxlan', ...(vniB ? { vni: vniB } : {}) },
+        { cidr: '10.250.0.0/16', blockSize: 26, encapsulation: 'crossSubnet', tunnel: 'vxlan', ...(vniB ? { vni: vniB } : {}), ...(isolated ? { isolated: true } : {}) },
       ],
       blocks: [`10.244.${x.i}.0/26`, `10.250.${x.i}.0/26`],
     });
@@ -48,8 +49,8 @@ describe.skipIf(skip !== undefined)('weft agent: a VNI per pool (separate overla
   const diagnose = () => [...hosts.values()].map((n) => n.agent.logTail(15)).join('\n');
 
   const pod = (name: string, pool: 'a' | 'b') => h(name).pods.find((p) => p.pool === pool)!;
-  const ping = (from: string, to: string, pool: 'a' | 'b') =>
-    lab.exec(pod(from, pool).ns, 'ping', ['-c', '1', '-W', '1', '-q', pod(to, pool).address], { okCodes: [0, 1], timeoutMs: 10_000 });
+  const ping = (from: string, to: string, pool: 'a' | 'b', toPool: 'a' | 'b' = pool) =>
+    lab.exec(pod(from, pool).ns, 'ping', ['-c', '1', '-W', '1', '-q', pod(to, toPool).address], { okCodes: [0, 1], timeoutMs: 10_000 });
 
   async function pingsWithinPools(): Promise<void> {
     for (const pool of ['a', 'b'] as const) {
@@ -135,19 +136,59 @@ describe.skipIf(skip !== undefined)('weft agent: a VNI per pool (separate overla
     expect(link[0]).toMatchObject({ mtu: 1450, linkinfo: { info_data: { id: 5000 } } });
     await pingsWithinPools();
     const routes = await a.agent.cli<RouteView[]>('routes');
-    expect(routes.find((r) => r.prefix === '10.250.3.0/26')).toMatchObject({ shape: 'vxlan', installed: true, why: "crossSubnet: 10.77.2.2 is outside 10.77.1.0/24 -> vxlan (VNI 5000, the pool's own overlay)" });
+    expect(routes.find((r) => r.prefix === '10.250.3.0/26')).toMatchObject({ shape: 'vxlan', installed: true, why: 'crossSubnet: 10.77.2.2 is outside 10.77.1.0/24 -> vxlan (VNI 5000, signalled by the node)' });
   });
 
   it('on the wire each pool has its VNI', async () => {
     expect([...(await vnisOnTheWire())].sort((x, y) => x - y)).toEqual([4096, 5000]);
   });
 
-  it("without the pool's VNI (reload): weft-5000 goes, its routes move to weft.vxlan, pods still ping", async () => {
+  async function reloadAll(vniB: number | undefined, isolated = false): Promise<void> {
     for (const x of HOSTS) {
       const n = h(x.name);
-      writeFileSync(n.agent.confPath, JSON.stringify({ ...config(x, undefined), control: { socket: n.agent.socket } }));
+      writeFileSync(n.agent.confPath, JSON.stringify({ ...config(x, vniB, isolated), control: { socket: n.agent.socket } }));
       await n.agent.cliRun(['reload']);
     }
+  }
+
+  it('across pools, pods reach each other while no pool is isolated (routed between overlays by the hosts)', async () => {
+    await waitFor(async () => ((await ping('ha', 'hc', 'a', 'b')).code === 0 ? true : undefined), { what: 'pool a pod on A -> pool b pod on C', timeoutMs: 15_000, intervalMs: 200, diagnose });
+    await waitFor(async () => ((await ping('ha', 'ha', 'a', 'b')).code === 0 ? true : undefined), { what: 'pool a pod on A -> pool b pod on A', timeoutMs: 15_000, intervalMs: 200, diagnose });
+  });
+
+  it('pool b isolated (host protection on): pods within each pool still ping, across the pools nothing passes, and weft explain says why', async () => {
+    await reloadAll(5000, true);
+    const a = h('ha');
+    await waitFor(async () => ((await lab.exec(a.ns, 'nft', ['list', 'chain', 'inet', 'weft', 'forward'], { okCodes: [0, 1] })).code === 0 ? true : undefined), {
+      what: "weft's forward chain on A",
+      timeoutMs: 10_000,
+      intervalMs: 100,
+      diagnose,
+    });
+    await waitFor(async () => ((await lab.exec(h('hc').ns, 'nft', ['list', 'chain', 'inet', 'weft', 'forward'], { okCodes: [0, 1] })).code === 0 ? true : undefined), {
+      what: "weft's forward chain on C",
+      timeoutMs: 10_000,
+      intervalMs: 100,
+      diagnose,
+    });
+    await pingsWithinPools();
+    for (const [from, to, fromPool, toPool] of [
+      ['ha', 'hc', 'a', 'b'],
+      ['ha', 'hc', 'b', 'a'],
+      ['hc', 'ha', 'a', 'b'],
+      ['ha', 'ha', 'a', 'b'],
+      ['ha', 'ha', 'b', 'a'],
+    ] as const) {
+      expect((await ping(from, to, fromPool, toPool)).code, `${from} pool ${fromPool} -> ${to} pool ${toPool}`).toBe(1);
+    }
+    const e = JSON.parse((await a.agent.cliRun(['explain', pod('hc', 'b').address, '--json'])).stdout) as { isolation?: string };
+    expect(e.isolation).toBe('pool 10.250.0.0/16 is isolated: traffic between it and 10.244.0.0/16 is dropped; host protection drops it on every host (nftables table inet weft, chain forward)');
+    const text = (await a.agent.cliRun(['explain', pod('hc', 'a').address])).stdout;
+    expect(text).toMatch(/^isolated {2}isolated pool\(s\) 10\.250\.0\.0\/16 cannot reach this address, nor it them/m);
+  });
+
+  it("without the pool's VNI (reload): weft-5000 goes, its routes move to weft.vxlan, pods still ping", async () => {
+    await reloadAll(undefined);
     const a = h('ha');
     await waitFor(async () => ((await deviceOf(a, '10.250.3.0/26')) === 'weft.vxlan' ? true : undefined), { what: '10.250.3.0/26 on weft.vxlan', timeoutMs: 20_000, intervalMs: 200, diagnose });
     await waitFor(async () => (await lab.ip(a.ns, 'link', 'show', 'dev', 'weft-5000').then(() => undefined, () => true)), { what: 'weft-5000 removed', timeoutMs: 10_000 });

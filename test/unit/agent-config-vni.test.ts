@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { parseAgentConfig } from '../../src/agent/config/agent-config.js';
 import { agentConfigProblems as problems } from '../helpers/config-problems.js';
 
-const base = (pools: unknown[]) => ({ node: { name: 'a', asn: 64512, address: '10.0.1.11/24' }, pools });
+const base = (pools: unknown[], hostProtection = true) => ({ node: { name: 'a', asn: 64512, address: '10.0.1.11/24' }, pools, hostProtection: { enabled: hostProtection } });
 
 describe('pools[].vni and pools[].isolated', () => {
   it('a pool VNI is optional; isolated defaults to false', () => {
@@ -23,5 +23,11 @@ describe('pools[].vni and pools[].isolated', () => {
     ]);
     expect(problems(base([{ cidr: '10.244.0.0/16', blockSize: 26, vni: 7 }, { cidr: '10.250.0.0/16', blockSize: 26, vni: 7, isolated: true }]))).toHaveLength(1);
     expect(problems(base([{ cidr: '10.244.0.0/16', blockSize: 26 }, { cidr: '10.250.0.0/16', blockSize: 26, vni: 5000, isolated: true }]))).toEqual([]);
+  });
+
+  it("isolation needs host protection (its rules live in weft's nftables table)", () => {
+    expect(problems(base([{ cidr: '10.244.0.0/16', blockSize: 26 }, { cidr: '10.250.0.0/16', blockSize: 26, vni: 5000, isolated: true }], false))).toEqual([
+      "pools[1].isolated: needs hostProtection.enabled: true (the rules that keep pools apart live in weft's nftables table)",
+    ]);
   });
 });

@@ -83,6 +83,18 @@ describe('host firewall plan', () => {
     expect(p.summary.sets.bfd6).toEqual(['fd00::1']);
   });
 
+  it('isolated pools: a forward chain drops what the host would route between the pool and the other pools of its family, both ways', () => {
+    const p = planFirewall(input({ isolation: [{ pool: '10.250.0.0/16', others: ['10.244.0.0/16', 'fd00:244::/48', '10.251.0.0/16'] }] }));
+    expect(p.text).toContain('  chain forward {\n    type filter hook forward priority filter; policy accept;\n');
+    expect(p.text).toContain('    ip saddr 10.250.0.0/16 ip daddr { 10.244.0.0/16, 10.251.0.0/16 } counter drop comment "weft isolate-out 10.250.0.0/16"');
+    expect(p.text).toContain('    ip saddr { 10.244.0.0/16, 10.251.0.0/16 } ip daddr 10.250.0.0/16 counter drop comment "weft isolate-in 10.250.0.0/16"');
+    expect(p.summary.chains).toEqual(['forward hook=forward prio=0 policy=accept', 'input hook=input prio=0 policy=accept']);
+    expect(p.summary.rules.slice(-2)).toEqual(['weft isolate-out 10.250.0.0/16', 'weft isolate-in 10.250.0.0/16']);
+    expect(p.sizes.isolated).toBe(1);
+    // Without another pool of its family there is nothing to keep apart: no forward chain at all.
+    expect(planFirewall(input({ isolation: [{ pool: 'fd00:250::/48', others: ['10.244.0.0/16'] }] })).text).not.toContain('chain forward');
+  });
+
   it('the first rule carries a hash of the plan: another plan, another hash', () => {
     const a = planFirewall(input()).summary.rules[0];
     expect(planFirewall(input()).summary.rules[0]).toBe(a);

@@ -241,6 +241,7 @@ function semanticChecks(c: AgentConfig): { problems: string[]; warnings: string[
     if (p.vni !== undefined && p.tunnel !== 'vxlan') at(['pools', i, 'vni'], `is a VXLAN setting, but the pool's tunnel is ${p.tunnel}`);
     // An isolated pool is its own overlay: no other pool may share its VNI.
     const vniOf = (x: typeof p) => x.vni ?? c.vxlan.vni;
+    if (p.isolated && !c.hostProtection.enabled) at(['pools', i, 'isolated'], "needs hostProtection.enabled: true (the rules that keep pools apart live in weft's nftables table)");
     if (p.isolated && p.tunnel === 'vxlan') {
       c.pools.forEach((q, j) => {
         if (j !== i && q.tunnel === 'vxlan' && vniOf(q) === vniOf(p)) {

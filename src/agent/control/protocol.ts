@@ -245,6 +245,8 @@ export interface ExplainView {
   node: { name: string; address: string } | null;
   shape: ViewShape | null;
   why: string;
+  /** Pools kept apart (pools[].isolated): why other pools' pods cannot reach this address. */
+  isolation?: string;
   mac?: { value: string; source: string };
   installed: boolean;
   kernel: Record<string, unknown> | null;

@@ -459,6 +459,13 @@ export class DataplaneBridge implements RouteSink {
     }
     const state = assembleDesired(all(), ctx);
     this.devices = { ...state, routes: [] };
+    // Signalled VNIs no route uses any more lose their devices (on the next pass).
+    const used = new Set(state.routes.flatMap((r) => (r.vni === undefined ? [] : [r.vni])));
+    const unused = [...this.signalledVnis].filter((v) => !used.has(v));
+    if (unused.length > 0) {
+      for (const v of unused) this.signalledVnis.delete(v);
+      this.schedule();
+    }
     return state;
   }
 

@@ -103,7 +103,8 @@ export async function explainAddress(src: ViewSource, agent: AgentView, address:
   }
   const pools = agent.config.pools;
   const pool = pools.find((x) => prefixContains(x.cidr, host));
-  const base: ExplainView = { address, route: null, pool: pool ? formatPrefix(pool.cidr) : null, block: null, node: null, shape: null, why: '', installed: false, kernel, ...(kernelError ? { kernelError } : {}) };
+  const iso = isolationNote(agent, pool);
+  const base: ExplainView = { address, route: null, pool: pool ? formatPrefix(pool.cidr) : null, block: null, node: null, shape: null, why: '', installed: false, kernel, ...(kernelError ? { kernelError } : {}), ...(iso ? { isolation: iso } : {}) };
   if (!best) return { ...base, why: 'no Loc-RIB route contains this address: weft writes nothing for it (the kernel answer below is from other routes)' };
   const { p, v } = best;
   const d = src.decision(p);
@@ -120,4 +121,20 @@ export async function explainAddress(src: ViewSource, agent: AgentView, address:
   };
   if (r && r.shape === 'vxlan') out.mac = { value: nodeVtep(r.node).mac, source: d?.macSource ?? 'derived' };
   return out;
+}
+
+/**
+ * Why pods of other pools cannot reach this address (or it them): its pool is isolated, or it
+ * is in a pool that an isolated pool is kept apart from. undefined: no isolation applies.
+ */
+function isolationNote(agent: AgentView, pool: AgentView['config']['pools'][number] | undefined): string | undefined {
+  if (!pool) return undefined;
+  const pools = agent.config.pools;
+  const where = "host protection drops it on every host (nftables table inet weft, chain forward)";
+  if (pool.isolated) {
+    const others = pools.filter((q) => q !== pool).map((q) => formatPrefix(q.cidr));
+    return others.length ? `pool ${formatPrefix(pool.cidr)} is isolated: traffic between it and ${others.join(', ')} is dropped; ${where}` : undefined;
+  }
+  const apart = pools.filter((q) => q !== pool && q.isolated).map((q) => formatPrefix(q.cidr));
+  return apart.length ? `isolated pool(s) ${apart.join(', ')} cannot reach this address, nor it them; ${where}` : undefined;
 }

@@ -12,6 +12,7 @@
  *   present (hostProtection turned off): the table is removed, at start or on reload.
  */
 import type { Logger } from 'pino';
+import { formatPrefix } from '../../lib/prefix.js';
 import { droppedCounts, firewallDifference, FIREWALL_FAMILY, FIREWALL_TABLE, planFirewall, summarizeNftJson, type FirewallInput, type FirewallPlan } from '../../dataplane/host-firewall.js';
 import type { AgentConfig } from '../config/agent-config.js';
 import type { HostProtectionStatus } from '../control/protocol.js';
@@ -58,7 +59,10 @@ export class HostProtection {
     const c = this.d.config();
     // Every VNI weft uses: vxlan.vni, and each pool's own (pools[].vni: a separate overlay).
     const poolVnis = c.pools.flatMap((p) => (p.vni === undefined ? [] : [p.vni]));
-    return planFirewall({ bgpPort: c.listen.port, vxlanPort: c.vxlan.port, vnis: [c.vxlan.vni, ...poolVnis], ...this.d.members() });
+    const isolation = c.pools
+      .filter((p) => p.isolated)
+      .map((p) => ({ pool: formatPrefix(p.cidr), others: c.pools.filter((q) => q !== p).map((q) => formatPrefix(q.cidr)) }));
+    return planFirewall({ bgpPort: c.listen.port, vxlanPort: c.vxlan.port, vnis: [c.vxlan.vni, ...poolVnis], ...this.d.members(), ...(isolation.length > 0 ? { isolation } : {}) });
   }
 
   /** Adopts or writes the table (throws when it cannot: the agent must not start half-open). */

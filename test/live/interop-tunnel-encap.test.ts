@@ -117,24 +117,23 @@ describe.skipIf(skipReason !== undefined)('interop: the RFC 9012 Tunnel Encapsul
     expect(text).toContain('13 88');
   });
 
-  it('a weft behind BIRD learns the block with the signalled VNI and installs it on that overlay', async () => {
-    const r = await waitFor(async () => (await w2.cli<RouteView[]>('routes')).find((x) => x.prefix === BLOCK && x.installed === true), {
-      what: `w2 has ${BLOCK} installed`,
+  /** The block as `weft routes` shows it on w, once installed. */
+  const installedBlock = (w: WeftAgent) =>
+    waitFor(async () => (await w.cli<RouteView[]>('routes')).find((x) => x.prefix === BLOCK && x.installed === true), {
+      what: `${w.name} has ${BLOCK} installed`,
       timeoutMs: 30_000,
       intervalMs: 200,
       diagnose,
     });
+
+  it('a weft behind BIRD learns the block with the signalled VNI and installs it on that overlay', async () => {
+    const r = await installedBlock(w2);
     expect(r).toMatchObject({ nextHop: W1, shape: 'vxlan', why: 'encapsulation always -> vxlan (VNI 5000, signalled by the node)' });
     expect((await lab.ip(ns.w2!, 'route', 'show', BLOCK)).stdout).toContain('dev weft-5000');
   });
 
   it('FRR 8.4 reflects the block without the attribute (it keeps type 23 for its ENCAP/VPN SAFIs only): a weft behind it falls back to its own pool VNI', async () => {
-    const r = await waitFor(async () => (await w3.cli<RouteView[]>('routes')).find((x) => x.prefix === BLOCK && x.installed === true), {
-      what: `w3 has ${BLOCK} installed`,
-      timeoutMs: 30_000,
-      intervalMs: 200,
-      diagnose,
-    });
+    const r = await installedBlock(w3);
     expect(r).toMatchObject({ nextHop: W1, shape: 'vxlan', why: 'encapsulation always -> vxlan' });
     expect((await lab.ip(ns.w3!, 'route', 'show', BLOCK)).stdout).toContain('dev weft.vxlan');
   });

@@ -173,21 +173,24 @@ describe.skipIf(skipReason !== undefined)('interop: simultaneous connect with BI
       for (const d of DAEMONS) {
         const p = w.peer(ADDR[d]);
         expect(p?.state).toBe('Established');
-        // RFC 4271 6.8 leaves one race open, and only towards the peer with the LOWER Identifier
-        // (BIRD): weft's racing inbound connection reached Established (the peer's KEEPALIVE came)
-        // before the outbound one had the peer's OPEN, so weft kept the Established one; the peer,
-        // still in OpenConfirm there, got weft's OPEN on the other connection first and kept the
-        // connection the higher Identifier opened (weft's outbound), closing this one with Cease/7.
-        // Both ends followed 6.8; the session comes back once (seen 2 runs in about 15 under load).
-        // Anything else - another peer, another reason, more than one drop - is still a failure.
+        // RFC 4271 6.8 leaves a race open: the two ends decide at different moments with different
+        // information. Seen here: weft's racing inbound connection reached Established (the
+        // peer's KEEPALIVE came) before the outbound had the peer's OPEN, so weft kept it ("the
+        // Established connection wins"), while BIRD, still in OpenConfirm there, compared the
+        // Identifiers and kept the other connection; and the mirror image (weft compared the
+        // Identifiers with both OPENs in, the peer had already gone Established on the other
+        // connection). Each end follows 6.8, the peer closes the connection weft kept with Cease/7,
+        // and the session comes back once (3 runs in about 20 in CI). Exactly that is allowed: one
+        // drop, by the peer's Cease/7 Connection Collision Resolution, after a collision weft
+        // resolved; any other drop, or more than one, still fails, and so does the end state below.
         const downs = w.logEvents('session.down', d);
         const raced =
-          d === 'bird' &&
           downs.length === 1 &&
           String(downs[0]?.reason).includes('Cease / Connection Collision Resolution') &&
-          w.logEvents('session.collision', d).some((x) => String(x.reason).startsWith('the Established connection wins'));
-        expect(p?.counters.establishedTransitions, `${d} established once${raced ? ' (and once more after the 6.8 race)' : ''}`).toBe(raced ? 2 : 1);
-        if (!raced) expect(downs).toEqual([]);
+          w.logEvents('session.collision', d).length > 0;
+        const history = () => JSON.stringify([...w.logEvents('session.collision', d), ...downs]);
+        expect(p?.counters.establishedTransitions, `${d} established once${raced ? ' (and once more after the 6.8 race)' : ''}: ${history()}`).toBe(raced ? 2 : 1);
+        if (!raced) expect(downs, history()).toEqual([]);
         if (raced) console.warn(`collision round ${round} ${d}: the RFC 4271 6.8 race (both ends kept a different connection); the session came back once`);
         const c = w.logEvents('session.collision', d);
         const sent = w.logEvents('session.notification-sent', d).filter((n) => n.code === 6 && n.subcode === 7).length;

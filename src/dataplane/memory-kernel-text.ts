@@ -3,8 +3,8 @@
  * imitates, and iproute2's words in (route / link / neighbour line parsing) and JSON out (the
  * listings `ip -json` and `bridge -json` print), as iproute2 6.1 on Linux 6.x does.
  */
-import { bytesToIpv6, ipv4ToNumber, ipv6ToBytes, numberToIpv4 } from '../lib/address.js';
-import { formatPrefix, isV4, parsePrefix, prefixContains, prefixLength, v4Address, v6Bytes, type Prefix } from '../lib/prefix.js';
+import { isLinkLocal, bytesToIpv6, ipv4ToNumber, ipv6ToBytes, numberToIpv4 } from '../lib/address.js';
+import { hostPrefix, formatPrefix, isV4, parsePrefix, prefixContains, prefixLength, v4Address, v6Bytes, type Prefix } from '../lib/prefix.js';
 import type { BatchError } from './ip-driver.js';
 import type { KernelHop, KernelRoute } from './kernel-state.js';
 import { WEFT_PROTO } from './model.js';
@@ -163,15 +163,7 @@ export function normAddr(text: string): string {
   return `${canon(address)}/${slash < 0 ? (address.includes(':') ? 128 : 32) : text.slice(slash + 1)}`;
 }
 
-export function hostPrefix(address: string): Prefix {
-  return parsePrefix(`${address}/${address.includes(':') ? 128 : 32}`);
-}
-
-export const LINK_LOCAL = parsePrefix('fe80::/10');
-
-export function isLinkLocal(address: string): boolean {
-  return address.includes(':') && prefixContains(LINK_LOCAL, hostPrefix(address));
-}
+export { hostPrefix, isLinkLocal };
 
 /**
  * The link-local address the kernel gives a device coming up (addr_gen_mode eui64): fe80::/64 and

@@ -12,7 +12,8 @@
  * taken by a foreign route (same prefix, metric 0, table main) is not written; it is reported.
  * Nothing is ever flushed.
  */
-import { formatPrefix, parsePrefix, prefixContains, prefixLength } from '../lib/prefix.js';
+import { isLinkLocal } from '../lib/address.js';
+import { formatPrefix, hostPrefix, parsePrefix, prefixContains, prefixLength } from '../lib/prefix.js';
 import { isWeftRoute, sortHops, type KernelConnected, type KernelFdb, type KernelHop, type KernelLink, type KernelNeigh, type KernelRoute, type KernelState } from './kernel-state.js';
 import { isVniDevice, nodeVtep, underlayFamily, VXLAN6_DEVICE, VXLAN_DEVICE, WEFT_PROTO, type DesiredState, type IpipDevice, type NodeRef, type RemoteRoute, type VxlanDevice } from './model.js';
 
@@ -91,7 +92,7 @@ export function asKernelRoute(s: RouteSpec, dev: string | undefined): KernelRout
  */
 export function deviceFor(gateway: string, connected: readonly KernelConnected[] | undefined): string | undefined {
   if (!connected) return undefined;
-  const host = parsePrefix(`${gateway}/${gateway.includes(':') ? 128 : 32}`);
+  const host = hostPrefix(gateway);
   let best: { dev: string; len: number } | undefined;
   for (const c of connected) {
     const p = parsePrefix(c.prefix);
@@ -121,10 +122,6 @@ function resolverFor(connected: readonly KernelConnected[]): (gateway: string) =
   return r;
 }
 
-/** fe80::/10: an IPv6 link-local address (valid only with its device). */
-export function isLinkLocal(address: string): boolean {
-  return /^fe[89ab][0-9a-f]?:/i.test(address);
-}
 
 /**
  * The direct route to a node (or, with ECMP, to several): each next hop on the device whose

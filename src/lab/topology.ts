@@ -39,7 +39,7 @@
  */
 import { z } from 'zod';
 import { canonicalAddress, isIpv4, isIpv6 } from '../lib/address.js';
-import { formatPrefix, isV4, parsePrefix, prefixContains, type Prefix } from '../lib/prefix.js';
+import { formatPrefix, isV4, parsePrefix, prefixContains, type Prefix, hostPrefix } from '../lib/prefix.js';
 import { ConfigError, formatPath, issuesToProblems } from '../agent/config/config-errors.js';
 
 /** Node names become part of namespace names, file names and (for bridges) interface names. */
@@ -266,9 +266,7 @@ export function nodeAddresses(h: HostSpec): { v4?: string; v6?: string } {
 export type Family = 4 | 6;
 
 /** An address as a host prefix (/32 or /128), whose text is the canonical address (RFC 5952). */
-export function hostPrefix(a: string): Prefix {
-  return parsePrefix(a.includes(':') ? `${a}/128` : `${a}/32`);
-}
+export { hostPrefix };
 
 export const familyOf = (a: string): Family => (a.includes(':') ? 6 : 4);
 const bare = (a: string) => a.split('/')[0];

@@ -194,3 +194,10 @@ export function canonicalAddress(text: string): string {
   if (isIpv4(text)) return numberToIpv4(ipv4ToNumber(text));
   return unmapIpv4(text) ?? bytesToIpv6(ipv6ToBytes(text));
 }
+
+/** fe80::/10: an IPv6 link-local address (meaningful only with its device). */
+export function isLinkLocal(text: string): boolean {
+  if (!text.includes(':')) return false;
+  const b = new Uint8Array(16);
+  return parseIpv6Into(text, 0, text.length, b, 0) && b[0] === 0xfe && (b[1] & 0xc0) === 0x80;
+}

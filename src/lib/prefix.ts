@@ -102,3 +102,8 @@ export function prefixContains(outer: Prefix, inner: Prefix): boolean {
   if (prefixLength(inner) < ol) return false;
   return v6Prefix(v6Bytes(inner), ol) === outer;
 }
+
+/** The host prefix (/32 or /128) of an address, for longest-match lookups. */
+export function hostPrefix(address: string): Prefix {
+  return parsePrefix(`${address}/${address.includes(':') ? 128 : 32}`);
+}

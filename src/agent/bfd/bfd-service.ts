@@ -12,6 +12,7 @@ import type { Logger } from 'pino';
 import type { BfdSessionConfig } from '../../session/bfd-fsm.js';
 import { BFD_CONTROL_PORT, BFD_SOURCE_PORT_MAX, BFD_SOURCE_PORT_MIN, decodeBfdControl, type BfdDecodeReason } from '../../wire/bfd.js';
 import type { Scheduler } from '../io/scheduler.js';
+import { unmapIpv4 } from '../../lib/address.js';
 import { logEvent } from '../observability/log-events.js';
 import { BfdSession } from './bfd-session.js';
 import { dgramTransport, type DatagramFrom, type DatagramSocket, type DatagramTransport } from './datagram.js';
@@ -36,7 +37,7 @@ interface Receiver {
 
 const familyOf = (address: string): 4 | 6 => (address.includes(':') ? 6 : 4);
 /** "::ffff:10.0.0.1" from a dual-stack socket is 10.0.0.1. */
-const plain = (address: string): string => (address.startsWith('::ffff:') && address.includes('.') ? address.slice(7) : address);
+const plain = (address: string): string => unmapIpv4(address) ?? address;
 
 export class BfdService {
   /** Dropped before reaching a session, by reason; monotonic for the life of the agent. */

@@ -330,8 +330,5 @@ export function blockAttributes(
   return attrs;
 }
 
-/** The host prefix (/32 or /128) of an address, for longest-match lookups. */
-export function hostPrefix(address: string): Prefix {
-  return parsePrefix(`${address}/${isIpv4(address) ? 32 : 128}`);
-}
+export { hostPrefix } from '../../lib/prefix.js';
 

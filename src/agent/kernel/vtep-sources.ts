@@ -11,14 +11,11 @@
  * come in.
  */
 import type { Prefix } from '../../lib/prefix.js';
+import { underlayOfNextHop } from './dataplane-desired.js';
 import { prefixContains } from '../../lib/prefix.js';
 import type { Change } from '../../rib/loc-rib.js';
 
-/** "::ffff:10.0.1.12" -> "10.0.1.12": an IPv4-mapped next hop is reached over the IPv4 underlay. */
-function underlayOf(nextHop: string): string {
-  const m = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(nextHop);
-  return m ? m[1] : nextHop;
-}
+
 
 export class VtepSources {
   private readonly byPrefix = new Map<Prefix, string>();
@@ -29,7 +26,7 @@ export class VtepSources {
     let changed = false;
     for (const c of changes) {
       const b = c.best;
-      const next = b && b.source === 'peer' && pools.some((p) => prefixContains(p, c.prefix)) ? underlayOf(b.attrs.nextHop) : undefined;
+      const next = b && b.source === 'peer' && pools.some((p) => prefixContains(p, c.prefix)) ? underlayOfNextHop(b.attrs.nextHop) : undefined;
       const prev = this.byPrefix.get(c.prefix);
       if (prev === next) continue;
       if (prev !== undefined) {

@@ -19,6 +19,8 @@ export const ExitStatus = {
   OK: 0,
   /** The input was read but some of it was bad (a BGP message that does not frame or decode). */
   BAD_DATA: 1,
+  /** A check failed: a peer not Established, a route not found, no agent answering. */
+  UNHEALTHY: 1,
   /** Wrong usage: unknown option, missing or unreadable file, input that is not the format given. */
   USAGE: 2,
   /** A bug in weft (an exception that is not about the input). */
@@ -36,6 +38,8 @@ export class CliError extends Error {
   constructor(
     message: string,
     readonly exitStatus: number = ExitStatus.USAGE,
+    /** The stable code of the error under --json (exit-help.ts JsonErrorCode); derived from the status when absent. */
+    readonly code?: string,
   ) {
     super(message);
     this.name = 'CliError';

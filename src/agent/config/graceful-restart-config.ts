@@ -10,14 +10,10 @@
  *   imposes this upper bound"). At least restartTime.
  */
 import { z } from 'zod';
+import { GRACEFUL_RESTART_DEFAULTS, type GracefulRestartOverride, type GracefulRestartSettings } from './graceful-restart-settings.js';
 
-export interface GracefulRestartSettings {
-  enabled: boolean;
-  restartTime: number;
-  staleTime: number;
-}
-
-export const GRACEFUL_RESTART_DEFAULTS: GracefulRestartSettings = { enabled: true, restartTime: 120, staleTime: 360 };
+// The resolved shapes and resolveGracefulRestart live in a zod-free file the running agent imports.
+export { GRACEFUL_RESTART_DEFAULTS, resolveGracefulRestart, type GracefulRestartOverride, type GracefulRestartSettings } from './graceful-restart-settings.js';
 
 const restartTime = z.number().int().min(1).max(4095);
 const staleTime = z.number().int().min(1).max(86400);
@@ -38,17 +34,9 @@ export const gracefulRestartOverrideSchema = z.preprocess(
   z.strictObject({ enabled: z.boolean().optional(), restartTime: restartTime.optional(), staleTime: staleTime.optional() }),
 );
 
-export type GracefulRestartOverride = z.output<typeof gracefulRestartOverrideSchema>;
-
-/** The settings of one session: the top level with the override on top. */
-export function resolveGracefulRestart(top: GracefulRestartSettings | undefined, over: GracefulRestartOverride | undefined): GracefulRestartSettings {
-  const base = top ?? GRACEFUL_RESTART_DEFAULTS;
-  return {
-    enabled: over?.enabled ?? base.enabled,
-    restartTime: over?.restartTime ?? base.restartTime,
-    staleTime: over?.staleTime ?? base.staleTime,
-  };
-}
+/** The parsed override; a compile error if the schema's output stops fitting the plain shape the agent uses. */
+type Fits<T extends U, U> = T;
+export type ParsedGracefulRestartOverride = Fits<z.output<typeof gracefulRestartOverrideSchema>, GracefulRestartOverride>;
 
 /** staleTime below restartTime would end the wait before the restart time does: a config problem. */
 export function gracefulRestartProblem(g: GracefulRestartSettings): string | undefined {

@@ -4,7 +4,7 @@
  */
 import { GracefulRestartFlag, type LocalCapabilityOptions } from '../../session/index.js';
 import type { AfiSafi } from '../../wire/types.js';
-import type { GracefulRestartSettings } from '../config/graceful-restart-config.js';
+import type { GracefulRestartSettings } from '../config/graceful-restart-settings.js';
 
 /** The GR capability of our OPEN (RFC 4724 3), or undefined when graceful restart is off. */
 export function gracefulRestartCapability(

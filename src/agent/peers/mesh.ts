@@ -15,7 +15,7 @@ import { isSelf, toPolicyRules, underlayAddresses } from '../config/config-helpe
 import { loadNodesFile } from '../config/config-load.js';
 import { logEvent } from '../observability/log-events.js';
 import type { PolicyRule } from '../../rib/policy.js';
-import { resolveGracefulRestart, type GracefulRestartSettings } from '../config/graceful-restart-config.js';
+import { resolveGracefulRestart, type GracefulRestartSettings } from '../config/graceful-restart-settings.js';
 
 export type PeerKind = 'mesh' | 'external' | 'reflector-client';
 

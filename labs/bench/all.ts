@@ -43,7 +43,13 @@ const steps: Step[] = [
   { title: 'Wire codec (one core)', script: 'wire.ts', args: [] },
   { title: 'Kernel install: the data plane against raw ip -batch', script: 'kernel.ts', args: ['--k', '100000', '--runs', runs, '--json', join(out, 'kernel.json')] },
   { title: 'Ingest, 10k and 100k prefixes', script: 'ingest.ts', args: ['--k', '10000,100000', '--runs', runs, '--json', join(out, 'ingest.json')] },
-  ...(values['skip-1m'] ? [] : [{ title: 'Ingest, 1M prefixes', script: 'ingest.ts', args: ['--k', '1000000', '--runs', runs, '--json', join(out, 'ingest-1m.json')] }]),
+  { title: 'The iproute2 floor at 100k, against the 100k ingest above', script: 'floor.ts', args: ['--k', '100000', '--runs', runs, '--compare', join(out, 'ingest.json'), '--json', join(out, 'floor-100k.json')] },
+  ...(values['skip-1m']
+    ? []
+    : [
+        { title: 'Ingest, 1M prefixes', script: 'ingest.ts', args: ['--k', '1000000', '--runs', runs, '--json', join(out, 'ingest-1m.json')] },
+        { title: 'The iproute2 floor at 1M, against the 1M ingest above', script: 'floor.ts', args: ['--k', '1000000', '--runs', runs, '--compare', join(out, 'ingest-1m.json'), '--json', join(out, 'floor-1m.json')] },
+      ]),
   {
     title: 'Mesh: block change and silent host (hold 3 s, keepalive 1 s)',
     script: 'mesh.ts',

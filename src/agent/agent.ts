@@ -39,7 +39,9 @@ import { systemScheduler, type Scheduler } from './io/scheduler.js';
 import { netTransport, type Transport } from './io/transport.js';
 import type { DatagramTransport } from './bfd/datagram.js';
 import type { AgentView } from './view.js';
-import { peerStatus, routeViews } from './control/views.js';
+import { peerStatus, peerStatuses, routeViews } from './control/views.js';
+import { neighborViews } from './control/neighbor-views.js';
+import { pathViews } from './control/rib-views.js';
 import { Listener } from './peers/listener.js';
 import { logEvent } from './observability/log-events.js';
 import type { PeerSpec } from './peers/mesh.js';
@@ -595,6 +597,8 @@ export class Agent implements AgentView {
       advertise: (req) => this.advertise(req.prefix),
       withdraw: (req) => this.withdraw(req.prefix),
       reload: () => ({ reload: this.reload() }),
+      neighbors: () => ({ neighbors: neighborViews(this) }),
+      paths: (req) => ({ paths: pathViews(this, req.table, req.peer) }),
     };
   }
 
@@ -616,7 +620,7 @@ export class Agent implements AgentView {
       rib: { prefixes: this.rib.size(), local: this.rib.localCount() },
       memory: memoryMiB(),
       blocks: this.localBlocks().map(formatPrefix),
-      peers: [...this.entries.values()].map((e) => peerStatus(this, e)),
+      peers: peerStatuses(this),
       bfdDropped: { ...this.peers.bfd.dropped },
       ...(this.dataplane ? { dataplane: this.dataplane.status() } : {}),
       hostProtection: this.hostProtection.status(),

@@ -8,6 +8,7 @@ import { Command } from 'commander';
 import type { ExplainView } from '../agent/control/protocol.js';
 import { isIpv4, isIpv6 } from '../lib/address.js';
 import { CliError, ExitStatus, toJson, type CommandContext } from './output.js';
+import { jsonUsageErrors, runJsonAware, withExitHelp } from './exit-help.js';
 import { askAgent, SOCKET_HELP } from './status.js';
 
 const EXPLAIN_HELP = `
@@ -18,10 +19,8 @@ Description:
   pool's encapsulation and whether the node is in this node's subnet), whether the kernel has
   that route, and what the kernel itself says (\`ip -json route get ADDRESS\`).
 
-Exit status:
-  0  the agent answered
-  1  the agent refused (the data plane is off, not an address)
-  2  bad usage, or the agent cannot be reached
+  Under --json every error is one line {"error": {"code": "...", "message": "..."}} on standard
+  output with the same exit status.
 
 Examples:
   weft explain 10.244.7.9
@@ -59,7 +58,7 @@ export function formatExplain(e: ExplainView): string {
 }
 
 export function registerExplain(program: Command, ctx: CommandContext): void {
-  program
+  const cmd = program
     .command('explain')
     .summary('which route carries an address, from which node, direct or tunnelled, and why')
     .description('Explain how the running agent routes one address.')
@@ -67,10 +66,18 @@ export function registerExplain(program: Command, ctx: CommandContext): void {
     .option('--json', 'print one JSON object')
     .option('-s, --socket <path>', SOCKET_HELP)
     .addHelpText('after', EXPLAIN_HELP)
-    .action(async (address: string, o: { json?: boolean; socket?: string }) => {
-      if (!isIpv4(address) && !isIpv6(address)) throw new CliError(`not an IP address: ${address}`, ExitStatus.USAGE);
-      const r = await askAgent(o.socket, { op: 'explain', address });
-      const e = r.explain as ExplainView;
-      ctx.io.out(o.json ? `${toJson(e)}\n` : formatExplain(e));
-    });
+    .action((address: string, o: { json?: boolean; socket?: string }) =>
+      runJsonAware(ctx, o.json, async () => {
+        if (!isIpv4(address) && !isIpv6(address)) throw new CliError(`not an IP address: ${address}`, ExitStatus.USAGE, 'usage');
+        const r = await askAgent(o.socket, { op: 'explain', address });
+        const e = r.explain as ExplainView;
+        ctx.io.out(o.json ? `${toJson(e)}\n` : formatExplain(e));
+      }),
+    );
+  withExitHelp(cmd, {
+    0: 'the agent answered',
+    1: 'the agent refused (the data plane is off), or cannot be reached',
+    2: 'usage error: not an IP address',
+  });
+  jsonUsageErrors(cmd, ctx);
 }

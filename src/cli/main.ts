@@ -12,6 +12,7 @@ import { registerPeer } from './peer.js';
 import { registerAgent } from './agent.js';
 import { registerStatus } from './status.js';
 import { registerRoutes } from './routes.js';
+import { registerNeighbor } from './neighbor.js';
 import { registerExplain } from './explain.js';
 import { registerBlocks } from './blocks.js';
 import { registerConfigCheck } from './config-check.js';
@@ -32,6 +33,7 @@ Examples:
   weft decode --pretty proto-fixtures/demo.hex
   weft agent -c /etc/weft/weft.yaml         run the routing daemon on this host
   weft status                               its peers; weft routes: its Loc-RIB
+  weft neighbor host-b                      one peer in detail: capabilities, counters, NOTIFICATIONs
   weft explain 10.244.7.9                   which route, node and shape carry one address
   weft lab test labs/rack-l2.clab.yml       a lab on network namespaces, with a ping matrix
   weft help decode                          the full description of a command
@@ -75,6 +77,7 @@ export function buildProgram(ctx: CommandContext): Command {
   registerAgent(program, ctx);
   registerStatus(program, ctx);
   registerRoutes(program, ctx);
+  registerNeighbor(program, ctx);
   registerExplain(program, ctx);
   registerBlocks(program, ctx);
   registerConfigCheck(program, ctx);

@@ -12,6 +12,8 @@ export interface CliIo {
   readStdin(): Promise<Uint8Array>;
   /** True when standard input is a terminal (nothing piped). */
   stdinIsTty(): boolean;
+  /** True when standard output is a terminal (watch mode clears the screen then); absent: process.stdout's. */
+  stdoutIsTty?(): boolean;
 }
 
 /** The exit statuses every weft command uses. */

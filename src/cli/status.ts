@@ -7,6 +7,8 @@ import { DEFAULT_CONTROL_SOCKET } from '../agent/config/config-helpers.js';
 import { ControlUnreachable, controlRequest } from '../agent/control/control-client.js';
 import type { AgentStatus, ControlOp, ControlResult, PeerStatusView, RequestOf } from '../agent/control/protocol.js';
 import { CliError, ExitStatus, formatTable, toJson, type CommandContext } from './output.js';
+import { jsonUsageErrors, runJsonAware, withExitHelp } from './exit-help.js';
+import { addWatchOptions, runWatch, watchPlan, type Frame, type WatchOptions } from './watch.js';
 
 export const SOCKET_HELP = `the agent's control socket (default $WEFT_SOCKET or ${DEFAULT_CONTROL_SOCKET})`;
 
@@ -14,17 +16,21 @@ export function socketPath(given: string | undefined): string {
   return given ?? process.env.WEFT_SOCKET ?? DEFAULT_CONTROL_SOCKET;
 }
 
-/** One request to the agent; an error reply or an unreachable agent becomes a CliError (exit 2 / 1). */
+/**
+ * One request to the agent. An agent that cannot be reached is exit status 1 (code
+ * "unreachable"): for a monitoring script a stopped agent is an unhealthy node, not a mistake in
+ * the command line. An error reply is 1 too (code "agent-error").
+ */
 export async function askAgent<Op extends ControlOp>(socket: string | undefined, req: RequestOf<Op>): Promise<ControlResult<Op>> {
   const path = socketPath(socket);
   let reply;
   try {
     reply = await controlRequest<Op>(path, req);
   } catch (e) {
-    if (e instanceof ControlUnreachable) throw new CliError(e.message, ExitStatus.USAGE);
+    if (e instanceof ControlUnreachable) throw new CliError(e.message, ExitStatus.UNHEALTHY, 'unreachable');
     throw e;
   }
-  if (!reply.ok) throw new CliError(`the agent refused: ${reply.error}`, ExitStatus.BAD_DATA);
+  if (!reply.ok) throw new CliError(`the agent refused: ${reply.error}`, ExitStatus.UNHEALTHY, 'agent-error');
   return reply;
 }
 
@@ -159,7 +165,8 @@ Description:
   below the table says how many routes the peer does not get and who did not offer the family
   (families / notNegotiated in --json). Peers with BFD get a BFD column: the BFD session state and, when Up, its detection
   time; --json has the whole BFD session (discriminators, intervals, counters, diagnostics) and
-  the BFD packets dropped before reaching a session (bfdDropped). An Established session does not show a connection failure from before it came up
+  the BFD packets dropped before reaching a session (bfdDropped). Peers are listed by name, then
+  address (the same order after a reload). An Established session does not show a connection failure from before it came up
   (--json keeps it, with lastErrorAt). Peers with a TCP MD5 password get an MD5 column (md5: true
   in --json); one that is not up gets a line below the table with what can be known (the kernel
   drops badly signed segments silently): dial attempts that timed out and the kernel's MD5 drop
@@ -173,27 +180,58 @@ Description:
   bfd4/bfd6; vnis), packets dropped per rule, transactions written, repairs of a table found
   flushed or deleted, the last check and the last error.
 
-Exit status:
-  0  the agent answered
-  2  the agent cannot be reached (no socket, nothing answering, no permission)
+  --watch [SECONDS] redraws every SECONDS (default 2) until Ctrl-C; with --json it prints one
+  status object per line per interval. Under --json every error is one line
+  {"error": {"code": "...", "message": "..."}} on standard output, with the same exit status
+  (codes: usage, unreachable, agent-error, internal).
 
 Examples:
   weft status
+  weft status && echo healthy                  every configured peer Established
   weft status --json | jq '.peers[] | select(.state != "Established")'
+  weft status --watch 1
   weft status -s /tmp/lab/a.sock
 `;
 
+/** The exit status scripts get from `weft status` (and `weft neighbor` without a name). */
+export const STATUS_EXIT_HELP = {
+  0: 'the agent answered and every configured peer is Established (or none is configured)',
+  1: 'a configured peer is not Established, or the agent cannot be reached (not running, no\npermission on the socket), or it refused the request',
+  2: 'usage error: unknown option, bad --watch value',
+} as const;
+
+/** 1 when some configured peer is not Established: what `weft status` as a check means. */
+export function peersHealth(peers: readonly Pick<PeerStatusView, 'state'>[]): number {
+  return peers.every((p) => p.state === 'Established') ? ExitStatus.OK : ExitStatus.UNHEALTHY;
+}
+
+async function statusFrame(socket: string | undefined): Promise<Frame> {
+  const r = await askAgent(socket, { op: 'status' });
+  const st = r.status as AgentStatus;
+  return { text: formatStatus(st), json: st, status: peersHealth(st.peers) };
+}
+
+/** One frame printed once, or again every interval with --watch; sets the exit status. */
+export async function printFrames(ctx: CommandContext, o: WatchOptions & { json?: boolean }, title: string, frame: () => Promise<Frame>): Promise<void> {
+  const plan = watchPlan(o);
+  if (plan) return runWatch(ctx, plan, { json: o.json, title }, frame);
+  const f = await frame();
+  ctx.io.out(o.json ? `${toJson(f.json)}\n` : f.text);
+  ctx.exitStatus = f.status;
+}
+
 export function registerStatus(program: Command, ctx: CommandContext): void {
-  program
+  const cmd = program
     .command('status')
     .summary("the running agent's peers: state, since, prefixes, last error")
     .description("Show the running agent's BGP sessions.")
-    .option('--json', 'print the full status as one JSON object')
+    .option('--json', 'print the full status as one JSON object');
+  addWatchOptions(cmd)
     .option('-s, --socket <path>', SOCKET_HELP)
     .addHelpText('after', STATUS_HELP)
-    .action(async (o: { json?: boolean; socket?: string }) => {
-      const r = await askAgent(o.socket, { op: 'status' });
-      const st = r.status as AgentStatus;
-      ctx.io.out(o.json ? `${toJson(st)}\n` : formatStatus(st));
-    });
+    .action((o: WatchOptions & { json?: boolean; socket?: string }) =>
+      runJsonAware(ctx, o.json, () => printFrames(ctx, o, 'weft status', () => statusFrame(o.socket))),
+    );
+  withExitHelp(cmd, STATUS_EXIT_HELP);
+  jsonUsageErrors(cmd, ctx);
 }

@@ -89,9 +89,9 @@ export class WeftAgent {
     return run('node', [WEFT_MAIN, ...args, '-s', this.socket], { okCodes });
   }
 
-  /** `weft CMD --json -s SOCKET`, parsed (`cli('status')`, `cli('routes')`). */
+  /** `weft CMD --json -s SOCKET`, parsed (`cli('status')`, `cli('routes')`); `weft status` exits 1 while a peer is down. */
   async cli<T>(cmd: 'status' | 'routes'): Promise<T> {
-    return JSON.parse((await this.cliRun([cmd, '--json'])).stdout) as T;
+    return JSON.parse((await this.cliRun([cmd, '--json'], cmd === 'status' ? [0, 1] : [0])).stdout) as T;
   }
 
   /** The agent's pino JSON log lines, optionally only one event (and one peer). */

@@ -326,7 +326,7 @@ describe.skipIf(skipReason !== undefined)('weft agent: mesh.password, re-keyed b
     expect(pa.state).not.toBe('Established');
     expect(pa.md5Diagnosis).toMatch(/^no TCP connection from the peer reached weft; MD5 configured/);
     // What a user sees: the MD5 column and the diagnosis under the table.
-    const text = (await a.cliRun(['status'])).stdout;
+    const text = (await a.cliRun(['status'], [1])).stdout; // 1: b is not Established
     console.log(`md5: weft status on a:\n${text}`);
     expect(text).toMatch(/\bMD5\b/);
     expect(text).toMatch(/^b: no TCP connection from the peer reached weft; MD5 configured: check the password at both ends/m);

@@ -2,15 +2,11 @@ import { describe, expect, it } from 'vitest';
 import { Command } from 'commander';
 import { exitHelpText, jsonErrorLine, runJsonAware, withExitHelp } from '../../src/cli/exit-help.js';
 import { CliError, type CommandContext } from '../../src/cli/output.js';
+import { captureIo } from '../helpers/cli-io.js';
 
-function ctxCollect(): { ctx: CommandContext; out: string[]; err: string[] } {
-  const out: string[] = [];
-  const err: string[] = [];
-  const ctx: CommandContext = {
-    io: { out: (t) => void out.push(t), err: (t) => void err.push(t), readStdin: async () => new Uint8Array(), stdinIsTty: () => true },
-    exitStatus: 0,
-  };
-  return { ctx, out, err };
+function ctxCollect(): { ctx: CommandContext; text: { out: string } } {
+  const io = captureIo();
+  return { ctx: { io, exitStatus: 0 }, text: io.text };
 }
 
 describe('exit help', () => {
@@ -30,18 +26,18 @@ describe('exit help', () => {
     expect(help).toMatch(/Exit status:\n {2}0 {2}fine\n {2}2 {2}bad\n {2}3 {2}internal/);
   });
   it('prints errors as one JSON object under --json with the same status', async () => {
-    const { ctx, out } = ctxCollect();
+    const { ctx, text } = ctxCollect();
     await runJsonAware(ctx, true, async () => {
       throw new CliError('no such peer', 1, 'unknown-peer');
     });
     expect(ctx.exitStatus).toBe(1);
-    expect(JSON.parse(out.join(''))).toEqual({ error: { code: 'unknown-peer', message: 'no such peer' } });
+    expect(JSON.parse(text.out)).toEqual({ error: { code: 'unknown-peer', message: 'no such peer' } });
     const c2 = ctxCollect();
     await runJsonAware(c2.ctx, true, async () => {
       throw new TypeError('boom');
     });
     expect(c2.ctx.exitStatus).toBe(3);
-    expect(JSON.parse(c2.out.join('')).error.code).toBe('internal');
+    expect(JSON.parse(c2.text.out).error.code).toBe('internal');
     expect(jsonErrorLine('usage', 'x')).toBe('{"error":{"code":"usage","message":"x"}}\n');
   });
   it('lets errors through without --json', async () => {

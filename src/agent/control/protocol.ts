@@ -9,6 +9,9 @@
  *   {"op":"withdraw","prefix":"10.244.3.0/26"}  -> {"ok":true,"prefix":"10.244.3.0/26","changed":true}
  *   {"op":"reload"}                          -> {"ok":true,"reload":{...}}
  *   {"op":"explain","address":"10.244.7.9"}  -> {"ok":true,"explain":{...}}
+ *   {"op":"neighbors"}                       -> {"ok":true,"neighbors":[...]}   (every peer in detail)
+ *   {"op":"paths","table":"candidates"}      -> {"ok":true,"paths":[...]}       (every candidate of every prefix)
+ *   {"op":"paths","table":"received","peer":"host-b"}   (its Adj-RIB-In; "advertised": its Adj-RIB-Out)
  *   anything wrong                           -> {"ok":false,"error":"what was wrong"}
  */
 import type { ViewShape } from '../kernel/dataplane-desired.js';
@@ -21,7 +24,13 @@ export type ControlRequest =
   | { op: 'advertise'; prefix: string }
   | { op: 'withdraw'; prefix: string }
   | { op: 'reload' }
-  | { op: 'explain'; address: string };
+  | { op: 'explain'; address: string }
+  | { op: 'neighbors' }
+  | { op: 'paths'; table: PathTable; peer?: string };
+
+/** Which paths `paths` lists: every Loc-RIB candidate, or one peer's Adj-RIB-In / Adj-RIB-Out. */
+export type PathTable = 'candidates' | 'received' | 'advertised';
+export const PATH_TABLES = ['candidates', 'received', 'advertised'] as const satisfies readonly PathTable[];
 
 /** What each op answers with (the fields next to "ok": true). */
 export interface ControlResults {
@@ -31,13 +40,15 @@ export interface ControlResults {
   advertise: BlockChange;
   withdraw: BlockChange;
   reload: { reload: ReloadSummary };
+  neighbors: { neighbors: NeighborView[] };
+  paths: { paths: PathView[] };
 }
 
 export type ControlOp = ControlRequest['op'];
 export type ControlResult<Op extends ControlOp = ControlOp> = ControlResults[Op];
 export type ControlReply<Op extends ControlOp = ControlOp> = ({ ok: true } & ControlResult<Op>) | { ok: false; error: string };
 
-export const CONTROL_OPS = ['status', 'routes', 'advertise', 'withdraw', 'reload', 'explain'] as const satisfies readonly ControlOp[];
+export const CONTROL_OPS = ['status', 'routes', 'advertise', 'withdraw', 'reload', 'explain', 'neighbors', 'paths'] as const satisfies readonly ControlOp[];
 
 export type RequestOf<Op extends ControlOp> = Extract<ControlRequest, { op: Op }>;
 
@@ -53,7 +64,15 @@ export function checkRequest(v: unknown): ControlRequest | string {
     case 'status':
     case 'routes':
     case 'reload':
+    case 'neighbors':
       return { op: o.op };
+    case 'paths': {
+      const table = o.table ?? 'candidates';
+      if (typeof table !== 'string' || !(PATH_TABLES as readonly string[]).includes(table)) return `"paths" needs a "table": one of ${PATH_TABLES.join(', ')}`;
+      if (o.peer !== undefined && typeof o.peer !== 'string') return '"peer" must be a string (a peer name or address)';
+      if (table !== 'candidates' && o.peer === undefined) return `"paths" with table "${table}" needs a "peer"`;
+      return { op: 'paths', table: table as PathTable, ...(o.peer !== undefined ? { peer: o.peer as string } : {}) };
+    }
     case 'advertise':
     case 'withdraw':
       if (typeof o.prefix !== 'string') return `"${o.op}" needs a "prefix" string, like "10.244.3.0/26"`;
@@ -207,7 +226,8 @@ export interface HostProtectionStatus {
   lastError?: string;
 }
 
-export interface RouteView {
+/** A path's prefix, where it came from and its attributes: the common part of RouteView and PathView. */
+export interface PathFields {
   prefix: string;
   source: 'local' | 'peer';
   peer: string;
@@ -220,6 +240,9 @@ export interface RouteView {
   communities: string[];
   originatorId: string | undefined;
   clusterList: string[];
+}
+
+export interface RouteView extends PathFields {
   /** Why this path is the best ('only path' when alone). */
   reason: string;
   /** The best path is stale: kept from a peer restarting gracefully (RFC 4724 4.2). */
@@ -251,4 +274,69 @@ export interface ExplainView {
   installed: boolean;
   kernel: Record<string, unknown> | null;
   kernelError?: string;
+}
+
+/** A NOTIFICATION sent or received (`weft neighbor X`): code, subcode, their names, data, when. */
+export interface NotificationView {
+  code: number;
+  subcode: number;
+  /** "Cease / Administrative Shutdown" (RFC 4271 4.5 and the IANA subcode registries). */
+  name: string;
+  /** The data field, hex ('' when empty). */
+  data: string;
+  /** RFC 9003 shutdown communication (Cease/2, Cease/4), when present. */
+  shutdownMessage?: string;
+  /** Wall-clock time (ISO). */
+  at: string;
+}
+
+/** What a session negotiated (while Established), in words a user reads. */
+export interface NegotiatedView {
+  /** RFC 4760: "ipv4-unicast", "ipv6-unicast". */
+  families: string[];
+  fourOctetAs: boolean;
+  routeRefresh: boolean;
+  enhancedRouteRefresh: boolean;
+  extendedMessage: boolean;
+  /** RFC 4724: our side offered it; the peer's Restart Time and flags when it did too. */
+  gracefulRestart: { local: boolean; peer?: { restartTime: number; restarting: boolean; notification: boolean; forwardingPreserved: string[] } };
+  /** RFC 8950: "ipv4-unicast over IPv6 (send)" etc. */
+  extendedNextHop: string[];
+  /** RFC 7911, per family: "ipv4-unicast send/receive". */
+  addPath: string[];
+  peerHostname?: string;
+}
+
+/** One peer in detail: `weft neighbor X`, like `birdc show protocols all X` / `gobgp neighbor X`. */
+export interface NeighborView extends PeerStatusView {
+  localAs: number;
+  /** Our BGP Identifier, and the peer's (from its OPEN, once received). */
+  routerId: string;
+  peerRouterId?: string;
+  /** The port we dial. */
+  port: number;
+  /** The TCP connection of the session, when there is one. */
+  connection?: { direction: 'inbound' | 'outbound'; localAddress: string; localPort: number; remoteAddress: string; remotePort: number };
+  /** Seconds; negotiated ones while Established (RFC 4271 4.2: the smaller hold time; keepalive a third of it unless set). */
+  timers: { holdTime: number; keepaliveTime: number; connectRetryTime: number; negotiatedHoldTime?: number; negotiatedKeepaliveTime?: number };
+  capabilities: { sent: string[]; received?: string[]; negotiated?: NegotiatedView };
+  /** Messages by type since the agent created the session (all its connections). */
+  messages: { in: Record<string, number>; out: Record<string, number>; bytesIn: number; bytesOut: number };
+  /** Per family: routes accepted (after import policy), best in the Loc-RIB, advertised (Adj-RIB-Out). */
+  prefixes: Record<string, { accepted: number; best: number; advertised: number }>;
+  lastNotificationSent?: NotificationView;
+  lastNotificationReceived?: NotificationView;
+  /** Established sessions that went down since the agent created the peer. */
+  flaps: number;
+}
+
+/** One path of `paths`: a Loc-RIB candidate, or a route of one peer's Adj-RIB-In / Adj-RIB-Out. */
+/** `peer`: the peer the path came from ("local" for this node's blocks); for advertised: the peer it goes to. */
+export interface PathView extends PathFields {
+  /** candidates: best, multipath (in the ECMP set) or lost; with why (for the best: why it won). */
+  rank?: 'best' | 'multipath' | 'lost';
+  reason?: string;
+  stale?: boolean;
+  /** received: the import policy changed the attributes (they are shown as received). */
+  policyChanged?: boolean;
 }

@@ -2,13 +2,40 @@
  * The control replies built from the agent's state: one status row per peer, and the Loc-RIB as
  * route rows. They read the agent through AgentView only.
  */
-import { formatPrefix } from '../../lib/prefix.js';
+import { formatPrefix, prefixLength, v4Address, v6Bytes, type Prefix } from '../../lib/prefix.js';
+import type { InternedAttrs } from '../../rib/attrs.js';
 import type { AgentView } from '../view.js';
 import type { PeerEntry } from '../peers/agent-peers.js';
 import { familyStatus, sessionNextHops } from '../peers/families.js';
 import { underlayAddresses } from '../config/config-helpers.js';
-import type { PeerStatusView, RouteView } from './protocol.js';
+import type { PathView, PeerStatusView, RouteView } from './protocol.js';
 import { md5Diagnosis, readMd5Counters } from '../io/md5/md5.js';
+
+const byName = new Intl.Collator('en', { numeric: true });
+
+/**
+ * The sessions in a stable order: by name, then address. Not the configuration's order, which a
+ * reload changes (a re-created session went to the end of the Map and so to the bottom of the table).
+ */
+export function sortedEntries(agent: AgentView): PeerEntry[] {
+  return [...agent.entries.values()].sort((a, b) => byName.compare(a.spec.id, b.spec.id) || byName.compare(a.spec.address, b.spec.address));
+}
+
+/** `weft status` peers, in the stable order of sortedEntries. */
+export function peerStatuses(agent: AgentView): PeerStatusView[] {
+  return sortedEntries(agent).map((e) => peerStatus(agent, e));
+}
+
+/** Prefixes in numeric order: IPv4 before IPv6, then by address, then shorter first. */
+export function comparePrefixes(a: Prefix, b: Prefix): number {
+  if (typeof a === 'number' && typeof b === 'number') return v4Address(a) - v4Address(b) || prefixLength(a) - prefixLength(b);
+  if (typeof a === 'number') return -1;
+  if (typeof b === 'number') return 1;
+  const x = v6Bytes(a);
+  const y = v6Bytes(b);
+  for (let i = 0; i < 16; i++) if (x[i] !== y[i]) return x[i] - y[i];
+  return prefixLength(a) - prefixLength(b);
+}
 
 export function peerStatus(agent: AgentView, e: PeerEntry): PeerStatusView {
   const id = e.spec.id;
@@ -71,29 +98,35 @@ function lastError(e: PeerEntry): Pick<PeerStatusView, 'lastError' | 'lastErrorA
 const ORIGINS = ['igp', 'egp', 'incomplete'];
 const communityText = (c: number) => `${Math.floor(c / 65536)}:${c % 65536}`;
 
-/** The Loc-RIB: each prefix with its best path and why it won. */
+/** The attributes of a path as the control replies show them. */
+export function attrFields(a: InternedAttrs): Pick<PathView, 'nextHop' | 'asPath' | 'origin' | 'localPref' | 'med' | 'communities' | 'originatorId' | 'clusterList'> {
+  return {
+    nextHop: a.nextHop,
+    asPath: a.asPath.map((s) => (s.kind === 'sequence' ? s.asns.join(' ') : `{${s.asns.join(',')}}`)).join(' '),
+    origin: ORIGINS[a.origin] ?? String(a.origin),
+    localPref: a.localPref,
+    med: a.med,
+    communities: a.communities.map(communityText),
+    originatorId: a.originatorId,
+    clusterList: [...a.clusterList],
+  };
+}
+
+/** The Loc-RIB: each prefix with its best path and why it won, in numeric prefix order. */
 export function routeViews(agent: AgentView): RouteView[] {
-  const out: RouteView[] = [];
+  const out: { p: Prefix; v: RouteView }[] = [];
   for (const { prefix, best } of agent.rib.entries()) {
     const ranked = agent.rib.paths(prefix);
-    const a = best.attrs;
-    out.push({
+    out.push({ p: prefix, v: {
       prefix: formatPrefix(prefix),
       source: best.source,
       peer: best.peer.id,
       peerAddress: best.source === 'local' ? '' : best.peer.address,
-      nextHop: a.nextHop,
-      asPath: a.asPath.map((s) => (s.kind === 'sequence' ? s.asns.join(' ') : `{${s.asns.join(',')}}`)).join(' '),
-      origin: ORIGINS[a.origin] ?? String(a.origin),
-      localPref: a.localPref,
-      med: a.med,
-      communities: a.communities.map(communityText),
-      originatorId: a.originatorId,
-      clusterList: [...a.clusterList],
+      ...attrFields(best.attrs),
       reason: best.source === 'local' && ranked.length <= 1 ? 'local block' : (ranked.find((r) => r.rank === 'best')?.reason ?? 'only path'),
       candidates: ranked.length,
       ...(best.stale ? { stale: true } : {}),
-    });
+    } });
   }
-  return out.sort((x, y) => (x.prefix < y.prefix ? -1 : x.prefix > y.prefix ? 1 : 0));
+  return out.sort((x, y) => comparePrefixes(x.p, y.p)).map((r) => r.v);
 }

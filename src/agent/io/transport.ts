@@ -13,6 +13,7 @@ export type BgpSocket = Duplex & {
   readonly remoteAddress?: string;
   readonly remotePort?: number;
   readonly localAddress?: string;
+  readonly localPort?: number;
   setNoDelay(noDelay?: boolean): unknown;
 };
 

@@ -37,6 +37,7 @@ export class Connection {
   readonly remoteAddress: string;
   readonly remotePort: number;
   readonly localAddress: string;
+  readonly localPort: number;
   bytesIn = 0;
   bytesOut = 0;
   private queue: Uint8Array[] = [];
@@ -56,6 +57,7 @@ export class Connection {
     this.remoteAddress = normaliseAddress(socket.remoteAddress ?? '');
     this.remotePort = socket.remotePort ?? 0;
     this.localAddress = normaliseAddress(socket.localAddress ?? '');
+    this.localPort = socket.localPort ?? 0;
     socket.setNoDelay(true);
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
     socket.on('drain', () => this.pump());

@@ -28,6 +28,7 @@ import { systemScheduler, type Scheduler, type Timer } from '../io/scheduler.js'
 import { netTransport, type BgpSocket, type Transport } from '../io/transport.js';
 import { Connection } from './connection.js';
 import { logEvent } from '../observability/log-events.js';
+import { MessageCounters } from './message-counters.js';
 
 /** UPDATE messages among encoded messages (type octet 18 = 2, RFC 4271 4.1); route refreshes are not. */
 export function countUpdates(messages: readonly Uint8Array[]): number {
@@ -94,6 +95,8 @@ export class Peer {
     establishedTransitions: 0,
     dialTimeouts: 0,
   };
+  /** By message type both ways, and the last NOTIFICATION each way (`weft neighbor`). */
+  readonly messages = new MessageCounters();
   private main: Slot;
   private second: Slot | undefined;
   private stopped = false;
@@ -178,6 +181,7 @@ export class Peer {
     if (!this.established || !conn) return false;
     this.counters.updatesOut += countUpdates(messages);
     this.counters.messagesOut += messages.length;
+    for (const m of messages) this.messages.sent(m);
     conn.enqueue(messages);
     return true;
   }
@@ -197,6 +201,11 @@ export class Peer {
 
   get encodeOptions(): WireOptions | undefined {
     return this.negotiated?.encode;
+  }
+
+  /** The main session's TCP connection, when it has one (addresses and ports for `weft neighbor`). */
+  get tcp(): Pick<Connection, 'localAddress' | 'localPort' | 'remoteAddress' | 'remotePort' | 'direction'> | undefined {
+    return this.main.conn;
   }
 
   /** Our address on the current connection (the natural NEXT_HOP self). */
@@ -329,6 +338,8 @@ export class Peer {
         const bytes = encodeNotification({ type: 'notification', code: a.code, subcode: a.subcode, data: a.data });
         slot.lastWords = bytes;
         this.counters.messagesOut++;
+        this.messages.sent(bytes);
+        this.messages.notificationSent({ code: a.code, subcode: a.subcode, data: a.data }, this.scheduler.wallClock());
         logEvent(this.log, 'session.notification-sent', { code: a.code, subcode: a.subcode, errorCode: a.errorCode, ...(a.data.length ? { data: toHex(a.data) } : {}) });
         return;
       }
@@ -397,6 +408,7 @@ export class Peer {
   private write(slot: Slot, bytes: Uint8Array): void {
     if (!slot.conn) return;
     this.counters.messagesOut++;
+    this.messages.sent(bytes);
     slot.conn.writeNow(bytes);
   }
 
@@ -440,6 +452,7 @@ export class Peer {
       switch (ev.type) {
         case 'message':
           this.counters.messagesIn++;
+          this.messages.received(ev.message.type);
           this.dispatch(slot, this.messageEvent(ev.message));
           return;
         case 'error':
@@ -484,6 +497,7 @@ export class Peer {
       case 'route-refresh':
         return { type: 'RouteRefreshMsg', refresh: m };
       case 'notification':
+        this.messages.notificationReceived(m, this.scheduler.wallClock());
         logEvent(this.log, 'session.notification-received', { code: m.code,
           subcode: m.subcode,
           shutdownMessage: m.shutdownMessage,

@@ -1,0 +1,106 @@
+/**
+ * `--watch [SECONDS]` of `weft status` and `weft routes`: the command's output again every
+ * interval until Ctrl-C (which ends it with exit status 0). On a terminal each frame clears the
+ * screen first; otherwise frames follow each other under a time line. With --json each frame is
+ * one JSON document on one line (an error too: {"error": ...}), so `| jq -c` follows it.
+ * A hidden `--count N` stops after N frames (tests; `watch`-like one-shots in scripts).
+ */
+import { Option, type Command } from 'commander';
+import { jsonErrorLine } from './exit-help.js';
+import { CliError, ExitStatus, toJson, type CommandContext } from './output.js';
+
+export interface WatchOptions {
+  watch?: string | true;
+  count?: string;
+}
+
+/** One frame: the text or JSON document to print and the exit status it would have alone. */
+export interface Frame {
+  text: string;
+  json: unknown;
+  status: number;
+}
+
+export const DEFAULT_WATCH_SECONDS = 2;
+
+/** Adds `-w, --watch [seconds]` and the hidden `--count <n>` to a command. */
+export function addWatchOptions(cmd: Command): Command {
+  return cmd
+    .option('-w, --watch [seconds]', `redraw every SECONDS (default ${DEFAULT_WATCH_SECONDS}) until Ctrl-C`)
+    .addOption(new Option('--count <n>', 'stop after N frames').hideHelp());
+}
+
+/** The interval in ms and the frame limit; a CliError (exit 2) for a bad value. */
+export function watchPlan(o: WatchOptions): { intervalMs: number; count: number | undefined } | undefined {
+  if (o.watch === undefined) return undefined;
+  const seconds = o.watch === true ? DEFAULT_WATCH_SECONDS : Number(o.watch);
+  if (!Number.isFinite(seconds) || seconds <= 0 || seconds > 86400) {
+    throw new CliError(`--watch takes a number of seconds > 0 (like 2 or 0.5), got ${JSON.stringify(o.watch)}`, ExitStatus.USAGE, 'usage');
+  }
+  let count: number | undefined;
+  if (o.count !== undefined) {
+    count = Number(o.count);
+    if (!Number.isInteger(count) || count < 1) throw new CliError(`--count takes a whole number >= 1, got ${JSON.stringify(o.count)}`, ExitStatus.USAGE, 'usage');
+  }
+  return { intervalMs: Math.round(seconds * 1000), count };
+}
+
+const CLEAR = '\x1b[H\x1b[2J';
+
+/**
+ * Runs `frame` every interval. Ends on SIGINT (status 0) or after `count` frames (the status of
+ * the last frame). A frame that fails with a CliError (the agent went away) is shown and the
+ * watch goes on, as `watch` does.
+ */
+export async function runWatch(
+  ctx: CommandContext,
+  plan: { intervalMs: number; count: number | undefined },
+  o: { json?: boolean; title: string },
+  frame: () => Promise<Frame>,
+): Promise<void> {
+  const tty = ctx.io.stdoutIsTty?.() ?? process.stdout.isTTY === true;
+  let interrupted = false;
+  let wake: (() => void) | undefined;
+  const onSigint = () => {
+    interrupted = true;
+    wake?.();
+  };
+  process.on('SIGINT', onSigint);
+  try {
+    for (let n = 1; ; n++) {
+      let status: number;
+      let body: string;
+      try {
+        const f = await frame();
+        status = f.status;
+        body = o.json ? `${toJson(f.json)}\n` : f.text;
+      } catch (e) {
+        if (!(e instanceof CliError)) throw e;
+        status = e.exitStatus;
+        body = o.json ? jsonErrorLine(e.code ?? 'agent-error', e.message) : `weft: ${e.message}\n`;
+      }
+      if (interrupted) break;
+      if (o.json) ctx.io.out(body);
+      else {
+        const head = `${o.title}, every ${plan.intervalMs / 1000}s: ${new Date().toISOString().slice(0, 19)}Z (Ctrl-C ends)\n\n`;
+        ctx.io.out(`${tty ? CLEAR : n > 1 ? '\n' : ''}${head}${body}`);
+      }
+      ctx.exitStatus = status;
+      if (plan.count !== undefined && n >= plan.count) return;
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(resolve, plan.intervalMs);
+        wake = () => {
+          clearTimeout(t);
+          resolve();
+        };
+        if (interrupted) wake();
+      });
+      wake = undefined;
+      if (interrupted) break;
+    }
+    // Ctrl-C is how a watch ends: not a failure.
+    ctx.exitStatus = ExitStatus.OK;
+  } finally {
+    process.off('SIGINT', onSigint);
+  }
+}

@@ -46,6 +46,7 @@ import { Listener } from './peers/listener.js';
 import { logEvent } from './observability/log-events.js';
 import type { PeerSpec } from './peers/mesh.js';
 import type { AgentCounters, AgentMetrics } from './observability/metrics.js';
+import { peerAttempted, readiness } from './observability/readiness.js';
 import { countUpdates } from './peers/peer.js';
 import { ribInput, type InputRefusal } from './peers/update-input.js';
 import { LoggingSink, TeeSink, type RouteSink } from './kernel/route-sink.js';
@@ -194,14 +195,18 @@ export class Agent implements AgentView {
       const m = this.config.metrics.listen;
       if (m !== false) {
         const { AgentMetrics } = await import('./observability/metrics.js');
+        const { peerMetricStat } = await import('./observability/metrics-source.js');
+        const dp = () => this.dataplane && { ...this.dataplane.status(), inSync: this.dataplane.inSync };
         this.metrics = new AgentMetrics({
-          peerStats: () => [...this.entries.values()].map((e) => peerStatus(this, e)),
+          peerStats: () => [...this.entries.values()].map((e) => peerMetricStat(this, e)),
           ribSize: () => this.rib.size(),
           startedAt: this.startedAt,
           counters: this.counters,
-          dataplane: () => this.dataplane?.status(),
+          dataplane: this.dataplane ? dp : undefined,
           bfdDropped: () => this.peers.bfd.dropped,
+          ready: () => readiness({ started: this.listenPort !== undefined, peers: [...this.entries.values()].map((e) => ({ id: e.spec.id, attempted: peerAttempted(e.peer) })), dataplane: dp() }),
         });
+        if (this.dataplane) this.dataplane.observer = this.metrics.dataplaneObserver(() => this.scheduler.now());
         this.metricsPort = await this.metrics.listen(m.host, m.port, this.log);
       }
       this.peers.startWatcher();
@@ -422,6 +427,7 @@ export class Agent implements AgentView {
     e.info = info;
     e.unsentFamilies = undefined;
     e.received = 0;
+    e.receivedIpv6 = 0;
     e.inputRefused = {};
     e.lastError = undefined;
     e.lastErrorAt = undefined;
@@ -468,8 +474,10 @@ export class Agent implements AgentView {
     const ipv4ExtendedNextHop = e.peer.negotiated?.extendedNextHop.receive.some((x) => x.afi === Afi.IPV4 && x.safi === Safi.UNICAST && x.nextHopAfi === Afi.IPV6) ?? false;
     const input = ribInput(u, { ipv4ExtendedNextHop });
     e.received += input.announced;
+    e.receivedIpv6 = (e.receivedIpv6 ?? 0) + input.announcedIpv6;
     for (const [reason, n] of Object.entries(input.refused) as [InputRefusal, number][]) e.inputRefused[reason] = (e.inputRefused[reason] ?? 0) + n;
     for (const r of input.updates) changes.push(...this.rib.applyUpdate(id, r));
+    if (changes.length > 0) this.dataplane?.observer?.arrived();
     logEvent(this.log, 'agent.routes-received', { peer: id, changes: changes.length });
     this.onChanges(changes);
     const over = this.rib.checkMaxPrefix(id);

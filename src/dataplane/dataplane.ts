@@ -38,7 +38,7 @@ import { Iproute2Driver } from './iproute2.js';
 import { readKernelRest, readKernelState, streamKernelRoutes } from './kernel-read.js';
 import { restSignature } from './kernel-state.js';
 import { mergeResync, nextPass, pauseMonitor, resyncTimer, type LoopState, type ResyncReason } from './pass-choice.js';
-import { PrefixQueue } from '../lib/prefix-map.js';
+import { MarkedQueue, type QueueMarks } from './queue-marks.js';
 import type { Prefix } from '../lib/prefix.js';
 import type { DesiredState, RemoteRoute } from './model.js';
 import { plan, type PlanLine } from './planner.js';
@@ -125,6 +125,8 @@ export interface BatchRecord {
 export interface DataplaneEvents {
   error: [Error];
   batch: [BatchRecord];
+  /** Everything queued up to these marks (queue-marks.ts) has been written without an error. */
+  applied: [QueueMarks];
 }
 
 /** Prefixes planned per incremental pass (the rest in the next pass, right after). */
@@ -135,7 +137,7 @@ export class Dataplane extends EventEmitter<DataplaneEvents> {
   readonly stats: DataplaneStats = { batches: 0, linesApplied: 0, lineErrors: 0, fullReads: 0, verifies: 0, problems: [] };
   private readonly desired = new DesiredRoutes();
   /** Prefixes changed (updateRoutes, changed) and not yet planned; one may be there twice. */
-  private readonly queue = new PrefixQueue();
+  private readonly queue = new MarkedQueue();
   /** The nexthop objects incremental passes write direct routes with (nexthops.ts). */
   private readonly nexthops: NexthopTable;
   private readonly streams: RouteStreams;
@@ -222,6 +224,16 @@ export class Dataplane extends EventEmitter<DataplaneEvents> {
   changed(prefixes: Iterable<Prefix>): void {
     for (const p of prefixes) this.queue.push(p);
     if (this.started) this.kick();
+  }
+
+  /** What has been queued so far: the 'applied' event reaches these marks once it is written. */
+  queuedMarks(): QueueMarks {
+    return this.queue.pushedMarks();
+  }
+
+  /** Started, nothing queued, waiting or being written: the kernel has what was asked for. */
+  get settled(): boolean {
+    return this.started && !this.dirty && !this.running && !this.timer && this.queue.length === 0;
   }
 
   /** weft's routes planned for the kernel by kind ('blackhole' or the route's device). */
@@ -409,6 +421,7 @@ export class Dataplane extends EventEmitter<DataplaneEvents> {
     }
     // Changes arriving from here on are planned by the next pass.
     this.queue.clear();
+    const through = this.queue.takenMarks();
     this.replan = false;
     const fp = plan(kernel, this.desired.whole());
     this.stats.problems = fp.problems;
@@ -420,6 +433,7 @@ export class Dataplane extends EventEmitter<DataplaneEvents> {
     this.lastFull = { at: this.clock.now(), ms: this.clock.now() - t0 };
     this.restSig = undefined;
     await this.write(fp.lines, true);
+    if (this.index) this.emit('applied', through);
     // What the devices, FDB and neighbours look like now: later resyncs compare with it.
     if (this.index) this.restSig = restSignature(await readKernelRest(this.driver, this.desired.vxlanDevices, devices));
   }
@@ -457,9 +471,20 @@ export class Dataplane extends EventEmitter<DataplaneEvents> {
    */
   private async passIncremental(): Promise<void> {
     const writes: Promise<void>[] = [];
+    // Slices finish in order (a prefix's lines always go to the same stream); an empty slice
+    // counts as written once the slices before it are.
+    let last: Promise<void> = Promise.resolve();
     while (this.queue.length > 0 && this.index && !this.replan && this.started) {
       const batch = this.planSome(this.index);
-      if (batch.count > 0) writes.push(this.writeBatch(batch));
+      const through = this.queue.takenMarks();
+      const w = batch.count > 0 ? this.writeBatch(batch) : undefined;
+      last = Promise.all([last, w]).then(() => {
+        if (this.index) this.emit('applied', through);
+      });
+      // Awaited below; the handler only keeps a later slice's rejection from going unhandled
+      // once an earlier one has thrown out of this loop.
+      last.catch(() => undefined);
+      writes.push(last);
       // One slice being written and one queued behind it: no more lines than that in memory.
       if (writes.length >= 2) await writes.shift();
     }

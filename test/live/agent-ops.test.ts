@@ -223,33 +223,39 @@ describe.skipIf(skipReason !== undefined)('weft agent operations: metrics, contr
       const row = st.peers.find((p) => p.id === other.name) as PeerStatusView;
       const peer = { peer: other.name, address: other.address, type: 'mesh' };
 
-      // Every sample belongs to a declared metric family with HELP text.
+      // Every sample belongs to a declared metric family with HELP text (a histogram's samples
+      // are its _bucket, _sum and _count).
       for (const s of m.samples) {
-        expect(m.types.has(s.name), `TYPE for ${s.name}`).toBe(true);
-        expect(m.help.get(s.name), `HELP for ${s.name}`).toBeTruthy();
+        const base = s.name.replace(/_(bucket|sum|count)$/, '');
+        const family = m.types.has(s.name) ? s.name : m.types.get(base) === 'histogram' ? base : s.name;
+        expect(m.types.has(family), `TYPE for ${s.name}`).toBe(true);
+        expect(m.help.get(family), `HELP for ${s.name}`).toBeTruthy();
       }
       // One label set per peer, and only configured peers.
-      expect(new Set(samples(m, 'weft_peer_established').map((s) => s.labels.peer))).toEqual(new Set([other.name]));
+      expect(new Set(samples(m, 'weft_peer_up').map((s) => s.labels.peer))).toEqual(new Set([other.name]));
 
       // Session state: exactly one state is 1, and it is Established.
-      const states = samples(m, 'weft_peer_session_state', peer);
+      const states = samples(m, 'weft_peer_state', peer);
       expect(states.length).toBeGreaterThanOrEqual(6);
       expect(states.filter((s) => s.value === 1).map((s) => s.labels.state)).toEqual(['Established']);
       expect(states.filter((s) => s.value !== 1).every((s) => s.value === 0)).toBe(true);
-      expect(value(m, 'weft_peer_established', peer)).toBe(1);
-      expect(value(m, 'weft_peer_established_transitions', peer)).toBe(1);
+      expect(value(m, 'weft_peer_up', peer)).toBe(1);
+      expect(value(m, 'weft_peer_established_transitions_total', peer)).toBe(1);
 
       // Prefix counts match the mesh (the other host's blocks in, ours out) and the control API.
-      expect(value(m, 'weft_peer_prefixes_received', peer)).toBe(other.blocks.length);
-      expect(value(m, 'weft_peer_prefixes_accepted', peer)).toBe(other.blocks.length);
-      expect(value(m, 'weft_peer_prefixes_advertised', peer)).toBe(h.blocks.length);
+      const v4 = { ...peer, family: 'ipv4' };
+      const v6 = { ...peer, family: 'ipv6' };
+      expect(value(m, 'weft_peer_prefixes_received', v4)).toBe(other.blocks.length);
+      expect(value(m, 'weft_peer_prefixes_accepted', v4)).toBe(other.blocks.length);
+      expect(value(m, 'weft_peer_prefixes_advertised', v4)).toBe(h.blocks.length);
+      for (const name of ['weft_peer_prefixes_received', 'weft_peer_prefixes_accepted', 'weft_peer_prefixes_advertised']) expect(value(m, name, v6), name).toBe(0);
       expect([row.received, row.accepted, row.advertised]).toEqual([other.blocks.length, other.blocks.length, h.blocks.length]);
       expect(value(m, 'weft_loc_rib_prefixes')).toBe(h.blocks.length + other.blocks.length);
 
       // UPDATE counters: the routes came in and went out in UPDATEs (End-of-RIB included), and
       // the totals cover the peer's counters.
-      const upIn = value(m, 'weft_peer_updates_received', peer);
-      const upOut = value(m, 'weft_peer_updates_sent', peer);
+      const upIn = value(m, 'weft_peer_updates_received_total', peer);
+      const upOut = value(m, 'weft_peer_updates_sent_total', peer);
       expect(upIn).toBeGreaterThan(0);
       expect(upOut).toBeGreaterThan(0);
       expect(upIn).toBe(row.updatesIn);
@@ -257,11 +263,12 @@ describe.skipIf(skipReason !== undefined)('weft agent operations: metrics, contr
       expect(value(m, 'weft_updates_received_total')).toBe(upIn);
       expect(value(m, 'weft_updates_sent_total')).toBe(upOut);
       expect(m.types.get('weft_best_path_changes_total')).toBe('counter');
-      // `_total` means a real counter (monotonic for the process); the per-peer values are gauges.
+      // Prometheus conventions: every weft `_total` is a counter and every weft counter is named
+      // `_total` (prom-client's own nodejs_active_*_total are gauges: not ours to rename).
       expect(m.types.get('weft_updates_received_total')).toBe('counter');
       expect(m.types.get('weft_updates_sent_total')).toBe('counter');
-      for (const name of ['weft_peer_updates_received', 'weft_peer_updates_sent', 'weft_peer_established_transitions']) expect(m.types.get(name), name).toBe('gauge');
-      for (const [name, type] of m.types) if (name.endsWith('_total') && !name.startsWith('weft_dataplane_')) expect(type, name).toBe('counter');
+      for (const name of ['weft_peer_updates_received_total', 'weft_peer_updates_sent_total', 'weft_peer_established_transitions_total']) expect(m.types.get(name), name).toBe('counter');
+      for (const [name, type] of m.types) if (name.startsWith('weft_')) expect(name.endsWith('_total'), `${name} (${type})`).toBe(type === 'counter');
       expect(value(m, 'weft_best_path_changes_total')).toBeGreaterThanOrEqual(h.blocks.length + other.blocks.length);
 
       // Uptime: positive, not more than the time since we started the agent.

@@ -37,8 +37,15 @@ describe('BFD metrics', () => {
     expect(text).toContain('weft_peer_bfd_up{peer="a",address="10.0.0.1",type="mesh"} 1');
     expect(text).toContain('weft_peer_bfd_up{peer="bb",address="10.0.0.2",type="mesh"} 0');
     expect(text).not.toMatch(/weft_peer_bfd_up\{peer="ccc"/);
-    expect(text).toContain('weft_peer_bfd_detection_timeouts{peer="a",address="10.0.0.1",type="mesh"} 2');
-    expect(text).toContain('weft_peer_bfd_discarded{peer="a",address="10.0.0.1",type="mesh"} 4');
+    expect(text).toContain('weft_peer_bfd_detection_timeouts_total{peer="a",address="10.0.0.1",type="mesh"} 2');
+    expect(text).toContain('weft_peer_bfd_discarded_total{peer="a",address="10.0.0.1",type="mesh"} 4');
+    expect(text).toContain('weft_peer_bfd_up_transitions_total{peer="a",address="10.0.0.1",type="mesh"} 3');
+    expect(text).toContain('# TYPE weft_peer_bfd_detection_timeouts_total counter');
+    // The state set: one series per RFC 5880 state, 1 for the current one; none without BFD.
+    expect(text).toContain('weft_peer_bfd_state{peer="a",address="10.0.0.1",type="mesh",state="Up"} 1');
+    expect(text).toContain('weft_peer_bfd_state{peer="a",address="10.0.0.1",type="mesh",state="Down"} 0');
+    expect(text).toContain('weft_peer_bfd_state{peer="bb",address="10.0.0.2",type="mesh",state="Down"} 1');
+    expect(text).not.toMatch(/weft_peer_bfd_state\{peer="ccc"/);
     expect(text).toContain('# TYPE weft_bfd_packets_dropped_total counter');
     expect(text).toContain('weft_bfd_packets_dropped_total{reason="unknown-peer"} 5');
     expect(text).toContain('weft_bfd_packets_dropped_total{reason="version"} 1');

@@ -55,6 +55,7 @@ import {
 import { annotateRoutes, explainAddress } from './dataplane-views.js';
 import { logEvent } from '../observability/log-events.js';
 import type { RouteSink } from './route-sink.js';
+import type { DataplaneObserver } from '../observability/kernel-latency.js';
 
 interface Held {
   route: RemoteRoute;
@@ -110,6 +111,8 @@ export class DataplaneBridge implements RouteSink {
   private readonly held = new PrefixMap<Held>();
   /** weft's own routes found in the kernel at start (any kind): this start is a restart (RFC 4724 4.1). */
   foundAtStart = 0;
+  /** Latency and batch timing for the metrics (observability/kernel-latency.ts), when metrics are on. */
+  observer: DataplaneObserver | undefined;
   /** The next recompute hands the Dataplane the whole state. */
   private whole = true;
   /** End-of-RIB arrived: every held route is checked again. */
@@ -158,6 +161,7 @@ export class DataplaneBridge implements RouteSink {
     this.holdKernelRoutes(kernel);
     const dp = new Dataplane({ netns: this.opts.netns, resyncIntervalMs: c.dataplane.resyncSeconds * 1000 }, { driver: this.driver, clock: this.scheduler });
     dp.on('batch', (b) => this.onBatch(b));
+    dp.on('applied', (m) => this.observer?.applied(m));
     dp.on('error', (e) => logEvent(this.log, 'dataplane.error', { error: e.message }));
     dp.useSource(this.source);
     this.dp = dp;
@@ -267,12 +271,13 @@ export class DataplaneBridge implements RouteSink {
   /** Best-path changes: their prefixes go to the Dataplane, which asks wanted() when it plans. */
   apply(changes: readonly Change[]): void {
     const dp = this.dp;
-    if (!dp || this.frozen || changes.length === 0) return;
+    if (!dp || this.frozen || changes.length === 0) return this.observer?.dropped();
     if (this.held.size > 0) {
       // A held route the RIB now decides is the RIB's.
       for (const c of changes) if (c.best) this.held.delete(c.prefix);
     }
     dp.changed(changes.map((c) => c.prefix));
+    this.observer?.handedOff(dp.queuedMarks());
     this.schedule();
   }
 
@@ -470,6 +475,7 @@ export class DataplaneBridge implements RouteSink {
   }
 
   private onBatch(b: BatchRecord): void {
+    this.observer?.batch(b.ms, b.full);
     logEvent(this.log, 'dataplane.batch', {
       full: b.full,
       lines: b.count,
@@ -490,6 +496,11 @@ export class DataplaneBridge implements RouteSink {
       if (shape !== 'blackhole') counts[shape] += n;
     }
     return counts;
+  }
+
+  /** The kernel has everything asked for so far (nothing queued or being written): readiness. */
+  get inSync(): boolean {
+    return this.dp?.settled ?? false;
   }
 
   status(): DataplaneStatus {

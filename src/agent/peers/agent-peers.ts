@@ -42,6 +42,8 @@ export interface PeerEntry {
   since: string;
   /** Prefixes announced by the peer in this session, before import policy. */
   received: number;
+  /** Of those, IPv6 prefixes (the metrics' family label). */
+  receivedIpv6?: number;
   lastError: string | undefined;
   /** When lastError was set (ISO time). */
   lastErrorAt: string | undefined;

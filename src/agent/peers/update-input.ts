@@ -24,6 +24,8 @@ export interface RibInput {
   updates: RibUpdate[];
   /** Prefixes the peer announced in the message (refused ones included). */
   announced: number;
+  /** Of those, IPv6 prefixes (metrics count received prefixes per family). */
+  announcedIpv6: number;
   refused: Partial<Record<InputRefusal, number>>;
 }
 
@@ -38,7 +40,12 @@ export function ribInput(m: UpdateMessage, o: RibInputOptions): RibInput {
   const updates = ribUpdatesFromMessage(m);
   const refused: RibInput['refused'] = {};
   let announced = 0;
-  for (const u of updates) announced += u.announced.length;
+  let announcedIpv6 = 0;
+  for (const u of updates) {
+    announced += u.announced.length;
+    // One family per RibUpdate (the NLRI field, or one MP_REACH_NLRI).
+    if (typeof u.announced[0] === 'string') announcedIpv6 += u.announced.length;
+  }
   const withdrawAll = updateSeverity(m) === 'treat-as-withdraw';
   const withdrawn: Prefix[] = [];
   for (const a of m.attributes) {
@@ -60,5 +67,5 @@ export function ribInput(m: UpdateMessage, o: RibInputOptions): RibInput {
     }
   }
   if (withdrawn.length > 0) updates.push({ announced: [], withdrawn });
-  return { updates, announced, refused };
+  return { updates, announced, announcedIpv6, refused };
 }

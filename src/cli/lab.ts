@@ -4,6 +4,8 @@
  */
 import { Command, Option } from 'commander';
 import { ConfigError } from '../agent/config/config-error.js';
+import { clabCheckLines } from '../lab/clab-checks.js';
+import { daemonHealth } from '../lab/clab-daemons.js';
 import { hostConvergence } from '../lab/converge.js';
 import { nsExists } from '../lab/down.js';
 import { summarise, type PingResult } from '../lab/ping.js';
@@ -14,15 +16,29 @@ import { DEFAULT_STATE_DIR, LabError } from '../lab/state.js';
 /** The lab runner and its topology schema (zod) are loaded only when a lab command runs. */
 const scenario = () => import('../lab/scenario.js');
 import type { Encapsulation } from '../lab/topology.js';
+import { withExitHelp } from './exit-help.js';
 import { CliError, ExitStatus, formatTable, toJson, type CommandContext } from './output.js';
 
 const LAB_HELP = `
 Description:
-  A lab is a containerlab topology file (name, topology.nodes with kind/image/exec,
-  topology.links with endpoints ["a:eth1", "b:eth1"]) that weft realises on plain network
-  namespaces instead of containers: no images are pulled, every node is a namespace of this
-  machine running the Debian binaries (weft, FRR, ping, nft). weft's own settings live under the
-  top-level key x-weft (see the comment at the top of each file in labs/):
+  A lab is a containerlab topology file that weft realises on plain network namespaces instead
+  of containers: no images are pulled, every node is a namespace of this machine running the
+  Debian binaries (weft, FRR, BIRD, ping, nft). Of containerlab's schema weft takes:
+    kinds linux, bridge and host (host = a namespace standing in for the lab host: weft never
+    touches this machine's own network); topology.defaults, topology.kinds.<kind>,
+    topology.groups.<group> and a node's group, inherited as containerlab does (node > group >
+    kind > defaults; exec and binds appended, env/labels/sysctls merged); image, cmd (the
+    node's main process), exec, env, labels, sysctls; startup-config and binds for FRR images
+    (image name with "frr": /etc/frr/frr.conf, /etc/frr/daemons) and BIRD images ("bird":
+    /etc/bird/bird.conf, /etc/bird.conf); links in both syntaxes (["a:eth1", "b:eth1"], or
+    type: veth with endpoints [{node, interface, mac}]) with mtu, vars, ipv4/ipv6 per end;
+    host:IF ends (into the lab-host namespace) and mgmt-net:IF ends (ports of a bridge node
+    mgmt-net). Container-only fields (ports, memory, restart-policy ...) are accepted with a
+    note. Refused, with the node and field: other kinds (nokia_srlinux, ceos, vr-* ...),
+    network OS images, binds of other files, a startup-config for an image without FRR/BIRD,
+    entrypoint, stages, macvlan/vxlan/dummy links.
+  weft's own settings live under the top-level key x-weft (see the comment at the top of each
+  file in labs/):
 
     x-weft.defaults   agent settings of every host: asn, pools, timers, mesh, agent (raw config)
     x-weft.hosts      nodes that run \`weft agent\`: address (IPv4 with prefix length) and/or
@@ -68,12 +84,6 @@ Subcommands:
 Ping matrix:
   ok     answered, as expected          FAIL   no answer, but it should pass
   x      no answer, as expected         PASS!  answered, but it should have failed
-
-Exit status:
-  0  done (test: every pair as expected)
-  1  the lab failed to come up or go down, the agents did not converge, or a pair was not as
-     expected
-  2  usage error, or the topology file is invalid (each problem with its path in the file)
 
 Examples:
   weft lab up labs/rack-l2.clab.yml
@@ -185,16 +195,18 @@ export function formatReport(rep: TestReport): string {
   const out: string[] = [];
   const e = rep.expect;
   const same = expectText(e.ipv4) === expectText(e.ipv6);
-  out.push(`lab ${rep.key}${rep.variant ? ` (variant ${rep.variant})` : ''}: expect ${same ? expectText(e.ipv4) : `IPv4 ${expectText(e.ipv4)}; IPv6 ${expectText(e.ipv6)}`}`);
+  const expectation = rep.results.length === 0 ? '' : `: expect ${same ? expectText(e.ipv4) : `IPv4 ${expectText(e.ipv4)}; IPv6 ${expectText(e.ipv6)}`}`;
+  out.push(`lab ${rep.key}${rep.variant ? ` (variant ${rep.variant})` : ''}${expectation}`);
   if (rep.error !== undefined) out.push('', rep.error);
   if (rep.results.length > 0) {
     // One matrix per family; titled only when there are IPv6 pairs (an IPv4 lab reads as before).
     const families = [...new Set(rep.results.map((r) => r.family))].sort();
     const titled = families.some((f) => f === 6);
     for (const f of families) out.push(...matrixLines(rep.results.filter((r) => r.family === f), titled ? `IPv${f}` : ''));
-  } else if (rep.error === undefined) {
+  } else if (rep.error === undefined && rep.checks === undefined) {
     out.push('', 'no pods: nothing to ping');
   }
+  if (rep.checks) out.push('', ...clabCheckLines(rep.checks));
   if (rep.failover) out.push(...failoverLines(rep.failover));
   for (const p of rep.down?.problems ?? []) out.push(`down: ${p}`);
   return `${out.join('\n')}\n`;
@@ -207,15 +219,25 @@ export function registerLab(program: Command, ctx: CommandContext): void {
     .summary('containerlab topologies on network namespaces: up, down, test (ping matrix), status')
     .description('Realise a containerlab topology (labs/*.clab.yml) on network namespaces, with weft agents, FRR ToRs and pods.')
     .addHelpText('after', LAB_HELP);
+  withExitHelp(lab, { 0: 'done / healthy (see each subcommand)', 1: 'unhealthy or a failed check (see each subcommand)', 2: 'usage error, or the topology file is invalid or refused (each problem with its path in the file)' });
 
-  common(lab.command('up').argument('<file>', 'the topology (.clab.yml)').description('Bring a lab up.')).action(async (file: string, o: CommonOpts) => {
+  const up = common(lab.command('up').argument('<file>', 'the topology (.clab.yml)').description('Bring a lab up.'));
+  withExitHelp(up, {
+    0: 'the lab is up: namespaces, links, daemons with their config applied, agents answering',
+    1: 'it failed to come up, or was interrupted (Ctrl-C / SIGTERM); what was made is removed again',
+    2: 'usage error, or the topology file is invalid or refused (each problem with its path in the file)',
+  });
+  up.action(async (file: string, o: CommonOpts) => {
     rootOnly();
     const { labUp } = await import('../lab/up.js');
     await guarded(() => labUp(file, { ...o, progress }));
     ctx.exitStatus = ExitStatus.OK;
   });
 
-  common(lab.command('down').argument('<file>', 'the topology (.clab.yml), or a lab name as `weft lab up` printed it').description('Bring a lab down.'))
+  withExitHelp(common(lab.command('down').argument('<file>', 'the topology (.clab.yml), or a lab name as `weft lab up` printed it').description('Bring a lab down.')), {
+    0: 'the lab is down: every recorded process ended, every namespace deleted',
+    1: 'something of the lab could not be removed (listed), or no such lab is up',
+  })
     .option('--keep-logs', 'keep the lab directory (agent configs and logs, FRR logs)')
     .action(async (file: string, o: CommonOpts & { keepLogs?: boolean }) => {
       rootOnly();
@@ -226,7 +248,10 @@ export function registerLab(program: Command, ctx: CommandContext): void {
       ctx.exitStatus = ExitStatus.OK;
     });
 
-  common(lab.command('test').argument('<file>', 'the topology (.clab.yml)').description('Bring a lab up, wait for the agents, run the pod ping matrix, bring it down.'))
+  withExitHelp(common(lab.command('test').argument('<file>', 'the topology (.clab.yml)').description('Bring a lab up, wait for the agents, run the pod ping matrix, bring it down.')), {
+    0: 'every check as expected: pod pairs, FRR/BIRD daemons running with their config, addressed links answering',
+    1: 'a check failed, the agents did not converge, the lab failed to come up, or nothing was tested (no pods, daemons or addressed links)',
+  })
     .option('--keep', 'leave the lab up afterwards')
     .option('--json', 'print the report as one JSON object')
     .option('--timeout <seconds>', 'how long to wait for the agents to converge', '60')
@@ -248,7 +273,10 @@ export function registerLab(program: Command, ctx: CommandContext): void {
       ctx.exitStatus = rep.ok ? ExitStatus.OK : ExitStatus.BAD_DATA;
     });
 
-  common(lab.command('status').argument('<file>', 'the topology (.clab.yml), or a lab name').description('Show what of a lab is up.'))
+  withExitHelp(common(lab.command('status').argument('<file>', 'the topology (.clab.yml), or a lab name').description('Show what of a lab is up.')), {
+    0: 'healthy: every namespace exists, every recorded process runs, every agent answers, every FRR/BIRD node runs with its config applied',
+    1: 'unhealthy: a namespace is missing, a process or daemon is dead, an agent does not answer, a node\'s config is not applied, or no such lab is up',
+  })
     .option('--json', 'print it as one JSON object')
     .action(async (file: string, o: CommonOpts & { json?: boolean }) => {
       const { findState } = await scenario();
@@ -265,8 +293,17 @@ export function registerLab(program: Command, ctx: CommandContext): void {
           }
         }),
       );
+      const daemons = await Promise.all((state.daemons ?? []).map((d) => daemonHealth(state, d)));
+      const unhealthy = [
+        ...namespaces.filter((n) => !n.exists).map((n) => `namespace ${n.ns} (${n.node}) is missing`),
+        ...processes.filter((p) => !p.running).map((p) => `${p.label} (pid ${p.pid}) is not running`),
+        ...agents.flatMap((a) => ('error' in a && a.error !== undefined ? [`agent ${a.host}: ${a.error}`] : [])),
+        ...daemons.flatMap((d) => d.problems.filter((p) => !p.endsWith('is not running')).map((p) => `${d.node}: ${p}`)),
+        ...(state.status === 'up' ? [] : [`the lab is ${state.status} (weft lab up did not finish)`]),
+      ];
+      ctx.exitStatus = unhealthy.length === 0 ? ExitStatus.OK : ExitStatus.BAD_DATA;
       if (o.json) {
-        ctx.io.out(`${toJson({ key: state.key, id: state.id, status: state.status, dir: state.dir, namespaces, processes, agents })}\n`);
+        ctx.io.out(`${toJson({ key: state.key, id: state.id, status: state.status, dir: state.dir, healthy: unhealthy.length === 0, problems: unhealthy, namespaces, processes, agents, daemons })}\n`);
         return;
       }
       const lines = [`lab ${state.key} (${state.status}, since ${state.createdAt}), dir ${state.dir}`, ''];
@@ -290,6 +327,8 @@ export function registerLab(program: Command, ctx: CommandContext): void {
           lines.push(`${a.host}: ${a.established}/${a.peers} sessions Established${a.down.length ? ` (not: ${a.down.join(', ')})` : ''}; ${a.missing.length ? `missing blocks ${a.missing.join(' ')}` : 'all blocks known'}  [weft status -s ${a.socket}]`);
         }
       }
+      for (const d of daemons) lines.push(`${d.node}: ${d.type} ${d.ok ? (d.type === 'cmd' ? 'running' : 'running, config applied') : `NOT healthy: ${d.problems.join('; ')}`}`);
+      lines.push('', unhealthy.length === 0 ? 'healthy' : `UNHEALTHY:\n${unhealthy.map((p) => `  - ${p}`).join('\n')}`);
       ctx.io.out(`${lines.join('\n')}\n`);
     });
 }

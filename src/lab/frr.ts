@@ -51,6 +51,23 @@ export async function startFrr(
   onProcess: (t: Tracked, log: string) => void,
   timeoutMs = 15_000,
 ): Promise<FrrStarted> {
+  const daemons = [{ name: 'zebra', conf: conf.zebra }, ...(conf.bfdd === undefined ? [] : [{ name: 'bfdd', conf: conf.bfdd }]), { name: 'bgpd', conf: conf.bgpd }];
+  return startFrrDaemons(ns, dir, daemons, onProcess, { timeoutMs, ready: 'show bgp summary json' });
+}
+
+/**
+ * Starts FRR daemons in `ns` in the order given (zebra first), each with its own config file
+ * (text; '' for none), then waits until vtysh's `ready` command answers. Used for the ToRs
+ * (startFrr) and for containerlab nodes with an FRR image (clab-daemons.ts).
+ */
+export async function startFrrDaemons(
+  ns: string,
+  dir: string,
+  daemons: readonly { name: string; conf: string }[],
+  onProcess: (t: Tracked, log: string) => void,
+  o: { timeoutMs?: number; ready: string },
+): Promise<FrrStarted> {
+  const timeoutMs = o.timeoutMs ?? 15_000;
   const { uid, gid } = frrIds();
   mkdirSync(dir, { recursive: true });
   const file = (name: string, text: string) => {
@@ -60,17 +77,14 @@ export async function startFrr(
     return p;
   };
   chownSync(dir, uid, gid);
-  file('zebra.conf', conf.zebra);
-  file('bgpd.conf', conf.bgpd.endsWith('\n') ? conf.bgpd : `${conf.bgpd}\n`);
-  if (conf.bfdd !== undefined) file('bfdd.conf', conf.bfdd.endsWith('\n') || conf.bfdd === '' ? conf.bfdd : `${conf.bfdd}\n`);
+  for (const d of daemons) file(`${d.name}.conf`, d.conf.endsWith('\n') || d.conf === '' ? d.conf : `${d.conf}\n`);
   const startLog = file('start.log', '');
   const zserv = join(dir, 'zserv.api');
   const procs: FrrStarted['procs'] = [];
-  const daemons = conf.bfdd === undefined ? (['zebra', 'bgpd'] as const) : (['zebra', 'bfdd', 'bgpd'] as const);
-  const logs = ['start.log', ...daemons.map((d) => `${d}.log`)];
+  const logs = ['start.log', ...daemons.map((d) => `${d.name}.log`)];
   const logsTail = () => logs.map((l) => `--- ${join(dir, l)}\n${tail(join(dir, l), 10)}`).join('\n');
 
-  for (const daemon of daemons) {
+  for (const { name: daemon } of daemons) {
     const pidFile = join(dir, `${daemon}.pid`);
     const log = join(dir, `${daemon}.log`);
     const args = ['-d', '-f', join(dir, `${daemon}.conf`), '-i', pidFile, '-z', zserv, '--vty_socket', dir, '-P', '0', '--log', `file:${log}`];
@@ -89,8 +103,8 @@ export async function startFrr(
     onProcess(t, log);
     procs.push({ tracked: t, log });
   }
-  await waitFor(() => run('vtysh', ['--vty_socket', dir, '-c', 'show bgp summary json'], { timeoutMs: 5000 }).then(() => true), {
-    what: `bgpd in ${ns} answering vtysh`,
+  await waitFor(() => run('vtysh', ['--vty_socket', dir, '-c', o.ready], { timeoutMs: 5000 }).then(() => true), {
+    what: `FRR in ${ns} answering vtysh (${o.ready})`,
     timeoutMs,
     intervalMs: 50,
   }).catch((e: Error) => {

@@ -5,6 +5,7 @@
  */
 import { readdirSync } from 'node:fs';
 import { existsSync } from 'node:fs';
+import { clabChecks, type ClabChecks } from './clab-checks.js';
 import { waitConverged, type HostConvergence } from './converge.js';
 import { teardown, type DownResult } from './down.js';
 import { firstLine } from './exec.js';
@@ -43,6 +44,10 @@ export interface TestReport {
   byFamily: Partial<Record<FamilyName, MatrixSummary>>;
   /** The failover check (--fail NODE). */
   failover?: FailoverReport;
+  /** containerlab nodes' daemons and addressed links (clab-checks.ts), when the lab has any. */
+  checks?: ClabChecks;
+  /** Nothing was tested: no pod pairs, no daemons, no addressed links (ok is then false). */
+  nothingTested?: boolean;
   /** Still up after the run. */
   up: boolean;
   down?: DownResult;
@@ -92,11 +97,18 @@ export async function labTest(file: string, o: TestOptions = {}): Promise<TestRe
       note(e.message);
     }
   }
+  let checks: ClabChecks | undefined;
+  if ((state.daemons?.length ?? 0) > 0 || t.topology.links.some((l) => l.ipv4 || l.ipv6)) {
+    say('checking daemons (running, config applied) and addressed links (ping each end)');
+    checks = await clabChecks(t, state, { timeoutMs: o.convergeTimeoutMs, pingWindowMs: o.pingWindowMs });
+  }
+  const nothingTested = results.length === 0 && checks === undefined && fo === undefined;
+  if (nothingTested) note('nothing tested: the lab has no pod pairs, no FRR or BIRD nodes and no link with addresses on both ends');
   const summary = summarise(results);
   let down: DownResult | undefined;
   if (broughtUp && !o.keep) {
     say(`bringing lab ${sel.key} down`);
-    down = await teardown(state, stateDir, { progress: say, keepDir: error !== undefined || !summary.allAsExpected || fo?.ok === false });
+    down = await teardown(state, stateDir, { progress: say, keepDir: error !== undefined || !summary.allAsExpected || fo?.ok === false || checks?.ok === false });
   }
   return {
     lab: t.name,
@@ -111,9 +123,11 @@ export async function labTest(file: string, o: TestOptions = {}): Promise<TestRe
     summary,
     byFamily: summariseByFamily(results),
     ...(fo ? { failover: fo } : {}),
+    ...(checks ? { checks } : {}),
+    ...(nothingTested ? { nothingTested } : {}),
     up: down === undefined,
     ...(down ? { down } : {}),
-    ok: error === undefined && summary.allAsExpected && (fo?.ok ?? true) && (down?.problems.length ?? 0) === 0,
+    ok: error === undefined && summary.allAsExpected && (fo?.ok ?? true) && (checks?.ok ?? true) && (down?.problems.length ?? 0) === 0,
   };
 }
 

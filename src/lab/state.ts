@@ -51,6 +51,19 @@ export interface PodRecord {
   address6?: string;
 }
 
+/** What `weft lab status` needs to re-check a containerlab node's daemons (clab-daemons.ts). */
+export interface DaemonRecord {
+  node: string;
+  type: 'frr' | 'bird' | 'cmd';
+  /** FRR: the vty socket directory; BIRD: the control socket; cmd: the command. */
+  control: string;
+  pids: number[];
+  /** Where the config came from (a file, or the embedded startup-config). */
+  source: string;
+  /** FRR: `router ...` lines of the config; BIRD: protocol names. */
+  expect: string[];
+}
+
 export interface LabState {
   version: 1;
   name: string;
@@ -68,6 +81,8 @@ export interface LabState {
   processes: ProcRecord[];
   agents: AgentRecord[];
   pods: PodRecord[];
+  /** FRR / BIRD daemons and cmd processes of containerlab nodes (absent in older state files). */
+  daemons?: DaemonRecord[];
 }
 
 export function statePath(stateDir: string, key: string): string {

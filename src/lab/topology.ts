@@ -41,6 +41,8 @@ import { z } from 'zod';
 import { canonicalAddress, isIpv4, isIpv6 } from '../lib/address.js';
 import { formatPrefix, isV4, parsePrefix, prefixContains, type Prefix, hostPrefix } from '../lib/prefix.js';
 import { ConfigError, formatPath, issuesToProblems } from '../agent/config/config-errors.js';
+import { normaliseClab } from './clab-schema.js';
+import { CLAB_KINDS, imageFlavour } from './clab-nodes.js';
 
 /** Node names become part of namespace names, file names and (for bridges) interface names. */
 const nodeName = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_-]{0,39}$/, 'must be 1-40 characters of letters, digits, _ and -, starting with a letter or digit');
@@ -70,25 +72,40 @@ const outcome = z.enum(['pass', 'fail']);
 /** Agent settings passed through as they are (checked later, as part of the generated agent config). */
 const rawMap = z.record(z.string(), z.unknown());
 
-export const KINDS = ['linux', 'bridge'] as const;
+export const KINDS = CLAB_KINDS;
 
+/** A node after containerlab's inheritance (clab-schema.ts folds defaults/kinds/groups in first). */
 const clabNode = z.strictObject({
   kind: z.enum(KINDS, { message: `must be one of ${KINDS.join(', ')} (weft lab realises nodes as network namespaces)` }),
   image: z.string().optional(),
-  /** Shell lines run in the node (sh -c) after its links, addresses and pods are set up. */
+  /** Shell lines run in the node (sh -c) after its links, addresses, pods and daemons are set up. */
   exec: z.array(z.string().min(1)).default([]),
-  /** Environment of the exec lines. */
+  /** Environment of the exec lines and of cmd (containerlab: also CLAB_LABEL_<label>). */
   env: z.record(z.string(), z.string()).default({}),
   labels: z.record(z.string(), z.string()).default({}),
-  /** containerlab fields that mean nothing without containers are accepted and ignored. */
-  binds: z.array(z.string()).optional(),
+  /** Host paths (absolute) bound to the FRR / BIRD config paths weft honours (clab-nodes.ts). */
+  binds: z.array(z.string()).default([]),
+  /** A config file (absolute path) or the config itself (several lines), for FRR / BIRD images. */
   'startup-config': z.string().optional(),
+  /** The node's main process (sh -c), run detached and tracked by PID like a container's. */
+  cmd: z.string().optional(),
+  /** sysctl settings of the node's namespace. */
+  sysctls: z.record(z.string(), z.string()).default({}),
 });
 
 const endpoint = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_-]{0,39}:[A-Za-z0-9_.-]{1,15}$/, 'must be "node:interface", like "h1:eth1" (interface names up to 15 characters)');
 
+/** A link in the brief syntax (clab-links.ts brings the long one to it), with its extras. */
+const perEnd = z.array(z.string().nullable()).length(2);
 const clabLink = z.strictObject({
   endpoints: z.tuple([endpoint, endpoint]),
+  mtu: z.number().int().min(68).max(65535).optional(),
+  mac: perEnd.optional(),
+  ipv4: perEnd.optional(),
+  ipv6: perEnd.optional(),
+  /** Data for config templates in containerlab; kept, weft uses none. */
+  vars: z.unknown().optional(),
+  labels: z.unknown().optional(),
 });
 
 const pool = z.strictObject({
@@ -201,8 +218,6 @@ export const topologySchema = z.looseObject({
   topology: z.strictObject({
     nodes: z.record(nodeName, clabNode).refine((n) => Object.keys(n).length > 0, 'a lab needs at least one node'),
     links: z.array(clabLink).default([]),
-    defaults: z.unknown().optional(),
-    kinds: z.unknown().optional(),
   }),
   'x-weft': xWeft.default(xWeft.parse({})),
 });
@@ -222,17 +237,20 @@ export function torNeedsBfdd(spec: TorSpec): boolean {
   return spec.bfdd !== undefined || /^\s*neighbor\s+\S+\s+bfd\b/m.test(spec.frr);
 }
 
-export type Role = 'host' | 'pod' | 'router' | 'tor' | 'bridge' | 'plain';
+export type Role = 'host' | 'pod' | 'router' | 'tor' | 'bridge' | 'plain' | 'frr' | 'bird' | 'lab-host';
 
 /** What each node is, from kind and x-weft. */
 export function roleOf(t: Topology, node: string): Role {
   const x = t['x-weft'];
-  if (t.topology.nodes[node]?.kind === 'bridge') return 'bridge';
+  const n = t.topology.nodes[node];
+  if (n?.kind === 'bridge') return 'bridge';
+  if (n?.kind === 'host') return 'lab-host';
   if (node in x.hosts) return 'host';
   if (node in x.pods) return 'pod';
   if (node in x.tors) return 'tor';
   if (x.routers.includes(node)) return 'router';
-  return 'plain';
+  const f = imageFlavour(n?.image);
+  return f === 'plain' ? 'plain' : f;
 }
 
 export function splitEndpoint(ep: string): { node: string; iface: string } {
@@ -291,6 +309,12 @@ function semanticChecks(t: Topology): string[] {
     });
     if (a.node === b.node) at(['topology', 'links', i, 'endpoints'], 'a link joins two different nodes');
     if (nodes[a.node]?.kind === 'bridge' && nodes[b.node]?.kind === 'bridge') at(['topology', 'links', i, 'endpoints'], 'two bridges joined directly: put a node between them');
+    [a, b].forEach((e, j) => {
+      if (nodes[e.node]?.kind !== 'bridge') return;
+      for (const k of ['ipv4', 'ipv6', 'mac'] as const) {
+        if (l[k]?.[j]) at(['topology', 'links', i, k, j], `${e.node} is a bridge: its port ${e.iface} takes no ${k === 'mac' ? 'MAC' : 'address'} (give it to the other end, or to a node on the bridge)`);
+      }
+    });
   });
 
   for (const [name, n] of Object.entries(nodes)) {
@@ -393,9 +417,22 @@ function semanticChecks(t: Topology): string[] {
 
 /** Validates a parsed YAML value; throws ConfigError listing every problem with its path. */
 export function parseTopology(value: unknown, source: string): Topology {
-  const r = topologySchema.safeParse(value ?? {});
-  if (!r.success) throw new ConfigError(source, issuesToProblems(r.error.issues));
+  const clab = normaliseClab(value ?? {}, source);
+  const r = topologySchema.safeParse(clab.value);
+  // A field refused by the containerlab layer is not reported a second time by the schema.
+  const refused = new Set(clab.problems.map((p) => p.slice(0, p.indexOf(': '))));
+  if (!r.success) throw new ConfigError(source, [...clab.problems, ...issuesToProblems(r.error.issues).filter((p) => !refused.has(p.slice(0, p.indexOf(': '))))]);
+  if (clab.problems.length > 0) throw new ConfigError(source, clab.problems);
+  const notes = clab.notes;
   const problems = semanticChecks(r.data);
   if (problems.length > 0) throw new ConfigError(source, problems);
+  NOTES.set(r.data, notes);
   return r.data;
+}
+
+const NOTES = new WeakMap<Topology, string[]>();
+
+/** Fields of the file accepted with no effect (container settings), each with its path. */
+export function topologyNotes(t: Topology): string[] {
+  return NOTES.get(t) ?? [];
 }

@@ -12,11 +12,16 @@
  *      (169.254.1.1/32 on it, a /32 route to the pod): the Calico shape, so the host's block can
  *      be a blackhole route without hiding its pods; IPv6 alike (address6/128, default via
  *      POD_GATEWAY6, a /128 route to the pod);
- *   6. every node's `exec` lines (sh -c, with the node's env);
- *   7. FRR (zebra + bgpd, and bfdd when the ToR's config uses BFD) on each ToR;
- *   8. one `weft agent` per host, detached, its control socket in the lab directory.
- * Every namespace and PID is written to the state file as soon as it exists. On any failure what
- * was made is torn down again before the error is reported.
+ *   6. containerlab nodes' processes (clab-daemons.ts): cmd, and FRR or BIRD with its config for
+ *      nodes with such an image;
+ *   7. every node's `exec` lines (sh -c, with the node's env and labels as CLAB_LABEL_*);
+ *   8. FRR (zebra + bgpd, and bfdd when the ToR's config uses BFD) on each ToR;
+ *   9. one `weft agent` per host, detached, its control socket in the lab directory.
+ * Links get the MAC and MTU the file gives (at creation) and their ipv4/ipv6 addresses; nodes
+ * their sysctls. Every namespace and PID is written to the state file as soon as it exists. On
+ * any failure, and on SIGINT / SIGTERM (Ctrl-C), what was made is torn down again (processes by
+ * PID, then the namespaces, which take their veths and bridges with them) before the error is
+ * reported.
  */
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -24,13 +29,15 @@ import { chmodSync, closeSync, existsSync, mkdirSync, openSync, statSync, writeF
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { controlRequest } from '../agent/control/control-client.js';
+import { nodeEnv, startNodeProcesses } from './clab-daemons.js';
+import { vethEndArgs } from './clab-links.js';
 import { teardown, nsExists } from './down.js';
 import { firstLine, inNs, run, tail } from './exec.js';
 import { startFrr } from './frr.js';
 import { agentConfigs, loadTopology, selectVariant, type SelectOptions, type Selection } from './plan.js';
 import { isGone, track } from './processes.js';
 import { DEFAULT_STATE_DIR, LabError, readState, removeState, writeState, type LabState } from './state.js';
-import { hostUplinks, podHostInterface, roleOf, splitEndpoint, torNeedsBfdd, type Topology } from './topology.js';
+import { hostUplinks, podHostInterface, roleOf, splitEndpoint, topologyNotes, torNeedsBfdd, type Topology } from './topology.js';
 import { NotRecoverable, waitFor } from './wait.js';
 
 export interface UpOptions extends SelectOptions {
@@ -82,6 +89,7 @@ export async function labUp(file: string, o: UpOptions = {}): Promise<UpResult> 
   const stateDir = o.stateDir ?? DEFAULT_STATE_DIR;
   const say = o.progress ?? (() => undefined);
   const t = loadTopology(file);
+  for (const n of topologyNotes(t)) say(n);
   const sel = selectVariant(t, o, file);
   const weftMain = o.weftMain ?? defaultWeftMain();
   if (Object.keys(t['x-weft'].hosts).length > 0 && !existsSync(weftMain)) {
@@ -118,17 +126,32 @@ export async function labUp(file: string, o: UpOptions = {}): Promise<UpResult> 
     agents: [],
     pods: [],
   };
+  // Ctrl-C (or a SIGTERM) from here on rolls back: the step under way ends, then teardown.
+  const abort = new AbortController();
+  const onSignal = (sig: NodeJS.Signals) => {
+    if (abort.signal.aborted) return;
+    say(`${sig}: stopping; removing what was made`);
+    abort.abort();
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
   writeState(stateDir, state);
   const what = [sel.variant && `variant ${sel.variant}`, sel.encapsulation && `encapsulation ${sel.encapsulation}`].filter(Boolean).join(', ');
   say(`lab ${t.name}${what ? ` (${what})` : ''}: ${Object.keys(t.topology.nodes).length} nodes, ${t.topology.links.length} links, namespaces wl-${id}-*`);
   try {
-    await realise(t, state, stateDir, dir, configs, weftMain, o.agentStartTimeoutMs ?? 15_000, say);
+    await realise(t, state, stateDir, dir, configs, weftMain, o.agentStartTimeoutMs ?? 15_000, say, abort.signal);
+    if (abort.signal.aborted) throw interrupted();
   } catch (e) {
-    say(`failed: ${firstLine(e)}; removing what was made`);
-    const r = await teardown(state, stateDir, { keepDir: true });
+    const stopped = abort.signal.aborted;
+    say(`${stopped ? 'interrupted' : `failed: ${firstLine(e)}`}; removing what was made`);
+    const r = await teardown(state, stateDir, { keepDir: !stopped });
     const left = r.problems.length ? `\nleft behind:\n${r.problems.map((p) => `  - ${p}`).join('\n')}` : '';
+    if (stopped) throw new LabError(`lab ${sel.key}: interrupted; ${r.problems.length ? 'NOT everything was removed' : `removed what was made (${r.deleted.length} namespaces, ${r.stopped} processes)`}${left}`);
     if (e instanceof LabError) throw new LabError(`${e.message}\n(logs and configs kept in ${dir})${left}`);
     throw e;
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
   }
   state.status = 'up';
   writeState(stateDir, state);
@@ -136,7 +159,13 @@ export async function labUp(file: string, o: UpOptions = {}): Promise<UpResult> 
   return { state, topology: t, selection: sel };
 }
 
+const interrupted = () => new LabError('interrupted');
+
+/** Set while `up` runs: every step first checks whether Ctrl-C asked to stop. */
+let currentSignal: AbortSignal | undefined;
+
 async function step(what: string, fn: () => Promise<unknown>): Promise<void> {
+  if (currentSignal?.aborted) throw interrupted();
   try {
     await fn();
   } catch (e) {
@@ -154,7 +183,12 @@ async function realise(
   weftMain: string,
   agentTimeoutMs: number,
   say: (l: string) => void,
+  signal: AbortSignal,
 ): Promise<void> {
+  currentSignal = signal;
+  const check = () => {
+    if (signal.aborted) throw interrupted();
+  };
   const x = t['x-weft'];
   const nodes = Object.keys(t.topology.nodes);
   const nsOf = (node: string) => `wl-${state.id}-${node}`;
@@ -170,8 +204,10 @@ async function realise(
       writeState(stateDir, state);
       await ip(node, 'link', 'set', 'dev', 'lo', 'up');
       await sysctl(node, 'net.ipv4.conf.all.rp_filter=0', 'net.ipv4.conf.default.rp_filter=0', 'net.ipv6.conf.all.accept_dad=0', 'net.ipv6.conf.default.accept_dad=0');
-      if (role === 'host' || role === 'router' || role === 'tor') await sysctl(node, 'net.ipv4.ip_forward=1', 'net.ipv6.conf.all.forwarding=1');
+      if (role === 'host' || role === 'router' || role === 'tor' || role === 'frr' || role === 'bird') await sysctl(node, 'net.ipv4.ip_forward=1', 'net.ipv6.conf.all.forwarding=1');
       if (role === 'host') await sysctl(node, 'net.ipv4.conf.all.ignore_routes_with_linkdown=1', 'net.ipv6.conf.all.ignore_routes_with_linkdown=1');
+      const own = Object.entries(t.topology.nodes[node].sysctls).map(([k, v]) => `${k}=${v}`);
+      if (own.length > 0) await sysctl(node, ...own);
     });
   }
   say(`namespaces: ${nodes.length} created`);
@@ -186,10 +222,14 @@ async function realise(
   for (const [i, l] of t.topology.links.entries()) {
     const [a, b] = l.endpoints.map(splitEndpoint);
     await step(`topology.links[${i}] ${l.endpoints.join(' <-> ')}`, async () => {
-      await run('ip', ['link', 'add', 'name', a.iface, 'netns', nsOf(a.node), 'type', 'veth', 'peer', 'name', b.iface, 'netns', nsOf(b.node)]);
-      for (const e of [a, b]) {
+      await run('ip', ['link', 'add', ...vethEndArgs(a.iface, l.mac?.[0], l.mtu), 'netns', nsOf(a.node), 'type', 'veth', 'peer', ...vethEndArgs(b.iface, l.mac?.[1], l.mtu), 'netns', nsOf(b.node)]);
+      for (const [j, e] of [a, b].entries()) {
         if (t.topology.nodes[e.node].kind === 'bridge') await ip(e.node, 'link', 'set', 'dev', e.iface, 'master', e.node);
         await ip(e.node, 'link', 'set', 'dev', e.iface, 'up');
+        const v4 = l.ipv4?.[j];
+        const v6 = l.ipv6?.[j];
+        if (v4) await ip(e.node, 'addr', 'add', v4, 'dev', e.iface);
+        if (v6) await ip(e.node, 'addr', 'add', v6, 'dev', e.iface, 'nodad');
       }
     });
   }
@@ -233,12 +273,28 @@ async function realise(
     say(`pods: ${state.pods.map((p) => `${p.name} ${[p.address, p.address6].filter(Boolean).join(' ')} on ${p.host}`).join(', ')}`);
   }
 
-  // 6. exec lines
+  // 6. containerlab nodes' cmd and FRR / BIRD daemons
   for (const node of nodes) {
+    check();
+    const n = t.topology.nodes[node];
+    const record = (tr: { pid: number; startTime: string; label: string }, log: string) => {
+      state.processes.push({ pid: tr.pid, startTime: tr.startTime, label: tr.label, node, log });
+      writeState(stateDir, state);
+    };
+    const started = await startNodeProcesses(node, n, { ns: nsOf(node), dir, env: nodeEnv(n), record, say });
+    if (started.length > 0) {
+      (state.daemons ??= []).push(...started);
+      writeState(stateDir, state);
+    }
+  }
+
+  // 7. exec lines
+  for (const node of nodes) {
+    check();
     const n = t.topology.nodes[node];
     for (const [i, line] of n.exec.entries()) {
       try {
-        await inNs(nsOf(node), 'sh', ['-c', line], { env: { ...process.env, ...n.env }, timeoutMs: 30_000 });
+        await inNs(nsOf(node), 'sh', ['-c', line], { env: nodeEnv(n), timeoutMs: 30_000 });
       } catch (e) {
         const msg = (e as Error).message.split('\n').slice(1).join('\n') || firstLine(e);
         throw new LabError(`topology.nodes.${node}.exec[${i}] failed: ${line}\n${msg}`);
@@ -247,8 +303,9 @@ async function realise(
     if (n.exec.length > 0) say(`exec: ${node}: ${n.exec.length} line${n.exec.length === 1 ? '' : 's'}`);
   }
 
-  // 7. FRR
+  // 8. FRR
   for (const [tor, spec] of Object.entries(x.tors)) {
+    check();
     const conf = { bgpd: spec.frr, zebra: spec.zebra, ...(torNeedsBfdd(spec) ? { bfdd: spec.bfdd ?? '' } : {}) };
     const started = await startFrr(nsOf(tor), join(dir, `frr-${tor}`), conf, (tr, log) => {
       state.processes.push({ pid: tr.pid, startTime: tr.startTime, label: tr.label, node: tor, log });
@@ -257,8 +314,9 @@ async function realise(
     say(`frr: ${tor}: ${started.procs.map((p) => `${p.tracked.label.split('@')[0]} ${p.tracked.pid}`).join(', ')}`);
   }
 
-  // 8. agents
+  // 9. agents
   for (const [h, cfg] of configs) {
+    check();
     const conf = join(dir, `${h}.yaml`);
     const log = join(dir, `${h}.log`);
     const socket = join(dir, `${h}.sock`);
@@ -279,6 +337,7 @@ async function realise(
     const tr = state.processes.find((p) => p.pid === a.pid);
     await waitFor(
       async () => {
+        if (signal.aborted) throw new NotRecoverable('interrupted');
         if (tr && isGone(tr)) throw new NotRecoverable(`host ${a.host}: weft agent exited (config ${a.config})\n${tail(a.log, 20)}`);
         const r = await controlRequest(a.socket, { op: 'status' }, 2000);
         return r.ok;

@@ -5,6 +5,7 @@
  * The signal handlers are in place before the agent starts: the control socket answers (and a
  * supervisor may signal) before start() has finished, and a default SIGHUP would kill the process.
  */
+import { existsSync } from 'node:fs';
 import { setFlagsFromString } from 'node:v8';
 import { Command, Option } from 'commander';
 import { logEvent } from '../agent/observability/log-events.js';
@@ -14,6 +15,7 @@ import { ConfigError } from '../agent/config/config-error.js';
 import { loadAgentConfig } from '../agent/config/config-load.js';
 import { agentMd5Problem } from '../agent/config/md5-check.js';
 import { createLogger, LOG_FORMATS, type LogFormat, type LogLevel } from '../agent/observability/logger.js';
+import { registerProtoName } from '../agent/kernel/rt-protos.js';
 import { CliError, ExitStatus, type CommandContext } from './output.js';
 
 const AGENT_HELP = `
@@ -66,6 +68,14 @@ Configuration file (YAML):
   timers: { holdTime: 30, keepalive: 10, connectRetry: 5 }   # mesh sessions
   logLevel: info
 
+Files:
+  /etc/weft/weft.yaml                  the configuration read without -c ("weft install" writes
+                                       a commented skeleton there)
+  /run/weft/weft.sock                  the control socket (control.socket)
+  /etc/iproute2/rt_protos.d/weft.conf  "249 weft": added at start when iproute2 has no name for
+                                       249, so ip route shows proto weft; a different name for
+                                       249 is left alone and logged (agent.proto-name-problem)
+
 Exit status:
   0  stopped by SIGTERM/SIGINT after shutting the sessions down
   2  the configuration is invalid (nothing was started; a password without the TCP MD5 addon
@@ -73,12 +83,26 @@ Exit status:
      address cannot be bound
 
 Examples:
+  weft agent                             with /etc/weft/weft.yaml
   weft agent -c /etc/weft/weft.yaml
   weft agent -c weft.yaml --log-level debug
   weft config check weft.yaml            validate only
 `;
 
-export function loadOrFail(file: string): LoadedConfig {
+/** Where `weft agent` and `weft config check` look without a file argument (and `weft install` writes). */
+export const DEFAULT_CONFIG_FILE = '/etc/weft/weft.yaml';
+
+/**
+ * Loads and checks the configuration; `other` says how to name another file (in the error when the
+ * default file is missing).
+ */
+export function loadOrFail(file: string, other = '-c FILE'): LoadedConfig {
+  if (file === DEFAULT_CONFIG_FILE && !existsSync(file)) {
+    throw new CliError(
+      `${file}: no such file (the default configuration): "weft install" writes a commented skeleton there to edit, or give another file with ${other}`,
+      ExitStatus.USAGE,
+    );
+  }
   try {
     const loaded = loadAgentConfig(file);
     // A password needs the TCP MD5 addon: refused here (agent and config check), never run without its key.
@@ -172,12 +196,17 @@ export function installSignals(proc: SignalSource, log: Parameters<typeof logEve
   };
 }
 
+function logProtoName(log: Parameters<typeof logEvent>[0], r: ReturnType<typeof registerProtoName>): void {
+  if (r.type === 'written') logEvent(log, 'agent.proto-name-registered', { file: r.file, appended: r.appended });
+  else if (r.type === 'conflict' || r.type === 'failed') logEvent(log, 'agent.proto-name-problem', { file: r.file, problem: r.type }, r.message);
+}
+
 export function registerAgent(program: Command, ctx: CommandContext): void {
   program
     .command('agent')
     .summary('run the routing daemon: mesh, external peers, blocks, control socket, metrics')
     .description('Run the weft routing daemon on this host.')
-    .requiredOption('-c, --config <file>', 'the YAML configuration file')
+    .option('-c, --config <file>', 'the YAML configuration file', DEFAULT_CONFIG_FILE)
     .addOption(new Option('--log-level <level>', 'log level (overrides logLevel in the file)').choices(['debug', 'info', 'warn', 'error', 'silent']))
     .addOption(new Option('--log-format <format>', 'log lines: pretty (readable, level names) or json (one object per line); auto: pretty on a terminal, else json').choices(LOG_FORMATS).default('auto'))
     .option('-s, --socket <path>', 'control socket (overrides control.socket in the file)')
@@ -190,6 +219,9 @@ export function registerAgent(program: Command, ctx: CommandContext): void {
       setFlagsFromString('--optimize-for-size');
       const loaded = loadOrFail(o.config);
       const log = createLogger(o.logLevel ?? loaded.config.logLevel, 1, o.logFormat);
+      // iproute2's name for weft's route protocol (`proto weft`), added when missing; a
+      // conflicting name is only reported: weft owns its routes by number.
+      if (loaded.config.dataplane.enabled) logProtoName(log, registerProtoName('/'));
       const agent = new Agent(loaded, log, { controlSocket: o.socket });
       const signals = installSignals(process, log);
       try {

@@ -3,7 +3,7 @@ import { Command } from 'commander';
 import { formatPrefix } from '../lib/prefix.js';
 import { isSelf } from '../agent/config/config-helpers.js';
 import { redactPasswords } from '../agent/config/md5-check.js';
-import { loadOrFail } from './agent.js';
+import { DEFAULT_CONFIG_FILE, loadOrFail } from './agent.js';
 import { toJson, type CommandContext } from './output.js';
 
 const CHECK_HELP = `
@@ -20,6 +20,7 @@ Description:
   warning with crossSubnet: it always tunnels). On success it prints a
   summary: the node, how many mesh nodes and external peers, the pools and blocks (--json prints
   passwords as "(hidden)"). The nodes file, if any, is not read (it may live only on the hosts).
+  Without FILE it checks /etc/weft/weft.yaml, the file "weft agent" reads without -c.
 
 Exit status:
   0  valid (warnings may have been printed on standard error)
@@ -27,6 +28,7 @@ Exit status:
      available on this machine
 
 Examples:
+  weft config check                      the default, /etc/weft/weft.yaml
   weft config check /etc/weft/weft.yaml
   weft config check --json weft.yaml
 `;
@@ -35,13 +37,14 @@ export function registerConfigCheck(program: Command, ctx: CommandContext): void
   const config = program.command('config').summary('work with agent configuration files').description('Work with agent configuration files.');
   config.configureOutput({ writeOut: (t) => ctx.io.out(t), writeErr: (t) => ctx.io.err(t) }).exitOverride();
   config
-    .command('check <file>')
+    .command('check [file]')
     .summary('validate an agent configuration file')
     .description('Validate an agent configuration file.')
     .option('--json', 'print the normalised configuration as JSON')
     .addHelpText('after', CHECK_HELP)
-    .action((file: string, o: { json?: boolean }) => {
-      const { config: c, warnings } = loadOrFail(file);
+    .action((file: string | undefined, o: { json?: boolean }) => {
+      file ??= DEFAULT_CONFIG_FILE;
+      const { config: c, warnings } = loadOrFail(file, 'weft config check FILE');
       for (const w of warnings) ctx.io.err(`warning: ${w}\n`);
       if (o.json) {
         ctx.io.out(

@@ -17,6 +17,8 @@ import { registerExplain } from './explain.js';
 import { registerBlocks } from './blocks.js';
 import { registerConfigCheck } from './config-check.js';
 import { registerLab } from './lab.js';
+import { registerInstall } from './install.js';
+import { registerCompletion } from './completion.js';
 import { CliError, ExitStatus, type CliIo, type CommandContext } from './output.js';
 
 const VERSION = '0.1.0';
@@ -82,6 +84,8 @@ export function buildProgram(ctx: CommandContext): Command {
   registerBlocks(program, ctx);
   registerConfigCheck(program, ctx);
   registerLab(program, ctx);
+  registerInstall(program, ctx);
+  registerCompletion(program, ctx);
   return program;
 }
 

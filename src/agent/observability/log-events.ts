@@ -52,6 +52,8 @@ export const LOG_EVENTS = {
   'agent.nodes-file': { level: 'info', text: 'the mesh nodes file changed' },
   'agent.nodes-file-error': { level: 'error', text: 'the mesh nodes file could not be read; the last good node list stays' },
   'agent.shutdown': { level: 'info', text: 'the agent is shutting down' },
+  'agent.proto-name-registered': { level: 'info', text: 'iproute2 had no name for protocol 249: "249 weft" was added to /etc/iproute2/rt_protos.d/weft.conf (ip route shows proto weft)' },
+  'agent.proto-name-problem': { level: 'warn', text: 'the iproute2 name "249 weft" could not be added (249 already has another name, or the file is not writable): ip route shows another name or the number; routing is not affected' },
   'gr.stale': { level: 'warn', text: 'a peer with graceful restart went down: its routes stay, marked stale, until it is back and sends End-of-RIB or its restart time passes (RFC 4724 4.2)' },
   'gr.resumed': { level: 'info', text: 'a peer with stale routes is back: they wait for its End-of-RIB (RFC 4724 4.2)' },
   'gr.stale-removed': { level: 'info', text: 'a peer\'s stale routes that it did not announce again were removed (End-of-RIB, restart time, stale time)' },

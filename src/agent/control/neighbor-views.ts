@@ -15,6 +15,17 @@ import type { NotificationRecord } from '../peers/message-counters.js';
 import type { NegotiatedView, NeighborView, NotificationView } from './protocol.js';
 import { peerStatus, sortedEntries } from './views.js';
 
+/** Capability codes weft does not decode, by name (IANA "Capability Codes" registry). */
+const CAPABILITY_NAMES: Record<number, string> = {
+  7: 'BGPsec (RFC 8205)',
+  8: 'multiple labels (RFC 8277)',
+  9: 'BGP role (RFC 9234)',
+  71: 'long-lived graceful restart (RFC 9494)',
+  72: 'routing policy distribution',
+  74: 'software version',
+  76: 'paths limit',
+};
+
 const afText = (afi: number) => (afi === 1 ? 'IPv4' : afi === 2 ? 'IPv6' : `AFI ${afi}`);
 const ADD_PATH = ['', 'receive', 'send', 'send/receive'];
 
@@ -46,7 +57,7 @@ export function capabilityText(c: Capability): string {
     case 'fqdn':
       return `hostname ${c.hostname}${c.domain ? `.${c.domain}` : ''}`;
     case 'unknown':
-      return `code ${c.code}${c.data.length ? ` data ${toHex(c.data)}` : ''}`;
+      return `${CAPABILITY_NAMES[c.code] ?? 'unknown'} (code ${c.code}${c.data.length ? `, data ${toHex(c.data)}` : ''})`;
   }
 }
 

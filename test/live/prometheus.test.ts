@@ -192,4 +192,19 @@ describe.skipIf(skipReason !== undefined)('Prometheus scraping weft agent', () =
     expect((await query('weft_dataplane_batch_duration_seconds_count{kind="incremental"}'))[0]?.value).toBeGreaterThan(0);
     expect((await query('weft_ready'))[0]?.value).toBe(1);
   });
+
+  it("every PromQL expression of labs/grafana/weft.json is accepted by Prometheus and the panels' series exist", async () => {
+    const d = JSON.parse(readFileSync(new URL('../../labs/grafana/weft.json', import.meta.url), 'utf8')) as { panels: { title: string; targets?: { expr: string }[] }[] };
+    const empty: string[] = [];
+    for (const p of d.panels) {
+      for (const t of p.targets ?? []) {
+        const expr = t.expr.replaceAll('$instance', '.+').replaceAll('$__rate_interval', '1m');
+        // query() throws on a parse error (HTTP 400 "bad_data").
+        const result = await query(expr);
+        if (result.length === 0) empty.push(`${p.title}: ${expr}`);
+      }
+    }
+    // Only the BFD and graceful-restart panels may be empty here: these peers have neither.
+    expect(empty.filter((e) => !/^(BFD up|Graceful restart)/.test(e))).toEqual([]);
+  });
 });

@@ -4,10 +4,11 @@
  * two at once: they would measure each other), and everything they print goes to one Markdown
  * report with the machine's facts, plus their JSON files, under bench-results/<time>/.
  *
- *   npm run bench:all [-- --quick] [--skip-1m] [--out DIR]
+ *   npm run bench:all [-- --quick] [--skip-1m] [--skip-100] [--out DIR]
  *
  * --quick: one run per cell and N=10 only (a smoke test of the harness, not figures to quote).
  * --skip-1m: leaves out the 1M ingest (about 10 minutes of the ~20).
+ * --skip-100: leaves out the 100-host meshes (weft and the BIRD baseline; a few minutes each).
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -19,13 +20,14 @@ const { values } = parseArgs({
   options: {
     quick: { type: 'boolean', default: false },
     'skip-1m': { type: 'boolean', default: false },
+    'skip-100': { type: 'boolean', default: false },
     out: { type: 'string' },
     help: { type: 'boolean', short: 'h', default: false },
   },
   strict: true,
 });
 if (values.help) {
-  console.log('usage: npm run bench:all -- [--quick] [--skip-1m] [--out DIR]');
+  console.log('usage: npm run bench:all -- [--quick] [--skip-1m] [--skip-100] [--out DIR]');
   process.exit(0);
 }
 
@@ -55,6 +57,21 @@ const steps: Step[] = [
     script: 'mesh.ts',
     args: ['--n', values.quick ? '10' : '10,30', '--changes', values.quick ? '3' : '10', '--failures', values.quick ? '1' : '3', '--json', join(out, 'mesh.json')],
   },
+  {
+    title: 'Mesh, Calico baseline: BIRD 2 as calico-node configures it, same LAN and scenarios (hold 30 s, keepalive 10 s)',
+    script: 'mesh-bird.ts',
+    args: ['--n', values.quick ? '10' : '10,30', '--changes', values.quick ? '3' : '10', '--json', join(out, 'mesh-bird.json')],
+  },
+  ...(values.quick || values['skip-100']
+    ? []
+    : [
+        {
+          title: 'Mesh at N=100: weft (hold 30 s, keepalive 10 s; cold start, block change, idle footprint)',
+          script: 'mesh.ts',
+          args: ['--n', '100', '--changes', '5', '--failures', '0', '--hold', '30', '--keepalive', '10', '--idle', '10', '--window', '10', '--json', join(out, 'mesh-100.json')],
+        },
+        { title: 'Mesh at N=100: the Calico baseline (BIRD 2)', script: 'mesh-bird.ts', args: ['--n', '100', '--changes', '5', '--json', join(out, 'mesh-bird-100.json')] },
+      ]),
   {
     title: 'Idle footprint with the default timers (hold 30 s, keepalive 10 s)',
     script: 'mesh.ts',

@@ -22,11 +22,12 @@
  *                      [--idle 30] [--window 30] [--json FILE] [--log-level info]
  *                      [--bfd 300x3] [--graceful-restart]
  */
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { WEFT_MAIN } from '../../test/helpers/weft.js';
 import { Lab } from '../../test/helpers/netns.js';
 import { buildMesh } from './lib/mesh-hosts.js';
+import { raiseNeighbourTable } from './lib/neighbour-table.js';
 import { percentile } from './lib/mesh-monitor.js';
 import { changeOnce, failureOnce, firstConvergence, footprint, type ChangeResult, type FailureResult, type Footprint } from './lib/mesh-scenarios.js';
 import { cell, mib, summarise, table } from './lib/stats.js';
@@ -98,30 +99,11 @@ const CHANGE_TARGET_MS = 100;
 const RSS_TARGET = 60 * 1024 * 1024;
 const CPU_TARGET_PCT = 1;
 
-/**
- * The kernel's neighbour (ARP) table is one table for all namespaces, capped at gc_thresh3 entries
- * (1024 by default): N hosts on one bridge need N(N-1) entries, 9900 at N=100, so past N=32 most
- * hosts could never resolve their peers ("neighbor table overflow" in dmesg) and their SYNs never
- * left. A real host has one kernel per host; here the thresholds are raised for the run and put
- * back afterwards.
- */
-const NEIGH = '/proc/sys/net/ipv4/neigh/default';
-function raiseNeighbourTable(n: number): () => void {
-  const names = ['gc_thresh1', 'gc_thresh2', 'gc_thresh3'];
-  const old = names.map((f) => readFileSync(`${NEIGH}/${f}`, 'utf8').trim());
-  const need = n * (n - 1) + 1024;
-  if (Number(old[2]) >= need) return () => undefined;
-  const want = [Math.max(Number(old[0]), need / 4), Math.max(Number(old[1]), need / 2), need].map((x) => String(Math.ceil(x)));
-  names.forEach((f, i) => writeFileSync(`${NEIGH}/${f}`, want[i]!));
-  log(`kernel neighbour table: gc_thresh1..3 ${old.join('/')} -> ${want.join('/')} for N=${n} (put back after)`);
-  return () => names.forEach((f, i) => writeFileSync(`${NEIGH}/${f}`, old[i]!));
-}
-
 async function runN(n: number): Promise<NReport> {
   const rep: NReport = { n, ok: false, changes: [], failures: [], footprint: [], notes: [] };
   const notes = new Set<string>();
   const lab = Lab.create();
-  const restoreNeighbours = raiseNeighbourTable(n);
+  const restoreNeighbours = raiseNeighbourTable(n, log);
   try {
     const t0 = Date.now();
     const mesh = await buildMesh(lab, { n, holdTime: hold, keepalive, startTimeoutMs: 60_000 + n * 2000, logLevel: values['log-level'], gracefulRestart: values['graceful-restart'], ...(bfd ? { bfd } : {}) }, log);

@@ -23,6 +23,12 @@ export interface CalicoBirdNode {
   pools: readonly string[];
   /** The other nodes' addresses (this node's own address may be in the list: it is skipped). */
   mesh: readonly string[];
+  /**
+   * BGP timers of the mesh sessions (seconds). calico-node leaves them at BIRD's defaults (hold 240,
+   * keepalive 80); benchmarks set them to what the weft agents beside them use, for a like-for-like
+   * idle cost.
+   */
+  timers?: { hold: number; keepalive: number };
 }
 
 /** Calico's rule: passive towards a peer whose address text sorts above ours. */
@@ -104,7 +110,7 @@ template bgp bgp_template {
   connect delay time 1;
   connect retry time 3;
   error wait time 5, 60;
-  ipv4 {
+${n.timers ? `  hold time ${n.timers.hold};\n  keepalive time ${n.timers.keepalive};\n` : ''}  ipv4 {
     gateway direct;
     import filter calico_import_from_bgp_peers;
     export filter calico_export_to_bgp_peers;

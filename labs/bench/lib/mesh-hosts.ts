@@ -80,20 +80,36 @@ export class Mesh {
   }
 }
 
-/** Builds the namespaces, bridge, monitors and agents; the caller cleans up `mesh.lab` (also on failure). */
-export async function buildMesh(lab: Lab, o: MeshOptions, log: (s: string) => void): Promise<Mesh> {
-  if (o.n < 2 || o.n > 250) throw new Error(`N must be 2..250 (got ${o.n})`);
+/** One host's namespace on the LAN, with its route monitor already running. */
+export interface LanHost {
+  i: number;
+  ns: string;
+  monitor: RouteMonitor;
+}
+
+/**
+ * N namespaces on one bridge (host i at 10.0.0.i/24), each with `ip -ts monitor route` running
+ * before any daemon starts; the caller cleans up the lab. Shared by the weft and BIRD meshes.
+ */
+export async function buildLan(lab: Lab, n: number): Promise<LanHost[]> {
+  if (n < 2 || n > 250) throw new Error(`N must be 2..250 (got ${n})`);
   const hub = await lab.createNs('hub');
   await lab.bridge(hub, 'br0');
-  const nodesFile = lab.path('nodes.yaml');
-  writeFileSync(nodesFile, JSON.stringify(Array.from({ length: o.n }, (_, k) => ({ name: `h${k + 1}`, address: hostAddress(k + 1) }))));
-  const made: { i: number; ns: string; monitor: RouteMonitor }[] = [];
-  for (let i = 1; i <= o.n; i++) {
+  const made: LanHost[] = [];
+  for (let i = 1; i <= n; i++) {
     const ns = await lab.createNs(`h${i}`);
     await lab.veth(ns, 'eth0', `${hostAddress(i)}/24`, hub, `v${i}`, undefined);
     await lab.ip(hub, 'link', 'set', 'dev', `v${i}`, 'master', 'br0', 'up');
     made.push({ i, ns, monitor: RouteMonitor.start(lab, ns) });
   }
+  return made;
+}
+
+/** Builds the namespaces, bridge, monitors and agents; the caller cleans up `mesh.lab` (also on failure). */
+export async function buildMesh(lab: Lab, o: MeshOptions, log: (s: string) => void): Promise<Mesh> {
+  const made = await buildLan(lab, o.n);
+  const nodesFile = lab.path('nodes.yaml');
+  writeFileSync(nodesFile, JSON.stringify(Array.from({ length: o.n }, (_, k) => ({ name: `h${k + 1}`, address: hostAddress(k + 1) }))));
   log(`N=${o.n}: ${o.n} namespaces on one bridge; starting the agents`);
   const hosts = await Promise.all(
     made.map(async ({ i, ns, monitor }): Promise<MeshHost> => {

@@ -4,29 +4,34 @@
 //   b1     10.0.0.1   BIRD 2, AS 65001, external peer "b1": announces 10.244.50.0/26
 //   b2     10.0.0.2   BIRD 2, AS 65002, external peer "b2": announces 10.244.50.0/26 (AS 65002 prepended
 //                     once, so b1's path wins on AS_PATH length) and 10.244.52.0/26
+//   g3     10.0.0.3   GoBGP 3, AS 65003, external peer "g3": its message counters against weft's
 //
 // Checked: `weft neighbor b1 --json` shows what BIRD reports for the same session (`birdc show
 // protocols all b1`: state, hold time, the capabilities each side sent, routes both ways) and
 // message counters that add up; `weft routes PREFIX --all-paths` shows both candidates of the
 // prefix both peers send, one best with its reason; `--received` / `--advertised` list what BIRD
 // exported and imported; after `birdc disable b1 "..."` weft shows the Cease it received as the
-// last NOTIFICATION received, and `weft status` / `weft neighbor b1` exit 1.
+// last NOTIFICATION received, and `weft status` / `weft neighbor b1` exit 1; the message counters of
+// `weft neighbor g3` are GoBGP's own counters of the same session, the other way round.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { NeighborView, PathView } from '../../src/agent/control/protocol.js';
 import { agentConfig, startAgent, type WeftAgent } from '../helpers/agent.js';
 import { startBird, type Bird } from '../helpers/bird.js';
+import { startGobgp, type Gobgp } from '../helpers/gobgp.js';
+import { gobgpGlobal, gobgpNeighbor } from '../helpers/interop.js';
 import { run } from '../helpers/exec.js';
 import { Lab } from '../helpers/netns.js';
 import { waitFor } from '../helpers/wait.js';
 import { interopSkipReason, lan } from '../helpers/weft.js';
 
-const skipReason = interopSkipReason(['ip', 'bird', 'birdc']);
+const skipReason = interopSkipReason(['ip', 'bird', 'birdc', 'gobgpd', 'gobgp']);
 if (skipReason) console.warn(`cli-neighbor skipped: ${skipReason}`);
 
 const NODE = '10.0.0.11';
 const BLOCK = '10.244.11.0/26';
 const SHARED = '10.244.50.0/26';
 const B2_ONLY = '10.244.52.0/26';
+const G3 = { address: '10.0.0.3', asn: 65003 } as const;
 const B = { b1: { address: '10.0.0.1', asn: 65001, routes: [SHARED] }, b2: { address: '10.0.0.2', asn: 65002, routes: [SHARED, B2_ONLY] } } as const;
 
 // b2 makes its path to SHARED one AS longer: without it both paths are equal and both best (ECMP).
@@ -69,6 +74,7 @@ describe.skipIf(skipReason !== undefined)('the daily CLI against a real agent an
   let ns: Record<string, string>;
   const bird: Record<string, Bird> = {};
   let agent: WeftAgent;
+  let gobgp: Gobgp;
   const diagnose = () => agent?.logTail(20) ?? '';
 
   const cliJson = async <T>(args: string[], okCodes = [0]): Promise<T> => JSON.parse((await agent.cliRun([...args, '--json'], okCodes)).stdout) as T;
@@ -76,14 +82,19 @@ describe.skipIf(skipReason !== undefined)('the daily CLI against a real agent an
   beforeAll(async () => {
     await run('npm', ['run', '--silent', 'build'], { timeoutMs: 120_000 });
     lab = Lab.create();
-    ns = await lan(lab, { node1: [`${NODE}/24`], b1: [`${B.b1.address}/24`], b2: [`${B.b2.address}/24`] });
+    ns = await lan(lab, { node1: [`${NODE}/24`], b1: [`${B.b1.address}/24`], b2: [`${B.b2.address}/24`], g3: [`${G3.address}/24`] });
     for (const name of ['b1', 'b2'] as const) bird[name] = await startBird(lab, ns[name], { routerId: B[name].address, config: birdConf(name) });
+    gobgp = await startGobgp(lab, ns.g3, { toml: `${gobgpGlobal(G3.asn, G3.address)}${gobgpNeighbor({ address: NODE, peerAs: 64512 })}`, logLevel: 'warn' });
     const config = agentConfig('node1', `${NODE}/24`, {
-      peers: (['b1', 'b2'] as const).map((name) => ({ name, address: B[name].address, asn: B[name].asn, holdTime: 9, connectRetry: 1 })),
+      peers: [
+        ...(['b1', 'b2'] as const).map((name) => ({ name, address: B[name].address, asn: B[name].asn, holdTime: 9, connectRetry: 1 })),
+        { name: 'g3', address: G3.address, asn: G3.asn, holdTime: 9, connectRetry: 1 },
+      ],
       blocks: [BLOCK],
     });
     agent = await startAgent(lab, ns.node1, { name: 'node1', config });
     for (const name of ['b1', 'b2'] as const) await agent.waitPeer(name, (p) => p.state === 'Established' && p.accepted === B[name].routes.length, 'Established with its routes');
+    await agent.waitPeer('g3', (p) => p.state === 'Established', 'Established');
   }, 120_000);
 
   afterAll(async () => {
@@ -130,6 +141,29 @@ describe.skipIf(skipReason !== undefined)('the daily CLI against a real agent an
       expect(dir.total).toBe(dir.OPEN + dir.UPDATE + dir.NOTIFICATION + dir.KEEPALIVE + dir['ROUTE-REFRESH']);
     }
     expect(n.messages.bytesIn).toBeGreaterThan(0);
+  });
+
+  it('weft neighbor g3: the message counters are GoBGP\'s counters of the same session, the other way round', async () => {
+    type Counts = Record<'open' | 'update' | 'notification' | 'keepalive' | 'refresh' | 'total', number | undefined>;
+    type G = { state?: { session_state?: number; messages?: { received?: Counts; sent?: Counts } } };
+    const c = (x: number | undefined) => x ?? 0; // GoBGP's JSON leaves zero counters out
+    // Sampled one after the other, so a KEEPALIVE (every 3 s) may fall between them: retry until
+    // a pair of samples agrees on everything (UPDATEs must agree exactly every time).
+    const pair = await waitFor(
+      async () => {
+        const g = ((await gobgp.gobgp('neighbor', NODE, '-j')) as G).state?.messages;
+        const w = (await cliJson<NeighborView>(['neighbor', 'g3'])).messages;
+        if (!g?.sent || !g.received) return undefined;
+        const same =
+          w.in.OPEN === c(g.sent.open) && w.in.UPDATE === c(g.sent.update) && w.in.KEEPALIVE === c(g.sent.keepalive) && w.in.NOTIFICATION === c(g.sent.notification) &&
+          w.out.OPEN === c(g.received.open) && w.out.UPDATE === c(g.received.update) && w.out.KEEPALIVE === c(g.received.keepalive) && w.out.NOTIFICATION === c(g.received.notification);
+        return same ? { g, w } : undefined;
+      },
+      { what: "weft's counters for g3 equal GoBGP's (reversed)", timeoutMs: 20_000, intervalMs: 100, diagnose: async () => `${JSON.stringify(await gobgp.gobgp('neighbor', NODE, '-j'))}\n${(await agent.cliRun(['neighbor', 'g3'])).stdout}` },
+    );
+    expect(pair.w.in.OPEN).toBe(1);
+    expect(pair.w.out.UPDATE).toBeGreaterThanOrEqual(1);
+    console.log(`cli-neighbor: gobgp neighbor ${NODE} (g3):\n${String(await gobgp.gobgp('neighbor', NODE))}\nweft neighbor g3:\n${(await agent.cliRun(['neighbor', 'g3'])).stdout}`);
   });
 
   it('weft routes PREFIX --all-paths shows both candidates, one best with its reason', async () => {

@@ -55,6 +55,7 @@ import { HostProtection, type FirewallMembers } from './kernel/host-protection.j
 import { nftRunner, type NftRunner } from './kernel/nft-runner.js';
 import { VtepSources } from './kernel/vtep-sources.js';
 import { canonicalAddress } from '../lib/address.js';
+import type { EtcdRegistry } from './membership/registry.js';
 
 export type { PeerEntry };
 
@@ -110,6 +111,8 @@ export class Agent implements AgentView {
   private readonly hostProtection: HostProtection;
   /** Next hops of the pod blocks learned from peers: known VTEPs besides the mesh (vtep-sources.ts). */
   private readonly vteps = new VtepSources();
+  /** The etcd registry (membership.etcd), loaded only when configured (membership/agent-membership.ts). */
+  private registry: EtcdRegistry | undefined;
 
   constructor(
     private loaded: LoadedConfig,
@@ -222,6 +225,10 @@ export class Agent implements AgentView {
         this.hostProtection.update('peers');
       };
       this.listenPort = await this.listener.listen(this.config.listen.address, this.config.listen.port);
+      if (this.config.membership?.etcd) {
+        const { startRegistry } = await import('./membership/agent-membership.js');
+        this.registry = await startRegistry(this.config, this.log, { nodes: (n) => this.peers.setRegistryNodes(n), blocks: (b) => this.localBlockSet.setClaimed(b) }, this.metrics?.registry);
+      }
     } catch (e) {
       this.hostProtection.stop();
       this.peers.closeAll('weft agent failed to start');
@@ -286,6 +293,7 @@ export class Agent implements AgentView {
 
   private async stopServers(): Promise<void> {
     this.peers.stopWatcher();
+    await this.registry?.stop();
     await this.listener?.close();
     await this.control?.close();
     await this.metrics?.close();
@@ -315,11 +323,11 @@ export class Agent implements AgentView {
       throw new Error(`reload refused, the running configuration stays: ${problems.join('; ')}`);
     }
     const old = this.config;
-    const fixed = ['node', 'listen', 'control', 'metrics', 'routeReflector', 'dataplane', 'maxPaths'] as const;
+    const fixed = ['node', 'listen', 'control', 'metrics', 'routeReflector', 'dataplane', 'maxPaths', 'membership', 'autoBlocks'] as const;
     const restartNeeded = fixed.filter((k) => JSON.stringify(old[k]) !== JSON.stringify(next.config[k]));
     const poolsChanged = JSON.stringify(old.pools) !== JSON.stringify(next.config.pools);
     this.loaded = next;
-    this.config = { ...next.config, node: old.node, listen: old.listen, control: old.control, metrics: old.metrics, routeReflector: old.routeReflector, dataplane: old.dataplane, maxPaths: old.maxPaths };
+    this.config = { ...next.config, node: old.node, listen: old.listen, control: old.control, metrics: old.metrics, routeReflector: old.routeReflector, dataplane: old.dataplane, maxPaths: old.maxPaths, membership: old.membership, autoBlocks: old.autoBlocks };
     this.peers.rewatch(old);
     this.localBlockSet.apply(poolsChanged);
     if (poolsChanged || JSON.stringify(old.vxlan) !== JSON.stringify(this.config.vxlan)) this.dataplane?.reconfigure();
@@ -602,8 +610,12 @@ export class Agent implements AgentView {
         if (!this.dataplane) throw new Error('the data plane is disabled (dataplane.enabled: false)');
         return { explain: await this.dataplane.explain(req.address, views()) };
       },
-      advertise: (req) => this.advertise(req.prefix),
-      withdraw: (req) => this.withdraw(req.prefix),
+      advertise: async (req) => (req.prefix === 'auto' ? (await import('./membership/agent-membership.js')).advertiseClaimed(this.registry) : this.advertise(req.prefix)),
+      withdraw: async (req) => {
+        const r = this.withdraw(req.prefix);
+        if (this.registry) await (await import('./membership/agent-membership.js')).releaseClaimed(this.registry, r.prefix);
+        return r;
+      },
       reload: () => ({ reload: this.reload() }),
       neighbors: () => ({ neighbors: neighborViews(this) }),
       paths: (req) => ({ paths: pathViews(this, req.table, req.peer) }),

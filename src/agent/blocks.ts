@@ -18,6 +18,8 @@ export class LocalBlocks {
   private readonly added = new Set<Prefix>();
   private readonly withdrawn = new Set<Prefix>();
   private readonly blocks = new Set<Prefix>();
+  /** Claimed for this node in the etcd registry (blocks: auto, `weft advertise` without a prefix). */
+  private claimed: Prefix[] = [];
 
   constructor(
     private readonly config: () => AgentConfig,
@@ -42,7 +44,7 @@ export class LocalBlocks {
   apply(reannounce = false): void {
     const c = this.config();
     for (const p of [...this.added]) if (blockProblem(p, c.pools)) this.added.delete(p);
-    const want = new Set<Prefix>([...c.blocks, ...this.added]);
+    const want = new Set<Prefix>([...c.blocks, ...this.added, ...this.claimed.filter((p) => !blockProblem(p, c.pools))]);
     for (const p of this.withdrawn) want.delete(p);
     const changes: Change[] = [];
     for (const p of [...this.blocks]) {
@@ -63,6 +65,13 @@ export class LocalBlocks {
     this.changed(changes);
   }
 
+  /** The registry's claims for this node changed. */
+  setClaimed(blocks: readonly Prefix[]): void {
+    this.claimed = [...blocks];
+    for (const p of blocks) this.withdrawn.delete(p);
+    this.apply();
+  }
+
   /** A block of this node at run time: inside a pool, a whole number of blocks. */
   advertise(text: string): BlockChange {
     const p = parsePrefix(text);
@@ -79,7 +88,7 @@ export class LocalBlocks {
     const p = parsePrefix(text);
     const had = this.blocks.has(p);
     this.added.delete(p);
-    if (this.config().blocks.includes(p)) this.withdrawn.add(p);
+    if (this.config().blocks.includes(p) || this.claimed.includes(p)) this.withdrawn.add(p);
     this.apply();
     return { prefix: formatPrefix(p), changed: had };
   }

@@ -10,6 +10,10 @@ Description:
   whole number of pool blocks (a /26 or a /25 in a pool with blockSize 26, never a /27). It is
   announced to every peer at once and stays until withdrawn or the agent restarts (add it to
   blocks: in the file to keep it). Advertising a block already advertised changes nothing.
+  Without CIDR, an agent with membership.etcd claims the next free block of its pools in the
+  registry (a compare-and-set: no two hosts ever get the same block) and advertises it; the
+  claim stays across restarts until "weft withdraw" gives it back or "weft node delete" removes
+  the host. Without membership.etcd, CIDR is required.
 
 Exit status:
   0  done (or nothing to do)
@@ -19,6 +23,7 @@ Exit status:
 Examples:
   weft advertise 10.244.3.0/26
   weft advertise -s /tmp/lab/a.sock 10.244.3.64/26
+  weft advertise            # membership.etcd: the next free block, printed
 `;
 
 const WITHDRAW_HELP = `
@@ -55,14 +60,15 @@ Examples:
 export function registerBlocks(program: Command, ctx: CommandContext): void {
   for (const op of ['advertise', 'withdraw'] as const) {
     program
-      .command(`${op} <cidr>`)
+      .command(op === 'advertise' ? 'advertise [cidr]' : 'withdraw <cidr>')
       .summary(op === 'advertise' ? 'announce a new local block from the running agent' : 'stop announcing a local block')
       .description(op === 'advertise' ? 'Advertise a block of this host.' : 'Withdraw a block of this host.')
       .option('--json', 'print the reply as JSON')
       .option('-s, --socket <path>', SOCKET_HELP)
       .addHelpText('after', op === 'advertise' ? ADVERTISE_HELP : WITHDRAW_HELP)
-      .action(async (cidr: string, o: { json?: boolean; socket?: string }) => {
-        const r = await askAgent(o.socket, { op, prefix: cidr });
+      .action(async (cidr: string | undefined, o: { json?: boolean; socket?: string }) => {
+        // No block: the agent claims the next free one from the etcd registry ("auto").
+        const r = await askAgent(o.socket, { op, prefix: cidr ?? 'auto' });
         if (o.json) ctx.io.out(`${toJson(r)}\n`);
         else ctx.io.out(`${r.prefix}: ${r.changed ? (op === 'advertise' ? 'advertised' : 'withdrawn') : `already ${op === 'advertise' ? 'advertised' : 'not advertised'}`}\n`);
       });

@@ -15,6 +15,7 @@ import { registerRoutes } from './routes.js';
 import { registerNeighbor } from './neighbor.js';
 import { registerExplain } from './explain.js';
 import { registerBlocks } from './blocks.js';
+import { registerNode } from './node.js';
 import { registerConfigCheck } from './config-check.js';
 import { registerLab } from './lab.js';
 import { registerInstall } from './install.js';
@@ -82,6 +83,7 @@ export function buildProgram(ctx: CommandContext): Command {
   registerNeighbor(program, ctx);
   registerExplain(program, ctx);
   registerBlocks(program, ctx);
+  registerNode(program, ctx);
   registerConfigCheck(program, ctx);
   registerLab(program, ctx);
   registerInstall(program, ctx);

@@ -12,6 +12,7 @@ import { asn, community, connectRetrySeconds, holdTime, ipAddress, ipv4, keepali
 import { blockProblem, DEFAULT_CONTROL_SOCKET, isSelf, meshSelfProblem, ownAddresses, underlayAddresses, type UnderlayAddress } from './config-helpers.js';
 import { GRACEFUL_RESTART_DEFAULTS, gracefulRestartOverrideSchema, gracefulRestartProblem, gracefulRestartSchema, resolveGracefulRestart } from './graceful-restart-config.js';
 import { bfdSchema } from './bfd-config.js';
+import { blocksSchema, membershipSchema, membershipProblems, splitBlocks } from './membership-config.js';
 
 export { blockProblem, DEFAULT_CONTROL_SOCKET, isSelf, toPolicyRules, underlayAddresses } from './config-helpers.js';
 
@@ -148,7 +149,10 @@ export const agentConfigSchema = z.strictObject({
   gracefulRestart: gracefulRestartSchema.default(GRACEFUL_RESTART_DEFAULTS),
   routeReflector: z.strictObject({ clusterId: ipv4.optional() }).optional(),
   pools: z.array(pool).default([]),
-  blocks: z.array(prefix).default([]),
+  /** This host's blocks: a list, or `auto` / a count claimed from the pools through membership.etcd. */
+  blocks: blocksSchema(prefix),
+  /** Where the mesh membership comes from besides mesh.nodes / nodesFile: an etcd registry (membership-config.ts). */
+  membership: membershipSchema.optional(),
   /**
    * ECMP: equal best paths (equal up to the router-id tie-breaker, with distinct next hops; e.g. a
    * remote block heard from two ToRs) become one kernel multipath route of up to this many next
@@ -205,7 +209,7 @@ export const agentConfigSchema = z.strictObject({
       checkInterval: z.number().min(0.1).max(60).default(1),
     })
     .default({ enabled: false, checkInterval: 1 }),
-});
+}).transform(splitBlocks);
 
 export type AgentConfig = z.output<typeof agentConfigSchema>;
 export type MeshNode = z.output<typeof meshNode>;
@@ -255,6 +259,7 @@ function semanticChecks(c: AgentConfig): { problems: string[]; warnings: string[
       }
     });
   });
+  problems.push(...membershipProblems(c));
   const seenBlocks = new Set<Prefix>();
   c.blocks.forEach((b, i) => {
     const why = blockProblem(b, c.pools);

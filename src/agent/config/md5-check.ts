@@ -40,5 +40,7 @@ export function redactPasswords(c: AgentConfig): AgentConfig {
     ...c,
     mesh: c.mesh.password === undefined ? c.mesh : { ...c.mesh, password: '(hidden)' },
     peers: c.peers.map((p) => (p.password === undefined ? p : { ...p, password: '(hidden)' })),
+    // The etcd password of membership.etcd, too.
+    ...(c.membership?.etcd.password === undefined ? {} : { membership: { ...c.membership, etcd: { ...c.membership.etcd, password: '(hidden)' } } }),
   };
 }

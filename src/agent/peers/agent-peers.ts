@@ -121,6 +121,14 @@ export class AgentPeers {
     this.watcher?.stop();
   }
 
+  private registryNodes: MeshNode[] = [];
+
+  /** The members from the etcd registry (membership/registry.ts): the same path as the nodes file. */
+  setRegistryNodes(nodes: MeshNode[]): void {
+    this.registryNodes = nodes;
+    this.apply('registry');
+  }
+
   /** After a reload: a new nodes file (or poll interval) is read and watched instead of the old one. */
   rewatch(old: AgentConfig): void {
     const now = this.config();
@@ -141,7 +149,7 @@ export class AgentPeers {
   apply(why: string): PeerDiff {
     const d = diffPeers(
       [...this.entries.values()].map((e) => e.spec),
-      desiredPeers(this.config(), this.fileNodes),
+      desiredPeers(this.config(), [...this.fileNodes, ...this.registryNodes]),
     );
     for (const s of d.remove) this.remove(this.entries.get(s.address)!, 'peer de-configured', why);
     for (const c of d.change) {

@@ -105,7 +105,8 @@ export async function labUp(file: string, o: UpOptions = {}): Promise<UpResult> 
   // FRR drops to user frr and must reach its directory inside this one (and this one in stateDir).
   chmodSync(dir, 0o755);
   const sdMode = statSync(stateDir).mode;
-  if (Object.keys(t['x-weft'].tors).length > 0 && (sdMode & 0o001) === 0) {
+  const runsFrr = Object.keys(t['x-weft'].tors).length > 0 || Object.keys(t.topology.nodes).some((n) => roleOf(t, n) === 'frr');
+  if (runsFrr && (sdMode & 0o001) === 0) {
     chmodSync(stateDir, (sdMode & 0o777) | 0o001);
     say(`made ${stateDir} searchable by others (o+x) so that FRR, running as user frr, reaches its directory`);
   }

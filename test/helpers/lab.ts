@@ -28,10 +28,11 @@ export interface LiveLab {
 }
 
 /** Builds weft (the agents run dist/) and brings labs/<name>.clab.yml up. */
-export async function liveLab(name: string): Promise<LiveLab> {
-  await run('npm', ['run', '--silent', 'build'], { timeoutMs: 120_000 });
+export async function liveLab(name: string, o: { build?: boolean } = {}): Promise<LiveLab> {
+  if (o.build !== false) await run('npm', ['run', '--silent', 'build'], { timeoutMs: 120_000 });
   const file = join(LABS, `${name}.clab.yml`);
-  const stateDir = mkdtempSync(join(tmpdir(), `weft-${name}-`));
+  // name may be a path below labs/ (clab/frr-ospf).
+  const stateDir = mkdtempSync(join(tmpdir(), `weft-${name.replace(/\//g, '-')}-`));
   chmodSync(stateDir, 0o755); // FRR runs as user frr and must reach its directory
   let state: LabState;
   try {

@@ -210,6 +210,17 @@ describe('weft status / neighbor / routes against an in-process agent', () => {
     expect(o.text.out).toMatch(/^weft routes, every 0\.02s: /m);
   });
 
+  it('a NOTIFICATION weft sends (a header error from the peer) is its last NOTIFICATION sent', async () => {
+    peers.b.send({ hex: `${'ff'.repeat(16)}000504` }); // length 5: RFC 4271 6.1 Bad Message Length
+    await scheduler.runDue();
+    const r = await weft('neighbor', 'b', '--json');
+    expect(r.status).toBe(1);
+    const n = JSON.parse(r.out) as NeighborView;
+    expect(n.lastNotificationSent).toMatchObject({ code: 1, subcode: 2, name: 'Message Header Error / Bad Message Length', data: '0005' });
+    expect(n.messages.out.NOTIFICATION).toBe(1);
+    expect(peers.b.take().some((m) => m.type === 'notification' && m.code === 1 && m.subcode === 2)).toBe(true);
+  });
+
   it('an agent that does not answer is exit 1 (code unreachable under --json)', async () => {
     const o = io();
     expect(await main(['status', '-s', join(dir, 'none.sock')], o)).toBe(1);

@@ -16,7 +16,7 @@ import { parseArgs } from 'node:util';
 import { formatProfile, profilesIn, summariseProfile, type ProfileSummary } from './lib/cpuprofile.js';
 import { measureOnce, type RunResult } from './lib/measure.js';
 import { cell, mib, ratio, secs, summarise, table, type Summary } from './lib/stats.js';
-import { DEFAULT_WEFT_MAIN, TARGET_NAMES, type TargetName } from './lib/targets.js';
+import { ALL_TARGETS, DEFAULT_WEFT_MAIN, TARGET_NAMES, type TargetName } from './lib/targets.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
@@ -56,7 +56,7 @@ const settleSeconds = Number(values.settle);
 if (!(kernelPollFactor >= 1)) throw new Error(`--kernel-poll-factor: bad value ${values['kernel-poll-factor']} (at least 1)`);
 if (!(settleSeconds >= 0)) throw new Error(`--settle: bad value ${values.settle}`);
 for (const k of ks) if (!Number.isInteger(k) || k < 1) throw new Error(`--k: bad value ${k}`);
-for (const t of targets) if (!TARGET_NAMES.includes(t)) throw new Error(`--targets: unknown target '${t}' (${TARGET_NAMES.join(', ')})`);
+for (const t of targets) if (!ALL_TARGETS.includes(t)) throw new Error(`--targets: unknown target '${t}' (${ALL_TARGETS.join(', ')})`);
 if (!Number.isInteger(runs) || runs < 1) throw new Error(`--runs: bad value ${values.runs}`);
 if (process.getuid?.() !== 0) throw new Error('the benchmark needs root (network namespaces)');
 

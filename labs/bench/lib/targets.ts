@@ -16,7 +16,12 @@ import { DaemonError } from '../../../test/helpers/processes.js';
 import { INJECTOR_ADDR, INJECTOR_AS, ROUTE_POOL, TARGET_ADDR, TARGET_AS } from './injector.js';
 
 export const TARGET_NAMES = ['weft', 'bird', 'frr', 'gobgp'] as const;
-export type TargetName = (typeof TARGET_NAMES)[number];
+/**
+ * Also on request: weft-metrics, weft with metrics.listen on and its /metrics scraped every second
+ * from inside its namespace (as Prometheus would), to measure what the metrics cost.
+ */
+export const ALL_TARGETS = [...TARGET_NAMES, 'weft-metrics'] as const;
+export type TargetName = (typeof ALL_TARGETS)[number];
 
 export interface Target {
   name: TargetName;
@@ -49,7 +54,9 @@ export interface TargetOptions {
 
 export const DEFAULT_WEFT_MAIN = fileURLToPath(new URL('../../../dist/cli/main.js', import.meta.url));
 
-async function startWeft(lab: Lab, ns: string, o: TargetOptions): Promise<Target> {
+const METRICS = '127.0.0.1:9179';
+
+async function startWeft(lab: Lab, ns: string, o: TargetOptions, metrics = false): Promise<Target> {
   if (!existsSync(o.weftMain)) throw new Error(`${o.weftMain} missing: run npm run build (or pass --weft-main)`);
   const socket = lab.path('weft.sock');
   const conf = lab.path('weft.yaml');
@@ -62,6 +69,7 @@ async function startWeft(lab: Lab, ns: string, o: TargetOptions): Promise<Target
     pools: [{ cidr: ROUTE_POOL, blockSize: 24, encapsulation: 'never' }],
     control: { socket },
     dataplane: { enabled: true },
+    ...(metrics ? { metrics: { listen: METRICS } } : {}),
   };
   writeFileSync(conf, JSON.stringify(config));
   const proc = lab.spawnIn(ns, 'node', [...o.nodeArgs, o.weftMain, 'agent', '-c', conf], { label: 'weft' });
@@ -72,8 +80,11 @@ async function startWeft(lab: Lab, ns: string, o: TargetOptions): Promise<Target
     return r.status;
   };
   await waitFor(status, { what: `weft agent answering on ${socket}`, timeoutMs: o.startTimeoutMs, intervalMs: 50, diagnose: () => proc.logTail() });
+  // A scraper in the namespace, every second for the whole run (the Lab stops it by PID).
+  const scrape = `setInterval(() => fetch('http://${METRICS}/metrics').then((r) => r.text()).catch(() => undefined), 1000)`;
+  if (metrics) lab.spawnIn(ns, 'node', ['-e', scrape], { label: 'scraper' });
   return {
-    name: 'weft',
+    name: metrics ? 'weft-metrics' : 'weft',
     rssPids: [{ pid: proc.pid, label: 'node' }],
     cpuPids: () => [proc.pid],
     async ribCount() {
@@ -179,6 +190,8 @@ export function startTarget(name: TargetName, lab: Lab, ns: string, o: TargetOpt
   switch (name) {
     case 'weft':
       return startWeft(lab, ns, o);
+    case 'weft-metrics':
+      return startWeft(lab, ns, o, true);
     case 'bird':
       return startBirdTarget(lab, ns, o);
     case 'frr':

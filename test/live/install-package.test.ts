@@ -4,8 +4,9 @@
 // page rendered by man, the bash completion through bash, `weft install --root` and
 // `systemd-analyze verify` on the unit it wrote, and two agents from the installed copy, started
 // from the shipped sample adapted to two namespaces, that reach Established, exchange their
-// blocks into the kernel as proto weft and answer `weft status` and /metrics.
-import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+// blocks into the kernel as proto weft and answer `weft status` and /metrics; each registers the
+// iproute2 protocol name itself (or reports the conflict) in a private /etc/iproute2/rt_protos.d.
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
@@ -14,8 +15,10 @@ import { run, type RunResult } from '../helpers/exec.js';
 import { Lab, type ProcHandle } from '../helpers/netns.js';
 import { missingPrereq } from '../helpers/prereq.js';
 import { waitFor } from '../helpers/wait.js';
+import { readJsonLog } from '../helpers/weft.js';
 
 const REPO = join(import.meta.dirname, '..', '..');
+const RT_PROTOS_D = '/etc/iproute2/rt_protos.d';
 const pkg = JSON.parse(readFileSync(join(REPO, 'package.json'), 'utf8')) as { name: string; version: string; man: string[] };
 // The package is packed from dist/ as `npm run build` left it (npm test builds first; building
 // here would take most of the time budget on a loaded machine). prepack removes leftovers.
@@ -183,7 +186,21 @@ describe.skipIf(skipReason !== undefined)('the npm package, installed', () => {
     };
     const a = host('host-a', '10.77.0.1', { name: 'host-b', address: '10.77.0.2' }, '10.244.3.0/26');
     const b = host('host-b', '10.77.0.2', { name: 'host-a', address: '10.77.0.1' }, '10.244.7.0/26');
-    const procs: ProcHandle[] = [lab.spawnIn(nsA, weft, ['agent', '-c', a.conf], { label: 'host-a' }), lab.spawnIn(nsB, weft, ['agent', '-c', b.conf], { label: 'host-b' })];
+    // Each agent sees its own /etc/iproute2/rt_protos.d (a directory of this run bound over it in a
+    // private mount namespace): host-a's is empty, so it registers "249 weft" itself; host-b's
+    // names 249 otherwise, which it must leave alone, report, and run on.
+    const privateProtos = existsSync(RT_PROTOS_D);
+    const protosA = lab.path('rt_protos-a');
+    const protosB = lab.path('rt_protos-b');
+    mkdirSync(protosA);
+    mkdirSync(protosB);
+    writeFileSync(join(protosB, 'otherd.conf'), '249\totherd\n');
+    const agent = (ns: string, name: string, conf: string, protos: string) =>
+      privateProtos
+        ? lab.spawnIn(ns, 'unshare', ['-m', 'sh', '-c', `mount --bind "$0" ${RT_PROTOS_D} && exec "$1" agent -c "$2"`, protos, weft, conf], { label: name })
+        : lab.spawnIn(ns, weft, ['agent', '-c', conf], { label: name });
+    if (!privateProtos) console.warn(`install-package: no ${RT_PROTOS_D} on this machine to bind over: the agents' protocol-name registration is not checked`);
+    const procs: ProcHandle[] = [agent(nsA, 'host-a', a.conf, protosA), agent(nsB, 'host-b', b.conf, protosB)];
     const logs = () => procs.map((p) => `--- ${p.label}\n${p.logTail(15)}`).join('\n');
     const started = Date.now();
     const status = await waitFor(
@@ -208,6 +225,14 @@ describe.skipIf(skipReason !== undefined)('the npm package, installed', () => {
     const metrics = await httpGetInNs(nsA, 'http://127.0.0.1:9179/metrics');
     expect(metrics.status).toBe(200);
     expect(metrics.body).toMatch(/^# TYPE weft_/m);
+    if (privateProtos) {
+      expect(readFileSync(join(protosA, 'weft.conf'), 'utf8')).toMatch(/^249\tweft$/m);
+      expect(readJsonLog(procs[0].logPath, 'agent.proto-name-registered').map((l) => l.file)).toEqual([`${RT_PROTOS_D}/weft.conf`]);
+      expect(existsSync(join(protosB, 'weft.conf'))).toBe(false);
+      const problem = readJsonLog(procs[1].logPath, 'agent.proto-name-problem');
+      expect(problem).toHaveLength(1);
+      expect(problem[0].msg).toContain(`protocol number 249 is already named "otherd" in ${RT_PROTOS_D}/otherd.conf line 1`);
+    }
     for (const p of procs) p.signal('SIGTERM');
     const exits = await Promise.all(procs.map((p) => p.exited));
     expect(exits.map((e) => e.code)).toEqual([0, 0]);

@@ -95,9 +95,10 @@ export function commandTree(cmd: Command, path: string[] = []): CommandNode {
   };
 }
 
+/** "weft is a BGP speaker that ...: more." -> "a BGP speaker that ..." (a man page's NAME line). */
 function firstSentence(text: string): string {
-  const m = /^(.*?[.:])(\s|$)/s.exec(text);
-  return (m ? m[1] : text).replace(/\.$/, '').replace(/\s+/g, ' ');
+  const m = /^(.*?)[.:](\s|$)/s.exec(text);
+  return (m ? m[1] : text).replace(/^weft is /, '').replace(/\s+/g, ' ');
 }
 
 /** Every node of the tree, parents before children. */

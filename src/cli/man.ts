@@ -27,9 +27,12 @@ export function roffEscape(text: string): string {
     .join('\n');
 }
 
+/** Sections whose lines are commands, codes or paths, one per line: never filled. */
+const VERBATIM_SECTIONS = new Set(['Examples', 'Exit status', 'Files', 'Environment']);
+
 /** A block of running text (filled by man), as opposed to columns, lists and code (kept verbatim). */
 function isProse(block: string[]): boolean {
-  return block.every((l) => !/^\s/.test(l) && !/\S {2,}\S/.test(l) && !/^(-|\d+ |weft |[a-zA-Z]+:\s)/.test(l));
+  return block.every((l) => !/^\s/.test(l) && !/\S {2,}\S/.test(l) && !/^(- |\d+ )/.test(l));
 }
 
 function blocks(lines: string[]): string[][] {
@@ -41,9 +44,9 @@ function blocks(lines: string[]): string[][] {
   return out.filter((b) => b.length > 0);
 }
 
-function renderLines(lines: string[]): string {
+function renderLines(lines: string[], verbatim = false): string {
   return blocks(lines)
-    .map((b) => (isProse(b) ? `.PP\n${roffEscape(b.join(' ').replace(/\s+/g, ' '))}` : `.PP\n.nf\n${roffEscape(b.join('\n'))}\n.fi`))
+    .map((b) => (!verbatim && isProse(b) ? `.PP\n${roffEscape(b.join(' ').replace(/\s+/g, ' '))}` : `.PP\n.nf\n${roffEscape(b.join('\n'))}\n.fi`))
     .join('\n');
 }
 
@@ -97,7 +100,7 @@ function commandBody(node: CommandNode, sub: boolean): string {
     parts.push(sh('ARGUMENTS'), node.args.map((a) => `.TP\n.B ${roffEscape(a.name)}\n${roffEscape(a.description)}`).join('\n'));
   }
   if (node.children.length > 0) parts.push(sh('COMMANDS'), commandsText(node, node.path.length === 0));
-  for (const s of rest) parts.push(sh(s.title ? manTitle(s.title) : 'NOTES'), renderLines(s.lines));
+  for (const s of rest) parts.push(sh(s.title ? manTitle(s.title) : 'NOTES'), renderLines(s.lines, VERBATIM_SECTIONS.has(s.title)));
   return parts.join('\n');
 }
 

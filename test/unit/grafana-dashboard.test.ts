@@ -77,8 +77,9 @@ async function registryNames(): Promise<Set<string>> {
   const names = new Set<string>();
   for (const metric of await m.registry.getMetricsAsJSON()) {
     names.add(metric.name);
-    if (metric.type === 'histogram') for (const s of ['_bucket', '_sum', '_count']) names.add(metric.name + s);
-    if (metric.type === 'summary') for (const s of ['_sum', '_count']) names.add(metric.name + s);
+    const type = String(metric.type); // prom-client types it as an enum of these strings
+    if (type === 'histogram') for (const s of ['_bucket', '_sum', '_count']) names.add(metric.name + s);
+    if (type === 'summary') for (const s of ['_sum', '_count']) names.add(metric.name + s);
   }
   return names;
 }

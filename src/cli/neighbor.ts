@@ -22,7 +22,8 @@ Description:
   the session negotiated (families, 4-octet AS, route refresh, enhanced route refresh, graceful
   restart with the peer's Restart Time and R/N/F flags, extended next hop, extended messages,
   add-path), messages in and out per type (OPEN, UPDATE, NOTIFICATION, KEEPALIVE, ROUTE-REFRESH)
-  and bytes, prefixes per family (accepted after import policy, best in the Loc-RIB, advertised),
+  and bytes, prefixes per family (received this session before import policy, accepted after it,
+  best in the Loc-RIB, advertised),
   the last NOTIFICATION sent and received (code/subcode, its name, the data, the RFC 9003
   shutdown text, when), the last error, Established transitions and flaps (sessions that went
   down), and BFD and graceful restart state where the peer has them. Counters run from the
@@ -100,8 +101,9 @@ export function formatNeighbor(p: NeighborView): string {
     [{ header: '', value: (r) => r[0] }, ...types.map((k) => ({ header: k.toUpperCase(), value: (r: [string, Record<string, number>]) => r[1][k] ?? 0, right: true }))],
   );
   const fams = Object.entries(p.prefixes);
-  const pfxTable = formatTable<[string, { accepted: number; best: number; advertised: number }]>(fams, [
+  const pfxTable = formatTable<[string, { received: number; accepted: number; best: number; advertised: number }]>(fams, [
     { header: 'FAMILY', value: (r) => r[0] },
+    { header: 'RECEIVED', value: (r) => r[1].received, right: true },
     { header: 'ACCEPTED', value: (r) => r[1].accepted, right: true },
     { header: 'BEST', value: (r) => r[1].best, right: true },
     { header: 'ADVERTISED', value: (r) => r[1].advertised, right: true },

@@ -131,6 +131,7 @@ describe.skipIf(skipReason !== undefined)('the daily CLI against a real agent an
     expect(neg.gracefulRestart.peer !== undefined).toBe(/Graceful restart/.test(b.local));
     // Routes: what BIRD exported is what weft accepted; what BIRD imported is what weft advertised.
     expect(n.prefixes['ipv4-unicast'].accepted).toBe(b.exported);
+    expect(n.prefixes['ipv4-unicast'].received).toBe(b.exported);
     expect(n.prefixes['ipv4-unicast'].advertised).toBe(b.imported);
     // Counters add up: one OPEN each way, at least one UPDATE and KEEPALIVE each way, no NOTIFICATION yet.
     expect(n.messages.in).toMatchObject({ OPEN: 1, NOTIFICATION: 0 });

@@ -126,6 +126,7 @@ export function neighborView(agent: AgentView, e: PeerEntry, best: Map<string, [
   const sent = inRib ? agent.ribOut.sentCounts(id) : { ipv4: 0, ipv6: 0 };
   const b = best.get(id) ?? [0, 0];
   const m = e.peer.messages;
+  const received6 = e.receivedIpv6 ?? 0;
   const hold = st.config.holdTime;
   return {
     ...peerStatus(agent, e),
@@ -149,8 +150,8 @@ export function neighborView(agent: AgentView, e: PeerEntry, best: Map<string, [
     },
     messages: { in: { ...m.in }, out: { ...m.out }, bytesIn: e.peer.counters.bytesIn, bytesOut: e.peer.counters.bytesOut },
     prefixes: {
-      'ipv4-unicast': { accepted: accepted.ipv4, best: b[0], advertised: sent.ipv4 },
-      'ipv6-unicast': { accepted: accepted.ipv6, best: b[1], advertised: sent.ipv6 },
+      'ipv4-unicast': { received: e.received - received6, accepted: accepted.ipv4, best: b[0], advertised: sent.ipv4 },
+      'ipv6-unicast': { received: received6, accepted: accepted.ipv6, best: b[1], advertised: sent.ipv6 },
     },
     ...(m.lastNotificationSent ? { lastNotificationSent: notificationView(m.lastNotificationSent) } : {}),
     ...(m.lastNotificationReceived ? { lastNotificationReceived: notificationView(m.lastNotificationReceived) } : {}),

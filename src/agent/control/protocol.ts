@@ -322,8 +322,8 @@ export interface NeighborView extends PeerStatusView {
   capabilities: { sent: string[]; received?: string[]; negotiated?: NegotiatedView };
   /** Messages by type since the agent created the session (all its connections). */
   messages: { in: Record<string, number>; out: Record<string, number>; bytesIn: number; bytesOut: number };
-  /** Per family: routes accepted (after import policy), best in the Loc-RIB, advertised (Adj-RIB-Out). */
-  prefixes: Record<string, { accepted: number; best: number; advertised: number }>;
+  /** Per family: announced this session (before import policy), accepted (after it), best in the Loc-RIB, advertised (Adj-RIB-Out). */
+  prefixes: Record<string, { received: number; accepted: number; best: number; advertised: number }>;
   lastNotificationSent?: NotificationView;
   lastNotificationReceived?: NotificationView;
   /** Established sessions that went down since the agent created the peer. */

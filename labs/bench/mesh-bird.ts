@@ -26,7 +26,7 @@ import { buildLan, hostAddress, hostBlock, POOL, type LanHost } from './lib/mesh
 import { percentile } from './lib/mesh-monitor.js';
 import { raiseNeighbourTable } from './lib/neighbour-table.js';
 import { cpuSeconds } from './lib/proc.js';
-import { rssBytes } from './lib/mesh-scenarios.js';
+import { anonBytes, rssBytes } from './lib/mesh-scenarios.js';
 import { cell, mib, summarise, table } from './lib/stats.js';
 
 const { values } = parseArgs({
@@ -81,6 +81,7 @@ interface NReport {
   convergenceSeconds?: number;
   birdsUpSeconds?: number;
   rss: number[];
+  anon: number[];
   cpuPct: number[];
   changes: Change[];
   loadAverage: string[];
@@ -107,7 +108,7 @@ async function slowest(hosts: BirdHost[], origin: BirdHost, prefix: string, dele
 const loadavg = () => readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
 
 async function runN(n: number): Promise<NReport> {
-  const rep: NReport = { n, ok: false, rss: [], cpuPct: [], changes: [], loadAverage: [loadavg()] };
+  const rep: NReport = { n, ok: false, rss: [], anon: [], cpuPct: [], changes: [], loadAverage: [loadavg()] };
   const lab = Lab.create();
   const restore = raiseNeighbourTable(n, log);
   try {
@@ -136,6 +137,7 @@ async function runN(n: number): Promise<NReport> {
     hosts.forEach((h, k) => {
       rep.cpuPct.push(((cpuSeconds(h.bird.pid) - a[k]!) / secs) * 100);
       rep.rss.push(rssBytes(h.bird.pid));
+      rep.anon.push(anonBytes(h.bird.pid));
     });
     log(`N=${n}: idle footprint: RSS median ${mib(summarise(rep.rss)!.median)} MiB, CPU median ${summarise(rep.cpuPct)!.median.toFixed(2)} %`);
 
@@ -177,6 +179,7 @@ function print(reports: NReport[]): void {
       `${percentile(adv, 90)?.toFixed(1) ?? 'n/a'} ms`,
       cell(summarise(wd), ms, ' ms'),
       rss ? `${mib(rss.median)} MiB (max ${mib(rss.max)})` : 'n/a',
+      cell(summarise(r.anon), (b) => (b / 1048576).toFixed(1), ' MiB'),
       cpu ? `${cpu.median.toFixed(2)} % (max ${cpu.max.toFixed(2)})` : 'n/a',
       r.loadAverage.join(' -> '),
     ];
@@ -185,7 +188,7 @@ function print(reports: NReport[]): void {
     `\nBIRD 2 as calico-node configures its mesh (Calico baseline), hold ${timers.hold} s / keepalive ${timers.keepalive} s. Cold convergence: creating the first BIRD -> every block in every other kernel. ` +
       `Block change: confd's way (bird.conf rewritten + birdc configure) -> the slowest other kernel; median (min-max). Idle: VmRSS and CPU % of one core over ${windowMs / 1000} s after ${idleMs / 1000} s quiet, across the N birds\n`,
   );
-  console.log(table(['N', 'cold convergence', 'all BIRDs answering', 'advertise, slowest host', 'p90', 'withdraw, slowest host', 'RSS median', 'CPU median', 'load average (start -> end)'], rows));
+  console.log(table(['N', 'cold convergence', 'all BIRDs answering', 'advertise, slowest host', 'p90', 'withdraw, slowest host', 'RSS median', 'private (RssAnon)', 'CPU median', 'load average (start -> end)'], rows));
   for (const r of reports) if (!r.ok) console.log(`\n- N=${r.n} FAILED: ${r.error}`);
 }
 

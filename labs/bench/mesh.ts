@@ -220,6 +220,7 @@ function print(reports: NReport[]): void {
 
   const fpRows = reports.map((r) => {
     const rss = summarise(r.footprint.map((f) => f.rss));
+    const anon = summarise(r.footprint.map((f) => f.anon));
     const cpu = summarise(r.footprint.map((f) => f.cpuPct));
     const cpuH = summarise(r.footprint.map((f) => f.cpuPctWithHelpers));
     const helper = summarise(r.footprint.map((f) => f.helperRss));
@@ -227,6 +228,7 @@ function print(reports: NReport[]): void {
       String(r.n),
       rss ? `${mib(rss.median)} MiB` : 'n/a',
       rss ? `${mib(rss.max)} MiB` : 'n/a',
+      anon ? `${mib(anon.median)} MiB` : 'n/a',
       cpu ? `${pct(cpu.median)} %` : 'n/a',
       cpu ? `${pct(cpu.max)} %` : 'n/a',
       cpuH ? `${pct(cpuH.median)} % / ${pct(cpuH.max)} %` : 'n/a',
@@ -235,7 +237,7 @@ function print(reports: NReport[]): void {
     ];
   });
   console.log(`\nIdle footprint per agent after ${idleMs / 1000} s quiet: VmRSS of the node process, CPU % of one core over ${windowMs / 1000} s (utime+stime; 'with children' adds reaped ip commands and the live ip helpers); across the N agents; target: < 60 MiB RSS and < 1 % CPU each\n`);
-  console.log(table(['N', 'RSS median', 'RSS max', 'CPU median', 'CPU max', 'CPU with children median / max', 'helpers RSS median', 'target (max)'], fpRows));
+  console.log(table(['N', 'RSS median', 'RSS max', 'private (RssAnon) median', 'CPU median', 'CPU max', 'CPU with children median / max', 'helpers RSS median', 'target (max)'], fpRows));
 
   if (bfd) {
     console.log(`\nBFD ${bfd.interval} ms x ${bfd.multiplier} on every mesh session: false positives (Up -> Down by detection timeout with nobody frozen) over the idle period, event-loop timer lateness, largest gap between packets while Up\n`);

@@ -124,8 +124,21 @@ export async function failureOnce(mesh: Mesh, k: number, timeoutMs: number, reco
 
 /** VmRSS in bytes (0 when gone). */
 export function rssBytes(pid: number): number {
+  return statusBytes(pid, 'VmRSS');
+}
+
+/**
+ * RssAnon in bytes: the process's private memory. VmRSS also counts the pages of the program file
+ * it has touched (for node, ~35-42 MiB of /usr/bin/node), which every node process on the host
+ * shares with the others: at N agents per machine they are in memory once, not N times.
+ */
+export function anonBytes(pid: number): number {
+  return statusBytes(pid, 'RssAnon');
+}
+
+function statusBytes(pid: number, field: string): number {
   try {
-    const m = /^VmRSS:\s+(\d+) kB$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    const m = new RegExp(`^${field}:\\s+(\\d+) kB$`, 'm').exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
     return m ? Number(m[1]) * 1024 : 0;
   } catch {
     return 0;
@@ -136,6 +149,8 @@ export interface Footprint {
   host: string;
   /** VmRSS of the node process at the end of the window. */
   rss: number;
+  /** Its RssAnon (private memory, without the shared program file). */
+  anon: number;
   /** VmRSS of its helper processes (ip -batch, ip monitor), summed. */
   helperRss: number;
   /** % of one core over the window: utime+stime of the node process alone. */
@@ -180,6 +195,7 @@ export async function footprint(mesh: Mesh, idleMs: number, windowMs: number): P
     return {
       host: h.name,
       rss: rssBytes(h.agent.proc.pid),
+      anon: anonBytes(h.agent.proc.pid),
       helperRss,
       cpuPct: ((b[i]!.own - a[i]!.own) / secs) * 100,
       cpuPctWithHelpers: ((node + helpers) / secs) * 100,

@@ -239,3 +239,38 @@ describe('weft status / neighbor / routes against an in-process agent', () => {
     }
   });
 });
+
+describe('peer order across a reload', () => {
+  it('a peer the reload re-creates keeps its place (by name), it does not move to the bottom', async () => {
+    const sched = new ManualScheduler();
+    const tr = new MemoryTransport(sched, '10.0.0.1');
+    const conf = (externalHold: number) =>
+      parseAgentConfig(
+        {
+          node: { name: 'a', asn: 64512, address: '10.0.0.1/24' },
+          mesh: { nodes: [{ name: 'm2', address: '10.0.0.2' }] },
+          peers: [
+            { name: 'alpha', address: '10.0.0.9', asn: 65001, holdTime: externalHold },
+            { name: 'node10', address: '10.0.0.10', asn: 65002 },
+          ],
+          pools: [{ cidr: '10.244.0.0/16', blockSize: 26 }],
+          dataplane: { enabled: false },
+          metrics: { listen: false },
+        },
+        'test',
+      );
+    let next = conf(30);
+    const a = new Agent(next, silent, { controlSocket: false, scheduler: sched, transport: tr, loadConfig: () => next });
+    await a.start();
+    await sched.runDue();
+    // Names with numbers in numeric order: m2 before node10.
+    const before = a.status().peers.map((p) => p.id);
+    expect(before).toEqual(['alpha', 'm2', 'node10']);
+    next = conf(60); // alpha's session settings change: the reload closes it and opens a new one
+    expect(a.reload().changed).toEqual(['alpha']);
+    await sched.runDue();
+    expect([...a.entries.values()].map((e) => e.spec.id).at(-1)).toBe('alpha'); // last in the agent's map now
+    expect(a.status().peers.map((p) => p.id)).toEqual(before);
+    await a.shutdown();
+  });
+});

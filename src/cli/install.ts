@@ -34,10 +34,13 @@ export type InstallStep =
   | { type: 'file'; path: string; what: string; status: 'created' | 'updated' | 'unchanged' | 'kept' }
   | { type: 'proto'; path: string; status: 'present' | 'written' | 'conflict' | 'failed'; message?: string };
 
-/** The weft program a unit should start: the `weft` on the command line, else this package's main.js. */
+/**
+ * The weft program a unit should start: the `weft` on the command line (npm's bin link), else
+ * node with this package's main.js (a checkout, where main.js need not be executable).
+ */
 export function defaultBin(argv1: string | undefined = process.argv[1]): string {
   if (argv1 && basename(argv1) === 'weft') return resolve(argv1);
-  return join(PACKAGE_ROOT, 'dist', 'cli', 'main.js');
+  return `${process.execPath} ${join(PACKAGE_ROOT, 'dist', 'cli', 'main.js')}`;
 }
 
 /** The shipped unit with ExecStart set to `bin agent` (the default configuration path). */

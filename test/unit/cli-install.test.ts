@@ -151,7 +151,7 @@ describe('weft install', () => {
     expect(unitText('/x/weft', '[Service]\nExecStart=/usr/bin/weft agent\n')).toBe('[Service]\nExecStart=/x/weft agent\n');
     expect(() => unitText('/x', '[Service]\n')).toThrow(/no ExecStart/);
     expect(defaultBin('/usr/local/bin/weft')).toBe('/usr/local/bin/weft');
-    expect(defaultBin('/somewhere/vitest.mjs')).toMatch(/dist\/cli\/main\.js$/);
+    expect(defaultBin('/somewhere/vitest.mjs')).toBe(`${process.execPath} ${join(import.meta.dirname, '..', '..', 'dist', 'cli', 'main.js')}`);
   });
 
   it('--help documents the files and every exit status', async () => {

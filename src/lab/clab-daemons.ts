@@ -24,6 +24,8 @@ import { LabError, type DaemonRecord, type LabState, type ProcRecord } from './s
 import type { ClabNode } from './topology.js';
 import { waitFor } from './wait.js';
 
+const FRR_LIB = '/usr/lib/frr';
+
 /** FRR's daemons, zebra first (FRR's init order); staticd and zebra always run. */
 const FRR_DAEMONS = ['zebra', 'staticd', 'bfdd', 'bgpd', 'ripd', 'ripngd', 'ospfd', 'ospf6d', 'isisd', 'babeld', 'pimd', 'ldpd', 'nhrpd', 'eigrpd', 'pbrd', 'fabricd', 'vrrpd', 'pathd'];
 
@@ -60,8 +62,15 @@ export function nodeConfig(name: string, n: ClabNode, files: string[], dirTarget
   return { text: readFileSync(candidates[0], 'utf8'), from: candidates[0] };
 }
 
-/** The FRR daemons of a node: from the daemons file when bound, else from the config's sections. */
+/**
+ * The FRR daemons of a node. Kind frr: extras.frr.daemons, or every daemon installed here (as
+ * containerlab starts them all). Kind linux: the bound daemons file, else the config's sections.
+ */
 export function frrDaemons(n: ClabNode, conf: string): { daemons: string[]; from: string } {
+  if (n.kind === 'frr') {
+    const want = new Set(['zebra', 'staticd', ...(n.daemons ?? FRR_DAEMONS)]);
+    return { daemons: FRR_DAEMONS.filter((x) => want.has(x) && existsSync(join(FRR_LIB, x))), from: n.daemons ? 'extras.frr.daemons' : 'kind frr (every daemon)' };
+  }
   const d = bound(n, '/etc/frr/daemons') ?? (bound(n, '/etc/frr') !== undefined ? join(bound(n, '/etc/frr') as string, 'daemons') : undefined);
   const on = new Set(['zebra', 'staticd']);
   if (d !== undefined && existsSync(d)) {
@@ -156,8 +165,8 @@ async function startBirdNode(name: string, n: ClabNode, c: StartContext): Promis
 /** Starts a node's cmd and its FRR or BIRD daemons; returns what to record. */
 export async function startNodeProcesses(name: string, n: ClabNode, c: StartContext): Promise<DaemonRecord[]> {
   const out: DaemonRecord[] = [];
-  if (n.kind !== 'linux') return out;
-  const flavour = imageFlavour(n.image);
+  if (n.kind !== 'linux' && n.kind !== 'frr') return out;
+  const flavour = n.kind === 'frr' ? 'frr' : imageFlavour(n.image);
   if (flavour === 'frr') out.push(await startFrrNode(name, n, c));
   if (flavour === 'bird') out.push(await startBirdNode(name, n, c));
   if (n.cmd !== undefined) out.push(await startCmd(name, n.cmd, c));

@@ -30,11 +30,17 @@ type Obj = Record<string, unknown>;
 
 export const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
 
-/** Node kinds weft realises; every other containerlab kind is refused. */
-export const CLAB_KINDS = ['linux', 'bridge', 'host'] as const;
+/**
+ * Node kinds weft realises; every other containerlab kind is refused. `frr` is containerlab's
+ * native FRR kind (alias `frrouting`): FRR whatever the image, daemons from extras.frr.daemons.
+ */
+export const CLAB_KINDS = ['linux', 'bridge', 'host', 'frr'] as const;
+
+/** FRR daemons containerlab's frr kind accepts in extras.frr.daemons (zebra, staticd, mgmtd, watchfrr always run). */
+export const FRR_KIND_DAEMONS = ['bgpd', 'ospfd', 'ospf6d', 'ripd', 'ripngd', 'isisd', 'pimd', 'pim6d', 'ldpd', 'nhrpd', 'eigrpd', 'babeld', 'sharpd', 'pbrd', 'bfdd', 'fabricd', 'vrrpd', 'pathd'];
 
 /** Node fields weft honours (after inheritance). */
-const HONOURED = new Set(['kind', 'image', 'group', 'exec', 'env', 'labels', 'binds', 'startup-config', 'cmd', 'sysctls', 'network-mode']);
+const HONOURED = new Set(['kind', 'image', 'group', 'exec', 'env', 'labels', 'binds', 'startup-config', 'cmd', 'sysctls', 'network-mode', 'extras']);
 
 /** Fields that shape only a container or its management plane: accepted, noted, no effect. */
 const NO_MEANING = new Set([
@@ -75,6 +81,9 @@ export interface MergedNode {
   binds: string[];
   cmd?: unknown;
   'startup-config'?: unknown;
+  /** kind frr: extras.frr.daemons (undefined: every daemon, as containerlab starts them all). */
+  daemons?: unknown;
+  extras?: unknown;
 }
 
 /** Expands a containerlab host path: ~, relative to the topology file's directory. */
@@ -125,6 +134,8 @@ export function mergeNode(levels: [Obj, Obj, Obj, Obj]): MergedNode {
   if (cmd !== undefined) out.cmd = cmd;
   const sc = first('startup-config');
   if (sc !== undefined) out['startup-config'] = sc;
+  const extras = first('extras');
+  if (extras !== undefined) out.extras = extras;
   return out;
 }
 
@@ -160,16 +171,18 @@ export function checkNode({ name, node, source }: NodeRefusalInput, at: Problem)
     at([...path, 'kind'], 'no kind: set it on the node, in its group (topology.groups.<g>.kind) or in topology.defaults.kind (linux, bridge or host)');
     return;
   }
-  if (typeof kind !== 'string' || !(CLAB_KINDS as readonly string[]).includes(kind)) {
-    at([...path, 'kind'], `must be one of ${CLAB_KINDS.join(', ')}: node ${name} is of kind ${String(kind)}, which weft lab cannot run (${WHY_NO_CONTAINER}; it realises kinds ${CLAB_KINDS.join(', ')}): use kind linux with an FRR or BIRD image, or run this lab with containerlab`);
+  if (kind === 'frrouting') node.kind = 'frr'; // containerlab's alias
+  if (typeof kind !== 'string' || !(CLAB_KINDS as readonly string[]).includes(node.kind as string)) {
+    at([...path, 'kind'], `must be one of ${CLAB_KINDS.join(', ')}: node ${name} is of kind ${String(kind)}, which weft lab cannot run (${WHY_NO_CONTAINER}; it realises kinds ${CLAB_KINDS.join(', ')}): use kind frr, or kind linux with an FRR or BIRD image, or run this lab with containerlab`);
     return;
   }
   const image = typeof node.image === 'string' ? node.image : undefined;
   if (kind === 'linux' && image !== undefined && NOS_IMAGE.test(image) && imageFlavour(image) === 'plain') {
     at([...path, 'image'], `node ${name}: image ${image} is a network OS that runs only as a container or VM; weft lab cannot run it (use an FRR or BIRD image, or containerlab)`);
   }
-  const flavour = kind === 'linux' ? imageFlavour(image) : 'plain';
-  if (kind !== 'linux') {
+  const flavour = node.kind === 'frr' ? 'frr' : kind === 'linux' ? imageFlavour(image) : 'plain';
+  checkExtras(name, node, path, at);
+  if (kind !== 'linux' && node.kind !== 'frr') {
     for (const key of ['image', 'cmd', 'startup-config'] as const) {
       if (node[key] !== undefined && !(kind === 'bridge' && key === 'image')) at([...path, key], `node ${name} is of kind ${kind}: ${key} has no meaning for it (remove it)`);
     }
@@ -215,4 +228,23 @@ export function checkNode({ name, node, source }: NodeRefusalInput, at: Problem)
     }
   }
   if (node.cmd !== undefined && typeof node.cmd !== 'string') at([...path, 'cmd'], 'must be one command line (run with sh -c)');
+}
+
+/** extras: only extras.frr.daemons of kind frr means something to weft; the list becomes node.daemons. */
+function checkExtras(name: string, node: MergedNode, path: (string | number)[], at: Problem): void {
+  const ex = node.extras;
+  delete node.extras;
+  if (ex === undefined) return;
+  const ep = [...path, 'extras'];
+  if (!isObj(ex)) return at(ep, 'must be a map (weft honours extras.frr.daemons of kind frr)');
+  for (const k of Object.keys(ex)) if (k !== 'frr' || node.kind !== 'frr') at([...ep, k], `node ${name}: extras.${k} is not supported${node.kind === 'frr' ? '' : ` for kind ${String(node.kind)}`} (weft honours extras.frr.daemons of kind frr); remove it`);
+  const frr = ex.frr;
+  if (node.kind !== 'frr' || frr === undefined) return;
+  if (!isObj(frr) || Object.keys(frr).some((k) => k !== 'daemons')) return at([...ep, 'frr'], 'only extras.frr.daemons is supported: a list of FRR daemons');
+  if (!Array.isArray(frr.daemons)) return at([...ep, 'frr', 'daemons'], `must be a list of FRR daemons (${FRR_KIND_DAEMONS.join(', ')})`);
+  const always = ['zebra', 'staticd', 'mgmtd', 'watchfrr'];
+  frr.daemons.forEach((d, i) => {
+    if (typeof d !== 'string' || (!FRR_KIND_DAEMONS.includes(d) && !always.includes(d))) at([...ep, 'frr', 'daemons', i], `node ${name}: ${String(d)} is not an FRR daemon containerlab's frr kind accepts (${FRR_KIND_DAEMONS.join(', ')})`);
+  });
+  node.daemons = frr.daemons.filter((d) => typeof d === 'string' && !always.includes(d));
 }

@@ -91,6 +91,8 @@ const clabNode = z.strictObject({
   cmd: z.string().optional(),
   /** sysctl settings of the node's namespace. */
   sysctls: z.record(z.string(), z.string()).default({}),
+  /** kind frr: the daemons extras.frr.daemons names (absent: all of them). */
+  daemons: z.array(z.string()).optional(),
 });
 
 const endpoint = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_-]{0,39}:[A-Za-z0-9_.-]{1,15}$/, 'must be "node:interface", like "h1:eth1" (interface names up to 15 characters)');
@@ -249,7 +251,7 @@ export function roleOf(t: Topology, node: string): Role {
   if (node in x.pods) return 'pod';
   if (node in x.tors) return 'tor';
   if (x.routers.includes(node)) return 'router';
-  const f = imageFlavour(n?.image);
+  const f = n?.kind === 'frr' ? 'frr' : imageFlavour(n?.image);
   return f === 'plain' ? 'plain' : f;
 }
 

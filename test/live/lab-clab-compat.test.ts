@@ -48,7 +48,7 @@ async function downClean(lab: LiveLab): Promise<void> {
 }
 
 describe.skipIf(skipReason !== undefined)('weft lab: containerlab topologies', () => {
-  describe('frr-ospf: FRR from startup-config and from binds (daemons file)', () => {
+  describe('frr-ospf: FRR from startup-config, from binds (daemons file), and of kind frr', () => {
     let lab: LiveLab | undefined;
     beforeAll(async () => {
       lab = await liveLab('clab/frr-ospf', { build: false });
@@ -62,16 +62,19 @@ describe.skipIf(skipReason !== undefined)('weft lab: containerlab topologies', (
       const labels = (node: string) => s.processes.filter((p) => p.node === node).map((p) => p.label.split('@')[0]);
       expect(labels('r1')).toEqual(['zebra', 'staticd', 'ospfd']); // from the sections of its startup-config
       expect(labels('r2')).toEqual(['zebra', 'staticd', 'ospfd']); // from its bound daemons file
+      expect(labels('r3')).toEqual(['zebra', 'staticd', 'ospfd']); // kind frr: extras.frr.daemons of its group
       expect(daemon(s, 'r2', 'frr').source).toMatch(/frr-ospf\/r2\/frr\.conf$/);
       const link = JSON.parse((await run('ip', ['-n', (lab as LiveLab).ns('r1'), '-j', 'link', 'show', 'eth1'])).stdout)[0];
       expect({ mtu: link.mtu, mac: link.address }).toEqual({ mtu: 9000, mac: '02:00:0a:00:0c:01' });
     });
 
-    it('the OSPF adjacency is Full and r2 learns r1 network 10.10.1.0/24; h1 reaches r2 through r1', async () => {
+    it('the OSPF adjacency is Full; r2 and r3 learn r1 network 10.10.1.0/24; h1 reaches r2 through r1', async () => {
       const l = lab as LiveLab;
       await waitFor(async () => (await vtysh(l.state, 'r2', 'show ip ospf neighbor json')).neighbors?.['10.0.0.1']?.[0]?.converged === 'Full', { what: 'r2 OSPF neighbour r1 Full', timeoutMs: 20_000, intervalMs: 200 });
       const route = await waitFor(async () => (await vtysh(l.state, 'r2', 'show ip route 10.10.1.0/24 json'))['10.10.1.0/24']?.find((r: { protocol: string; selected?: boolean }) => r.protocol === 'ospf' && r.selected), { what: 'r2 route to 10.10.1.0/24 from OSPF', timeoutMs: 20_000, intervalMs: 200 });
       expect(route.nexthops[0].ip).toBe('10.0.12.1');
+      // r3 (kind frr) two hops away learns it too.
+      await waitFor(async () => (await vtysh(l.state, 'r3', 'show ip route 10.10.1.0/24 json'))['10.10.1.0/24']?.some((r: { protocol: string; selected?: boolean }) => r.protocol === 'ospf' && r.selected), { what: 'r3 route to 10.10.1.0/24 from OSPF', timeoutMs: 20_000, intervalMs: 200 });
       expect((await run('ip', ['-n', l.ns('r2'), 'route', 'show', '10.10.1.0/24'])).stdout).toMatch(/via 10\.0\.12\.1 dev eth1 proto ospf/);
       const ping = await run('ip', ['netns', 'exec', l.ns('h1'), 'ping', '-c', '1', '-W', '2', '10.0.12.2'], { okCodes: [0, 1] });
       expect(ping.code, ping.stdout).toBe(0);
@@ -183,7 +186,7 @@ describe.skipIf(skipReason !== undefined)('weft lab: containerlab topologies', (
       child.kill('SIGINT');
       const code = await exited;
       expect(code, err).toBe(1);
-      expect(err).toMatch(/interrupted; removed what was made \(3 namespaces, \d+ processes\)/);
+      expect(err).toMatch(/interrupted; removed what was made \(4 namespaces, \d+ processes\)/);
       expect(await labNamespaces(id as string)).toEqual([]);
       for (const pid of pids) expect(procStat(pid)?.state ?? 'gone', `pid ${pid}`).toMatch(/gone|Z|X/);
       expect(existsSync(join(stateDir, 'clab-frr-ospf.json'))).toBe(false);

@@ -139,6 +139,29 @@ describe('images, configs, notes', () => {
     expect(() => nodeConfig('r', { ...(n([`${join(dir, 'c.conf')}:/etc/frr/frr.conf`]) as object), 'startup-config': 'a\nb\n' } as never, ['/etc/frr/frr.conf'], '/etc/frr')).toThrow(/topology.nodes.r: both startup-config and a bind/);
   });
 
+  it('kind frr (and its alias frrouting): FRR whatever the image, daemons from extras.frr.daemons or all', () => {
+    const t = parse(
+      lab({
+        kinds: { frr: { extras: { frr: { daemons: ['ospfd', 'bfdd', 'zebra'] } } } },
+        nodes: { r1: { kind: 'frr', image: 'quay.io/frrouting/frr:containerlab-10.7.1' }, r2: { kind: 'frrouting', image: 'my/router' } },
+      }),
+    );
+    expect(t.topology.nodes.r1).toMatchObject({ kind: 'frr', daemons: ['ospfd', 'bfdd'] });
+    expect(t.topology.nodes.r2.kind).toBe('frr');
+    expect(t.topology.nodes.r2.daemons).toBeUndefined();
+    expect(roleOf(t, 'r2')).toBe('frr');
+    expect(frrDaemons(t.topology.nodes.r1, '').daemons).toEqual(['zebra', 'staticd', 'bfdd', 'ospfd']);
+    const all = frrDaemons(t.topology.nodes.r2, '');
+    expect(all.from).toBe('kind frr (every daemon)');
+    expect(all.daemons.slice(0, 2)).toEqual(['zebra', 'staticd']);
+    expect(all.daemons).toContain('bgpd');
+    const p = problems(lab({ nodes: { r1: { kind: 'frr', extras: { frr: { daemons: ['ospfd', 'quaggad'] } } }, n1: { kind: 'linux', extras: { 'srl-agents': ['x'] } } } }));
+    expect(p).toEqual([
+      expect.stringMatching(/^topology\.nodes\.r1\.extras\.frr\.daemons\[1\]: node r1: quaggad is not an FRR daemon containerlab's frr kind accepts/),
+      expect.stringMatching(/^topology\.nodes\.n1\.extras\.srl-agents: node n1: extras\.srl-agents is not supported for kind linux/),
+    ]);
+  });
+
   it('container-only fields are accepted, each with a note naming its path', () => {
     const t = parse(lab({ defaults: { 'restart-policy': 'always' }, nodes: { a: { kind: 'linux', ports: ['80:80'], 'mgmt-ipv4': '172.20.20.2' } } }));
     expect(topologyNotes(t)).toEqual([
@@ -166,7 +189,7 @@ describe('refusals name the node and the field, and say what to do', () => {
   it('kinds weft cannot run', () => {
     for (const kind of ['nokia_srlinux', 'srl', 'ceos', 'arista_ceos', 'vr-sros', 'crpd']) {
       const p = refused({ nodes: { r1: { kind } } });
-      expect(p).toEqual([expect.stringMatching(new RegExp(`^topology\\.nodes\\.r1\\.kind: must be one of linux, bridge, host: node r1 is of kind ${kind}, which weft lab cannot run .*use kind linux with an FRR or BIRD image`))]);
+      expect(p).toEqual([expect.stringMatching(new RegExp(`^topology\\.nodes\\.r1\\.kind: must be one of linux, bridge, host, frr: node r1 is of kind ${kind}, which weft lab cannot run .*use kind frr, or kind linux with an FRR or BIRD image`))]);
     }
     expect(refused({ kinds: { nokia_srlinux: { image: 'srl' } }, nodes: { r1: {} } })).toEqual([expect.stringMatching(/^topology\.nodes\.r1\.kind: no kind: set it on the node, in its group .* or in topology\.defaults\.kind/)]);
   });

@@ -5,8 +5,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-need_cmds=(ip bird birdc zebra bgpd vtysh gobgpd gobgp exabgp tshark tcpdump iperf3 jq ping nft etcd etcdctl prometheus)
-pkgs=(iproute2 bird2 frr frr-pythontools gobgpd exabgp tshark tcpdump iperf3 jq iputils-ping nftables procps psmisc etcd-server etcd-client prometheus)
+need_cmds=(ip bird birdc zebra bgpd vtysh gobgpd gobgp exabgp tshark tcpdump iperf3 jq ping nft etcd etcdctl prometheus zsh groff man)
+pkgs=(iproute2 bird2 frr frr-pythontools gobgpd exabgp tshark tcpdump iperf3 jq iputils-ping nftables procps psmisc etcd-server etcd-client prometheus zsh groff-base man-db)
 
 have_all=1
 for c in "${need_cmds[@]}"; do

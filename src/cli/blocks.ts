@@ -17,8 +17,9 @@ Description:
 
 Exit status:
   0  done (or nothing to do)
-  1  the agent refused it (outside the pools, host bits set, ...), with the reason
-  2  the agent cannot be reached
+  1  the agent refused it (outside the pools, host bits set, ...), with the reason; or the agent
+     cannot be reached (not running, no permission on the socket)
+  2  usage error (a missing or malformed argument)
 
 Examples:
   weft advertise 10.244.3.0/26
@@ -34,8 +35,8 @@ Description:
 
 Exit status:
   0  done (or nothing to do)
-  1  the agent refused the request, with the reason
-  2  the agent cannot be reached
+  1  the agent refused the request, with the reason; or the agent cannot be reached
+  2  usage error (a missing or malformed argument)
 
 Examples:
   weft withdraw 10.244.3.0/26
@@ -50,8 +51,8 @@ Description:
 
 Exit status:
   0  reloaded
-  1  the file is invalid (the problems are printed)
-  2  the agent cannot be reached
+  1  the file is invalid (the problems are printed), or the agent cannot be reached
+  2  usage error
 
 Examples:
   weft reload

@@ -11,7 +11,8 @@
  *   - timed from the first `ip` process starting to the last exiting, then the FIB counted
  *     (/proc/net/fib_triestat) to check all K are there.
  * Median (min-max) of --runs. With --compare INGEST.json (what `bench` wrote in the same run), the
- * targets' Established -> full kernel medians at the same K are set against the floor.
+ * targets' Established -> full kernel medians at the same K are set against the floor, and their
+ * CPU seconds against the floor's (the ip processes' own; less sensitive to the machine's load).
  *
  *   tsx labs/bench/floor.ts [--k 1000000] [--runs 3] [--compare FILE] [--json FILE]
  */
@@ -25,6 +26,7 @@ import { streamOfPrefix } from '../../src/dataplane/route-streams.js';
 import { WEFT_PROTO } from '../../src/dataplane/model.js';
 import { parsePrefix } from '../../src/lib/prefix.js';
 import { MAX_K, prefixAt } from './lib/injector.js';
+import { CLOCK_TICK } from './lib/proc.js';
 import { cell, secs, summarise, table, type Summary } from './lib/stats.js';
 
 const { values } = parseArgs({
@@ -90,13 +92,24 @@ function ipBatch(file: string): Promise<void> {
   });
 }
 
-async function once(streams: string[][]): Promise<number> {
+/** CPU seconds (utime + stime) of this process's reaped children: the `ip` processes. */
+function childCpuSeconds(): number {
+  const text = readFileSync('/proc/self/stat', 'utf8');
+  const f = text.slice(text.lastIndexOf(')') + 2).split(' ');
+  return (Number(f[13]) + Number(f[14])) / CLOCK_TICK;
+}
+
+async function once(streams: string[][], cpu: number[]): Promise<number> {
   ip('nexthop', 'replace', 'id', String(NHID), 'via', GATEWAY, 'dev', 'eth0', 'proto', String(WEFT_PROTO));
+  const c0 = childCpuSeconds();
   const t0 = performance.now();
-  await Promise.all(streams.map(async (files) => {
-    for (const f of files) await ipBatch(f);
-  }));
+  await Promise.all(
+    streams.map(async (files) => {
+      for (const f of files) await ipBatch(f);
+    }),
+  );
   const ms = performance.now() - t0;
+  cpu.push(childCpuSeconds() - c0);
   const n = fibPrefixes();
   if (n < K) throw new Error(`only ${n} of ${K} prefixes in the FIB after the raw install`);
   // Deleting the object takes its routes with it (and is not timed).
@@ -106,7 +119,7 @@ async function once(streams: string[][]): Promise<number> {
 }
 
 interface IngestJson {
-  reports: { k: number; summary: Record<string, { kernel?: Summary }> }[];
+  reports: { k: number; summary: Record<string, { kernel?: Summary; cpu?: Summary }> }[];
 }
 
 async function main(): Promise<void> {
@@ -119,8 +132,9 @@ async function main(): Promise<void> {
   ip('addr', 'add', '10.0.0.2/24', 'dev', 'eth0');
   const streams = writeStreams();
   const ms: number[] = [];
+  const cpu: number[] = [];
   for (let r = 0; r < RUNS; r++) {
-    ms.push(await once(streams));
+    ms.push(await once(streams, cpu));
     log(`floor K=${K} run ${r + 1}/${RUNS}: ${(ms.at(-1)! / 1000).toFixed(2)} s (load ${loadavg()[0].toFixed(2)})`);
   }
   const floor = summarise(ms.map((x) => x / 1000))!;
@@ -130,18 +144,28 @@ async function main(): Promise<void> {
     `\nThe iproute2 floor: K = ${K.toLocaleString('en-US')} /24 routes on one nexthop object, two \`ip -force -batch\` streams at once ` +
       `(a new ip process every ${LINES_PER_PROCESS.toLocaleString('en-US')} lines), no BGP; median (min-max) of ${RUNS}; load average ${fmtLoad(load0)} at the start, ${fmtLoad(load1)} at the end\n`,
   );
-  const rows: string[][] = [['raw ip -batch x2, nexthop objects', cell(floor, secs, ' s'), '1.00', `${Math.round(K / floor.median).toLocaleString('en-US')}`]];
+  const floorCpu = summarise(cpu)!;
+  const rows: string[][] = [['raw ip -batch x2, nexthop objects', cell(floor, secs, ' s'), '1.00', `${Math.round(K / floor.median).toLocaleString('en-US')}`, cell(floorCpu, secs, ' s'), '1.00']];
   if (values.compare) {
     const ingest = JSON.parse(readFileSync(values.compare, 'utf8')) as IngestJson;
     const rep = ingest.reports.find((r) => r.k === K);
     if (!rep) throw new Error(`${values.compare}: no report for K=${K} (has ${ingest.reports.map((r) => r.k).join(', ')})`);
     for (const [target, s] of Object.entries(rep.summary)) {
       if (!s.kernel) continue;
-      rows.push([`${target}: Established -> full kernel (bench, same run)`, cell(s.kernel, secs, ' s'), (s.kernel.median / floor.median).toFixed(2), `${Math.round(K / s.kernel.median).toLocaleString('en-US')}`]);
+      const c = s.cpu;
+      rows.push([
+        `${target}: Established -> full kernel (bench, same run)`,
+        cell(s.kernel, secs, ' s'),
+        (s.kernel.median / floor.median).toFixed(2),
+        `${Math.round(K / s.kernel.median).toLocaleString('en-US')}`,
+        cell(c, secs, ' s'),
+        c ? (c.median / floorCpu.median).toFixed(2) : 'n/a',
+      ]);
     }
   }
-  console.log(table(['what', 'seconds', '/ floor', 'routes/s (median)'], rows));
-  if (values.json) writeFileSync(values.json, `${JSON.stringify({ date: new Date().toISOString(), k: K, runs: RUNS, loadAverage: { start: load0, end: load1 }, seconds: ms.map((x) => x / 1000) }, null, 2)}\n`);
+  console.log(table(['what', 'seconds', '/ floor', 'routes/s (median)', 'CPU (with helpers)', 'CPU / floor'], rows));
+  console.log('\n(CPU: the floor\'s is its ip processes\'; a target\'s is what bench measured for it, helpers included, over the whole ingest. Under load the seconds follow the share of the CPUs each process gets; the CPU seconds do not.)');
+  if (values.json) writeFileSync(values.json, `${JSON.stringify({ date: new Date().toISOString(), k: K, runs: RUNS, loadAverage: { start: load0, end: load1 }, seconds: ms.map((x) => x / 1000), cpuSeconds: cpu }, null, 2)}\n`);
 }
 
 main()

@@ -24,8 +24,8 @@ Description:
   A lab is a containerlab topology file that weft realises on plain network namespaces instead
   of containers: no images are pulled, every node is a namespace of this machine running the
   Debian binaries (weft, FRR, BIRD, ping, nft). Of containerlab's schema weft takes:
-    kinds linux, bridge and host (host = a namespace standing in for the lab host: weft never
-    touches this machine's own network); topology.defaults, topology.kinds.<kind>,
+    kinds linux, bridge, host (a namespace standing in for the lab host: weft never touches
+    this machine's own network) and frr (FRR, daemons from extras.frr.daemons); topology.defaults, topology.kinds.<kind>,
     topology.groups.<group> and a node's group, inherited as containerlab does (node > group >
     kind > defaults; exec and binds appended, env/labels/sysctls merged); image, cmd (the
     node's main process), exec, env, labels, sysctls; startup-config and binds for FRR images

@@ -148,19 +148,28 @@ describe.skipIf(skipReason !== undefined)('the daily CLI against a real agent an
     type Counts = Record<'open' | 'update' | 'notification' | 'keepalive' | 'refresh' | 'total', number | undefined>;
     type G = { state?: { session_state?: number; messages?: { received?: Counts; sent?: Counts } } };
     const c = (x: number | undefined) => x ?? 0; // GoBGP's JSON leaves zero counters out
-    // Sampled one after the other, so a KEEPALIVE (every 3 s) may fall between them: retry until
-    // a pair of samples agrees on everything (UPDATEs must agree exactly every time).
+    // GoBGP is read before and after weft: OPEN, UPDATE and NOTIFICATION counts must be the same in
+    // all three samples, and weft's KEEPALIVE counts (one every 3 s each way) must lie between
+    // GoBGP's two readings. Retried while an UPDATE or OPEN is still on its way.
+    const gobgpCounts = async () => ((await gobgp.gobgp('neighbor', NODE, '-j')) as G).state?.messages;
     const pair = await waitFor(
       async () => {
-        const g = ((await gobgp.gobgp('neighbor', NODE, '-j')) as G).state?.messages;
+        const g1 = await gobgpCounts();
         const w = (await cliJson<NeighborView>(['neighbor', 'g3'])).messages;
-        if (!g?.sent || !g.received) return undefined;
+        const g2 = await gobgpCounts();
+        if (!g1?.sent || !g1.received || !g2?.sent || !g2.received) return undefined;
+        const exact = (['open', 'update', 'notification'] as const).every(
+          (k) => c(g1.sent![k]) === c(g2.sent![k]) && c(g1.received![k]) === c(g2.received![k]),
+        );
         const same =
-          w.in.OPEN === c(g.sent.open) && w.in.UPDATE === c(g.sent.update) && w.in.KEEPALIVE === c(g.sent.keepalive) && w.in.NOTIFICATION === c(g.sent.notification) &&
-          w.out.OPEN === c(g.received.open) && w.out.UPDATE === c(g.received.update) && w.out.KEEPALIVE === c(g.received.keepalive) && w.out.NOTIFICATION === c(g.received.notification);
-        return same ? { g, w } : undefined;
+          exact &&
+          w.in.OPEN === c(g1.sent.open) && w.in.UPDATE === c(g1.sent.update) && w.in.NOTIFICATION === c(g1.sent.notification) &&
+          w.out.OPEN === c(g1.received.open) && w.out.UPDATE === c(g1.received.update) && w.out.NOTIFICATION === c(g1.received.notification) &&
+          c(g1.sent.keepalive) <= w.in.KEEPALIVE && w.in.KEEPALIVE <= c(g2.sent.keepalive) &&
+          c(g1.received.keepalive) <= w.out.KEEPALIVE && w.out.KEEPALIVE <= c(g2.received.keepalive);
+        return same ? { g: g1, w } : undefined;
       },
-      { what: "weft's counters for g3 equal GoBGP's (reversed)", timeoutMs: 20_000, intervalMs: 100, diagnose: async () => `${JSON.stringify(await gobgp.gobgp('neighbor', NODE, '-j'))}\n${(await agent.cliRun(['neighbor', 'g3'])).stdout}` },
+      { what: "weft's counters for g3 equal GoBGP's (reversed)", timeoutMs: 30_000, intervalMs: 100, diagnose: async () => `${JSON.stringify(await gobgp.gobgp('neighbor', NODE, '-j'))}\n${(await agent.cliRun(['neighbor', 'g3'])).stdout}` },
     );
     expect(pair.w.in.OPEN).toBe(1);
     expect(pair.w.out.UPDATE).toBeGreaterThanOrEqual(1);

@@ -2,7 +2,9 @@
 // temp data dir): many clients claim at once through their own connections and compare-and-set
 // transactions. Checked: no block is ever held twice (in the store and in what each client
 // believes), a full pool says so, released blocks are claimed again, a restart finds its blocks.
+import { writeFileSync } from 'node:fs';
 import { pino } from 'pino';
+import { main } from '../../src/cli/main.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { formatPrefix, parsePrefix, type Prefix } from '../../src/lib/prefix.js';
 import { connectEtcd, type Etcd3 } from '../../src/agent/membership/etcd-client.js';
@@ -103,5 +105,55 @@ describe.skipIf(skipReason !== undefined)('block allocator on a real etcd', () =
       `${root}/blocks/10.252.0.0-24/10.252.0.0-26: owner "" is not a node name`,
       `${root}/blocks/garbage: not a block key (${root}/blocks/<pool>/<block>)`,
     ]);
+  }, 30_000);
+
+  /** `weft ARGS` in-process: exit status and what it printed. */
+  async function weft(args: string[]): Promise<{ status: number; out: string; err: string }> {
+    let out = '';
+    let err = '';
+    const io = { out: (t: string) => (out += t), err: (t: string) => (err += t), readStdin: async () => new Uint8Array(), stdinIsTty: () => true, stdoutIsTty: () => false };
+    const status = await main(args, io);
+    return { status, out, err };
+  }
+
+  it("weft node list / delete: a gone host's claims go back to the pool; a registered host is refused unless --force", async () => {
+    const root = `${ROOT}/admin`;
+    const pool = { cidr: parsePrefix('10.253.0.0/24'), blockSize: 26 };
+    const a = new RegistryBlocks(clients[0], root, owner('gone', [pool]));
+    const b = new RegistryBlocks(clients[1], root, owner('alive', [pool]));
+    await a.initial(2);
+    await b.initial(1);
+    await etcd.ctl(['put', `${root}/nodes/alive`, JSON.stringify({ version: 1, name: 'alive', address: '10.9.0.2', asn: 64512, blocks: b.ownedText() })]);
+    const conf = lab.path('admin.yaml');
+    writeFileSync(conf, JSON.stringify({ node: { name: 'x', asn: 64512, address: '10.9.0.1/24' }, pools: [{ cidr: '10.253.0.0/24', blockSize: 26 }], membership: { etcd: { endpoints: etcd.endpoints, prefix: root } } }));
+
+    const list = await weft(['node', 'list', '-c', conf, '--json']);
+    expect(list.err).toBe('');
+    expect(list.status).toBe(0);
+    expect(JSON.parse(list.out)).toEqual([
+      { name: 'alive', registered: true, address: '10.9.0.2', blocks: b.ownedText() },
+      { name: 'gone', registered: false, blocks: a.ownedText() },
+    ]);
+
+    const refused = await weft(['node', 'delete', 'alive', '-c', conf]);
+    expect(refused.status).toBe(1);
+    expect(refused.err).toContain(`alive is still registered (${root}/nodes/alive exists`);
+
+    const del = await weft(['node', 'delete', 'gone', '-c', conf, '--json']);
+    expect(del.status).toBe(0);
+    expect(JSON.parse(del.out)).toMatchObject({ name: 'gone', recordDeleted: false, released: a.ownedText().map((t) => `10.253.0.0-24/${t.replace('/', '-')}`) });
+    const claims = await readClaims(clients[0], root);
+    expect([...claims.values()]).toEqual(['alive']);
+    // The released blocks are handed out again.
+    const c = new RegistryBlocks(clients[2], root, owner('new', [pool]));
+    await c.initial(3);
+    const all = ['10.253.0.0/26', '10.253.0.64/26', '10.253.0.128/26', '10.253.0.192/26'];
+    expect(c.ownedText().sort()).toEqual(all.filter((t) => t !== b.ownedText()[0]).sort());
+    for (const t of a.ownedText()) expect(c.ownedText()).toContain(t);
+
+    const forced = await weft(['node', 'delete', 'alive', '-c', conf, '--force']);
+    expect(forced.status).toBe(0);
+    expect(forced.out).toBe(`alive: record deleted; 1 block claim(s) released: 10.253.0.0-24/${b.ownedText()[0].replace('/', '-')}\n`);
+    expect(await weft(['node', 'list', '-c', conf, '--json']).then((r) => JSON.parse(r.out).map((n: { name: string }) => n.name))).toEqual(['new']);
   }, 30_000);
 });

@@ -7,6 +7,8 @@
 // Checked, in order (one topology, so the steps build on each other):
 //  - 10 agents form a full mesh, get 10 distinct blocks, every kernel has the 9 others' routes,
 //    and every pod pings every other pod (the full 90-pair matrix);
+//  - `weft advertise` without a block claims a free one that every kernel gets, `weft withdraw`
+//    releases the claim;
 //  - a bad registry entry (another AS) is refused with its key in every agent's log and counted
 //    in the metric, and never becomes a peer;
 //  - one etcd member killed: no route changes anywhere, no session reset; a new host (node11)
@@ -128,6 +130,9 @@ describe.skipIf(skipReason !== undefined)('membership.etcd: ten agents, blocks: 
     return out.sort().join(' ');
   }
 
+  /** Every session.down line of these hosts (peer and reason), for the failure message of a transitions check. */
+  const downs = (list: Host[]) => list.flatMap((h) => h.agent.logEvents('session.down').map((l) => `${h.name}>${l.peer} ${String(l.time)} ${JSON.stringify(l.reason ?? l.msg)}`)).join('\n');
+
   const peerRemovals = (list: Host[]) => list.reduce((n, h) => n + h.agent.logEvents('agent.peer-removed').length, 0);
 
   async function metric(h: Host, name: string): Promise<number> {
@@ -188,6 +193,28 @@ describe.skipIf(skipReason !== undefined)('membership.etcd: ten agents, blocks: 
     await etcd.ctl(['del', key]);
   }, 30_000);
 
+  it('weft advertise without a block claims a free one (every kernel gets it); weft withdraw gives the claim back', async () => {
+    const h = hosts[0];
+    const r = JSON.parse((await h.agent.cliRun(['advertise', '--json'])).stdout) as { prefix: string; changed: boolean };
+    expect(r.changed).toBe(true);
+    expect(r.prefix).toMatch(/^10\.244\.\d+\.\d+\/26$/);
+    expect(hosts.map((x) => x.block)).not.toContain(r.prefix);
+    const key = `/weft/blocks/10.244.0.0-16/${r.prefix.replace('/', '-')}`;
+    expect((await etcd.ctl(['get', key, '--print-value-only'])).stdout.trim()).toBe('node1');
+    const everywhere = (present: boolean) =>
+      waitFor(
+        async () => {
+          for (const o of hosts.slice(1)) if ((await weftRoutes(o)).includes(`${r.prefix} ${addr(1)}`) !== present) return false;
+          return true;
+        },
+        { what: `${r.prefix} ${present ? 'in' : 'gone from'} every kernel`, timeoutMs: 15_000, intervalMs: 200, diagnose },
+      );
+    await everywhere(true);
+    await h.agent.cliRun(['withdraw', r.prefix]);
+    await everywhere(false);
+    expect((await etcd.ctl(['get', key, '--print-value-only'])).stdout.trim()).toBe('');
+  }, 30_000);
+
   it('one etcd member killed: nothing changes; a new host joins within a second of registering', async () => {
     const before = await snapshot(hosts);
     const trans = await transitions(hosts);
@@ -203,13 +230,14 @@ describe.skipIf(skipReason !== undefined)('membership.etcd: ten agents, blocks: 
       const l = h.agent.logEvents('agent.peer-added', 'node11')[0];
       return timeOf(l.time) - registered;
     });
+    console.log(`etcd-membership: node11 added by the ${N} others ${Math.min(...added)}..${Math.max(...added)} ms after its registration`);
     expect(Math.max(...added)).toBeLessThan(1000);
     // Only node11's block was added anywhere; no session was reset, no peer removed.
     for (const h of hosts.slice(0, N)) {
       const now = (await weftRoutes(h)).filter((r) => !r.startsWith(`${h11.block} `));
       expect(JSON.stringify(now)).toBe(before.get(h.name));
     }
-    expect((await transitions(hosts.slice(0, N))).split(' ').filter((t) => !t.includes('node11')).join(' ')).toBe(trans);
+    expect((await transitions(hosts.slice(0, N))).split(' ').filter((t) => !t.includes('node11')).join(' '), downs(hosts)).toBe(trans);
     expect(peerRemovals(hosts)).toBe(removals);
     etcd.startMember(0);
     await etcd.healthy();
@@ -257,7 +285,7 @@ describe.skipIf(skipReason !== undefined)('membership.etcd: ten agents, blocks: 
     const after = Date.now() + (TTL + 2) * 1000;
     await waitFor(async () => Date.now() > after && (await snapshot(live)).size === N, { what: 'old leases expired', timeoutMs: (TTL + 5) * 1000, intervalMs: 500 });
     expect(await snapshot(live)).toEqual(before);
-    expect(await transitions(live)).toBe(trans);
+    expect(await transitions(live), downs(live)).toBe(trans);
     expect(peerRemovals(live)).toBe(removals);
     // A change after the return propagates: node11 starts again and rejoins with its old block.
     const h11 = hosts[N];

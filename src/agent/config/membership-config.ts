@@ -27,10 +27,24 @@ export const membershipSchema = z.strictObject({
 export type MembershipConfig = z.output<typeof membershipSchema>;
 export type EtcdSettings = MembershipConfig['etcd'];
 
-/** `blocks:` a list of prefixes, `auto` (one block claimed from the pools) or a count of blocks to claim. */
+/**
+ * `blocks:` a list of prefixes, `auto` (one block claimed from the pools) or a count of blocks to
+ * claim. Dispatched by hand rather than with a union, so that a bad list entry keeps its own
+ * path-qualified problem (blocks[0]: prefix ... has host bits set).
+ */
 export function blocksSchema<P extends z.ZodType<Prefix>>(prefix: P) {
-  return z.union([z.array(prefix), z.literal('auto'), z.number().int().min(1).max(256)], {
-    error: 'must be a list of prefixes, "auto", or a number of blocks to claim (1..256)',
+  const list = z.array(prefix);
+  return z.unknown().transform((v, ctx): Prefix[] | 'auto' | number => {
+    if (v === 'auto') return 'auto';
+    if (typeof v === 'number' && Number.isInteger(v) && v >= 1 && v <= 256) return v;
+    if (Array.isArray(v)) {
+      const r = list.safeParse(v);
+      if (r.success) return r.data;
+      for (const i of r.error.issues) ctx.addIssue({ code: 'custom', message: i.message, path: i.path });
+      return z.NEVER;
+    }
+    ctx.addIssue({ code: 'custom', message: `must be a list of prefixes, "auto", or a number of blocks to claim (1..256) (got ${JSON.stringify(v)})` });
+    return z.NEVER;
   }).default([]);
 }
 

@@ -78,7 +78,6 @@ export class EtcdRegistry {
   private registering = false;
   private registered = 0;
   private blocks: RegistryBlocks | undefined;
-  private ready: Promise<void> | undefined;
   private readonly timers = new Set<NodeJS.Timeout>();
 
   constructor(
@@ -98,13 +97,8 @@ export class EtcdRegistry {
    */
   async start(): Promise<void> {
     this.client = await connectEtcd(this.settings);
-    this.ready = this.run();
-    this.ready.catch(() => undefined); // stopped before it was ready: nothing to report
-  }
-
-  /** Resolves once registered, members read and initial blocks claimed (tests, `weft advertise`). */
-  whenReady(): Promise<void> {
-    return this.ready ?? Promise.reject(new Error('the registry is not started'));
+    // Its loops end only when the registry stops (they retry every failure), then quietly.
+    this.run().catch(() => undefined);
   }
 
   private async run(): Promise<void> {

@@ -84,7 +84,9 @@ export async function runJsonAware(ctx: CommandContext, json: boolean | undefine
 export function jsonUsageErrors(cmd: Command, ctx: CommandContext): Command {
   return cmd.configureOutput({
     writeOut: (t) => ctx.io.out(t),
-    writeErr: (t) => ctx.io.err(t),
+    // Under --json the error itself went to stdout as JSON: commander's "(run with --help for
+    // usage)" hint would only be noise on stderr.
+    writeErr: (t) => (cmd.opts().json === true ? undefined : ctx.io.err(t)),
     outputError: (text, write) => {
       if (cmd.opts().json === true) ctx.io.out(jsonErrorLine('usage', text.trim().replace(/^error: /, '')));
       else write(text);

@@ -153,6 +153,9 @@ describe('weft status / neighbor / routes against an in-process agent', () => {
     const many = await weft('routes', '10.244.1.0/26', 'extra', '--json');
     expect(many.status).toBe(2);
     expect(JSON.parse(many.out).error).toEqual({ code: 'usage', message: expect.stringMatching(/too many arguments/) });
+    expect(many.err).toBe('');
+    const unknownOpt = await weft('status', '--bogus', '--json');
+    expect([unknownOpt.status, unknownOpt.err, JSON.parse(unknownOpt.out)]).toEqual([2, '', { error: { code: 'usage', message: "unknown option '--bogus'" } }]);
     expect((await weft('status', '--watch', 'soon')).status).toBe(2);
     const nb = await weft('neighbor', 'nobody');
     expect(nb.status).toBe(2);

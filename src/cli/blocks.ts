@@ -20,6 +20,7 @@ Exit status:
   1  the agent refused it (outside the pools, host bits set, ...), with the reason; or the agent
      cannot be reached (not running, no permission on the socket)
   2  usage error (a missing or malformed argument)
+  3  internal error (a bug in weft; WEFT_DEBUG=1 prints the stack trace)
 
 Examples:
   weft advertise 10.244.3.0/26
@@ -37,6 +38,7 @@ Exit status:
   0  done (or nothing to do)
   1  the agent refused the request, with the reason; or the agent cannot be reached
   2  usage error (a missing or malformed argument)
+  3  internal error (a bug in weft; WEFT_DEBUG=1 prints the stack trace)
 
 Examples:
   weft withdraw 10.244.3.0/26
@@ -53,6 +55,7 @@ Exit status:
   0  reloaded
   1  the file is invalid (the problems are printed), or the agent cannot be reached
   2  usage error
+  3  internal error (a bug in weft; WEFT_DEBUG=1 prints the stack trace)
 
 Examples:
   weft reload

@@ -13,6 +13,12 @@ Description:
 Examples:
   weft node list
   weft node list -c /etc/weft/weft.yaml --json
+
+Exit status:
+  0  listed (an empty registry too)
+  1  etcd failed, with the reason
+  2  usage: bad configuration, no membership.etcd
+  3  internal error (a bug in weft; WEFT_DEBUG=1 prints the stack trace)
 `;
 
 const DELETE_HELP = `
@@ -27,6 +33,7 @@ Exit status:
   0  deleted (or nothing was there)
   1  refused (still registered) or etcd failed, with the reason
   2  usage: bad configuration, no membership.etcd
+  3  internal error (a bug in weft; WEFT_DEBUG=1 prints the stack trace)
 
 Examples:
   weft node delete host-7
@@ -41,6 +48,14 @@ function settings(file: string): { etcd: EtcdSettings; asn: number } {
 
 export function registerNode(program: Command, ctx: CommandContext): void {
   const node = program.command('node').summary('hosts in the etcd registry (membership.etcd)').description('Hosts in the etcd registry.');
+  // `weft node` alone prints this help on standard error and exits 2 (no subcommand given).
+  node.addHelpText('after', `
+Exit status:
+  0  the subcommand succeeded (see weft node list --help, weft node delete --help)
+  1  etcd failed, or a delete was refused (the host is still registered)
+  2  usage error: no or an unknown subcommand; bad configuration, no membership.etcd
+  3  internal error (a bug in weft; WEFT_DEBUG=1 prints the stack trace)
+`);
   node
     .command('list')
     .summary('every registered host and its blocks')

@@ -212,6 +212,12 @@ describe('weft status / neighbor / routes against an in-process agent', () => {
     process.emit('SIGINT');
     expect(await running).toBe(0);
     expect(o.text.out).toMatch(/^weft routes, every 0\.02s: /m);
+    // On a terminal each frame clears the screen first.
+    const t = io();
+    t.stdoutIsTty = () => true;
+    expect(await main(['status', '--watch', '0.01', '--count', '2', '-s', sock], t)).toBe(1);
+    expect(t.text.out.split('\x1b[H\x1b[2J')).toHaveLength(3);
+    expect(t.text.out).toMatch(/^\x1b\[H\x1b\[2Jweft status, every 0\.01s: .*\(Ctrl-C ends\)\n\nnode a {2}AS 64512/);
   });
 
   it('a NOTIFICATION weft sends (a header error from the peer) is its last NOTIFICATION sent', async () => {

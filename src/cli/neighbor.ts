@@ -22,7 +22,7 @@ Description:
   the session negotiated (families, 4-octet AS, route refresh, enhanced route refresh, graceful
   restart with the peer's Restart Time and R/N/F flags, extended next hop, extended messages,
   add-path), messages in and out per type (OPEN, UPDATE, NOTIFICATION, KEEPALIVE, ROUTE-REFRESH)
-  and bytes, prefixes per family (received this session before import policy, accepted after it,
+  and bytes (and bytes still queued to send, GoBGP's OutQ), prefixes per family (received this session before import policy, accepted after it,
   best in the Loc-RIB, advertised),
   the last NOTIFICATION sent and received (code/subcode, its name, the data, the RFC 9003
   shutdown text, when), the last error, Established transitions and flaps (sessions that went
@@ -121,7 +121,7 @@ export function formatNeighbor(p: NeighborView): string {
     `  capabilities sent:  ${p.capabilities.sent.join('; ')}`,
     `  capabilities rcvd:  ${p.capabilities.received?.join('; ') ?? '- (no OPEN from the peer yet)'}`,
     ...negotiatedLines(p),
-    `  messages:           ${p.messages.bytesIn} bytes in, ${p.messages.bytesOut} bytes out`,
+    `  messages:           ${p.messages.bytesIn} bytes in, ${p.messages.bytesOut} bytes out, ${p.messages.queuedBytes} bytes queued to send`,
     indent(msgTable),
     `  prefixes:           ${p.received} received this session (before import policy)${Object.keys(p.refused).length ? `, refused: ${Object.entries(p.refused).map(([k, n]) => `${n} ${k}`).join(', ')}` : ''}`,
     indent(pfxTable),

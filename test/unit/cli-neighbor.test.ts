@@ -180,6 +180,7 @@ describe('weft status / neighbor / routes against an in-process agent', () => {
     expect(n.prefixes['ipv4-unicast']).toEqual({ received: 3, accepted: 3, best: 3, advertised: 1 });
     expect(n.prefixes['ipv6-unicast']).toEqual({ received: 0, accepted: 0, best: 0, advertised: 0 });
     expect(n.flaps).toBe(0);
+    expect(n.messages.queuedBytes).toBe(0);
     const text = (await weft('neighbor', 'b')).out;
     expect(text).toMatch(/^ {2}state: +Established since /m);
     expect(text).toMatch(/^ {2}hold time: +\d+s configured, 30s negotiated/m);

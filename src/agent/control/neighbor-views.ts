@@ -148,7 +148,7 @@ export function neighborView(agent: AgentView, e: PeerEntry, best: Map<string, [
       sent: st.config.capabilities.map(capabilityText),
       ...(n ? { received: n.peerCapabilities.map(capabilityText), negotiated: negotiatedView(n) } : st.peerOpen ? { received: openCapabilities(st.peerOpen.params).map(capabilityText) } : {}),
     },
-    messages: { in: { ...m.in }, out: { ...m.out }, bytesIn: e.peer.counters.bytesIn, bytesOut: e.peer.counters.bytesOut },
+    messages: { in: { ...m.in }, out: { ...m.out }, bytesIn: e.peer.counters.bytesIn, bytesOut: e.peer.counters.bytesOut, queuedBytes: e.peer.backlog },
     prefixes: {
       'ipv4-unicast': { received: e.received - received6, accepted: accepted.ipv4, best: b[0], advertised: sent.ipv4 },
       'ipv6-unicast': { received: received6, accepted: accepted.ipv6, best: b[1], advertised: sent.ipv6 },

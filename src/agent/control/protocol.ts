@@ -321,7 +321,7 @@ export interface NeighborView extends PeerStatusView {
   timers: { holdTime: number; keepaliveTime: number; connectRetryTime: number; negotiatedHoldTime?: number; negotiatedKeepaliveTime?: number };
   capabilities: { sent: string[]; received?: string[]; negotiated?: NegotiatedView };
   /** Messages by type since the agent created the session (all its connections). */
-  messages: { in: Record<string, number>; out: Record<string, number>; bytesIn: number; bytesOut: number };
+  messages: { in: Record<string, number>; out: Record<string, number>; bytesIn: number; bytesOut: number; queuedBytes: number };
   /** Per family: announced this session (before import policy), accepted (after it), best in the Loc-RIB, advertised (Adj-RIB-Out). */
   prefixes: Record<string, { received: number; accepted: number; best: number; advertised: number }>;
   lastNotificationSent?: NotificationView;

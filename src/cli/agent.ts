@@ -16,6 +16,7 @@ import { loadAgentConfig } from '../agent/config/config-load.js';
 import { agentMd5Problem } from '../agent/config/md5-check.js';
 import { createLogger, LOG_FORMATS, type LogFormat, type LogLevel } from '../agent/observability/logger.js';
 import { registerProtoName } from '../agent/kernel/rt-protos.js';
+import { exitHelpText } from './exit-help.js';
 import { CliError, ExitStatus, type CommandContext } from './output.js';
 
 const AGENT_HELP = `
@@ -76,12 +77,12 @@ Files:
                                        249, so ip route shows proto weft; a different name for
                                        249 is left alone and logged (agent.proto-name-problem)
 
-Exit status:
-  0  stopped by SIGTERM/SIGINT after shutting the sessions down
-  2  the configuration is invalid (nothing was started; a password without the TCP MD5 addon
-     counts as invalid), another agent answers on the control socket, or the BGP / metrics
-     address cannot be bound
-
+${exitHelpText({
+  0: 'stopped by SIGTERM/SIGINT after shutting the sessions down',
+  2: 'usage error, the file cannot be read or the configuration is invalid (nothing was started;\n' +
+    'a password without the TCP MD5 addon counts as invalid), another agent answers on the\n' +
+    'control socket, or the BGP / metrics address cannot be bound',
+})}
 Examples:
   weft agent                             with /etc/weft/weft.yaml
   weft agent -c /etc/weft/weft.yaml

@@ -174,5 +174,5 @@ export function registerCompletion(program: Command, ctx: CommandContext): void 
       }
       ctx.io.out(completionScript(program, shell as Shell));
     });
-  withExitHelp(cmd, { 0: 'the script was printed' });
+  withExitHelp(cmd, { 0: 'the script was printed', 2: `usage error: no shell, or one other than ${SHELLS.join(' or ')}` });
 }

@@ -4,6 +4,7 @@ import { formatPrefix } from '../lib/prefix.js';
 import { isSelf } from '../agent/config/config-helpers.js';
 import { redactPasswords } from '../agent/config/md5-check.js';
 import { DEFAULT_CONFIG_FILE, loadOrFail } from './agent.js';
+import { exitHelpText, withExitHelp } from './exit-help.js';
 import { toJson, type CommandContext } from './output.js';
 
 const CHECK_HELP = `
@@ -21,12 +22,11 @@ Description:
   summary: the node, how many mesh nodes and external peers, the pools and blocks (--json prints
   passwords as "(hidden)"). The nodes file, if any, is not read (it may live only on the hosts).
   Without FILE it checks /etc/weft/weft.yaml, the file "weft agent" reads without -c.
-
-Exit status:
-  0  valid (warnings may have been printed on standard error)
-  2  invalid, the file cannot be read, or it sets a password (TCP MD5) and the MD5 addon is not
-     available on this machine
-
+${exitHelpText({
+  0: 'valid (warnings may have been printed on standard error)',
+  2: 'invalid, the file cannot be read, or it sets a password (TCP MD5) and the MD5 addon is not\n' +
+    'available on this machine; or a usage error',
+})}
 Examples:
   weft config check                      the default, /etc/weft/weft.yaml
   weft config check /etc/weft/weft.yaml
@@ -36,6 +36,11 @@ Examples:
 export function registerConfigCheck(program: Command, ctx: CommandContext): void {
   const config = program.command('config').summary('work with agent configuration files').description('Work with agent configuration files.');
   config.configureOutput({ writeOut: (t) => ctx.io.out(t), writeErr: (t) => ctx.io.err(t) }).exitOverride();
+  // `weft config` alone prints this help on standard error and exits 2 (no subcommand given).
+  withExitHelp(config, {
+    0: 'the subcommand succeeded (see weft config check --help)',
+    2: 'usage error: no or an unknown subcommand; an invalid or unreadable configuration file',
+  });
   config
     .command('check [file]')
     .summary('validate an agent configuration file')

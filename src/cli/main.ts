@@ -30,7 +30,8 @@ Exit status:
   1  unhealthy or a failed check: a configured peer not Established (status, neighbor), no route
      for the prefix or address (routes), the agent not reachable, bad data (decode: a BGP message
      that does not frame or decode)
-  2  usage error: unknown command or option, missing or unreadable file, malformed input file
+  2  usage or configuration error: unknown command or option, missing or unreadable file,
+     invalid configuration file, malformed input file
   3  internal error (a bug in weft; WEFT_DEBUG=1 prints the stack trace)
 
 Examples:

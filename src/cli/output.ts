@@ -23,7 +23,7 @@ export const ExitStatus = {
   BAD_DATA: 1,
   /** A check failed: a peer not Established, a route not found, no agent answering. */
   UNHEALTHY: 1,
-  /** Wrong usage: unknown option, missing or unreadable file, input that is not the format given. */
+  /** Wrong usage: unknown option, missing or unreadable file, an invalid configuration, input that is not the format given. */
   USAGE: 2,
   /** A bug in weft (an exception that is not about the input). */
   INTERNAL: 3,

@@ -6,6 +6,7 @@ import { Command, Option } from 'commander';
 import { ConfigError } from '../agent/config/config-error.js';
 import { createLogger, type LogLevel } from '../agent/observability/logger.js';
 import { Speaker } from '../agent/peers/speaker.js';
+import { exitHelpText } from './exit-help.js';
 import { CliError, ExitStatus, type CommandContext } from './output.js';
 
 const PEER_HELP = `
@@ -35,12 +36,12 @@ Configuration file (YAML):
       communities: ["65000:100", no-export]
       largeCommunities: ["4200000001:1:2"]
       med: 10
-
-Exit status:
-  0  stopped by SIGTERM/SIGINT after shutting the sessions down
-  2  the configuration is invalid (each problem is printed with its field path), it has a
-     password and the TCP MD5 addon is not available, or the listen address could not be bound
-
+${exitHelpText({
+  0: 'stopped by SIGTERM/SIGINT after shutting the sessions down; with --check: the file is valid',
+  2: 'usage error, the file cannot be read, the configuration is invalid (each problem is printed\n' +
+    'with its field path), it has a password and the TCP MD5 addon is not available, or the\n' +
+    'listen address could not be bound',
+})}
 Examples:
   weft peer -c lab.yaml
   weft peer -c lab.yaml --state-file /run/weft/peer.json --log-level debug

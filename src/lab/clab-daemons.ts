@@ -93,6 +93,8 @@ export interface StartContext {
   env: NodeJS.ProcessEnv;
   record: (t: Tracked, log: string) => void;
   say: (line: string) => void;
+  /** Start the node's FRR / BIRD (false for the ToRs of x-weft.tors, which get theirs from x-weft). */
+  daemons: boolean;
 }
 
 async function startCmd(name: string, cmd: string, c: StartContext): Promise<DaemonRecord> {
@@ -166,7 +168,7 @@ async function startBirdNode(name: string, n: ClabNode, c: StartContext): Promis
 export async function startNodeProcesses(name: string, n: ClabNode, c: StartContext): Promise<DaemonRecord[]> {
   const out: DaemonRecord[] = [];
   if (n.kind !== 'linux' && n.kind !== 'frr') return out;
-  const flavour = n.kind === 'frr' ? 'frr' : imageFlavour(n.image);
+  const flavour = !c.daemons ? 'plain' : n.kind === 'frr' ? 'frr' : imageFlavour(n.image);
   if (flavour === 'frr') out.push(await startFrrNode(name, n, c));
   if (flavour === 'bird') out.push(await startBirdNode(name, n, c));
   if (n.cmd !== undefined) out.push(await startCmd(name, n.cmd, c));

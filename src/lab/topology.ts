@@ -327,6 +327,10 @@ function semanticChecks(t: Topology): string[] {
   const claim = (node: string, role: string, path: (string | number)[]) => {
     if (!(node in nodes)) at(path, `node ${node} is not in topology.nodes`);
     else if (nodes[node].kind === 'bridge') at(path, `${node} is a bridge; a ${role} must be kind: linux`);
+    else if (role !== 'router' && (nodes[node]['startup-config'] !== undefined || nodes[node].binds.length > 0 || nodes[node].kind === 'frr')) {
+      // Its processes come from x-weft (agent, pod, the ToR's FRR): a config of its own would go unused.
+      at(['topology', 'nodes', node], `${node} is a ${role} of x-weft, which decides what runs in it; remove its startup-config, binds and kind frr (or take it out of ${formatPath(path.slice(0, 2))})`);
+    }
     const prev = roles.get(node);
     if (prev !== undefined) at(path, `${node} is already a ${prev}`);
     else roles.set(node, role);

@@ -282,7 +282,9 @@ async function realise(
       state.processes.push({ pid: tr.pid, startTime: tr.startTime, label: tr.label, node, log });
       writeState(stateDir, state);
     };
-    const started = await startNodeProcesses(node, n, { ns: nsOf(node), dir, env: nodeEnv(n), record, say });
+    // A ToR of x-weft.tors runs the FRR its x-weft section configures (step 8), whatever its image.
+    const role = roleOf(t, node);
+    const started = await startNodeProcesses(node, n, { ns: nsOf(node), dir, env: nodeEnv(n), record, say, daemons: role === 'frr' || role === 'bird' });
     if (started.length > 0) {
       (state.daemons ??= []).push(...started);
       writeState(stateDir, state);

@@ -222,6 +222,12 @@ describe('refusals name the node and the field, and say what to do', () => {
     expect(refused({ groups: { g: { entrypoint: 'x' } }, nodes: { n1: { kind: 'linux', group: 'g' } } })).toEqual([expect.stringMatching(/^topology\.groups\.g\.entrypoint: /)]);
   });
 
+  it('a node of x-weft (ToR, host, pod) with its own FRR config: refused, its processes come from x-weft', () => {
+    writeFileSync(join(dir, 'tor.conf'), 'router bgp 65001\n');
+    const p = problems({ name: 't', topology: { nodes: { tor1: { kind: 'linux', image: 'frrouting/frr', 'startup-config': 'tor.conf' } } }, 'x-weft': { tors: { tor1: { frr: 'router bgp 65001' } } } });
+    expect(p).toEqual([expect.stringMatching(/^topology\.nodes\.tor1: tor1 is a tor of x-weft, which decides what runs in it; remove its startup-config, binds and kind frr \(or take it out of x-weft\.tors\)/)]);
+  });
+
   it('links weft cannot make', () => {
     const nodes = { a: { kind: 'linux' }, b: { kind: 'linux' }, sw: { kind: 'bridge' } };
     expect(refused({ nodes, links: [{ type: 'macvlan', endpoint: { node: 'a', interface: 'eth1' }, 'host-interface': 'enp0s3' }] })).toEqual([expect.stringMatching(/^topology\.links\[0\]\.type: link type macvlan is not supported/)]);

@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { controlRequest } from '../../../src/agent/control/control-client.js';
 import type { AgentStatus } from '../../../src/agent/control/protocol.js';
 import { waitFor } from '../../../src/lab/wait.js';
+import { httpGetInNs } from '../../../test/helpers/agent.js';
 import { startBird } from '../../../test/helpers/bird.js';
 import { startFrr } from '../../../test/helpers/frr.js';
 import { startGobgp } from '../../../test/helpers/gobgp.js';
@@ -82,7 +83,11 @@ async function startWeft(lab: Lab, ns: string, o: TargetOptions, metrics = false
   await waitFor(status, { what: `weft agent answering on ${socket}`, timeoutMs: o.startTimeoutMs, intervalMs: 50, diagnose: () => proc.logTail() });
   // A scraper in the namespace, every second for the whole run (the Lab stops it by PID).
   const scrape = `setInterval(() => fetch('http://${METRICS}/metrics').then((r) => r.text()).catch(() => undefined), 1000)`;
-  if (metrics) lab.spawnIn(ns, 'node', ['-e', scrape], { label: 'scraper' });
+  if (metrics) {
+    // The measurement starts with metrics up (prom-client loaded: ~90 ms of CPU once), as in steady operation.
+    await waitFor(async () => (await httpGetInNs(ns, `http://${METRICS}/metrics`)).status === 200, { what: 'weft /metrics', timeoutMs: o.startTimeoutMs, intervalMs: 100 });
+    lab.spawnIn(ns, 'node', ['-e', scrape], { label: 'scraper' });
+  }
   return {
     name: metrics ? 'weft-metrics' : 'weft',
     rssPids: [{ pid: proc.pid, label: 'node' }],

@@ -27,7 +27,7 @@ describe.skipIf(skipReason !== undefined)('block allocator on a real etcd', () =
     lab = Lab.create();
     etcd = await startEtcd(lab);
     // Ten connections, as ten hosts' agents would have; the 100 claimers share them round robin.
-    for (let i = 0; i < 10; i++) clients.push(await connectEtcd({ endpoints: etcd.endpoints, prefix: ROOT, leaseTtl: 10 }));
+    for (let i = 0; i < 10; i++) clients.push(await connectEtcd({ endpoints: etcd.endpoints, prefix: ROOT, leaseTtl: 10, role: 'mesh' }));
   }, 60_000);
 
   afterAll(async () => {

@@ -6,7 +6,7 @@ import { parseAgentConfig } from '../../src/agent/config/agent-config.js';
 import { ConfigError } from '../../src/agent/config/config-error.js';
 import { parsePrefix, formatPrefix } from '../../src/lib/prefix.js';
 import { blockKey, nameOfNodeKey, nodeKey, parseBlockKey } from '../../src/agent/membership/keys.js';
-import { checkNodeRecord, meshNodeOf } from '../../src/agent/membership/records.js';
+import { checkNodeRecord, meshNodeOf, membersFor, type NodeRecord } from '../../src/agent/membership/records.js';
 
 const good = { version: 1, name: 'host-b', address: '10.0.1.12', asn: 64512, blocks: ['10.244.7.0/26'], vni: 4096 };
 const check = (v: unknown, name = 'host-b') => checkNodeRecord(name, typeof v === 'string' ? v : JSON.stringify(v), 64512);
@@ -32,10 +32,24 @@ describe('node records', () => {
     ['a bad block', { ...good, blocks: ['10.244.7.1/26'] }, 'block "10.244.7.1/26" is not a prefix'],
     ['no block list', { ...good, blocks: undefined }, 'blocks is not a list'],
     ['a bad vni', { ...good, vni: 0 }, 'vni 0 is not 1..16777215'],
+    ['an unknown role', { ...good, role: 'boss' }, 'role "boss" is not reflector or client'],
   ])('refuses %s with the reason', (_what, value, reason) => {
     const r = check(value);
     expect(r.type).toBe('refused');
     if (r.type === 'refused') expect(r.reason).toContain(reason);
+  });
+});
+
+describe('route-reflector roles', () => {
+  const rec = (name: string, role?: 'reflector' | 'client'): NodeRecord => ({ version: 1, name, address: `10.0.0.${name.length}${name.charCodeAt(name.length - 1) % 10}`, asn: 64512, blocks: [], ...(role ? { role } : {}) });
+  const recs = [rec('r1', 'reflector'), rec('r2', 'reflector'), rec('c1', 'client'), rec('m1')];
+  const names = (xs: { name: string; reflectorClient?: true }[]) => xs.map((x) => `${x.name}${x.reflectorClient ? '*' : ''}`);
+
+  it('a client peers with the reflectors only (everyone while there is none); a reflector marks its clients; a mesh node peers with all', () => {
+    expect(names(membersFor('client', recs))).toEqual(['r1', 'r2']);
+    expect(names(membersFor('client', [rec('c1', 'client'), rec('m1')]))).toEqual(['c1', 'm1']);
+    expect(names(membersFor('reflector', recs))).toEqual(['r1', 'r2', 'c1*', 'm1']);
+    expect(names(membersFor('mesh', recs))).toEqual(['r1', 'r2', 'c1', 'm1']);
   });
 });
 
@@ -84,5 +98,7 @@ describe('config: membership.etcd and blocks: auto', () => {
     expect(problems({ ...base, membership: { etcd: { ...etcd.etcd, username: 'weft' } } })).toEqual(['membership.etcd: give both username and password, or neither']);
     expect(problems({ ...base, membership: { etcd: { ...etcd.etcd, prefix: 'weft/' } } }).join('\n')).toMatch(/membership\.etcd\.prefix: must start with \//);
     expect(problems({ ...base, membership: { etcd: { ...etcd.etcd, tls: { cert: '/c.pem' } } } })).toEqual(['membership.etcd.tls: give both cert and key (the client certificate and its key), or neither']);
+    expect(problems({ ...base, membership: { etcd: { ...etcd.etcd, role: 'reflector' } } })[0]).toMatch(/^membership\.etcd\.role: reflector needs a routeReflector section/);
+    expect(problems({ ...base, routeReflector: {}, membership: { etcd: { ...etcd.etcd, role: 'reflector' } } })).toEqual([]);
   });
 });

@@ -21,6 +21,12 @@ export const membershipSchema = z.strictObject({
     /** etcd user/password authentication (both or neither). */
     username: z.string().min(1).optional(),
     password: z.string().min(1).optional(),
+    /**
+     * This node's route-reflection role, published in its record: `mesh` (default) peers with
+     * every node; `reflector` peers with every node and reflects for the clients (needs the
+     * routeReflector section); `client` peers only with the reflectors while there are any.
+     */
+    role: z.enum(['mesh', 'reflector', 'client']).default('mesh'),
   }),
 });
 
@@ -56,12 +62,13 @@ export function splitBlocks<T extends { blocks: Prefix[] | 'auto' | number }>(c:
 }
 
 /** Settings that only make sense together. */
-export function membershipProblems(c: { autoBlocks?: number; membership?: MembershipConfig; pools: readonly unknown[] }): string[] {
+export function membershipProblems(c: { autoBlocks?: number; membership?: MembershipConfig; pools: readonly unknown[]; routeReflector?: unknown }): string[] {
   const out: string[] = [];
   const e = c.membership?.etcd;
   if (c.autoBlocks !== undefined && e === undefined) out.push('blocks: auto (or a count) needs membership.etcd: blocks are claimed from the pools in the etcd registry');
   if (c.autoBlocks !== undefined && c.pools.length === 0) out.push('blocks: auto (or a count) needs at least one pool to claim blocks from');
   if (e && (e.username === undefined) !== (e.password === undefined)) out.push('membership.etcd: give both username and password, or neither');
+  if (e?.role === 'reflector' && c.routeReflector === undefined) out.push('membership.etcd.role: reflector needs a routeReflector section (this node reflects for its clients; routeReflector: {} takes the router id as cluster id)');
   if (e?.tls && (e.tls.cert === undefined) !== (e.tls.key === undefined)) out.push('membership.etcd.tls: give both cert and key (the client certificate and its key), or neither');
   return out;
 }

@@ -32,6 +32,7 @@ export async function startRegistry(c: AgentConfig, log: Logger, hooks: Registry
       pools: c.pools,
       autoBlocks: c.autoBlocks ?? 0,
       staticBlocks: () => c.blocks.map(formatPrefix),
+      role: etcd.role,
     },
     hooks,
     log.child({ component: 'membership' }),

@@ -27,6 +27,8 @@ export interface NodeRecord {
   vni?: number;
   /** The node's blocks as it advertises them (informational: BGP carries the routes). */
   blocks: string[];
+  /** Route-reflection role (membership.etcd.role); absent: mesh. */
+  role?: 'reflector' | 'client';
 }
 
 export type RecordCheck = { type: 'ok'; record: NodeRecord } | { type: 'refused'; reason: string };
@@ -53,6 +55,7 @@ export function checkNodeRecord(name: string, value: string, localAsn: number): 
   if (o.asn !== localAsn) return refuse(`AS ${o.asn} is not this mesh's AS ${localAsn} (the mesh is iBGP)`);
   if (o.otherAddress !== undefined && !isAddress(o.otherAddress)) return refuse(`otherAddress ${JSON.stringify(o.otherAddress)} is not an address`);
   if (o.vni !== undefined && !isInt(o.vni, 1, 16777215)) return refuse(`vni ${JSON.stringify(o.vni)} is not 1..16777215`);
+  if (o.role !== undefined && o.role !== 'reflector' && o.role !== 'client') return refuse(`role ${JSON.stringify(o.role)} is not reflector or client`);
   if (!Array.isArray(o.blocks)) return refuse('blocks is not a list');
   for (const b of o.blocks) {
     try {
@@ -71,6 +74,7 @@ export function checkNodeRecord(name: string, value: string, localAsn: number): 
     ...(o.port !== undefined ? { port: o.port as number } : {}),
     ...(o.otherAddress !== undefined ? { otherAddress: o.otherAddress } : {}),
     ...(o.vni !== undefined ? { vni: o.vni as number } : {}),
+    ...(o.role !== undefined ? { role: o.role as 'reflector' | 'client' } : {}),
   };
   return { type: 'ok', record };
 }
@@ -78,4 +82,15 @@ export function checkNodeRecord(name: string, value: string, localAsn: number): 
 /** The mesh member a record stands for: the same shape as a nodes-file entry. */
 export function meshNodeOf(r: NodeRecord): MeshNode {
   return { name: r.name, address: r.address, ...(r.port !== undefined ? { port: r.port } : {}) };
+}
+
+/**
+ * The members this node peers with, by route-reflection role: a client peers only with the
+ * reflectors (all nodes while there are none); a reflector marks the clients, whose sessions then
+ * carry reflected routes (RFC 4456); a mesh node peers with everyone.
+ */
+export function membersFor(role: 'mesh' | 'reflector' | 'client', records: readonly NodeRecord[]): (MeshNode & { reflectorClient?: true })[] {
+  const reflectors = records.filter((r) => r.role === 'reflector');
+  const peers = role === 'client' && reflectors.length > 0 ? reflectors : records;
+  return peers.map((r) => ({ ...meshNodeOf(r), ...(role === 'reflector' && r.role === 'client' ? { reflectorClient: true as const } : {}) }));
 }

@@ -19,7 +19,7 @@ import type { EtcdSettings } from '../config/membership-config.js';
 import { logEvent } from '../observability/log-events.js';
 import { connectEtcd, type Etcd3 } from './etcd-client.js';
 import { nameOfNodeKey, nodeKey, nodesPrefix } from './keys.js';
-import { checkNodeRecord, meshNodeOf, type NodeRecord } from './records.js';
+import { checkNodeRecord, meshNodeOf, membersFor, type NodeRecord } from './records.js';
 import { RegistryBlocks, type BlockOwner } from './registry-blocks.js';
 import type { PoolShape } from './ipam.js';
 
@@ -54,6 +54,7 @@ export interface RegistrySelf {
   autoBlocks: number;
   /** The configured (static) blocks, for the record. */
   staticBlocks: () => string[];
+  role: 'mesh' | 'reflector' | 'client';
 }
 
 export interface RegistryHooks {
@@ -164,6 +165,7 @@ export class EtcdRegistry {
       ...(s.port !== undefined && s.port !== 179 ? { port: s.port } : {}),
       ...(s.otherAddress !== undefined ? { otherAddress: s.otherAddress } : {}),
       ...(s.vni !== undefined ? { vni: s.vni } : {}),
+      ...(s.role !== 'mesh' ? { role: s.role } : {}),
     };
   }
 
@@ -238,7 +240,7 @@ export class EtcdRegistry {
     }
     this.refusedValues.delete(key);
     this.records.set(name, r.record);
-    return had === undefined || JSON.stringify(meshNodeOf(had)) !== JSON.stringify(meshNodeOf(r.record));
+    return had === undefined || JSON.stringify([meshNodeOf(had), had.role]) !== JSON.stringify([meshNodeOf(r.record), r.record.role]);
   }
 
   /** Every node record, diffed against the last; returns the revision read at. */
@@ -257,7 +259,8 @@ export class EtcdRegistry {
   }
 
   private emitNodes(why: string): void {
-    const nodes = [...this.records.values()].filter((r) => r.name !== this.self.name).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)).map(meshNodeOf);
+    const others = [...this.records.values()].filter((r) => r.name !== this.self.name).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    const nodes = membersFor(this.self.role, others);
     const text = JSON.stringify(nodes);
     if (text === this.lastNodes) return;
     this.lastNodes = text;

@@ -81,7 +81,8 @@ export function meshSpecs(cfg: AgentConfig, nodes: readonly MeshNode[]): PeerSpe
     seen.add(`name:${n.name}`);
     out.push({
       id: n.name,
-      kind: 'mesh',
+      // A registry member may be a route-reflector client of this node (membership/records.ts membersFor).
+      kind: (n as { reflectorClient?: boolean }).reflectorClient ? 'reflector-client' : 'mesh',
       address: n.address,
       port: n.port ?? cfg.listen.port,
       asn: 'internal',

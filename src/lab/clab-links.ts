@@ -1,7 +1,9 @@
 /**
  * containerlab's links, both syntaxes, turned into the one shape the topology schema takes:
- *   brief: { endpoints: ["r1:eth1", "r2:eth1"], mtu, vars, labels, ipv4: [a, b], ipv6: [a, b] }
- *   long:  { type: veth, endpoints: [{ node, interface, mac, ipv4, ipv6 }, {...}], mtu, vars }
+ *   brief: { endpoints: ["r1:eth1", "r2:eth1"], mtu, labels, vars: { ipv4: [a, b], ipv6: [a, b] } }
+ *   long:  { type: veth, endpoints: [{ node, interface, mac, vars: { ipv4, ipv6 } }, {...}], mtu, vars }
+ * Addresses are where containerlab reads them (vars.ipv4 / vars.ipv6 of the link, one per end, or
+ * of each endpoint); `ipv4` / `ipv6` directly on the link or endpoint are taken as well.
  *          { type: host | mgmt-net, endpoint: { node, interface, mac }, host-interface: IF }
  * -> { endpoints: ["r1:eth1", "r2:eth1"], mtu?, mac?: [a|null, b|null], ipv4?: [...], ipv6?: [...], vars?, labels? }
  *
@@ -39,7 +41,7 @@ export interface LinkContext {
 }
 
 const LINK_FIELDS = new Set(['type', 'endpoints', 'endpoint', 'host-interface', 'mtu', 'vars', 'labels', 'ipv4', 'ipv6']);
-const END_FIELDS = new Set(['node', 'interface', 'mac', 'ipv4', 'ipv6']);
+const END_FIELDS = new Set(['node', 'interface', 'mac', 'ipv4', 'ipv6', 'vars']);
 const MAC = /^[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5}$/;
 
 /** "10.0.0.1/30" / "fd00::1/64": an interface address with its prefix length. */
@@ -71,13 +73,16 @@ function longEnd(e: unknown, path: (string | number)[], at: Problem): { ep: stri
     at(path, 'must be { node: NAME, interface: IF } (or use the brief syntax "node:interface")');
     return undefined;
   }
-  for (const k of Object.keys(e)) if (!END_FIELDS.has(k)) at([...path, k], `${k} is not an endpoint field weft lab supports (node, interface, mac, ipv4, ipv6)`);
+  for (const k of Object.keys(e)) if (!END_FIELDS.has(k)) at([...path, k], `${k} is not an endpoint field weft lab supports (node, interface, mac, vars)`);
   if (typeof e.node !== 'string' || typeof e.interface !== 'string') {
     at(path, 'an endpoint needs node and interface');
     return undefined;
   }
   const one = (v: unknown) => (Array.isArray(v) && v.length === 1 ? v[0] : v);
-  return { ep: `${e.node}:${e.interface}`, ...(e.mac !== undefined ? { mac: e.mac as string } : {}), ...(e.ipv4 !== undefined ? { ipv4: one(e.ipv4) as string } : {}), ...(e.ipv6 !== undefined ? { ipv6: one(e.ipv6) as string } : {}) };
+  const vars = isObj(e.vars) ? e.vars : {};
+  const v4 = e.ipv4 ?? vars.ipv4;
+  const v6 = e.ipv6 ?? vars.ipv6;
+  return { ep: `${e.node}:${e.interface}`, ...(e.mac !== undefined ? { mac: e.mac as string } : {}), ...(v4 !== undefined ? { ipv4: one(v4) as string } : {}), ...(v6 !== undefined ? { ipv6: one(v6) as string } : {}) };
 }
 
 /** A link of either syntax in the normal shape; problems reported with the link's path. */
@@ -122,17 +127,18 @@ export function normaliseLink(l: unknown, i: number, ctx: LinkContext, at: Probl
   }
   for (const fam of [4, 6] as const) {
     const key = fam === 4 ? 'ipv4' : 'ipv6';
-    const linkLevel = l[key];
+    const linkLevel = l[key] ?? (isObj(l.vars) ? l.vars[key] : undefined);
+    const where = l[key] !== undefined ? [key] : ['vars', key];
     let addrs: (string | null)[] = ends.map((e) => e[key] ?? null);
     if (linkLevel !== undefined) {
       if (!Array.isArray(linkLevel) || linkLevel.length !== 2) {
-        at([...path, key], `must list one address per endpoint, like ["${fam === 4 ? '10.0.0.1/30", "10.0.0.2/30' : 'fd00::1/64", "fd00::2/64'}"] ("" for none)`);
+        at([...path, ...where], `must list one address per endpoint, like ["${fam === 4 ? '10.0.0.1/30", "10.0.0.2/30' : 'fd00::1/64", "fd00::2/64'}"] ("" for none)`);
         continue;
       }
       addrs = linkLevel.map((a) => (a === '' || a === null ? null : (a as string)));
     }
     addrs.forEach((a, j) => {
-      if (a !== null && !isIfAddress(a, fam)) at([...path, ...(linkLevel !== undefined ? [key, j] : ['endpoints', j, key])], `must be an IPv${fam} address with its prefix length, like ${fam === 4 ? '10.0.0.1/30' : 'fd00::1/64'}`);
+      if (a !== null && !isIfAddress(a, fam)) at([...path, ...(linkLevel !== undefined ? [...where, j] : ['endpoints', j, 'vars', key])], `must be an IPv${fam} address with its prefix length, like ${fam === 4 ? '10.0.0.1/30' : 'fd00::1/64'}`);
     });
     if (addrs.some((a) => a !== null)) out[key] = addrs;
   }

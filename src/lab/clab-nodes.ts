@@ -44,7 +44,7 @@ const HONOURED = new Set(['kind', 'image', 'group', 'exec', 'env', 'labels', 'bi
 
 /** Fields that shape only a container or its management plane: accepted, noted, no effect. */
 const NO_MEANING = new Set([
-  'type', 'image-pull-policy', 'restart-policy', 'auto-remove', 'startup-delay', 'mgmt-ipv4', 'mgmt-ipv6', 'mgmt_ipv6',
+  'type', 'image-pull-policy', 'restart-policy', 'auto-remove', 'startup-delay', 'mgmt-ipv4', 'mgmt-ipv6', 'mgmt_ipv4', 'mgmt_ipv6', 'cgroup-parent',
   'ports', 'user', 'memory', 'cpu', 'cpu-set', 'shm-size', 'dns', 'publish', 'runtime', 'license', 'enforce-startup-config',
   'suppress-startup-config', 'certificate', 'healthcheck', 'cap-add', 'devices', 'aliases', 'env-files',
 ]);

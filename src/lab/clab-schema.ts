@@ -44,7 +44,8 @@ export function normaliseClab(raw: unknown, source: string): Normalised {
     const n = obj(raw0);
     if (raw0 !== null && raw0 !== undefined && !isObj(raw0)) at(['topology', 'nodes', name], 'must be a map of node fields (kind, image, exec, ...)');
     ignore(n, ['topology', 'nodes', name]);
-    const groupName = n.group;
+    // containerlab: a node's group, else topology.defaults.group.
+    const groupName = n.group ?? defaults.group;
     let g: Obj = {};
     if (groupName !== undefined) {
       if (typeof groupName !== 'string') at(['topology', 'nodes', name, 'group'], 'must be a group name');

@@ -55,6 +55,11 @@ describe('inheritance: node > group > kind > defaults', () => {
     expect(n.b.sysctls).toEqual({ 'net.ipv4.ip_forward': '1' });
   });
 
+  it('a node without group takes topology.defaults.group (containerlab)', () => {
+    const t2 = parse(lab({ defaults: { group: 'g' }, groups: { g: { kind: 'linux', image: 'alpine:3' } }, nodes: { l3: null } }));
+    expect(t2.topology.nodes.l3).toMatchObject({ kind: 'linux', image: 'alpine:3' });
+  });
+
   it('defaults apply to a bridge too, and a bridge keeps its kind', () => {
     expect(n.sw.kind).toBe('bridge');
   });
@@ -88,14 +93,20 @@ describe('links', () => {
             ],
           },
           { endpoints: ['a:eth2', 'b:eth2'], ipv4: ['10.0.1.1/30', '10.0.1.2/30'] },
+          // containerlab's own place for addresses: vars.ipv4 / vars.ipv6, per link or per endpoint.
+          { endpoints: ['a:eth3', 'b:eth3'], vars: { ipv4: ['10.0.3.1/30', '10.0.3.2/30'], ipv6: ['fd00:3::1/64', ''] } },
+          { type: 'veth', endpoints: [{ node: 'a', interface: 'eth4', vars: { ipv4: '10.0.4.1/30' } }, { node: 'b', interface: 'eth4', vars: { ipv4: '10.0.4.2/30' } }] },
         ],
       }),
     );
+    expect(t.topology.links[2]).toMatchObject({ ipv4: ['10.0.3.1/30', '10.0.3.2/30'], ipv6: ['fd00:3::1/64', null] });
+    expect(t.topology.links[3]).toMatchObject({ endpoints: ['a:eth4', 'b:eth4'], ipv4: ['10.0.4.1/30', '10.0.4.2/30'] });
     expect(t.topology.links[0]).toEqual({ endpoints: ['a:eth1', 'b:eth1'], mtu: 9000, vars: { x: 1 }, mac: ['02:00:00:00:00:01', null], ipv4: ['10.0.0.1/30', null], ipv6: [null, 'fd00::2/64'] });
-    expect(linkPairs(t)).toEqual([
+    expect(linkPairs(t).slice(0, 2)).toEqual([
       { link: 1, from: 'a', to: 'b', address: '10.0.1.2' },
       { link: 1, from: 'b', to: 'a', address: '10.0.1.1' },
     ]);
+    expect(linkPairs(t)).toHaveLength(6); // links 1, 2 (IPv4 only: one IPv6 end), 3
   });
 
   it('host: ends land in the node of kind host (or an implicit one), mgmt-net: ends on a bridge', () => {
@@ -234,6 +245,7 @@ describe('refusals name the node and the field, and say what to do', () => {
     expect(refused({ nodes, links: [{ endpoints: ['a:eth1', 'macvlan:enp0s3'] }] })).toEqual([expect.stringMatching(/^topology\.links\[0\]\.endpoints\[1\]: macvlan:enp0s3: macvlan ends attach to a real interface/)]);
     expect(refused({ nodes, links: [{ endpoints: ['a:eth1', 'b:eth1'], ipv4: ['10.0.0.1', '10.0.0.2/30'] }] })).toEqual([expect.stringMatching(/^topology\.links\[0\]\.ipv4\[0\]: must be an IPv4 address with its prefix length/)]);
     expect(refused({ nodes, links: [{ endpoints: ['a:eth1', 'sw:a'], ipv4: ['10.0.0.1/24', '10.0.0.2/24'] }] })).toEqual([expect.stringMatching(/^topology\.links\[0\]\.ipv4\[1\]: sw is a bridge: its port a takes no address/)]);
+    expect(refused({ nodes, links: [{ endpoints: ['a:eth1', 'b:eth1'], vars: { ipv6: ['fd00::1/64', 'fd00::2'] } }] })).toEqual([expect.stringMatching(/^topology\.links\[0\]\.vars\.ipv6\[1\]: must be an IPv6 address with its prefix length/)]);
     expect(refused({ nodes, links: [{ endpoints: ['a:eth1', 'b:eth1'], mtu: 10 }] })).toEqual([expect.stringMatching(/^topology\.links\[0\]\.mtu: must be a whole number of bytes from 68 to 65535/)]);
     expect(refused({ nodes, links: [{ endpoints: ['a:eth1', 'b:eth1'], delay: '10ms' }] })).toEqual([expect.stringMatching(/^topology\.links\[0\]\.delay: delay is not a link field weft lab supports/)]);
     expect(refused({ nodes: { ...nodes, h1: { kind: 'host' }, h2: { kind: 'host' } } })).toEqual([expect.stringMatching(/^topology\.nodes\.h2\.kind: h1 and h2 are both of kind host, but a lab has one host/)]);

@@ -340,11 +340,10 @@ export class EtcdRegistry {
     for (const t of this.timers) clearTimeout(t);
     this.timers.clear();
     this.lease?.release();
-    try {
-      await this.watcher?.cancel();
-    } catch {
-      // etcd away: nothing to cancel
-    }
+    // A cancel waits for etcd's answer: never let an etcd that is away hold up the shutdown.
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([this.watcher?.cancel().catch(() => undefined), new Promise<void>((r) => (timer = setTimeout(r, 1000)))]);
+    clearTimeout(timer);
     this.client?.close();
   }
 }

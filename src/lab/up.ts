@@ -275,6 +275,7 @@ async function realise(
   }
 
   // 6. containerlab nodes' cmd and FRR / BIRD daemons
+  let lastCmdAt: number | undefined;
   for (const node of nodes) {
     check();
     const n = t.topology.nodes[node];
@@ -285,6 +286,7 @@ async function realise(
     // A ToR of x-weft.tors runs the FRR its x-weft section configures (step 8), whatever its image.
     const role = roleOf(t, node);
     const started = await startNodeProcesses(node, n, { ns: nsOf(node), dir, env: nodeEnv(n), record, say, daemons: role === 'frr' || role === 'bird' });
+    if (started.some((d) => d.type === 'cmd')) lastCmdAt = Date.now();
     if (started.length > 0) {
       (state.daemons ??= []).push(...started);
       writeState(stateDir, state);
@@ -351,4 +353,17 @@ async function realise(
     });
   }
   if (state.agents.length > 0) say(`agents: ${state.agents.map((a) => `${a.host} (pid ${a.pid})`).join(', ')}`);
+
+  // A node whose main process (cmd) ended within CMD_GRACE_MS of its start is down, as a container
+  // whose command exited would be (a shell that does not exist here, say: alpine's ash): not
+  // reported up. Waits only for what is left of the window after the later steps.
+  const cmds = (state.daemons ?? []).filter((x) => x.type === 'cmd').flatMap((d) => state.processes.filter((p) => p.pid === d.pids[0]).map((p) => ({ d, p })));
+  if (lastCmdAt !== undefined && cmds.length > 0) {
+    const left = CMD_GRACE_MS - (Date.now() - lastCmdAt);
+    const dead = left <= 0 ? cmds.find(({ p }) => isGone(p)) : await waitFor(() => cmds.find(({ p }) => isGone(p)), { what: 'a cmd to end', timeoutMs: left, intervalMs: 20 }).catch(() => undefined);
+    if (dead !== undefined) throw new LabError(`topology.nodes.${dead.d.node}.cmd: ${dead.d.control} ended right after it started, so the node would be down; its output:\n${tail(dead.p.log, 10) || '(none)'}`);
+  }
 }
+
+/** How long a node's cmd must keep running after its start for the node to count as up. */
+const CMD_GRACE_MS = 500;

@@ -163,6 +163,21 @@ describe.skipIf(skipReason !== undefined)('weft lab: containerlab topologies', (
     }
   }, 30_000);
 
+  it('a node whose cmd ends at once is not reported up: weft lab up exits 1 naming node and cmd, and removes the lab', async () => {
+    const stateDir = mkdtempSync(join(tmpdir(), 'weft-clab-cmd-'));
+    const file = join(stateDir, 'cmd.clab.yml');
+    writeFileSync(file, `name: clab-cmd-${process.pid}\ntopology:\n  nodes:\n    l1: { kind: linux, image: alpine:3, cmd: 'no-such-shell -c "sleep 9999"' }\n`);
+    try {
+      const out = io();
+      expect(await main(['lab', 'up', file, '--state-dir', stateDir], out)).toBe(1);
+      expect(out.text.err).toMatch(/topology\.nodes\.l1\.cmd: no-such-shell -c "sleep 9999" ended right after it started, so the node would be down; its output:\n.*no-such-shell: not found/);
+      const id = /namespaces wl-(\w+)-\*/.exec(out.text.err)?.[1] as string;
+      expect(await labNamespaces(id)).toEqual([]);
+    } finally {
+      rmSync(stateDir, { recursive: true, force: true });
+    }
+  }, 30_000);
+
   it('SIGINT during weft lab up rolls back everything made so far and exits non-zero', async () => {
     const stateDir = mkdtempSync(join(tmpdir(), 'weft-clab-sigint-'));
     const child = spawn(process.execPath, ['--import', 'tsx', CLI, 'lab', 'up', join(LABS, 'clab', 'frr-ospf.clab.yml'), '--state-dir', stateDir], { stdio: ['ignore', 'pipe', 'pipe'] });

@@ -63,10 +63,10 @@ export function registerConfigCheck(program: Command, ctx: CommandContext): void
           `  node ${c.node.name} AS ${c.node.asn} address ${c.node.address.address}/${c.node.address.length}` +
           `${c.node.address6 ? ` address6 ${c.node.address6.address}/${c.node.address6.length}` : ''}${c.node.address4 ? ` address4 ${c.node.address4.address}/${c.node.address4.length}` : ''}` +
           `; listen ${c.listen.address} port ${c.listen.port}; maxPaths ${c.maxPaths}\n` +
-          `  mesh: ${c.mesh.enabled ? `${mesh} other node(s)${c.mesh.nodesFile ? ` + ${c.mesh.nodesFile}` : ''}` : 'disabled'}; external peers: ${c.peers.length}` +
+          `  mesh: ${c.mesh.enabled ? `${mesh} other node(s)${c.mesh.nodesFile ? ` + ${c.mesh.nodesFile}` : ''}${c.membership ? ` + etcd ${c.membership.etcd.endpoints.join(',')} ${c.membership.etcd.prefix} (${c.membership.etcd.role})` : ''}` : 'disabled'}; external peers: ${c.peers.length}` +
           `${c.routeReflector ? '; route reflector' : ''}\n` +
           `  pools: ${c.pools.map((p) => `${formatPrefix(p.cidr)} (/${p.blockSize} blocks, ${p.encapsulation}, ${p.tunnel})`).join(', ') || 'none'}\n` +
-          `  blocks: ${c.blocks.map(formatPrefix).join(', ') || 'none'}\n`,
+          `  blocks: ${[...c.blocks.map(formatPrefix), ...(c.autoBlocks ? [`${c.autoBlocks} claimed from the pools (blocks: auto)`] : [])].join(', ') || 'none'}\n`,
       );
     });
 }

@@ -39,7 +39,8 @@ Description:
     policy refused are not kept, only counted (weft neighbor NAME).
   --advertised (needs --peer): the peer's Adj-RIB-Out, what was sent to it, with the attributes
     after export (next hop self, AS prepended for eBGP).
-  --watch [SECONDS] redraws until Ctrl-C (one JSON array per line with --json).
+  --watch [SECONDS] redraws until Ctrl-C (one JSON array per line with --json); a PREFIX or
+    ADDRESS right after --watch is the route to show (redrawn every 2 s), not the interval.
 
   Under --json every error is one line {"error": {"code": "...", "message": "..."}} on standard
   output with the same exit status (codes: usage, unknown-peer, not-found, unreachable,
@@ -50,6 +51,7 @@ Examples:
   weft routes 10.244.1.0/26 --all-paths
   weft routes 10.244.1.7                      the route that carries this address
   weft routes --peer host-b --received
+  weft routes --watch 10.244.1.0/26            that prefix, redrawn every 2 s
   weft routes --peer tor --advertised --json | jq -r '.[].prefix'
   weft routes --json | jq -r '.[] | select(.installed == false) | "\\(.prefix) \\(.why)"'
 `;
@@ -57,7 +59,7 @@ Examples:
 export const ROUTES_EXIT_HELP = {
   0: 'the agent answered (and with PREFIX or ADDRESS: a route was found)',
   1: 'no route for the PREFIX or ADDRESS given (code not-found), or the agent cannot be reached\nor refused',
-  2: 'usage error: bad PREFIX or ADDRESS, unknown --peer (the known peers are listed),\n--received or --advertised without --peer, both together',
+  2: 'usage error: bad PREFIX or ADDRESS, unknown --peer (the known peers are listed),\n--received or --advertised without --peer, both together, bad --watch value',
 } as const;
 
 export function formatRoutes(routes: readonly RouteView[]): string {
@@ -195,7 +197,9 @@ export function registerRoutes(program: Command, ctx: CommandContext): void {
     .option('--all-paths', 'every candidate path of each prefix, the best marked, with why it won')
     .option('--received', "the peer's Adj-RIB-In (needs --peer)")
     .option('--advertised', "the peer's Adj-RIB-Out (needs --peer)");
-  addWatchOptions(cmd)
+  // `--watch 10.244.1.0/26` is the prefix with the default interval; a malformed prefix goes
+  // there too, so that its error says what is wrong with it rather than "not a number".
+  addWatchOptions(cmd, (w) => w.includes('/') || isIpv4(w) || isIpv6(w))
     .option('-s, --socket <path>', SOCKET_HELP)
     .addHelpText('after', ROUTES_HELP)
     .action((arg: string | undefined, o: RoutesOptions) =>

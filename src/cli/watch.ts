@@ -4,6 +4,11 @@
  * screen first; otherwise frames follow each other under a time line. With --json each frame is
  * one JSON document on one line (an error too: {"error": ...}), so `| jq -c` follows it.
  * A hidden `--count N` stops after N frames (tests; `watch`-like one-shots in scripts).
+ *
+ * SECONDS is optional, so commander takes whatever word follows --watch as its value:
+ * `weft routes --watch 10.244.1.0/26` would read the prefix as the interval. A preAction hook
+ * gives such a word back to the command's positional argument when it is not a number and the
+ * command would take it there (routes: a prefix or an address, and none given already).
  */
 import { Option, type Command } from 'commander';
 import { jsonErrorLine } from './exit-help.js';
@@ -23,17 +28,35 @@ export interface Frame {
 
 export const DEFAULT_WATCH_SECONDS = 2;
 
-/** Adds `-w, --watch [seconds]` and the hidden `--count <n>` to a command. */
-export function addWatchOptions(cmd: Command): Command {
-  return cmd
+/** A decimal number as an interval is written (2, 0.5, 1e1, -1): what --watch keeps as its value. */
+const NUMBER = /^[+-]?(\d+\.?\d*|\.\d+)(e[+-]?\d+)?$/i;
+
+/**
+ * Adds `-w, --watch [seconds]` and the hidden `--count <n>` to a command. `positional` says
+ * whether a word is one the command's first (optional) argument takes: a non-numeric word given
+ * to --watch then goes there (when that argument was not given) and --watch keeps its default.
+ * Any other non-numeric word stays the value of --watch, which watchPlan refuses naming it.
+ */
+export function addWatchOptions(cmd: Command, positional?: (word: string) => boolean): Command {
+  cmd
     .option('-w, --watch [seconds]', `redraw every SECONDS (default ${DEFAULT_WATCH_SECONDS}) until Ctrl-C`)
     .addOption(new Option('--count <n>', 'stop after N frames').hideHelp());
+  if (positional) {
+    cmd.hook('preAction', (_hooked, action) => {
+      const w = action.opts<WatchOptions>().watch;
+      if (typeof w !== 'string' || NUMBER.test(w) || action.processedArgs[0] !== undefined || !positional(w)) return;
+      action.processedArgs[0] = w;
+      action.args.unshift(w);
+      action.setOptionValueWithSource('watch', true, 'cli');
+    });
+  }
+  return cmd;
 }
 
 /** The interval in ms and the frame limit; a CliError (exit 2) for a bad value. */
 export function watchPlan(o: WatchOptions): { intervalMs: number; count: number | undefined } | undefined {
   if (o.watch === undefined) return undefined;
-  const seconds = o.watch === true ? DEFAULT_WATCH_SECONDS : Number(o.watch);
+  const seconds = o.watch === true ? DEFAULT_WATCH_SECONDS : NUMBER.test(o.watch) ? Number(o.watch) : Number.NaN;
   if (!Number.isFinite(seconds) || seconds <= 0 || seconds > 86400) {
     throw new CliError(`--watch takes a number of seconds > 0 (like 2 or 0.5), got ${JSON.stringify(o.watch)}`, ExitStatus.USAGE, 'usage');
   }

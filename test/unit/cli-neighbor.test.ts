@@ -156,7 +156,6 @@ describe('weft status / neighbor / routes against an in-process agent', () => {
     expect(many.err).toBe('');
     const unknownOpt = await weft('status', '--bogus', '--json');
     expect([unknownOpt.status, unknownOpt.err, JSON.parse(unknownOpt.out)]).toEqual([2, '', { error: { code: 'usage', message: "unknown option '--bogus'" } }]);
-    expect((await weft('status', '--watch', 'soon')).status).toBe(2);
     const nb = await weft('neighbor', 'nobody');
     expect(nb.status).toBe(2);
     expect(nb.err).toMatch(/unknown peer "nobody"; known peers: b \(10\.0\.0\.2\), c \(10\.0\.0\.3\)/);
@@ -219,6 +218,52 @@ describe('weft status / neighbor / routes against an in-process agent', () => {
     expect(await main(['status', '--watch', '0.01', '--count', '2', '-s', sock], t)).toBe(1);
     expect(t.text.out.split('\x1b[H\x1b[2J')).toHaveLength(3);
     expect(t.text.out).toMatch(/^\x1b\[H\x1b\[2Jweft status, every 0\.01s: .*\(Ctrl-C ends\)\n\nnode a {2}AS 64512/);
+  });
+
+  it('--watch takes its value only when it is a number: a prefix after it is the route to watch', async () => {
+    // The prefix is the positional argument; the interval is the default (2 s).
+    const p = await weft('routes', '--watch', '10.244.1.0/26', '--count', '1', '--json');
+    expect([p.status, p.err]).toEqual([0, '']);
+    expect((JSON.parse(p.out) as RouteView[]).map((r) => r.prefix)).toEqual(['10.244.1.0/26']);
+    const a = await weft('routes', '-w', '10.244.1.7', '--count', '1');
+    expect(a.status).toBe(0);
+    expect(a.out).toMatch(/^weft routes 10\.244\.1\.7, every 2s: /);
+    expect(a.out).toMatch(/^10\.244\.1\.0\/26 /m);
+    expect(a.out).not.toMatch(/10\.244\.2\.0\/26/);
+    // A number stays the interval, the prefix after it is the argument.
+    const n = await weft('routes', '--watch', '0.01', '10.244.1.0/26', '--count', '2', '--json');
+    expect(n.status).toBe(0);
+    expect(n.out.trim().split('\n').map((l) => (JSON.parse(l) as RouteView[]).map((r) => r.prefix))).toEqual([['10.244.1.0/26'], ['10.244.1.0/26']]);
+    const s = await weft('status', '--watch', '2', '--count', '1');
+    expect(s.out).toMatch(/^weft status, every 2s: /);
+    expect(s.status).toBe(1); // c is down since the NOTIFICATION above
+    // A malformed prefix after --watch is still read as a prefix, and refused as one.
+    const hb = await weft('routes', '--watch', '10.244.1.1/26');
+    expect([hb.status, hb.err]).toEqual([2, expect.stringMatching(/^weft: bad prefix: .*10\.244\.1\.1\/26/)]);
+  });
+
+  it('a bad --watch interval is exit 2 naming --watch: 0, negative, text that is not a prefix either', async () => {
+    const cases: string[][] = [
+      ['status', '--watch', '0'],
+      ['status', '--watch', '-1'],
+      ['status', '--watch=-0.5'],
+      ['status', '--watch', 'soon'],
+      ['status', '--watch', '0x10'],
+      // status has no PREFIX to give the word to.
+      ['status', '--watch', '10.244.1.0/26'],
+      ['routes', '--watch', 'soon'],
+      ['routes', '--watch', '-3'],
+      // PREFIX already given: the word after --watch can only be the interval.
+      ['routes', '10.244.1.0/26', '--watch', '10.244.2.0/26'],
+    ];
+    for (const args of cases) {
+      const r = await weft(...args);
+      expect([args.join(' '), r.status, r.out]).toEqual([args.join(' '), 2, '']);
+      expect(r.err).toMatch(/^weft: --watch takes a number of seconds > 0 \(like 2 or 0\.5\), got "/);
+    }
+    const j = await weft('routes', '--watch', 'soon', '--json');
+    expect(j.status).toBe(2);
+    expect(JSON.parse(j.out)).toEqual({ error: { code: 'usage', message: '--watch takes a number of seconds > 0 (like 2 or 0.5), got "soon"' } });
   });
 
   it('a NOTIFICATION weft sends (a header error from the peer) is its last NOTIFICATION sent', async () => {

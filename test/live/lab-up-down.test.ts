@@ -7,13 +7,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { main } from '../../src/cli/main.js';
-import type { CliIo } from '../../src/cli/output.js';
 import { waitConverged } from '../../src/lab/converge.js';
 import { teardown } from '../../src/lab/down.js';
 import { pingMatrix, summarise } from '../../src/lab/ping.js';
 import { loadTopology, podPairs, selectVariant } from '../../src/lab/plan.js';
 import { isGone } from '../../src/lab/processes.js';
 import { readState, type LabState } from '../../src/lab/state.js';
+import { captureIo } from '../helpers/cli-io.js';
 import { run } from '../helpers/exec.js';
 
 const skipReason = process.getuid?.() === 0 ? undefined : 'needs root (network namespaces)';
@@ -22,17 +22,7 @@ if (skipReason) console.warn(`lab-up-down skipped: ${skipReason}`);
 const ROOT = join(import.meta.dirname, '..', '..');
 const FILE = join(ROOT, 'labs', 'rack-l2.clab.yml');
 
-
-function io(): CliIo & { text: { out: string; err: string } } {
-  const text = { out: '', err: '' };
-  return {
-    text,
-    out: (t) => void (text.out += t),
-    err: (t) => void (text.err += t),
-    readStdin: async () => new Uint8Array(),
-    stdinIsTty: () => true,
-  };
-}
+const io = captureIo;
 
 const nsList = async () => (await run('ip', ['netns', 'list'])).stdout;
 

@@ -80,8 +80,9 @@ Files:
 ${exitHelpText({
   0: 'stopped by SIGTERM/SIGINT after shutting the sessions down',
   2: 'usage error, the file cannot be read or the configuration is invalid (nothing was started;\n' +
-    'a password without the TCP MD5 addon counts as invalid), another agent answers on the\n' +
-    'control socket, or the BGP / metrics address cannot be bound',
+    'a password without the TCP MD5 addon counts as invalid); or it cannot start (the reason\n' +
+    'follows "cannot start:"): another agent answers on the control socket, the BGP or metrics\n' +
+    "address cannot be bound, the data plane or hostProtection's nftables table cannot be set up",
 })}
 Examples:
   weft agent                             with /etc/weft/weft.yaml

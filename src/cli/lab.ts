@@ -249,7 +249,7 @@ export function registerLab(program: Command, ctx: CommandContext): void {
     });
 
   withExitHelp(common(lab.command('test').argument('<file>', 'the topology (.clab.yml)').description('Bring a lab up, wait for the agents, run the pod ping matrix, bring it down.')), {
-    0: 'every check as expected: pod pairs, FRR/BIRD daemons running with their config, addressed links answering',
+    0: 'every check as expected: pod pairs, FRR/BIRD daemons running with their config and their BGP/OSPF sessions up, addressed links answering',
     1: 'a check failed, the agents did not converge, the lab failed to come up, or nothing was tested (no pods, daemons or addressed links)',
   })
     .option('--keep', 'leave the lab up afterwards')

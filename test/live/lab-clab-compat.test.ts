@@ -129,6 +129,24 @@ describe.skipIf(skipReason !== undefined)('weft lab: containerlab topologies', (
       // Nothing of the lab in the root namespace.
       expect((await run('ip', ['-j', 'link', 'show'])).stdout).not.toMatch(/"frr1-uplink"/);
     });
+
+    it('weft lab test checks the sessions: 0 while BGP is Established, 1 once FRR shuts its neighbour (the lab stays up)', async () => {
+      const l = lab as LiveLab;
+      const test = async (timeout: string) => {
+        const out = io();
+        const code = await main(['lab', 'test', l.file, '--state-dir', l.stateDir, '--timeout', timeout, '--ping-window', '2'], out);
+        return { code, out: out.text.out };
+      };
+      const good = await test('20');
+      expect(good.code, good.out).toBe(0);
+      expect(good.out).toContain('ok   bird1: bird running, config applied, BGP Established 1/1');
+      expect(good.out).toContain('ok   frr1: frr running, config applied, BGP Established 1/1');
+      await run('vtysh', ['--vty_socket', daemon(l.state, 'frr1', 'frr').control, '-c', 'configure terminal', '-c', 'router bgp 65002', '-c', 'neighbor 10.0.0.1 shutdown']);
+      const bad = await test('2');
+      expect(bad.code).toBe(1);
+      expect(bad.out).toMatch(/FAIL frr1: frr: BGP Established 0\/1 \(not: 10\.0\.0\.1\)/);
+      expect(await labNamespaces(l.state.id)).toHaveLength(4); // an already-up lab stays up
+    }, 45_000);
   });
 
   it('plain: weft lab test passes (cmd running, link pings over IPv4 and IPv6) and leaves nothing', async () => {

@@ -20,7 +20,7 @@
  *
  *   npm run bench:mesh [-- --n 10,30] [--changes 10] [--failures 3] [--hold 3] [--keepalive 1]
  *                      [--idle 30] [--window 30] [--json FILE] [--log-level info]
- *                      [--bfd 300x3] [--graceful-restart]
+ *                      [--bfd 300x3] [--graceful-restart] [--connect-retry 1]
  */
 import { existsSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
@@ -40,6 +40,7 @@ const { values } = parseArgs({
     failures: { type: 'string', default: '3' },
     hold: { type: 'string', default: '3' },
     keepalive: { type: 'string', default: '1' },
+    'connect-retry': { type: 'string', default: '1' },
     idle: { type: 'string', default: '30' },
     window: { type: 'string', default: '30' },
     json: { type: 'string' },
@@ -55,7 +56,7 @@ const { values } = parseArgs({
 if (values.help) {
   console.log(
     'usage: npm run bench:mesh -- [--n 10,30] [--changes 10] [--failures 3] [--hold 3] [--keepalive 1]\n' +
-      '                             [--idle 30] [--window 30] [--json FILE] [--log-level info] [--bfd 300x3] [--graceful-restart]',
+      '                             [--idle 30] [--window 30] [--json FILE] [--log-level info] [--bfd 300x3] [--graceful-restart] [--connect-retry 1]',
   );
   process.exit(0);
 }
@@ -70,6 +71,7 @@ const changes = int('changes', values.changes, 0);
 const failures = int('failures', values.failures, 0);
 const hold = int('hold', values.hold, 3);
 const keepalive = int('keepalive', values.keepalive, 1);
+const connectRetry = int('connect-retry', values['connect-retry'], 1);
 const bfd = parseBfd(values.bfd);
 const idleMs = Number(values.idle) * 1000;
 const windowMs = Number(values.window) * 1000;
@@ -106,7 +108,7 @@ async function runN(n: number): Promise<NReport> {
   const restoreNeighbours = raiseNeighbourTable(n, log);
   try {
     const t0 = Date.now();
-    const mesh = await buildMesh(lab, { n, holdTime: hold, keepalive, startTimeoutMs: 60_000 + n * 2000, logLevel: values['log-level'], gracefulRestart: values['graceful-restart'], ...(bfd ? { bfd } : {}) }, log);
+    const mesh = await buildMesh(lab, { n, holdTime: hold, keepalive, connectRetry, startTimeoutMs: 60_000 + n * 2000, logLevel: values['log-level'], gracefulRestart: values['graceful-restart'], ...(bfd ? { bfd } : {}) }, log);
     const tUp = Date.now();
     rep.agentsUpSeconds = (tUp - t0) / 1000;
     log(`N=${n}: all ${n} agents answer on their control sockets ${rep.agentsUpSeconds.toFixed(2)} s after the first was created`);
@@ -260,7 +262,7 @@ function print(reports: NReport[]): void {
 }
 
 async function main(): Promise<void> {
-  log(`weft agent: ${WEFT_MAIN}; N = ${ns.join(', ')}; ${changes} changes, ${failures} failures; hold ${hold} s, keepalive ${keepalive} s`);
+  log(`weft agent: ${WEFT_MAIN}; N = ${ns.join(', ')}; ${changes} changes, ${failures} failures; hold ${hold} s, keepalive ${keepalive} s, ConnectRetry ${connectRetry} s`);
   const reports: NReport[] = [];
   for (const n of ns) {
     const r = await runN(n);

@@ -8,7 +8,7 @@ import type { NeighborView, NotificationView } from '../agent/control/protocol.j
 import { jsonUsageErrors, runJsonAware, withExitHelp } from './exit-help.js';
 import { ExitStatus, formatTable, toJson, type CommandContext } from './output.js';
 import { resolvePeer } from './routes.js';
-import { askAgent, bfdCell, grCell, lastErrorCell, peersHealth, SOCKET_HELP } from './status.js';
+import { askAgent, bfdCell, grCell, lastErrorCell, peersHealth, peerType, SOCKET_HELP } from './status.js';
 
 const NEIGHBOR_HELP = `
 Description:
@@ -45,15 +45,13 @@ export const NEIGHBOR_EXIT_HELP = {
   2: 'usage error; an unknown NAME (the message lists the known peers)',
 } as const;
 
-const KIND: Record<string, string> = { mesh: 'mesh', external: 'external', 'reflector-client': 'rr-client' };
-
 export function formatNeighborSummary(ns: readonly NeighborView[]): string {
   if (ns.length === 0) return 'no peers configured\n';
   return formatTable<NeighborView>(ns, [
     { header: 'NAME', value: (p) => p.id },
     { header: 'ADDRESS', value: (p) => p.address },
     { header: 'AS', value: (p) => p.asn, right: true },
-    { header: 'TYPE', value: (p) => KIND[p.kind] ?? p.kind },
+    { header: 'TYPE', value: (p) => peerType(p.kind) },
     { header: 'STATE', value: (p) => p.state },
     { header: 'SINCE', value: (p) => p.since.slice(0, 19).replace('T', ' ') },
     { header: 'RCVD', value: (p) => p.received, right: true },
@@ -110,7 +108,7 @@ export function formatNeighbor(p: NeighborView): string {
   ]);
   const indent = (s: string) => s.trimEnd().split('\n').map((l) => `    ${l}`).join('\n');
   const lines = [
-    `neighbor ${p.id} (${p.address}), ${KIND[p.kind] ?? p.kind}${p.passive ? ', passive' : ''}`,
+    `neighbor ${p.id} (${p.address}), ${peerType(p.kind)}${p.passive ? ', passive' : ''}`,
     `  state:              ${p.state} since ${p.since}`,
     `  connection:         ${c ? `${c.localAddress}:${c.localPort} ${c.direction === 'inbound' ? '<-' : '->'} ${c.remoteAddress}:${c.remotePort} (${c.direction === 'inbound' ? 'the peer dialled' : 'we dialled'})` : `none (peer port ${p.port})`}`,
     `  local:              AS ${p.localAs}, router id ${p.routerId}`,

@@ -59,6 +59,11 @@ export function lastErrorCell(p: Pick<PeerStatusView, 'state' | 'since' | 'lastE
 
 const KIND_NAMES: Record<string, string> = { mesh: 'mesh', external: 'external', 'reflector-client': 'rr-client' };
 
+/** The TYPE column of weft status and weft neighbor: mesh, external, rr-client. */
+export function peerType(kind: string): string {
+  return KIND_NAMES[kind] ?? kind;
+}
+
 /** The data-plane lines of `weft status`: underlay, the MTU containers must use, routes by shape. */
 export function formatDataplane(st: AgentStatus): string {
   const d = st.dataplane;
@@ -103,7 +108,7 @@ export function formatStatus(st: AgentStatus): string {
     { header: 'PEER', value: (p) => p.id },
     { header: 'ADDRESS', value: (p) => p.address },
     { header: 'AS', value: (p) => p.asn, right: true },
-    { header: 'TYPE', value: (p) => KIND_NAMES[p.kind] ?? p.kind },
+    { header: 'TYPE', value: (p) => peerType(p.kind) },
     { header: 'STATE', value: (p) => p.state },
     // The negotiated address families (RFC 4760) while Established: "v4 v6".
     { header: 'FAMILIES', value: (p) => familiesCell(p) },

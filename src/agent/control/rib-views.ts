@@ -5,6 +5,7 @@
  * was sent to it, with the attributes export gave them). All in numeric prefix order.
  */
 import { formatPrefix, type Prefix } from '../../lib/prefix.js';
+import type { InternedAttrs } from '../../rib/attrs.js';
 import type { AgentView } from '../view.js';
 import type { PeerEntry } from '../peers/agent-peers.js';
 import type { PathTable, PathView } from './protocol.js';
@@ -45,37 +46,26 @@ function candidates(agent: AgentView, only: PeerEntry | undefined): { p: Prefix;
   return out;
 }
 
+/** A row of one peer's Adj-RIB-In or Adj-RIB-Out: the prefix, the peer, the attributes given. */
+function peerRow(e: PeerEntry, prefix: Prefix, attrs: InternedAttrs, extra: Partial<PathView> = {}): { p: Prefix; v: PathView } {
+  return { p: prefix, v: { prefix: formatPrefix(prefix), source: 'peer', peer: e.spec.id, peerAddress: e.spec.address, ...attrFields(attrs), ...extra } };
+}
+
 function received(agent: AgentView, e: PeerEntry): { p: Prefix; v: PathView }[] {
   if (!e.info) return [];
   const out: { p: Prefix; v: PathView }[] = [];
   for (const { prefix } of agent.rib.entries()) {
-    const mine = agent.rib.paths(prefix).find((r) => r.path.peer === e.info);
-    if (!mine) continue;
-    const path = mine.path;
-    out.push({
-      p: prefix,
-      v: {
-        prefix: formatPrefix(prefix),
-        source: 'peer',
-        peer: e.spec.id,
-        peerAddress: e.spec.address,
-        // As the peer sent them: the import policy's result is what `--all-paths` shows.
-        ...attrFields(path.input),
-        ...(path.input !== path.attrs ? { policyChanged: true } : {}),
-        ...(path.stale ? { stale: true } : {}),
-      },
-    });
+    const path = agent.rib.paths(prefix).find((r) => r.path.peer === e.info)?.path;
+    if (!path) continue;
+    // As the peer sent them: the import policy's result is what `--all-paths` shows.
+    out.push(peerRow(e, prefix, path.input, { ...(path.input !== path.attrs ? { policyChanged: true } : {}), ...(path.stale ? { stale: true } : {}) }));
   }
   return out;
 }
 
 function advertised(agent: AgentView, e: PeerEntry): { p: Prefix; v: PathView }[] {
   if (!e.info) return [];
-  const out: { p: Prefix; v: PathView }[] = [];
-  for (const [prefix, attrs] of agent.ribOut.sentTo(e.info.id)) {
-    out.push({ p: prefix, v: { prefix: formatPrefix(prefix), source: 'peer', peer: e.spec.id, peerAddress: e.spec.address, ...attrFields(attrs) } });
-  }
-  return out;
+  return [...agent.ribOut.sentTo(e.info.id)].map(([prefix, attrs]) => peerRow(e, prefix, attrs));
 }
 
 export function pathViews(agent: AgentView, table: PathTable, peer: string | undefined): PathView[] {

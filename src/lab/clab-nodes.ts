@@ -46,7 +46,7 @@ const HONOURED = new Set(['kind', 'image', 'group', 'exec', 'env', 'labels', 'bi
 const NO_MEANING = new Set([
   'type', 'image-pull-policy', 'restart-policy', 'auto-remove', 'startup-delay', 'mgmt-ipv4', 'mgmt-ipv6', 'mgmt_ipv4', 'mgmt_ipv6', 'cgroup-parent',
   'ports', 'user', 'memory', 'cpu', 'cpu-set', 'shm-size', 'dns', 'publish', 'runtime', 'license', 'enforce-startup-config',
-  'suppress-startup-config', 'certificate', 'healthcheck', 'cap-add', 'devices', 'aliases', 'env-files',
+  'suppress-startup-config', 'certificate', 'healthcheck', 'cap-add', 'devices', 'aliases',
 ]);
 
 /** What runs in a linux node, from its image name. */
@@ -147,6 +147,7 @@ export function checkFields(level: Obj, path: (string | number)[], at: Problem):
     if (HONOURED.has(key)) continue;
     if (NO_MEANING.has(key)) ignored.push(key);
     else if (key === 'entrypoint') at([...path, key], `${WHY_NO_CONTAINER}, so there is no entrypoint to replace; put the command in cmd (run with sh -c) instead`);
+    else if (key === 'env-files') at([...path, key], 'env-files are not read by weft lab: put the variables in env (remove env-files)');
     else if (key === 'stages' || key === 'wait-for') at([...path, key], 'startup stages are not supported: weft lab brings nodes up in file order (remove stages)');
     else at([...path, key], `${key} is not a containerlab node field weft lab supports (${WHY_NO_CONTAINER}); remove it`);
   }

@@ -226,6 +226,7 @@ describe('refusals name the node and the field, and say what to do', () => {
 
   it('fields that need a container, unknown fields, fields meaningless for the kind', () => {
     expect(refused({ nodes: { n1: { kind: 'linux', entrypoint: '/init' } } })).toEqual([expect.stringMatching(/^topology\.nodes\.n1\.entrypoint: .*put the command in cmd/)]);
+    expect(refused({ nodes: { n1: { kind: 'linux', 'env-files': ['a.env'] } } })).toEqual([expect.stringMatching(/^topology\.nodes\.n1\.env-files: env-files are not read by weft lab: put the variables in env/)]);
     expect(refused({ nodes: { n1: { kind: 'linux', stages: {} } } })).toEqual([expect.stringMatching(/^topology\.nodes\.n1\.stages: startup stages are not supported/)]);
     expect(refused({ nodes: { n1: { kind: 'linux', 'network-mode': 'host' } } })).toEqual([expect.stringMatching(/^topology\.nodes\.n1\.network-mode: network-mode host needs docker networking/)]);
     expect(refused({ nodes: { n1: { kind: 'linux', colour: 'red' } } })).toEqual([expect.stringMatching(/^topology\.nodes\.n1\.colour: colour is not a containerlab node field weft lab supports/)]);

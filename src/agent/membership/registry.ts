@@ -259,6 +259,8 @@ export class EtcdRegistry {
   }
 
   private emitNodes(why: string): void {
+    // Stopping (the agent is shutting down): nothing reaches the sessions any more.
+    if (this.stopped) return;
     const others = [...this.records.values()].filter((r) => r.name !== this.self.name).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
     const nodes = membersFor(this.self.role, others);
     const text = JSON.stringify(nodes);

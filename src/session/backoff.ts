@@ -63,3 +63,29 @@ export function restartWait(
 function stable(cfg: BackoffConfig, establishedFor: number | undefined): boolean {
   return establishedFor !== undefined && establishedFor >= cfg.stableMs;
 }
+
+/**
+ * The default cap of the dial back-off, in seconds (when the ConnectRetryTime is lower). Short
+ * enough that a peer which was down is dialled again within half a minute even when nothing else
+ * brings the session up; BIRD waits its whole connect retry time, 120 s by default, after each
+ * refused dial.
+ */
+export const DIAL_BACKOFF_CAP_S = 30;
+
+/**
+ * How long a session waits in Active after its `failures`-th refused or failed dial in a row
+ * before it dials again: ConnectRetryTime after the first, doubling after each further one, up to
+ * `maxMs`. RFC 4271 10: "ConnectRetryTime is a mandatory FSM attribute that stores the initial
+ * value for the ConnectRetryTimer"; only the initial value is fixed (8.2.2 Active restarts the
+ * timer "with initial value" when it expires), and 8.1.1 leaves "the method of preventing
+ * persistent peer oscillation" to the implementation: a longer wait after a refused dial is ours.
+ * Why it grows: in a mesh that is starting, every dialer retrying every ConnectRetry is
+ * O(N^2) refused dials a second, which starves the nodes still starting (bench results
+ * 2026-12-06). The peer's own connection is still accepted at once in Active, and a weft mesh
+ * node that starts dials once (dialOnStart), so the wait delays a session only when the late
+ * peer never dials (a Calico BIRD node, `passive on` towards us): by at most `maxMs`.
+ */
+export function dialRetryMs(connectRetryMs: number, maxMs: number, failures: number): number {
+  const doublings = Math.min(Math.max(failures - 1, 0), 30);
+  return Math.min(connectRetryMs * 2 ** doublings, Math.max(maxMs, connectRetryMs));
+}

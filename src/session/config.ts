@@ -6,7 +6,7 @@
 import { ipv4ToNumber, isIpv4 } from '../lib/address.js';
 import { buildOpen } from '../wire/open.js';
 import { familyKey, type OpenMessage } from '../wire/types.js';
-import { DEFAULT_BACKOFF, initialBackoff } from './backoff.js';
+import { DEFAULT_BACKOFF, DIAL_BACKOFF_CAP_S, initialBackoff } from './backoff.js';
 import { familiesOf, localCapabilities } from './negotiate.js';
 import { NO_TIMERS } from './timers.js';
 import type { ResolvedConfig, SessionConfig, SessionState } from './types.js';
@@ -36,6 +36,8 @@ export function resolveConfig(c: SessionConfig): ResolvedConfig {
   if (c.keepaliveTime !== undefined) checkInt('keepaliveTime', c.keepaliveTime, 1, 0xffff);
   const connectRetryTime = c.connectRetryTime ?? DEFAULTS.connectRetryTime;
   checkInt('connectRetryTime', connectRetryTime, 1, 0xffff);
+  const connectRetryMaxTime = c.connectRetryMaxTime ?? Math.max(connectRetryTime, DIAL_BACKOFF_CAP_S);
+  checkInt('connectRetryMaxTime', connectRetryMaxTime, connectRetryTime, 0xffff);
   const openSentHoldTime = c.openSentHoldTime ?? DEFAULTS.openSentHoldTime;
   checkInt('openSentHoldTime', openSentHoldTime, 3, 0xffff);
 
@@ -64,8 +66,10 @@ export function resolveConfig(c: SessionConfig): ResolvedConfig {
     holdTime,
     keepaliveTime: c.keepaliveTime,
     connectRetryTime,
+    connectRetryMaxTime,
     openSentHoldTime,
     passive: c.passive ?? false,
+    dialOnStart: c.dialOnStart ?? false,
     capabilities,
     requiredFamilies,
     idleHold,
@@ -80,6 +84,7 @@ export function createSession(config: SessionConfig): SessionState {
     config: cfg,
     timers: NO_TIMERS,
     connectRetryCounter: 0,
+    dialFailures: 0,
     autoRestart: false,
     backoff: initialBackoff(cfg.idleHold),
     connection: undefined,

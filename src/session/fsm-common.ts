@@ -47,8 +47,10 @@ export function moveTo(
  * connection, sets ConnectRetryCounter to zero, starts the ConnectRetryTimer with the initial
  * value, initiates a TCP connection to the other BGP peer, listens for a connection that may be
  * initiated by the remote BGP peer, and changes its state to Connect." The passive variants go
- * to Active instead, without dialling. A `passive` configuration never dials at all, so it also
- * runs no ConnectRetryTimer (whose expiry in Active would dial).
+ * to Active instead, without dialling. A `passive` configuration never dials on its own, so it
+ * also runs no ConnectRetryTimer in Active (whose expiry there would dial); with `dialOnStart` its
+ * ManualStart makes one dial first (weft's addition for the mesh, not RFC 4271 8.1.1
+ * PassiveTcpEstablishment: a peer whose dials have backed off hears at once that we are up).
  */
 export function start(
   s: SessionState,
@@ -57,15 +59,20 @@ export function start(
   how: { passive: boolean; resetCounter: boolean; reason: string },
 ): StepResult {
   const neverDial = s.config.passive;
-  const passive = how.passive || neverDial;
-  const timers = { ...NO_TIMERS, connectRetry: neverDial ? undefined : now + s.config.connectRetryTime * 1000 };
+  // dialOnStart: a passive session's ManualStart dials once (Connect), then falls back to waiting
+  // in Active without a ConnectRetryTimer (fsm.ts Connect). Only ManualStart: automatic restarts
+  // and the second session of a collision (ManualStart_Passive) stay passive.
+  const dialOnce = neverDial && s.config.dialOnStart && ev.type === 'ManualStart';
+  const passive = (how.passive || neverDial) && !dialOnce;
+  const timers = { ...NO_TIMERS, connectRetry: passive && neverDial ? undefined : now + s.config.connectRetryTime * 1000 };
   const patch: Partial<SessionState> = {
     timers,
     autoRestart: true,
     connectRetryCounter: how.resetCounter ? 0 : s.connectRetryCounter,
   };
   if (passive) return moveTo(s, 'Active', ev, now, `${how.reason}: waiting for the peer to connect`, patch, []);
-  return moveTo(s, 'Connect', ev, now, `${how.reason}: connecting to the peer`, patch, [{ type: 'Connect' }]);
+  const what = dialOnce ? 'connecting to the peer once, then waiting for it (passive)' : 'connecting to the peer';
+  return moveTo(s, 'Connect', ev, now, `${how.reason}: ${what}`, patch, [{ type: 'Connect' }]);
 }
 
 /**
@@ -76,7 +83,8 @@ export function start(
  */
 export function openSent(s: SessionState, ev: SessionEvent, now: number, connection: ConnectionDirection): StepResult {
   const timers = { ...NO_TIMERS, hold: now + s.config.openSentHoldTime * 1000 };
-  return moveTo(s, 'OpenSent', ev, now, `${connection} TCP connection up: OPEN sent`, { timers, connection }, [
+  // A connection came up: the dial back-off (backoff.ts dialRetryMs) starts afresh.
+  return moveTo(s, 'OpenSent', ev, now, `${connection} TCP connection up: OPEN sent`, { timers, connection, dialFailures: 0 }, [
     { type: 'SendOpen', open: localOpen(s.config) },
   ]);
 }

@@ -16,7 +16,11 @@
  * - TcpConnectionFails in Connect (our dial failed) goes to Active with the ConnectRetryTimer
  *   restarted, the path 8.2.2 gives it when the DelayOpenTimer runs, instead of to Idle, which
  *   refuses every connection. The peer's connection is accepted until the next dial, at
- *   ConnectRetry expiry (OpenBGPD and BIRD also accept in this situation).
+ *   ConnectRetry expiry (OpenBGPD and BIRD also accept in this situation). The timer runs longer
+ *   after each dial refused in a row: ConnectRetryTime, doubling, up to connectRetryMaxTime
+ *   (backoff.ts dialRetryMs); a connection coming up or ManualStart resets it.
+ * - A `passive` session with `dialOnStart` (a mesh peer that waits for the other node's dial)
+ *   makes one dial at ManualStart, then waits in Active as any passive session does.
  * - Idle refuses incoming connections only while the session is stopped (never started, or
  *   ManualStop). While an automatic restart is pending (the IdleHoldTimer runs after the session
  *   went down), the peer's TcpConnectionConfirmed starts the session from that connection: OPEN
@@ -39,6 +43,7 @@ import { moveTo, openSent, receivedReason, start, stopError, toIdle, unchanged }
 import { negotiate, familiesOf } from './negotiate.js';
 import { stopNotification } from './graceful-restart.js';
 import { checkOpen } from './open-checks.js';
+import { dialRetryMs } from './backoff.js';
 import { NO_TIMERS, expiredTimers, timerOfEvent, withTimer } from './timers.js';
 import type { Action, SessionEvent, SessionState, StepResult } from './types.js';
 
@@ -104,14 +109,14 @@ function restartPending(s: SessionState): boolean {
 function idle(s: SessionState, ev: SessionEvent, now: number): StepResult {
   switch (ev.type) {
     case 'ManualStart':
-      // An operator's start does not wait out the back-off, and starts it afresh.
-      return start({ ...s, backoff: { nextMs: s.config.idleHold.initialMs, flaps: 0 } }, ev, now, {
+      // An operator's start does not wait out the back-offs, and starts them afresh.
+      return start({ ...s, backoff: { nextMs: s.config.idleHold.initialMs, flaps: 0 }, dialFailures: 0 }, ev, now, {
         passive: false,
         resetCounter: true,
         reason: 'ManualStart',
       });
     case 'ManualStart_Passive':
-      return start(s, ev, now, { passive: true, resetCounter: true, reason: 'ManualStart_Passive' });
+      return start({ ...s, dialFailures: 0 }, ev, now, { passive: true, resetCounter: true, reason: 'ManualStart_Passive' });
     case 'AutomaticStart':
       if (s.timers.idleHold !== undefined) {
         return unchanged({ ...s, autoRestart: true }, { type: 'Log', level: 'debug', message: 'AutomaticStart: waiting for the IdleHoldTimer' });
@@ -158,6 +163,13 @@ function connect(s: SessionState, ev: SessionEvent, now: number): StepResult {
     case 'ManualStop':
       return toIdle(s, ev, now, { reason: 'ManualStop', counter: 'zero', manual: true });
     case 'ConnectRetryTimer_Expires': {
+      if (s.config.passive) {
+        // The one dial of a passive session's start (dialOnStart) went unanswered: abandon it and
+        // wait for the peer, as passive sessions do (no ConnectRetryTimer in Active).
+        return moveTo(s, 'Active', ev, now, 'ConnectRetryTimer expired: the dial at start abandoned; waiting for the peer to connect (passive)', {
+          timers: NO_TIMERS,
+        }, [{ type: 'Disconnect' }]);
+      }
       // "drops the TCP connection, restarts the ConnectRetryTimer, ... initiates a TCP connection
       // to the other BGP peer, ... and stays in the Connect state." A dial whose SYN is never
       // answered is abandoned here: Disconnect aborts it, Connect dials afresh. Every way into
@@ -184,12 +196,22 @@ function connect(s: SessionState, ev: SessionEvent, now: number): StepResult {
       // default) could never connect. weft takes the Active path always (see the header); the
       // next dial goes out when the ConnectRetryTimer expires in Active. As in the RFC's Idle
       // path, the ConnectRetryCounter is not incremented.
+      // The wait in Active grows with the dials refused in a row (backoff.ts dialRetryMs): a
+      // peer that is not up yet is not dialled every ConnectRetry forever (in a starting mesh that
+      // is O(N^2) refused dials a second). Its own connection is still accepted at once.
+      // A passive session got here from its one dial at start (dialOnStart): it waits, no timer.
       const why = `TCP connection failed${ev.reason ? `: ${ev.reason}` : ''}`;
-      const retryMs = s.config.connectRetryTime * 1000;
+      const lastError = { direction: 'local' as const, message: why, at: now };
+      if (s.config.passive) {
+        return moveTo(s, 'Active', ev, now, `${why}; waiting for the peer to connect (passive)`, { timers: NO_TIMERS, connection: undefined, lastError }, []);
+      }
+      const dialFailures = s.dialFailures + 1;
+      const retryMs = dialRetryMs(s.config.connectRetryTime * 1000, s.config.connectRetryMaxTime * 1000, dialFailures);
       return moveTo(s, 'Active', ev, now, `${why}; listening, dialling again in ${retryMs / 1000} s`, {
         timers: { ...NO_TIMERS, connectRetry: now + retryMs },
         connection: undefined,
-        lastError: { direction: 'local', message: why, at: now },
+        dialFailures,
+        lastError,
       }, []); // nothing to drop: the dial that failed was the only connection (Tcp_CR_Acked leaves Connect)
     }
     case 'NotifMsg':

@@ -49,10 +49,20 @@ export interface SessionConfig {
   keepaliveTime?: number;
   /** RFC 4271 10: ConnectRetryTime, default 120 seconds. */
   connectRetryTime?: number;
+  /**
+   * The longest wait in Active after refused dials in a row (backoff.ts dialRetryMs); default
+   * max(connectRetryTime, 30) seconds.
+   */
+  connectRetryMaxTime?: number;
   /** RFC 4271 8.2.2: the "large value" of the hold timer in OpenSent, default 240 seconds. */
   openSentHoldTime?: number;
   /** Never dial: wait in Active for the peer to connect (RFC 4271 8.1.1 PassiveTcpEstablishment). */
   passive?: boolean;
+  /**
+   * With `passive`: ManualStart makes one dial before the session waits passively (a mesh node
+   * that starts late reaches a peer whose own dials have backed off). Default false.
+   */
+  dialOnStart?: boolean;
   /** The capabilities our OPEN carries; default from `localCapabilities` (negotiate.ts). */
   capabilities?: Capability[];
   /** Families the peer must also enable, or the OPEN is refused with OPEN/7 (RFC 5492 5). */
@@ -68,8 +78,10 @@ export interface ResolvedConfig {
   holdTime: number;
   keepaliveTime: number | undefined;
   connectRetryTime: number;
+  connectRetryMaxTime: number;
   openSentHoldTime: number;
   passive: boolean;
+  dialOnStart: boolean;
   capabilities: Capability[];
   requiredFamilies: AfiSafi[];
   idleHold: BackoffConfig;
@@ -113,6 +125,11 @@ export interface SessionState {
   timers: Timers;
   /** RFC 4271 8: ConnectRetryCounter. */
   connectRetryCounter: number;
+  /**
+   * Our dials refused or failed in a row since a connection last came up (or ManualStart): the
+   * wait in Active before the next dial grows with it (backoff.ts dialRetryMs).
+   */
+  dialFailures: number;
   /**
    * Whether the session restarts by itself after going down (set by ManualStart/AutomaticStart,
    * cleared by ManualStop): the IdleHold timer then brings it back.

@@ -190,16 +190,19 @@ describe('idle-hold back-off', () => {
     expect(s.backoff.flaps).toBe(9);
   });
 
-  it('a peer that is only unreachable (TCP fails in Connect) is retried every ConnectRetry from Active, without growth', () => {
+  it('a peer that is only unreachable (TCP fails in Connect) is retried from Active, the idle-hold back-off untouched', () => {
+    // Issue 15: the ConnectRetry wait itself doubles per refused dial up to 30 s (session-dial-backoff.test.ts);
+    // the idle-hold back-off (failures of sessions that got a connection) does not grow.
     let s = { ...reach('Connect', { connectRetryTime: 5 }), backoff: { nextMs: 64_000, flaps: 6 } };
     let now = 0;
+    const waits = [5000, 10_000, 20_000, 30_000];
     for (let i = 0; i < 4; i++) {
       const r = step(s, EVENTS.TcpConnectionFails, now + 3);
       expect(r.state.name).toBe('Active');
-      expect(r.state.timers.connectRetry).toBe(now + 3 + 5000);
-      expect(nextDeadline(r.state)).toBe(now + 3 + 5000);
+      expect(r.state.timers.connectRetry).toBe(now + 3 + waits[i]);
+      expect(nextDeadline(r.state)).toBe(now + 3 + waits[i]);
       expect(r.state.backoff).toEqual({ nextMs: 64_000, flaps: 6 });
-      now += 5003;
+      now += 3 + waits[i];
       const again = step(r.state, tick, now);
       expect(types(again.actions)).toEqual(['Connect', 'Transition']);
       s = again.state;

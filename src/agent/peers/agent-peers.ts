@@ -217,6 +217,7 @@ export class AgentPeers {
           keepaliveTime: spec.keepalive,
           connectRetryTime: spec.connectRetry,
           passive: spec.passive,
+          dialOnStart: spec.passive && spec.dialOnStart === true,
           capabilities: this.capabilities(spec),
         },
       },

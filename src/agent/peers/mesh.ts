@@ -32,6 +32,11 @@ export interface PeerSpec {
   keepalive: number | undefined;
   connectRetry: number;
   passive: boolean;
+  /**
+   * A passive mesh session dials once when it starts (session/types.ts dialOnStart), so the
+   * node that dials us, backed off while we were down, hears at once that we are up.
+   */
+  dialOnStart?: boolean;
   localAddress: string | undefined;
   importRules: PolicyRule[];
   exportRules: PolicyRule[];
@@ -61,10 +66,13 @@ export function sessionKey(s: PeerSpec): string {
  * The mesh peers for a node list: every node but ourselves (matched by name or address) is an
  * iBGP peer. RFC 4271 has both sides dial; the mesh uses calico-node's rule instead (session/
  * collision.ts shouldDial): of two nodes, the one whose address TEXT sorts higher dials and the
- * other only listens (10.0.0.9 dials 10.0.0.10), so a pair never races and a weft host can take
- * the place of one node in a running Calico BIRD mesh. Both addresses are compared in their
- * canonical text (dotted quad, RFC 5952), the form Calico's datastore holds, whatever the config
- * wrote ("010.0.0.9", "FD00::A").
+ * other listens (10.0.0.9 dials 10.0.0.10), so a pair seldom races and a weft host can take the
+ * place of one node in a running Calico BIRD mesh. The listening side still dials once when its
+ * session starts (dialOnStart): the dialer's refused dials back off while this node was down, and
+ * this dial reaches it at once (a Calico BIRD node accepts it also with `passive on`; a dial that
+ * crosses the peer's is resolved by RFC 4271 6.8). Both addresses are compared in their canonical
+ * text (dotted quad, RFC 5952), the form Calico's datastore holds, whatever the config wrote
+ * ("010.0.0.9", "FD00::A").
  * A node listed twice (config and nodes file) counts once: the first entry wins.
  */
 export function meshSpecs(cfg: AgentConfig, nodes: readonly MeshNode[]): PeerSpec[] {
@@ -90,6 +98,7 @@ export function meshSpecs(cfg: AgentConfig, nodes: readonly MeshNode[]): PeerSpe
       keepalive: cfg.timers.keepalive,
       connectRetry: cfg.timers.connectRetry,
       passive: !shouldDial(canonicalText(localFor(n.address) ?? cfg.node.address.address), canonicalText(n.address)),
+      dialOnStart: true,
       localAddress: localFor(n.address),
       importRules: [],
       exportRules: [],

@@ -137,7 +137,9 @@ export class Peer {
 
   start(): void {
     this.stopped = false;
-    this.dispatch(this.main, { type: this.config.session.passive ? 'ManualStart_Passive' : 'ManualStart' });
+    // ManualStart also for a passive session with dialOnStart: its one dial at start (fsm-common.ts start).
+    const s = this.config.session;
+    this.dispatch(this.main, { type: s.passive && !s.dialOnStart ? 'ManualStart_Passive' : 'ManualStart' });
   }
 
   /**

@@ -130,15 +130,17 @@ export async function startEtcd(lab: Lab, opts: EtcdOptions = {}): Promise<EtcdC
   const n = opts.members ?? 1;
   const host = opts.host ?? '127.0.0.1';
   const members: EtcdMember[] = [];
+  // Unique per cluster: a test may start more than one etcd in its lab.
+  const tag = lab.unique('etcd');
   for (let i = 0; i < n; i++) {
     // In a namespace of its own the usual ports are free; on the host's loopback, ask the kernel.
     const cp = opts.ns ? 2379 + 10 * i : await freePort();
     const pp = opts.ns ? 2380 + 10 * i : await freePort();
-    const dataDir = lab.path(`etcd-${i}.data`);
+    const dataDir = lab.path(`${tag}-${i}.data`);
     mkdirSync(dataDir, { recursive: true, mode: 0o700 });
-    members.push({ name: `m${i}`, clientUrl: `http://${host}:${cp}`, peerUrl: `http://${host}:${pp}`, dataDir, logPath: lab.path(`etcd-${i}.log`), pid: undefined });
+    members.push({ name: `m${i}`, clientUrl: `http://${host}:${cp}`, peerUrl: `http://${host}:${pp}`, dataDir, logPath: lab.path(`${tag}-${i}.log`), pid: undefined });
   }
-  const cluster = new EtcdCluster(lab, members, opts.ns, `weft-test-${lab.id}`);
+  const cluster = new EtcdCluster(lab, members, opts.ns, `weft-test-${lab.id}-${tag}`);
   cluster.startAll();
   await cluster.healthy();
   return cluster;

@@ -9,6 +9,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { formatPrefix, parsePrefix, type Prefix } from '../../src/lib/prefix.js';
 import { connectEtcd, type Etcd3 } from '../../src/agent/membership/etcd-client.js';
 import { readClaims, RegistryBlocks } from '../../src/agent/membership/registry-blocks.js';
+import { EtcdRegistry } from '../../src/agent/membership/registry.js';
+import { waitFor } from '../helpers/wait.js';
 import { Lab } from '../helpers/netns.js';
 import { etcdSkipReason, startEtcd, type EtcdCluster } from '../helpers/etcd.js';
 
@@ -156,4 +158,47 @@ describe.skipIf(skipReason !== undefined)('block allocator on a real etcd', () =
     expect(forced.out).toBe(`alive: record deleted; 1 block claim(s) released: 10.253.0.0-24/${b.ownedText()[0].replace('/', '-')}\n`);
     expect(await weft(['node', 'list', '-c', conf, '--json']).then((r) => JSON.parse(r.out).map((n: { name: string }) => n.name))).toEqual(['new']);
   }, 30_000);
+
+  it('user/password: an agent with the right password registers and claims under a role limited to its prefix; a wrong one is logged, never applied', async () => {
+    const secured = await startEtcd(lab);
+    try {
+      const root = ['--user', 'root:rootpw'];
+      await secured.ctl(['user', 'add', 'root:rootpw']);
+      await secured.ctl(['user', 'add', 'weft:weftpw']);
+      await secured.ctl(['role', 'add', 'weft']);
+      await secured.ctl(['role', 'grant-permission', 'weft', '--prefix=true', 'readwrite', '/secure/']);
+      await secured.ctl(['user', 'grant-role', 'weft', 'weft']);
+      await secured.ctl(['auth', 'enable']);
+      const pool = { cidr: parsePrefix('10.254.0.0/24'), blockSize: 26 };
+      const run = (password: string, lines: string[]) => {
+        const got: string[] = [];
+        const reg = new EtcdRegistry(
+          { endpoints: secured.endpoints, prefix: '/secure', leaseTtl: 5, role: 'mesh', username: 'weft', password },
+          { name: 'sec-a', asn: 64512, address: '10.9.0.1', pools: [pool], autoBlocks: 1, staticBlocks: () => [], role: 'mesh' },
+          { nodes: () => undefined, blocks: (b) => got.push(...b.map(formatPrefix)) },
+          pino({ level: 'info' }, { write: (l: string) => void lines.push(l) }),
+        );
+        return { reg, got };
+      };
+      const goodLines: string[] = [];
+      const good = run('weftpw', goodLines);
+      await good.reg.start();
+      await waitFor(() => good.got.length === 1, { what: 'a block claimed with user/password', timeoutMs: 15_000, intervalMs: 100, diagnose: () => goodLines.join('') });
+      expect((await secured.ctl([...root, 'get', '/secure/nodes/sec-a', '--print-value-only'])).stdout).toContain('"name":"sec-a"');
+      expect((await secured.ctl([...root, 'get', `/secure/blocks/10.254.0.0-24/${good.got[0].replace('/', '-')}`, '--print-value-only'])).stdout.trim()).toBe('sec-a');
+      await good.reg.stop();
+
+      const badLines: string[] = [];
+      const bad = run('wrong', badLines);
+      await bad.reg.start();
+      await waitFor(() => bad.reg.stats.storeErrors >= 2, { what: 'failed attempts with a wrong password', timeoutMs: 15_000, intervalMs: 100 });
+      const unavailable = badLines.map((l) => JSON.parse(l) as Record<string, unknown>).filter((l) => l.event === 'membership.store-unavailable');
+      expect(unavailable.length).toBe(1);
+      expect(String(unavailable[0].error)).toMatch(/authentication failed|invalid auth|password/i);
+      expect(bad.got).toEqual([]);
+      await bad.reg.stop();
+    } finally {
+      await secured.stopAll();
+    }
+  }, 60_000);
 });

@@ -4,7 +4,7 @@
 // and stopped by PID through the Lab (cleanup kills them); a stopped member keeps its data
 // directory, so it can be started again (the whole-cluster-down tests).
 import { spawn } from 'node:child_process';
-import { closeSync, mkdirSync, openSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { inNs, run, tail } from './exec.js';
 import type { Lab } from './netns.js';
@@ -44,6 +44,8 @@ export class EtcdCluster {
     readonly members: EtcdMember[],
     private readonly ns: string | undefined,
     private readonly token: string,
+    /** Client TLS (https, client certificates required): the server's files and a client's for etcdctl. */
+    readonly tls?: EtcdTls,
   ) {}
 
   get endpoints(): string[] {
@@ -61,6 +63,7 @@ export class EtcdCluster {
       '--initial-cluster', this.members.map((x) => `${x.name}=${x.peerUrl}`).join(','),
       '--initial-cluster-token', this.token,
       '--initial-cluster-state', 'new',
+      ...(this.tls ? ['--cert-file', this.tls.serverCert, '--key-file', this.tls.serverKey, '--client-cert-auth', '--trusted-ca-file', this.tls.ca] : []),
       '--logger', 'zap',
       '--log-level', 'warn',
     ];
@@ -97,7 +100,8 @@ export class EtcdCluster {
 
   /** etcdctl against the members (in the namespace when there is one). */
   ctl(args: readonly string[], endpoints = this.endpoints): Promise<{ stdout: string }> {
-    const a = ['--endpoints', endpoints.join(','), '--dial-timeout', '2s', '--command-timeout', '3s', ...args];
+    const t = this.tls ? ['--cacert', this.tls.ca, '--cert', this.tls.clientCert, '--key', this.tls.clientKey] : [];
+    const a = ['--endpoints', endpoints.join(','), '--dial-timeout', '2s', '--command-timeout', '3s', ...t, ...args];
     return this.ns ? inNs(this.ns, ETCDCTL, a) : run(ETCDCTL, a);
   }
 
@@ -117,7 +121,32 @@ export class EtcdCluster {
   }
 }
 
+export interface EtcdTls {
+  ca: string;
+  serverCert: string;
+  serverKey: string;
+  clientCert: string;
+  clientKey: string;
+}
+
+/** A throwaway CA, a server certificate for `ip` and a client certificate (EC P-256, one day), in `dir`. */
+export async function makeTls(dir: string, ip = '127.0.0.1'): Promise<EtcdTls> {
+  const f = (n: string) => `${dir}/${n}`;
+  const key = (n: string) => run('openssl', ['ecparam', '-name', 'prime256v1', '-genkey', '-noout', '-out', f(n)]);
+  await key('ca.key');
+  await run('openssl', ['req', '-x509', '-new', '-key', f('ca.key'), '-out', f('ca.pem'), '-days', '1', '-subj', '/CN=weft-test-ca']);
+  for (const [who, ext] of [['server', `subjectAltName=IP:${ip}\nextendedKeyUsage=serverAuth`], ['client', 'extendedKeyUsage=clientAuth']] as const) {
+    await key(`${who}.key`);
+    await run('openssl', ['req', '-new', '-key', f(`${who}.key`), '-out', f(`${who}.csr`), '-subj', `/CN=weft-${who}`]);
+    writeFileSync(f(`${who}.ext`), ext);
+    await run('openssl', ['x509', '-req', '-in', f(`${who}.csr`), '-CA', f('ca.pem'), '-CAkey', f('ca.key'), '-CAcreateserial', '-out', f(`${who}.pem`), '-days', '1', '-extfile', f(`${who}.ext`)]);
+  }
+  return { ca: f('ca.pem'), serverCert: f('server.pem'), serverKey: f('server.key'), clientCert: f('client.pem'), clientKey: f('client.key') };
+}
+
 export interface EtcdOptions {
+  /** https with client certificates required. */
+  tls?: EtcdTls;
   /** 1 (default) or 3 members. */
   members?: number;
   /** Run inside this namespace, listening on `host` (an address of that namespace). */
@@ -138,9 +167,9 @@ export async function startEtcd(lab: Lab, opts: EtcdOptions = {}): Promise<EtcdC
     const pp = opts.ns ? 2380 + 10 * i : await freePort();
     const dataDir = lab.path(`${tag}-${i}.data`);
     mkdirSync(dataDir, { recursive: true, mode: 0o700 });
-    members.push({ name: `m${i}`, clientUrl: `http://${host}:${cp}`, peerUrl: `http://${host}:${pp}`, dataDir, logPath: lab.path(`${tag}-${i}.log`), pid: undefined });
+    members.push({ name: `m${i}`, clientUrl: `${opts.tls ? 'https' : 'http'}://${host}:${cp}`, peerUrl: `http://${host}:${pp}`, dataDir, logPath: lab.path(`${tag}-${i}.log`), pid: undefined });
   }
-  const cluster = new EtcdCluster(lab, members, opts.ns, `weft-test-${lab.id}-${tag}`);
+  const cluster = new EtcdCluster(lab, members, opts.ns, `weft-test-${lab.id}-${tag}`, opts.tls);
   cluster.startAll();
   await cluster.healthy();
   return cluster;

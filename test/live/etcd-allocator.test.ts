@@ -12,7 +12,7 @@ import { readClaims, RegistryBlocks } from '../../src/agent/membership/registry-
 import { EtcdRegistry } from '../../src/agent/membership/registry.js';
 import { waitFor } from '../helpers/wait.js';
 import { Lab } from '../helpers/netns.js';
-import { etcdSkipReason, startEtcd, type EtcdCluster } from '../helpers/etcd.js';
+import { etcdSkipReason, makeTls, startEtcd, type EtcdCluster } from '../helpers/etcd.js';
 
 const skipReason = etcdSkipReason();
 if (skipReason) console.warn(`etcd-allocator skipped: ${skipReason}`);
@@ -195,6 +195,40 @@ describe.skipIf(skipReason !== undefined)('block allocator on a real etcd', () =
       const unavailable = badLines.map((l) => JSON.parse(l) as Record<string, unknown>).filter((l) => l.event === 'membership.store-unavailable');
       expect(unavailable.length).toBe(1);
       expect(String(unavailable[0].error)).toMatch(/authentication failed|invalid auth|password/i);
+      expect(bad.got).toEqual([]);
+      await bad.reg.stop();
+    } finally {
+      await secured.stopAll();
+    }
+  }, 60_000);
+
+  it('TLS with client certificates: an agent with the CA and its certificate registers and claims; without a client certificate it is refused and logged', async () => {
+    const tls = await makeTls(lab.dir);
+    const secured = await startEtcd(lab, { tls });
+    try {
+      const pool = { cidr: parsePrefix('10.254.1.0/24'), blockSize: 26 };
+      const run = (withCert: boolean, lines: string[]) => {
+        const got: string[] = [];
+        const reg = new EtcdRegistry(
+          { endpoints: secured.endpoints, prefix: '/tls', leaseTtl: 5, role: 'mesh', tls: { ca: tls.ca, ...(withCert ? { cert: tls.clientCert, key: tls.clientKey } : {}) } },
+          { name: 'tls-a', asn: 64512, address: '10.9.0.1', pools: [pool], autoBlocks: 1, staticBlocks: () => [], role: 'mesh' },
+          { nodes: () => undefined, blocks: (b) => got.push(...b.map(formatPrefix)) },
+          pino({ level: 'info' }, { write: (l: string) => void lines.push(l) }),
+        );
+        return { reg, got };
+      };
+      const goodLines: string[] = [];
+      const good = run(true, goodLines);
+      await good.reg.start();
+      await waitFor(() => good.got.length === 1, { what: 'a block claimed over TLS', timeoutMs: 15_000, intervalMs: 100, diagnose: () => goodLines.join('') });
+      expect((await secured.ctl(['get', '/tls/nodes/tls-a', '--print-value-only'])).stdout).toContain('"name":"tls-a"');
+      await good.reg.stop();
+
+      const badLines: string[] = [];
+      const bad = run(false, badLines);
+      await bad.reg.start();
+      await waitFor(() => bad.reg.stats.storeErrors >= 2, { what: 'failed attempts without a client certificate', timeoutMs: 20_000, intervalMs: 100 });
+      expect(badLines.map((l) => JSON.parse(l) as Record<string, unknown>).filter((l) => l.event === 'membership.store-unavailable').length).toBe(1);
       expect(bad.got).toEqual([]);
       await bad.reg.stop();
     } finally {

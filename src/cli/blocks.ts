@@ -1,7 +1,19 @@
 /** `weft advertise CIDR`, `weft withdraw CIDR` and `weft reload`: changes to the running agent. */
 import { Command } from 'commander';
-import { toJson, type CommandContext } from './output.js';
+import { parsePrefix } from '../lib/prefix.js';
+import { CliError, ExitStatus, toJson, type CommandContext } from './output.js';
+import { jsonUsageErrors, runJsonAware } from './exit-help.js';
 import { askAgent, SOCKET_HELP } from './status.js';
+
+/** A CIDR argument checked here, so a malformed one is a usage error (2) and never reaches the agent. */
+function checkedCidr(cidr: string): string {
+  try {
+    parsePrefix(cidr);
+  } catch (e) {
+    throw new CliError(`CIDR '${cidr}': ${e instanceof Error ? e.message : String(e)} (give a block such as 10.244.3.0/26)`, ExitStatus.USAGE, 'usage');
+  }
+  return cidr;
+}
 
 const ADVERTISE_HELP = `
 Description:
@@ -63,28 +75,31 @@ Examples:
 
 export function registerBlocks(program: Command, ctx: CommandContext): void {
   for (const op of ['advertise', 'withdraw'] as const) {
-    program
+    const cmd = program
       .command(op === 'advertise' ? 'advertise [cidr]' : 'withdraw <cidr>')
       .summary(op === 'advertise' ? 'announce a new local block from the running agent' : 'stop announcing a local block')
       .description(op === 'advertise' ? 'Advertise a block of this host.' : 'Withdraw a block of this host.')
       .option('--json', 'print the reply as JSON')
       .option('-s, --socket <path>', SOCKET_HELP)
       .addHelpText('after', op === 'advertise' ? ADVERTISE_HELP : WITHDRAW_HELP)
-      .action(async (cidr: string | undefined, o: { json?: boolean; socket?: string }) => {
-        // No block: the agent claims the next free one from the etcd registry ("auto").
-        const r = await askAgent(o.socket, { op, prefix: cidr ?? 'auto' });
-        if (o.json) ctx.io.out(`${toJson(r)}\n`);
-        else ctx.io.out(`${r.prefix}: ${r.changed ? (op === 'advertise' ? 'advertised' : 'withdrawn') : `already ${op === 'advertise' ? 'advertised' : 'not advertised'}`}\n`);
-      });
+      .action((cidr: string | undefined, o: { json?: boolean; socket?: string }) =>
+        runJsonAware(ctx, o.json, async () => {
+          // No block: the agent claims the next free one from the etcd registry ("auto").
+          const r = await askAgent(o.socket, { op, prefix: cidr === undefined ? 'auto' : checkedCidr(cidr) });
+          if (o.json) ctx.io.out(`${toJson(r)}\n`);
+          else ctx.io.out(`${r.prefix}: ${r.changed ? (op === 'advertise' ? 'advertised' : 'withdrawn') : `already ${op === 'advertise' ? 'advertised' : 'not advertised'}`}\n`);
+        }),
+      );
+    jsonUsageErrors(cmd, ctx);
   }
-  program
+  const reload = program
     .command('reload')
     .summary('make the running agent re-read its configuration file')
     .description('Reload the running agent configuration.')
     .option('--json', 'print the reply as JSON')
     .option('-s, --socket <path>', SOCKET_HELP)
     .addHelpText('after', RELOAD_HELP)
-    .action(async (o: { json?: boolean; socket?: string }) => {
+    .action((o: { json?: boolean; socket?: string }) => runJsonAware(ctx, o.json, async () => {
       const r = await askAgent(o.socket, { op: 'reload' });
       const d = r.reload as { added: string[]; removed: string[]; changed: string[]; unchanged: number; restartNeeded: string[]; warnings: string[] };
       if (o.json) {
@@ -95,5 +110,6 @@ export function registerBlocks(program: Command, ctx: CommandContext): void {
       ctx.io.out(`added: ${list(d.added)}\nremoved: ${list(d.removed)}\nchanged: ${list(d.changed)}\nunchanged: ${d.unchanged}\n`);
       if (d.restartNeeded.length) ctx.io.out(`needs an agent restart to take effect: ${d.restartNeeded.join(', ')}\n`);
       for (const w of d.warnings) ctx.io.err(`warning: ${w}\n`);
-    });
+    }));
+  jsonUsageErrors(reload, ctx);
 }

@@ -1,4 +1,5 @@
 /** `weft node list` and `weft node delete NAME`: the hosts in the etcd registry (membership.etcd). */
+import { runJsonAware } from './exit-help.js';
 import { Command } from 'commander';
 import { loadOrFail, DEFAULT_CONFIG_FILE } from './agent.js';
 import { CliError, ExitStatus, formatTable, toJson, type CommandContext } from './output.js';
@@ -63,7 +64,7 @@ Exit status:
     .option('-c, --config <file>', 'the agent configuration (for membership.etcd)', DEFAULT_CONFIG_FILE)
     .option('--json', 'print JSON')
     .addHelpText('after', LIST_HELP)
-    .action(async (o: { config: string; json?: boolean }) => {
+    .action((o: { config: string; json?: boolean }) => runJsonAware(ctx, o.json, async () => {
       const s = settings(o.config);
       const { listNodes } = await import('../agent/membership/admin.js');
       const rows = await listNodes(s.etcd, s.asn).catch((e: Error) => {
@@ -81,7 +82,7 @@ Exit status:
           { header: 'BLOCKS', value: (r) => r.blocks.join(' ') },
         ]),
       );
-    });
+    }));
   node
     .command('delete <name>')
     .summary('remove a gone host: release its blocks, delete its record')
@@ -90,7 +91,7 @@ Exit status:
     .option('--force', 'delete even while the host is registered')
     .option('--json', 'print JSON')
     .addHelpText('after', DELETE_HELP)
-    .action(async (name: string, o: { config: string; force?: boolean; json?: boolean }) => {
+    .action((name: string, o: { config: string; force?: boolean; json?: boolean }) => runJsonAware(ctx, o.json, async () => {
       const s = settings(o.config);
       const { deleteNode } = await import('../agent/membership/admin.js');
       const r = await deleteNode(s.etcd, name, o.force === true).catch((e: Error) => {
@@ -98,5 +99,5 @@ Exit status:
       });
       if (o.json) ctx.io.out(`${toJson({ name, ...r })}\n`);
       else ctx.io.out(`${name}: ${r.recordDeleted ? 'record deleted' : 'no record'}; ${r.released.length} block claim(s) released${r.released.length ? `: ${r.released.join(' ')}` : ''}\n`);
-    });
+    }));
 }

@@ -141,6 +141,9 @@ describe('configuration files: peer, agent, config check, node', () => {
     const r = await weft(['node', 'list', '-c', etcd]);
     expect(r.status).toBe(1);
     expect(r.err).toMatch(/^weft: .*127\.0\.0\.1:9/);
+    const j = await weft(['node', 'list', '-c', etcd, '--json']);
+    expect(j.status).toBe(1);
+    expect(JSON.parse(j.out).error.message).toMatch(/127\.0\.0\.1:9/);
   });
 
   it('lab up / down / test: a refused topology is 2, naming the node and field, before anything is made', async () => {
@@ -215,6 +218,29 @@ describe('advertise / withdraw / reload / explain against an in-process agent', 
     const gone = await weft(['advertise', '10.244.5.0/26', '-s', none]);
     expect(gone.status).toBe(1);
     expect(gone.err).toMatch(/is the agent running\?/);
+  });
+
+  it('advertise / withdraw: a malformed CIDR is 2 and never reaches the agent; under --json every error is one JSON object', async () => {
+    for (const op of ['advertise', 'withdraw']) {
+      const bad = await weft([op, '10.244.5.1/26x', '-s', sock]);
+      expect(bad.status, op).toBe(2);
+      expect(bad.err).toMatch(/^weft: CIDR '10\.244\.5\.1\/26x': /);
+      const badJson = await weft([op, 'garbage', '-s', sock, '--json']);
+      expect(badJson.status, op).toBe(2);
+      expect(JSON.parse(badJson.out).error).toMatchObject({ code: 'usage' });
+      const gone = await weft([op, '10.244.5.0/26', '-s', none, '--json']);
+      expect(gone.status, op).toBe(1);
+      expect(JSON.parse(gone.out).error.code).toBe('unreachable');
+    }
+    const refused = await weft(['advertise', '10.9.0.0/26', '-s', sock, '--json']);
+    expect(refused.status).toBe(1);
+    expect(JSON.parse(refused.out).error.message).toMatch(/10\.9\.0\.0\/26/);
+    const reloadGone = await weft(['reload', '-s', none, '--json']);
+    expect(reloadGone.status).toBe(1);
+    expect(JSON.parse(reloadGone.out).error.code).toBe('unreachable');
+    const unknownOption = await weft(['reload', '--json', '--bogus']);
+    expect(unknownOption.status).toBe(2);
+    expect(JSON.parse(unknownOption.out).error.code).toBe('usage');
   });
 
   it('withdraw: 0 done and 0 nothing to do, 1 unreachable', async () => {

@@ -11,6 +11,9 @@
  *   fast each time (BIRD likewise grows its start delay on errors only);
  * - a session that had stayed Established for `stableMs` or more counts as healthy, so its
  *   going down, clean or not, starts again from `initialMs`.
+ * The dials themselves have a back-off of their own, in Active (`dialRetryMs` below, issue 15):
+ * a peer that refuses every dial is dialled ConnectRetryTime apart at first, then up to
+ * 30 s apart; the idle-hold wait above is not what grows there.
  */
 import type { BackoffConfig } from './types.js';
 

@@ -183,6 +183,7 @@ export class Agent implements AgentView {
    * the blocks, the data plane (kernel routes read and held before any peer can change the RIB),
    * the sessions, and only then the BGP listener: every configured peer is known from the first
    * moment weft listens, so none is refused as unknown while the data plane adopts a large table.
+   * The sessions start (dial) only once weft listens (agent-peers.ts holdStarts, issue 15).
    */
   async start(): Promise<void> {
     // The real transport needs the MD5 addon for passwords (an injected one, in tests, does not).
@@ -212,6 +213,7 @@ export class Agent implements AgentView {
         if (this.dataplane) this.dataplane.observer = this.metrics.dataplaneObserver(() => this.scheduler.now());
         this.metricsPort = await this.metrics.listen(m.host, m.port, this.log);
       }
+      this.peers.holdSessionStarts(); // until the listener is up (agent-peers.ts holdStarts)
       this.peers.startWatcher();
       this.localBlockSet.apply();
       await this.dataplane?.start();
@@ -225,6 +227,7 @@ export class Agent implements AgentView {
         this.hostProtection.update('peers');
       };
       this.listenPort = await this.listener.listen(this.config.listen.address, this.config.listen.port);
+      this.peers.startHeld();
       if (this.config.membership?.etcd) {
         const { startRegistry } = await import('./membership/agent-membership.js');
         this.registry = await startRegistry(this.config, this.log, { nodes: (n) => this.peers.setRegistryNodes(n), blocks: (b) => this.localBlockSet.setClaimed(b) }, this.metrics?.registry);

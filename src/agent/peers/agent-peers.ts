@@ -85,6 +85,14 @@ export class AgentPeers {
   restartFlags: () => { restarting: boolean; forwarding: boolean } = () => ({ restarting: false, forwarding: false });
   /** Called after every apply (start, reload, nodes file): the listener's TCP MD5 keys follow the peers. */
   onApplied: (() => void) | undefined;
+  /**
+   * Sessions created while this is set are not started until `startHeld()` (the agent holds them
+   * from its start until its BGP listener is up). Issue 15: a node that dials only once it
+   * listens knows, when a dial is refused, that the peer is not listening yet, so the peer's own
+   * first dial (or the one dial at start of a listening mesh session) will find this node up; a
+   * dial made before listening could be refused at both ends and leave the pair to the back-off.
+   */
+  private holdStarts = false;
 
   constructor(
     /** The running configuration (it changes on reload). */
@@ -101,6 +109,17 @@ export class AgentPeers {
   get bfd(): BfdService {
     this.bfdService ??= new BfdService(this.log, { scheduler: this.io.scheduler, datagrams: this.io.datagrams });
     return this.bfdService;
+  }
+
+  /** New sessions wait for `startHeld()` (see holdStarts). */
+  holdSessionStarts(): void {
+    this.holdStarts = true;
+  }
+
+  /** Starts the sessions held since `holdSessionStarts()`; later ones start at once again. */
+  startHeld(): void {
+    this.holdStarts = false;
+    for (const e of this.entries.values()) if (!e.removed && e.peer.state.name === 'Idle' && !e.peer.state.autoRestart) e.peer.start();
   }
 
   // ------------------------------------------------------------------ the nodes file
@@ -250,7 +269,7 @@ export class AgentPeers {
     this.entries.set(spec.address, e);
     if (spec.bfd) e.bfd = bfdFollowsSession(this.bfd, e, log, (text) => this.setLastError(e, text));
     logEvent(this.log, 'agent.peer-added', { peer: spec.id, address: spec.address, kind: spec.kind, passive: spec.passive, why });
-    peer.start();
+    if (!this.holdStarts) peer.start();
   }
 
   private remove(e: PeerEntry, message: string, why = 'shutdown', mode?: StopMode): void {

@@ -268,6 +268,8 @@ describe.skipIf(skip !== undefined)('host protection: weft\'s nftables table', (
     // A continuous ping pod B -> pod A (over VXLAN, through A's table) across the kill and the start.
     const pinger = lab.spawnIn(ns.podB, 'ping', ['-n', '-i', '0.05', '10.244.1.5'], { label: 'ping-restart' });
     await waitFor(() => /icmp_seq=\d+ ttl/.test(pinger.logTail(5)) || undefined, { what: 'the continuous ping answered', timeoutMs: 5000 });
+    const lastSeq = () => Math.max(0, ...[...pinger.logTail(20).matchAll(/icmp_seq=(\d+) ttl/g)].map((m) => Number(m[1])));
+    const seqAtKill = lastSeq();
     agents.ha.proc.signal('SIGKILL');
     await agents.ha.proc.exited;
     expect((await weftRules(ns.ha)).size).toBe(8);
@@ -283,6 +285,9 @@ describe.skipIf(skip !== undefined)('host protection: weft\'s nftables table', (
     try {
       agents.ha = await startAgent(lab, ns.ha, { name: 'ha-restarted', config: config(A) });
       await agents.ha.waitPeer(B.name, (p) => p.state === 'Established', 'Established again');
+      // The restart can take under a second: keep pinging until at least 20 pings (1 s) have gone
+      // out since the kill, so a loss around the restart cannot fall outside the window.
+      await waitFor(() => lastSeq() >= seqAtKill + 20 || undefined, { what: '20 pings after the kill', timeoutMs: 10_000 });
     } finally {
       watching = false;
       await watch;

@@ -324,7 +324,8 @@ describe.skipIf(skipReason !== undefined)('weft agent: mesh.password, re-keyed b
     expect(pb.md5Diagnosis).toMatch(/^no TCP connection completed \(\d+ dial attempts? timed out\); MD5 configured: check the password at both ends/);
     const pa = await a.waitPeer('b', (p) => /[1-9]\d* with a wrong one/.test(p.md5Diagnosis ?? ''), 'a diagnosis with wrong signatures', 30_000);
     expect(pa.state).not.toBe('Established');
-    expect(pa.md5Diagnosis).toMatch(/^no TCP connection from the peer reached weft; MD5 configured/);
+    // a is the listening side: its session may have made its one dial at start (issue 15) too.
+    expect(pa.md5Diagnosis).toMatch(/^no TCP connection (completed \(\d+ dial attempts? timed out\) and none )?from the peer reached weft; MD5 configured/);
     // What a user sees: the MD5 column and the diagnosis under the table.
     const text = (await a.cliRun(['status'], [1])).stdout; // 1: b is not Established
     console.log(`md5: weft status on a:\n${text}`);

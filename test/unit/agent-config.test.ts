@@ -182,11 +182,11 @@ describe('control requests', () => {
   it.each([
     [{ op: 'status' }, { op: 'status' }],
     [{ op: 'advertise', prefix: '10.244.3.0/26', extra: 1 }, { op: 'advertise', prefix: '10.244.3.0/26' }],
-    [{ op: 'nope' }, 'unknown op "nope" (one of status, routes, advertise, withdraw, reload, explain)'],
+    [{ op: 'nope' }, 'unknown op "nope" (one of status, routes, advertise, withdraw, reload, explain, neighbors, paths)'],
     [{ op: 'withdraw' }, '"withdraw" needs a "prefix" string, like "10.244.3.0/26"'],
     [[1, 2], 'a request must be a JSON object with an "op" field'],
     [null, 'a request must be a JSON object with an "op" field'],
-    [{}, 'missing "op" (one of status, routes, advertise, withdraw, reload, explain)'],
+    [{}, 'missing "op" (one of status, routes, advertise, withdraw, reload, explain, neighbors, paths)'],
   ])('%j -> %j', (req, want) => {
     expect(checkRequest(req)).toEqual(want);
   });

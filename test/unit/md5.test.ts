@@ -92,6 +92,8 @@ describe('kernel counters and the diagnosis', () => {
         "segments this host's kernel dropped so far (all peers): 3 without signature (TCPMD5NotFound), 7 with a wrong one (TCPMD5Failure), 1 signed where no key is set (TCPMD5Unexpected)",
     );
     expect(md5Diagnosis({ established: false, passive: true, dialTimeouts: 0, counters: { notFound: 0, failure: 1, unexpected: 0 } })).toMatch(/^no TCP connection from the peer reached weft; MD5 configured: check the password at both ends/);
+    // A passive mesh session dials once at start: both symptoms.
+    expect(md5Diagnosis({ established: false, passive: true, dialTimeouts: 1, counters: undefined })).toMatch(/^no TCP connection completed \(1 dial attempt timed out\) and none from the peer reached weft; MD5 configured/);
     expect(md5Diagnosis({ established: false, passive: false, dialTimeouts: 1, counters: undefined })).toBe(
       'no TCP connection completed (1 dial attempt timed out); MD5 configured: check the password at both ends (the kernel drops segments with a missing or wrong signature silently)',
     );

@@ -134,8 +134,10 @@ export function md5Diagnosis(o: { established: boolean; passive: boolean; dialTi
   const c = o.counters;
   const drops = c && c.notFound + c.failure + c.unexpected > 0;
   if (o.dialTimeouts === 0 && !drops) return undefined;
+  // A passive mesh session makes one dial at start (issue 15), so it can have both symptoms.
+  const dialed = `no TCP connection completed (${o.dialTimeouts} dial attempt${o.dialTimeouts === 1 ? '' : 's'} timed out)`;
   const what = o.dialTimeouts > 0
-    ? `no TCP connection completed (${o.dialTimeouts} dial attempt${o.dialTimeouts === 1 ? '' : 's'} timed out)`
+    ? o.passive ? `${dialed} and none from the peer reached weft` : dialed
     : o.passive ? 'no TCP connection from the peer reached weft' : 'no TCP connection completed';
   const counted = c ? `; segments this host's kernel dropped so far (all peers): ${c.notFound} without signature (TCPMD5NotFound), ${c.failure} with a wrong one (TCPMD5Failure), ${c.unexpected} signed where no key is set (TCPMD5Unexpected)` : '';
   return `${what}; MD5 configured: check the password at both ends (the kernel drops segments with a missing or wrong signature silently)${counted}`;

@@ -1,35 +1,24 @@
 /**
  * `weft agent`: the routing daemon. It joins the pieces: one Peer (session FSM on node:net) per
- * mesh node and external peer (agent-peers.ts keeps them in step with the config and the nodes
- * file), the RIB (Adj-RIB-In -> Loc-RIB -> Adj-RIB-Out), this node's blocks as local routes, the
- * data-plane hand-off (RouteSink), the control socket and the metrics.
- *
- * Flow: an UPDATE from a peer goes through ribUpdatesFromMessage into Rib.applyUpdate; the Loc-RIB
- * changes are recorded in the AdjRibOut log and queued for the sink; one flush per event-loop turn
- * (setImmediate) turns them into UPDATEs per Established peer (packed per attribute set) and hands
- * the best-path changes to the sink. A peer that becomes Established gets the full table and
- * End-of-RIB (RFC 4724 2); a ROUTE-REFRESH gets the full table again (RFC 2918 4, RFC 7313 4).
+ * mesh node and external peer (agent-peers.ts keeps them in step with the config, the nodes file
+ * and the etcd registry), the RIB (Adj-RIB-In -> Loc-RIB -> Adj-RIB-Out), this node's blocks as
+ * local routes, the data-plane hand-off (RouteSink), host protection, the control socket and the
+ * metrics. What happens to routes (sessions up and down, UPDATEs, ROUTE-REFRESH, the flush to
+ * peers and the kernel) is peers/routing.ts; this file is the life cycle, reload and control.
  */
 import type { Logger } from 'pino';
 import { formatPrefix, type Prefix } from '../lib/prefix.js';
-import { AdjRibOut, type OutBatch } from '../rib/export.js';
-import { Rib, type Change } from '../rib/loc-rib.js';
-import type { PeerInfo } from '../rib/peer.js';
-import { compileExportPolicy, compileImportPolicy, type Policy } from '../rib/policy.js';
-import { isEndOfRib } from '../wire/eor.js';
-import { Afi, Safi } from '../wire/iana.js';
-import type { UpdateMessage } from '../wire/types.js';
-import type { TooLarge } from '../wire/update-pack.js';
+import { AdjRibOut } from '../rib/export.js';
+import { Rib } from '../rib/loc-rib.js';
+import { compileImportPolicy, type Policy } from '../rib/policy.js';
 import type { AgentConfig, LoadedConfig } from './config/agent-config.js';
 import { loadAgentConfig } from './config/config-load.js';
-import { initialAdvertisement, refreshAnswer } from './peers/advertise.js';
 import { AgentPeers, type PeerEntry } from './peers/agent-peers.js';
-import { familyText, negotiatedOnly, NO_IPV4_NEXT_HOP, sessionNextHops } from './peers/families.js';
+import { AgentRouting } from './peers/routing.js';
 import { underlayAddresses } from './config/config-helpers.js';
-import { familiesOf } from '../session/index.js';
 import { LocalBlocks } from './blocks.js';
 import { GracefulRestart } from './peers/graceful-restart.js';
-import type { GracefulRetention, StopMode } from '../session/index.js';
+import type { StopMode } from '../session/index.js';
 import { ConfigError } from './config/config-error.js';
 import { agentMd5Problem } from './config/md5-check.js';
 import { ControlServer } from './control/control-server.js';
@@ -39,7 +28,7 @@ import { systemScheduler, type Scheduler } from './io/scheduler.js';
 import { netTransport, type Transport } from './io/transport.js';
 import type { DatagramTransport } from './bfd/datagram.js';
 import type { AgentView } from './view.js';
-import { peerStatus, peerStatuses, routeViews } from './control/views.js';
+import { peerStatuses, routeViews } from './control/views.js';
 import { neighborViews } from './control/neighbor-views.js';
 import { pathViews } from './control/rib-views.js';
 import { Listener } from './peers/listener.js';
@@ -47,8 +36,6 @@ import { logEvent } from './observability/log-events.js';
 import type { PeerSpec } from './peers/mesh.js';
 import type { AgentCounters, AgentMetrics } from './observability/metrics.js';
 import { peerAttempted, readiness } from './observability/readiness.js';
-import { countUpdates } from './peers/peer.js';
-import { ribInput, type InputRefusal } from './peers/update-input.js';
 import { LoggingSink, TeeSink, type RouteSink } from './kernel/route-sink.js';
 import { DataplaneBridge } from './kernel/dataplane-bridge.js';
 import { HostProtection, type FirewallMembers } from './kernel/host-protection.js';
@@ -90,8 +77,6 @@ export class Agent implements AgentView {
   readonly startedAt: number;
   readonly scheduler: Scheduler;
   private readonly transport: Transport;
-  /** Routes not sent to a peer because they do not fit its maximum message size (logged once per prefix). */
-  private readonly tooLarge = new Map<string, Set<Prefix>>();
   listenPort: number | undefined;
   metricsPort: number | undefined;
   private readonly sink: RouteSink;
@@ -100,8 +85,8 @@ export class Agent implements AgentView {
   private readonly peers: AgentPeers;
   /** This node's blocks (blocks.ts). */
   private readonly localBlockSet: LocalBlocks;
-  private flushScheduled = false;
-  private pendingSink: Change[] = [];
+  /** Sessions up and down, UPDATEs, ROUTE-REFRESHes and Loc-RIB changes (peers/routing.ts). */
+  private readonly routing: AgentRouting;
   private stopping = false;
   /** Graceful restart, both roles (peers/graceful-restart.ts); made at start, once the kernel was read. */
   private gr: GracefulRestart | undefined;
@@ -128,23 +113,39 @@ export class Agent implements AgentView {
     const routerId = c.node.routerId ?? underlayAddresses(c).v4?.address ?? c.node.address.address;
     const local = { asn: c.node.asn, routerId, clusterId: c.routeReflector?.clusterId };
     this.rib = new Rib({ local, maxPaths: c.maxPaths });
-    this.localBlockSet = new LocalBlocks(() => this.config, this.rib, log, (c) => this.onChanges(c));
+    this.localBlockSet = new LocalBlocks(() => this.config, this.rib, log, (c) => this.routing.onChanges(c));
     this.ribOut = new AdjRibOut(this.rib, { local, routeReflector: c.routeReflector !== undefined });
     const sink = opts.sink ?? new LoggingSink(log);
     this.dataplane = c.dataplane.enabled ? new DataplaneBridge(this, log, { netns: opts.netns, driver: opts.ipDriver, scheduler: this.scheduler }) : undefined;
     this.sink = this.dataplane ? new TeeSink([sink, this.dataplane]) : sink;
     this.peers = new AgentPeers(() => this.config, () => this.routerId, log, {
-      established: (e) => this.onEstablished(e),
-      down: (e, retain) => this.onDown(e, retain),
+      established: (e) => this.routing.onEstablished(e),
+      down: (e, retain) => this.routing.onDown(e, retain),
       removed: (e) => this.gr?.removed(e.spec.id),
       update: (e, u) => {
         this.counters.updatesReceived++;
-        this.onUpdate(e, u);
+        this.routing.onUpdate(e, u);
       },
-      refresh: (e, afi, safi, subtype) => this.onRefresh(e, afi, safi, subtype),
+      refresh: (e, afi, safi, subtype) => this.routing.onRefresh(e, afi, safi, subtype),
       importPolicyChanged: (e) => this.reapplyImportPolicy(e),
     }, { scheduler: this.scheduler, transport: this.transport, datagrams: opts.datagrams });
     this.entries = this.peers.entries;
+    this.routing = new AgentRouting({
+      config: () => this.config,
+      rib: this.rib,
+      ribOut: this.ribOut,
+      entries: this.entries,
+      counters: this.counters,
+      log,
+      scheduler: this.scheduler,
+      sink: this.sink,
+      dataplane: this.dataplane,
+      vteps: this.vteps,
+      gr: () => this.gr,
+      importPolicy: (spec) => this.importPolicy(spec),
+      maxPrefix: (e, over) => this.peers.maxPrefix(e, over),
+      routesChanged: () => this.hostProtection.update('routes'),
+    });
     this.hostProtection = new HostProtection({
       config: () => this.config,
       members: () => this.firewallMembers(),
@@ -261,8 +262,8 @@ export class Agent implements AgentView {
     this.gr = new GracefulRestart({
       rib: this.rib,
       entries: this.entries,
-      onChanges: (c) => this.onChanges(c),
-      advertise: (e) => this.sendTable(e),
+      onChanges: (c) => this.routing.onChanges(c),
+      advertise: (e) => this.routing.sendTable(e),
       capabilitiesChanged: () => this.peers.refreshCapabilities(),
     }, this.scheduler, this.log, restarted, this.config.gracefulRestart.restartTime);
     this.peers.restartFlags = () => this.gr?.restartFlags() ?? { restarting: false, forwarding: false };
@@ -288,7 +289,7 @@ export class Agent implements AgentView {
     this.gr?.stop();
     this.hostProtection.stop(); // the table stays: the host stays protected while weft is down
     this.peers.closeAll(message, mode);
-    this.flush();
+    this.routing.flush();
     await this.stopServers();
     await this.dataplane?.stop(!this.config.dataplane.keepRoutesOnExit);
     this.sink.close?.();
@@ -367,7 +368,7 @@ export class Agent implements AgentView {
     const next = this.importPolicy(e.spec);
     const again = this.rib.needsRoutesAgain(id, next);
     const changes = this.rib.setPolicy(id, next);
-    this.onChanges(changes);
+    this.routing.onChanges(changes);
     const over = this.rib.checkMaxPrefix(id);
     if (over) {
       this.peers.maxPrefix(e, over);
@@ -408,197 +409,6 @@ export class Agent implements AgentView {
 
   localBlocks(): Prefix[] {
     return this.localBlockSet.list();
-  }
-
-  // ------------------------------------------------------------------ routing
-
-  private onEstablished(e: PeerEntry): void {
-    const n = e.peer.negotiated;
-    if (!n) return;
-    const info: PeerInfo = {
-      id: e.spec.id,
-      address: e.spec.address,
-      asn: n.peerAs,
-      routerId: n.peerBgpId,
-      type: n.internal ? 'ibgp' : 'ebgp',
-      isRrClient: e.spec.kind === 'reflector-client',
-      localAsn: this.config.node.asn,
-    };
-    if (e.info) this.onDown(e);
-    this.gr?.established(info.id, info, n);
-    this.rib.addPeer(info, this.importPolicy(e.spec));
-    // Next hop self per family (families.ts): the session's address in its family, the underlay
-    // address in the other (IPv4-mapped for IPv6 on an IPv4-only node; RFC 8950 where negotiated).
-    const hops = sessionNextHops(e.peer.localAddress ?? this.config.node.address.address, underlayAddresses(this.config), n);
-    this.ribOut.addPeer({ info, ...hops, policy: compileExportPolicy(e.spec.exportRules) });
-    const v4Pools = this.config.pools.some((p) => typeof p.cidr === 'number');
-    if (hops.nextHopSelf.ipv4 === undefined && v4Pools && n.families.some((f) => f.afi === Afi.IPV4 && f.safi === Safi.UNICAST)) {
-      logEvent(this.log, 'agent.family-not-negotiated', { peer: e.spec.id, family: 'ipv4-unicast', why: NO_IPV4_NEXT_HOP });
-    }
-    e.info = info;
-    e.unsentFamilies = undefined;
-    e.received = 0;
-    e.receivedIpv6 = 0;
-    e.inputRefused = {};
-    e.lastError = undefined;
-    e.lastErrorAt = undefined;
-    this.tooLarge.delete(info.id);
-    if (this.gr?.defer(e, n)) return; // RFC 4724 4.1: we restarted; the table waits (graceful-restart.ts)
-    this.sendTable(e);
-  }
-
-  /** The full table and End-of-RIB (RFC 4724 2) to a newly Established peer. */
-  private sendTable(e: PeerEntry): void {
-    const n = e.peer.negotiated;
-    const info = e.info;
-    if (!n || !info) return;
-    const msgs = initialAdvertisement(n, () => this.messages(e, this.ribOut.fullTable(info.id)));
-    this.send(e, msgs);
-    this.gr?.tableSent();
-    logEvent(this.log, 'agent.routes-sent', { peer: info.id, messages: msgs.length, fullTable: true });
-  }
-
-  /** With `retain` (RFC 4724 4.2) the peer's routes stay, stale (graceful-restart.ts); else they go. */
-  private onDown(e: PeerEntry, retain?: GracefulRetention): void {
-    if (!e.info) return;
-    const id = e.info.id;
-    e.info = undefined;
-    this.gr?.forget(e);
-    this.ribOut.removePeer(id);
-    if (retain && this.gr?.sessionDown(e, id, retain)) return;
-    this.gr?.removed(id, 'the session ended without graceful restart');
-    this.onChanges(this.rib.removePeer(id));
-  }
-
-  private onUpdate(e: PeerEntry, u: UpdateMessage): void {
-    if (!e.info) return;
-    const id = e.info.id;
-    const eor = isEndOfRib(u);
-    if (eor) {
-      this.rib.endOfRib(id, eor);
-      logEvent(this.log, 'agent.end-of-rib', { peer: id, family: `${eor.afi}/${eor.safi}` });
-      this.gr?.endOfRib(id, eor);
-      this.dataplane?.endOfRib();
-      return;
-    }
-    const changes: Change[] = [];
-    const ipv4ExtendedNextHop = e.peer.negotiated?.extendedNextHop.receive.some((x) => x.afi === Afi.IPV4 && x.safi === Safi.UNICAST && x.nextHopAfi === Afi.IPV6) ?? false;
-    const input = ribInput(u, { ipv4ExtendedNextHop });
-    e.received += input.announced;
-    e.receivedIpv6 = (e.receivedIpv6 ?? 0) + input.announcedIpv6;
-    for (const [reason, n] of Object.entries(input.refused) as [InputRefusal, number][]) e.inputRefused[reason] = (e.inputRefused[reason] ?? 0) + n;
-    for (const r of input.updates) changes.push(...this.rib.applyUpdate(id, r));
-    if (changes.length > 0) this.dataplane?.observer?.arrived();
-    logEvent(this.log, 'agent.routes-received', { peer: id, changes: changes.length });
-    this.onChanges(changes);
-    const over = this.rib.checkMaxPrefix(id);
-    if (over) this.peers.maxPrefix(e, over);
-  }
-
-  /** A ROUTE-REFRESH from the peer: the family's table again (advertise.ts refreshAnswer). */
-  private onRefresh(e: PeerEntry, afi: number, safi: number, subtype = 0): void {
-    const n = e.peer.negotiated;
-    const info = e.info;
-    if (!info || !n) return;
-    const msgs = refreshAnswer(n, afi, safi, subtype, () => {
-      const all = this.ribOut.fullTable(info.id);
-      const v4 = afi === Afi.IPV4;
-      return this.messages(e, {
-        peerId: all.peerId,
-        announce: all.announce.filter((g) => (typeof g.prefixes[0] === 'number') === v4),
-        withdraw: all.withdraw.filter((p) => (typeof p === 'number') === v4),
-      });
-    });
-    if (msgs) this.send(e, msgs);
-  }
-
-  /** Queues encoded messages on the peer's session; the process-wide UPDATE counter follows. */
-  private send(e: PeerEntry, msgs: Uint8Array[]): void {
-    if (e.peer.send(msgs)) this.counters.updatesSent += countUpdates(msgs);
-  }
-
-  /**
-   * UPDATEs for a batch, only for families the session negotiated (RFC 4760 8). The routes of
-   * another family stay counted in the Adj-RIB-Out (`weft status` shows them as not sent) and
-   * are logged once per session and family.
-   */
-  private messages(e: PeerEntry, batch: OutBatch): Uint8Array[] {
-    const n = e.peer.negotiated;
-    const opts = e.peer.encodeOptions;
-    if (!n || !opts) return [];
-    const { batch: b, unsent } = negotiatedOnly(batch, n);
-    for (const [family, routes] of unsent) {
-      e.unsentFamilies ??= new Set();
-      if (e.unsentFamilies.has(family)) continue;
-      e.unsentFamilies.add(family);
-      const offered = familiesOf(n.peerCapabilities).map((f) => familyText(f.afi, f.safi));
-      logEvent(this.log, 'agent.family-not-negotiated', { peer: e.spec.id, family, routes, negotiated: n.families.map((f) => familyText(f.afi, f.safi)), peerOffered: offered });
-    }
-    return this.ribOut.messages(b, opts, (t) => this.onTooLarge(e, t));
-  }
-
-  /**
-   * Routes whose attributes do not fit this peer's maximum message size are not sent to it (BIRD:
-   * "attribute list too long"); the rest of the table flows. Logged once per prefix and session,
-   * counted in status and metrics.
-   */
-  private onTooLarge(e: PeerEntry, t: TooLarge): void {
-    const id = e.spec.id;
-    let seen = this.tooLarge.get(id);
-    if (!seen) this.tooLarge.set(id, (seen = new Set()));
-    const fresh = t.prefixes.filter((p) => !seen.has(p));
-    for (const p of fresh) seen.add(p);
-    e.tooLarge = seen.size;
-    this.counters.routesTooLarge += fresh.length;
-    if (fresh.length === 0) return;
-    logEvent(this.log, 'agent.route-too-large', {
-      peer: id,
-      prefixes: fresh.slice(0, 20).map(formatPrefix),
-      count: fresh.length,
-      attributeOctets: t.attributeOctets,
-      maxOctets: t.maxOctets,
-    });
-  }
-
-  private onChanges(changes: readonly Change[]): void {
-    if (changes.length === 0) return;
-    this.ribOut.onChanges(changes);
-    let n = 0;
-    for (const c of changes) {
-      // Every Change goes to the sink: one whose best path stayed changed its multipath set (ECMP:
-      // the kernel route gains or loses a next hop; the data plane reads rib.multipath(prefix)).
-      this.pendingSink.push(c);
-      if (c.best !== c.previous) n++;
-    }
-    this.counters.bestPathChanges += n;
-    if (this.vteps.apply(changes, this.config.pools.map((p) => p.cidr))) this.hostProtection.update('routes');
-    if (!this.flushScheduled) {
-      this.flushScheduled = true;
-      this.scheduler.soon(() => this.flush());
-    }
-  }
-
-  /** One turn's worth of changes: to the sink, then to every Established peer. */
-  private flush(): void {
-    this.flushScheduled = false;
-    if (this.pendingSink.length > 0) {
-      const batch = this.pendingSink;
-      this.pendingSink = [];
-      this.sink.apply(batch);
-    }
-    for (const e of this.entries.values()) {
-      if (!e.info || !e.peer.established || this.gr?.isDeferred(e)) continue;
-      try {
-        const msgs = this.messages(e, this.ribOut.pendingFor(e.info.id));
-        if (msgs.length === 0) continue;
-        this.send(e, msgs);
-        logEvent(this.log, 'agent.routes-sent', { peer: e.info.id, messages: msgs.length });
-      } catch (err) {
-        // A bug in export for one peer ends that session, never the agent (nor the other peers' updates).
-        logEvent(this.log, 'session.internal-error', { peer: e.spec.id, during: 'export', err: err instanceof Error ? { message: err.message, stack: err.stack } : String(err) });
-        e.peer.reset('cease.administrative-reset', 'internal error');
-      }
-    }
   }
 
   // ------------------------------------------------------------------ control API

@@ -13,7 +13,7 @@ import type { PeerEntry } from '../peers/agent-peers.js';
 import { familyText } from '../peers/families.js';
 import type { NotificationRecord } from '../peers/message-counters.js';
 import type { NegotiatedView, NeighborView, NotificationView } from './protocol.js';
-import { peerStatus, sortedEntries } from './views.js';
+import { familyCounts, peerStatus, sortedEntries } from './views.js';
 
 /** Capability codes weft does not decode, by name (IANA "Capability Codes" registry). */
 const CAPABILITY_NAMES: Record<number, string> = {
@@ -121,15 +121,13 @@ export function neighborView(agent: AgentView, e: PeerEntry, best: Map<string, [
   const n = e.peer.negotiated;
   const id = e.spec.id;
   const tcp = e.peer.tcp;
-  const inRib = e.info !== undefined;
-  const accepted = inRib ? agent.rib.count(id) : { ipv4: 0, ipv6: 0 };
-  const sent = inRib ? agent.ribOut.sentCounts(id) : { ipv4: 0, ipv6: 0 };
   const b = best.get(id) ?? [0, 0];
   const m = e.peer.messages;
-  const received6 = e.receivedIpv6 ?? 0;
   const hold = st.config.holdTime;
+  const row = peerStatus(agent, e);
+  const counts = familyCounts(agent, e, row);
   return {
-    ...peerStatus(agent, e),
+    ...row,
     localAs: st.config.localAs,
     routerId: st.config.bgpId,
     ...(st.peerOpen ? { peerRouterId: st.peerOpen.bgpId } : n ? { peerRouterId: n.peerBgpId } : {}),
@@ -150,8 +148,8 @@ export function neighborView(agent: AgentView, e: PeerEntry, best: Map<string, [
     },
     messages: { in: { ...m.in }, out: { ...m.out }, bytesIn: e.peer.counters.bytesIn, bytesOut: e.peer.counters.bytesOut, queuedBytes: e.peer.backlog },
     prefixes: {
-      'ipv4-unicast': { received: e.received - received6, accepted: accepted.ipv4, best: b[0], advertised: sent.ipv4 },
-      'ipv6-unicast': { received: received6, accepted: accepted.ipv6, best: b[1], advertised: sent.ipv6 },
+      'ipv4-unicast': { ...counts.ipv4, best: b[0] },
+      'ipv6-unicast': { ...counts.ipv6, best: b[1] },
     },
     ...(m.lastNotificationSent ? { lastNotificationSent: notificationView(m.lastNotificationSent) } : {}),
     ...(m.lastNotificationReceived ? { lastNotificationReceived: notificationView(m.lastNotificationReceived) } : {}),

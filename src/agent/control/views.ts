@@ -37,6 +37,34 @@ export function comparePrefixes(a: Prefix, b: Prefix): number {
   return prefixLength(a) - prefixLength(b);
 }
 
+/** One family's prefix counts of a session: from the peer (before / after import policy) and to it. */
+export interface FamilyCounts {
+  received: number;
+  accepted: number;
+  advertised: number;
+}
+
+/**
+ * Prefix counts per family of one session (`weft neighbor`, the metrics): received before import
+ * policy, accepted into the Loc-RIB, advertised to the peer. As in peerStatus, routes of a family
+ * the session did not negotiate are not counted as advertised (the peer never got them).
+ */
+export function familyCounts(agent: AgentView, e: PeerEntry, row: PeerStatusView = peerStatus(agent, e)): Record<'ipv4' | 'ipv6', FamilyCounts> {
+  const id = e.spec.id;
+  const inRib = e.info !== undefined;
+  const accepted = inRib ? agent.rib.count(id) : { ipv4: 0, ipv6: 0 };
+  const sent = inRib ? agent.ribOut.sentCounts(id) : { ipv4: 0, ipv6: 0 };
+  const received6 = e.receivedIpv6 ?? 0;
+  const received = { ipv4: e.received - received6, ipv6: received6 };
+  const unsent = (f: 'ipv4' | 'ipv6') => {
+    const text = `${f}-unicast`;
+    if (row.families?.includes(text)) return 0;
+    return row.notNegotiated?.find((x) => x.family === text)?.routes ?? 0;
+  };
+  const one = (f: 'ipv4' | 'ipv6'): FamilyCounts => ({ received: received[f], accepted: accepted[f], advertised: Math.max(0, sent[f] - unsent(f)) });
+  return { ipv4: one('ipv4'), ipv6: one('ipv6') };
+}
+
 export function peerStatus(agent: AgentView, e: PeerEntry): PeerStatusView {
   const id = e.spec.id;
   const inRib = e.info !== undefined;

@@ -16,10 +16,9 @@
  *
  *   tsx labs/bench/floor.ts [--k 1000000] [--runs 3] [--compare FILE] [--json FILE]
  */
-import { execFileSync, spawn } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { loadavg, tmpdir } from 'node:os';
+import { execFileSync } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { streamOfPrefix } from '../../src/dataplane/route-streams.js';
@@ -27,6 +26,7 @@ import { WEFT_PROTO } from '../../src/dataplane/model.js';
 import { parsePrefix } from '../../src/lib/prefix.js';
 import { MAX_K, prefixAt } from './lib/injector.js';
 import { CLOCK_TICK } from './lib/proc.js';
+import { scratchNetns } from './lib/scratch-netns.js';
 import { cell, secs, summarise, table, type Summary } from './lib/stats.js';
 
 const { values } = parseArgs({
@@ -53,16 +53,9 @@ if (process.getuid?.() !== 0) throw new Error('the benchmark needs root (network
 const LINES_PER_PROCESS = 20_000;
 const NHID = 0x77650001;
 const GATEWAY = '10.0.0.1';
-const ns = `wt-floor-${randomBytes(3).toString('hex')}`;
-const dir = mkdtempSync(join(tmpdir(), 'weft-floor-'));
+const scratch = scratchNetns('wt-floor', 'weft-floor');
+const { ns, dir, ip, fibPrefixes, ipBatch } = scratch;
 const log = (line: string) => process.stderr.write(`${new Date().toISOString().slice(11, 23)} ${line}\n`);
-const ip = (...a: string[]) => execFileSync('ip', ['-n', ns, ...a], { stdio: ['ignore', 'pipe', 'pipe'] }).toString();
-
-function fibPrefixes(): number {
-  const text = execFileSync('ip', ['netns', 'exec', ns, 'cat', '/proc/net/fib_triestat']).toString();
-  const m = /Main:[\s\S]*?Prefixes:\s*(\d+)/.exec(text);
-  return m ? Number(m[1]) : -1;
-}
 
 /** The route lines in two streams, each cut into files of LINES_PER_PROCESS lines. */
 function writeStreams(): string[][] {
@@ -79,16 +72,6 @@ function writeStreams(): string[][] {
       files.push(f);
     }
     return files;
-  });
-}
-
-function ipBatch(file: string): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const c = spawn('ip', ['-n', ns, '-force', '-batch', file], { stdio: ['ignore', 'ignore', 'pipe'] });
-    let err = '';
-    c.stderr.setEncoding('utf8').on('data', (d: string) => (err += d));
-    c.on('error', reject);
-    c.on('close', (code) => (code === 0 ? resolve() : reject(new Error(`ip -batch ${file} failed: ${err.split('\n').slice(0, 3).join('; ')}`))));
   });
 }
 
@@ -168,16 +151,4 @@ async function main(): Promise<void> {
   if (values.json) writeFileSync(values.json, `${JSON.stringify({ date: new Date().toISOString(), k: K, runs: RUNS, loadAverage: { start: load0, end: load1 }, seconds: ms.map((x) => x / 1000), cpuSeconds: cpu }, null, 2)}\n`);
 }
 
-main()
-  .catch((e: unknown) => {
-    console.error(e);
-    process.exitCode = 1;
-  })
-  .finally(() => {
-    try {
-      execFileSync('ip', ['netns', 'del', ns]);
-    } catch {
-      // already gone
-    }
-    rmSync(dir, { recursive: true, force: true });
-  });
+scratch.run(main);

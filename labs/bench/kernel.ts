@@ -16,14 +16,14 @@
  * ip/bridge monitor; --no-pause keeps the monitors running during large batches (the old way);
  * --streams 1 keeps the Dataplane to one `ip -batch` stream (the old way; default 2).
  */
-import { execFileSync, spawn } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { loadavg, tmpdir } from 'node:os';
+import { execFileSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Dataplane, type BatchRecord, type DesiredState } from '../../src/dataplane/index.js';
 import { v4Prefix } from '../../src/lib/prefix.js';
+import { scratchNetns } from './lib/scratch-netns.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -40,17 +40,10 @@ const RUNS = Number(args.runs);
 const MONITOR = !args['no-monitor'];
 const PAUSE = !args['no-pause'];
 const STREAMS = args.streams === '1' ? 1 : 2;
-const ns = `wt-bench-${randomBytes(3).toString('hex')}`;
-const dir = mkdtempSync(join(tmpdir(), 'weft-kbench-'));
+const scratch = scratchNetns('wt-bench', 'weft-kbench');
+const { ns, dir, ip, fibPrefixes, ipBatch } = scratch;
 const dpOpts = { netns: ns, resyncIntervalMs: 0, monitor: MONITOR, streams: STREAMS, ...(PAUSE ? {} : { monitorPauseLines: Infinity }) } as const;
 
-const ip = (...a: string[]) => execFileSync('ip', ['-n', ns, ...a], { stdio: ['ignore', 'pipe', 'pipe'] }).toString();
-
-function fibPrefixes(): number {
-  const text = execFileSync('ip', ['netns', 'exec', ns, 'cat', '/proc/net/fib_triestat']).toString();
-  const m = /Main:[\s\S]*?Prefixes:\s*(\d+)/.exec(text);
-  return m ? Number(m[1]) : -1;
-}
 
 function desired(k: number): DesiredState {
   const routes: DesiredState['routes'] = [];
@@ -60,16 +53,6 @@ function desired(k: number): DesiredState {
     routes.push({ prefix: v4Prefix(((0x644000 + i) << 8) >>> 0, 24), node, shape: 'direct', reason: 'bench' });
   }
   return { localBlocks: [], routes, underlayDevice: 'eth0' };
-}
-
-function ipBatch(file: string): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const c = spawn('ip', ['-n', ns, '-force', '-batch', file], { stdio: ['ignore', 'ignore', 'pipe'] });
-    let err = '';
-    c.stderr.setEncoding('utf8').on('data', (d: string) => (err += d));
-    c.on('error', reject);
-    c.on('close', (code) => (code === 0 ? resolve() : reject(new Error(`ip -batch ${file} failed: ${err.split('\n').slice(0, 3).join('; ')}`))));
-  });
 }
 
 /** The lines in `streams` parts, one `ip -batch` each, all at once; ms until the last exits. */
@@ -197,16 +180,4 @@ async function main(): Promise<void> {
   }
 }
 
-main()
-  .catch((e: unknown) => {
-    console.error(e);
-    process.exitCode = 1;
-  })
-  .finally(() => {
-    try {
-      execFileSync('ip', ['netns', 'del', ns]);
-    } catch {
-      // already gone
-    }
-    rmSync(dir, { recursive: true, force: true });
-  });
+scratch.run(main);

@@ -237,6 +237,12 @@ export class AgentPeers {
           connectRetryTime: spec.connectRetry,
           passive: spec.passive,
           dialOnStart: spec.passive && spec.dialOnStart === true,
+          // Refused dials back off only between members (mesh, registry): there the listening side
+          // dials once when it starts, and N members dialling each other every ConnectRetry is the
+          // O(N^2) start-up cost of issue 15. A configured peer (a ToR, a reflector, a router under
+          // test) is one session: it is dialled every ConnectRetry, as before, so it comes back
+          // within that once it listens again.
+          ...(spec.dialOnStart === true ? {} : { connectRetryMaxTime: spec.connectRetry }),
           capabilities: this.capabilities(spec),
         },
       },

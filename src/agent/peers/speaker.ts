@@ -92,6 +92,8 @@ export class Speaker {
             holdTime: p.holdTime,
             keepaliveTime: p.keepalive,
             connectRetryTime: p.connectRetry,
+            // One configured peer: dialled every ConnectRetry, no back-off (agent-peers.ts).
+            connectRetryMaxTime: p.connectRetry,
             passive: p.passive,
             capabilities: localCapabilities({ localAs: config.asn, families, enhancedRouteRefresh: true }),
           },

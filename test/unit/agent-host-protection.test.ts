@@ -10,7 +10,7 @@ import { formatHostProtection } from '../../src/cli/status.js';
 import { FakeNft } from '../helpers/fake-nft.js';
 import { ManualScheduler, MemoryTransport } from '../helpers/manual-io.js';
 import { ScriptedPeer } from '../helpers/scripted-peer.js';
-import { VtepSources } from '../../src/agent/kernel/vtep-sources.js';
+import { VtepSources, vxlanPools } from '../../src/agent/kernel/vtep-sources.js';
 import { parsePrefix } from '../../src/lib/prefix.js';
 import type { Change } from '../../src/rib/loc-rib.js';
 import type { Path } from '../../src/rib/peer.js';
@@ -134,6 +134,24 @@ describe('VTEP sources: next hops of pod blocks learned from peers', () => {
     expect(v.apply([ch('10.244.1.0/26', undefined)], pools)).toBe(false); // 10.244.2.0/26 still behind 10.0.0.2
     expect(v.apply([ch('10.244.2.0/26', path('10.0.0.3'))], pools)).toBe(true); // moved
     expect(v.addresses()).toEqual(['10.0.0.3']);
+  });
+
+  it('only pools that may use VXLAN bring VTEPs: blocks of a never or IP-in-IP pool are not tracked', () => {
+    const cfg = [
+      { cidr: parsePrefix('10.244.0.0/16'), encapsulation: 'crossSubnet', tunnel: 'vxlan' },
+      { cidr: parsePrefix('10.245.0.0/16'), encapsulation: 'never', tunnel: 'vxlan' },
+      { cidr: parsePrefix('10.246.0.0/16'), encapsulation: 'always', tunnel: 'ipip' },
+    ];
+    expect(vxlanPools(cfg)).toEqual([parsePrefix('10.244.0.0/16')]);
+    expect(vxlanPools(cfg)).toBe(vxlanPools(cfg)); // once per pools array
+    const v = new VtepSources();
+    expect(v.apply([ch('10.245.1.0/26', path('10.0.0.5')), ch('10.246.1.0/26', path('10.0.0.6'))], vxlanPools(cfg))).toBe(false);
+    expect(v.addresses()).toEqual([]);
+    expect(v.apply([ch('10.244.1.0/26', path('10.0.0.4'))], vxlanPools(cfg))).toBe(true);
+    expect(v.addresses()).toEqual(['10.0.0.4']);
+    // No VXLAN pool left (a reload): what was counted goes as its prefixes change.
+    expect(v.apply([ch('10.244.1.0/26', undefined)], [])).toBe(true);
+    expect(v.addresses()).toEqual([]);
   });
 
   it('an IPv4-mapped next hop is its IPv4 address; IPv6 next hops count too', () => {

@@ -6,16 +6,32 @@
  * node's other-family address (IPv6 blocks next hop its node.address6, carried over weft.vxlan6)
  * and nodes heard through route reflectors.
  *
- * Only prefixes inside a pool are tracked (VXLAN routes are pod blocks; a full Internet table from
- * a ToR is not), keyed by prefix, so the count per next hop cannot drift with the order changes
- * come in.
+ * Only prefixes inside a pool that may use VXLAN are tracked (vxlanPools: tunnel vxlan,
+ * encapsulation other than never): VXLAN routes are pod blocks of such pools; a full Internet
+ * table from a ToR, or the blocks of a natively routed pool, bring no VTEP, and tracking them cost
+ * ~1.3 us and a map entry per prefix (1.3 s of CPU and tens of MiB at 1M routes in a never pool,
+ * bench 2026-12-06). They are keyed by prefix, so the count per next hop cannot drift with the
+ * order changes come in.
  */
 import type { Prefix } from '../../lib/prefix.js';
 import { underlayOfNextHop } from './dataplane-desired.js';
 import { prefixContains } from '../../lib/prefix.js';
 import type { Change } from '../../rib/loc-rib.js';
 
+interface PoolLike {
+  cidr: Prefix;
+  encapsulation: string;
+  tunnel: string;
+}
 
+const vxlanCache = new WeakMap<readonly PoolLike[], Prefix[]>();
+
+/** The pools whose blocks may be reached over VXLAN (as decideRoute decides), once per pools array. */
+export function vxlanPools(pools: readonly PoolLike[]): Prefix[] {
+  let v = vxlanCache.get(pools);
+  if (!v) vxlanCache.set(pools, (v = pools.filter((p) => p.encapsulation !== 'never' && p.tunnel === 'vxlan').map((p) => p.cidr)));
+  return v;
+}
 
 export class VtepSources {
   private readonly byPrefix = new Map<Prefix, string>();
@@ -23,6 +39,8 @@ export class VtepSources {
 
   /** Applies RIB changes; true when the set of addresses changed. */
   apply(changes: readonly Change[], pools: readonly Prefix[]): boolean {
+    // Nothing tracked and nothing to track: a table learned with no VXLAN pool configured.
+    if (pools.length === 0 && this.byPrefix.size === 0) return false;
     let changed = false;
     for (const c of changes) {
       const b = c.best;

@@ -22,7 +22,7 @@ import type { AgentConfig } from '../config/agent-config.js';
 import { underlayAddresses } from '../config/config-helpers.js';
 import type { DataplaneBridge } from '../kernel/dataplane-bridge.js';
 import type { RouteSink } from '../kernel/route-sink.js';
-import type { VtepSources } from '../kernel/vtep-sources.js';
+import { vxlanPools, type VtepSources } from '../kernel/vtep-sources.js';
 import type { Scheduler } from '../io/scheduler.js';
 import { logEvent } from '../observability/log-events.js';
 import type { AgentCounters } from '../observability/metrics.js';
@@ -222,7 +222,7 @@ export class AgentRouting {
       if (c.best !== c.previous) n++;
     }
     this.d.counters.bestPathChanges += n;
-    if (this.d.vteps.apply(changes, this.d.config().pools.map((p) => p.cidr))) this.d.routesChanged();
+    if (this.d.vteps.apply(changes, vxlanPools(this.d.config().pools))) this.d.routesChanged();
     if (!this.flushScheduled) {
       this.flushScheduled = true;
       this.d.scheduler.soon(() => this.flush());

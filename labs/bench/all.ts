@@ -4,11 +4,12 @@
  * two at once: they would measure each other), and everything they print goes to one Markdown
  * report with the machine's facts, plus their JSON files, under bench-results/<time>/.
  *
- *   npm run bench:all [-- --quick] [--skip-1m] [--skip-100] [--out DIR]
+ *   npm run bench:all [-- --quick] [--skip-1m] [--skip-100] [--skip-rr] [--out DIR]
  *
  * --quick: one run per cell and N=10 only (a smoke test of the harness, not figures to quote).
  * --skip-1m: leaves out the 1M ingest (about 10 minutes of the ~20).
  * --skip-100: leaves out the 100-host meshes (weft and the BIRD baseline; a few minutes each).
+ * --skip-rr: leaves out the route-reflector topology (2 reflectors, 200 clients; weft and the BIRD baseline).
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -21,13 +22,14 @@ const { values } = parseArgs({
     quick: { type: 'boolean', default: false },
     'skip-1m': { type: 'boolean', default: false },
     'skip-100': { type: 'boolean', default: false },
+    'skip-rr': { type: 'boolean', default: false },
     out: { type: 'string' },
     help: { type: 'boolean', short: 'h', default: false },
   },
   strict: true,
 });
 if (values.help) {
-  console.log('usage: npm run bench:all -- [--quick] [--skip-1m] [--skip-100] [--out DIR]');
+  console.log('usage: npm run bench:all -- [--quick] [--skip-1m] [--skip-100] [--skip-rr] [--out DIR]');
   process.exit(0);
 }
 
@@ -53,9 +55,9 @@ const steps: Step[] = [
         { title: 'The iproute2 floor at 1M, against the 1M ingest above', script: 'floor.ts', args: ['--k', '1000000', '--runs', runs, '--compare', join(out, 'ingest-1m.json'), '--json', join(out, 'floor-1m.json')] },
       ]),
   {
-    title: 'Mesh: block change and silent host (hold 3 s, keepalive 1 s)',
+    title: 'Mesh: block change, silent host, host leaving and joining (hold 3 s, keepalive 1 s)',
     script: 'mesh.ts',
-    args: ['--n', values.quick ? '10' : '10,30', '--changes', values.quick ? '3' : '10', '--failures', values.quick ? '1' : '3', '--json', join(out, 'mesh.json')],
+    args: ['--n', values.quick ? '10' : '10,30', '--changes', values.quick ? '3' : '10', '--failures', values.quick ? '1' : '3', '--leaves', values.quick ? '1' : '3', '--json', join(out, 'mesh.json')],
   },
   {
     title: 'Mesh, Calico baseline: BIRD 2 as calico-node configures it, same LAN and scenarios (hold 30 s, keepalive 10 s)',
@@ -68,14 +70,28 @@ const steps: Step[] = [
         {
           title: 'Mesh at N=100: weft (hold 30 s, keepalive 10 s, ConnectRetry 5 s as by default; cold start, block change, idle footprint)',
           script: 'mesh.ts',
-          args: ['--n', '100', '--changes', '5', '--failures', '0', '--hold', '30', '--keepalive', '10', '--connect-retry', '5', '--idle', '10', '--window', '10', '--json', join(out, 'mesh-100.json')],
+          args: ['--n', '100', '--changes', '5', '--failures', '0', '--leaves', '0', '--hold', '30', '--keepalive', '10', '--connect-retry', '5', '--idle', '10', '--window', '10', '--json', join(out, 'mesh-100.json')],
         },
         { title: 'Mesh at N=100: the Calico baseline (BIRD 2)', script: 'mesh-bird.ts', args: ['--n', '100', '--changes', '5', '--json', join(out, 'mesh-bird-100.json')] },
+      ]),
+  ...(values.quick || values['skip-rr']
+    ? []
+    : [
+        {
+          title: 'Route reflectors, 2 reflectors and 200 clients: weft (hold 30 s, keepalive 10 s, ConnectRetry 5 s; cold start, block change on a client, a client leaving and joining, idle footprint of reflectors and clients)',
+          script: 'mesh.ts',
+          args: ['--topology', 'rr', '--reflectors', '2', '--clients', '200', '--changes', '5', '--failures', '0', '--leaves', '3', '--hold', '30', '--keepalive', '10', '--connect-retry', '5', '--idle', '10', '--window', '10', '--json', join(out, 'rr.json')],
+        },
+        {
+          title: 'Route reflectors, 2 reflectors and 200 clients: the Calico baseline (BIRD 2 with rr client / rr cluster id on the reflectors)',
+          script: 'mesh-bird.ts',
+          args: ['--topology', 'rr', '--reflectors', '2', '--clients', '200', '--changes', '5', '--hold', '30', '--keepalive', '10', '--json', join(out, 'rr-bird.json')],
+        },
       ]),
   {
     title: 'Idle footprint with the default timers (hold 30 s, keepalive 10 s)',
     script: 'mesh.ts',
-    args: ['--n', values.quick ? '10' : '30', '--changes', '0', '--failures', '0', '--hold', '30', '--keepalive', '10', '--json', join(out, 'footprint.json')],
+    args: ['--n', values.quick ? '10' : '30', '--changes', '0', '--failures', '0', '--leaves', '0', '--hold', '30', '--keepalive', '10', '--json', join(out, 'footprint.json')],
   },
 ];
 

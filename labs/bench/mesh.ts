@@ -1,5 +1,5 @@
 /**
- * `npm run bench:mesh`: the full-mesh scenarios. N agents (default 10 and 30), each in its own
+ * `npm run bench:mesh`: the mesh scenarios. N agents (default 10 and 30), each in its own
  * namespace on one bridge, a full iBGP mesh from one shared nodes file, data plane on
  * (encapsulation never: direct routes), hold time 3 s / keepalive 1 s. Per N:
  *   1. first convergence: agents started -> every block in every other kernel;
@@ -9,35 +9,47 @@
  *      `ip -ts monitor route` per namespace; then the withdraw; `--changes` times;
  *   4. silent death: SIGSTOP one agent (sessions open but silent), time until its block is gone
  *      from every other kernel, against hold time + 0.5 s; SIGCONT and time the healing;
- *      `--failures` times.
+ *      `--failures` times;
+ *   5. leave and join: one agent stopped with SIGTERM until its block is gone from every other
+ *      kernel, then started again until its block is back everywhere (lib/mesh-leave.ts); `--leaves` times.
  * Everything runs in a Lab: processes killed by PID, namespaces deleted, also on failure or Ctrl-C.
  *
- *   5. with --bfd 300x3: BFD on every mesh session; the silent-death target becomes < 1 s, and
- *      the idle period counts BFD false positives and how late the agents' timers fired.
+ * With --bfd 300x3: BFD on every session; the silent-death target becomes < 1 s, and the idle
+ * period counts BFD false positives and how late the agents' timers fired.
  * Graceful restart is off between the agents unless --graceful-restart: with it, a host whose hold
  * timer expires keeps its routes (stale) for the restart time by design, and scenario 4 would
- * measure that instead of failure detection.
+ * measure that instead of failure detection (scenario 5 is left out: its peers would keep the
+ * leaving host's routes until it is back).
  *
- *   npm run bench:mesh [-- --n 10,30] [--changes 10] [--failures 3] [--hold 3] [--keepalive 1]
+ * --topology rr: route reflectors instead of the mesh (lib/topology.ts): hosts 1..R (--reflectors,
+ * 2) reflect for --clients (200; a list runs each) clients, all with static `peers:`; the same
+ * scenarios, with a client as the host that changes, freezes or leaves, and the footprint of the
+ * reflectors and of the clients apart. Every reflected route must reach a client's kernel direct
+ * via the originating client (the reflector does not change the next hop).
+ *
+ *   npm run bench:mesh [-- --n 10,30] [--changes 10] [--failures 3] [--leaves 3] [--hold 3] [--keepalive 1]
  *                      [--idle 30] [--window 30] [--json FILE] [--log-level info]
  *                      [--bfd 300x3] [--graceful-restart] [--connect-retry 1]
+ *                      [--topology mesh|rr] [--reflectors 2] [--clients 200]
  */
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { WEFT_MAIN } from '../../test/helpers/weft.js';
 import { Lab } from '../../test/helpers/netns.js';
-import { buildMesh } from './lib/mesh-hosts.js';
+import { buildMesh, type Mesh } from './lib/mesh-hosts.js';
 import { raiseNeighbourTable } from './lib/neighbour-table.js';
-import { percentile } from './lib/mesh-monitor.js';
-import { changeOnce, failureOnce, firstConvergence, footprint, type ChangeResult, type FailureResult, type Footprint } from './lib/mesh-scenarios.js';
-import { cell, mib, summarise, table } from './lib/stats.js';
+import { changeOnce, checkShape, failureOnce, firstConvergence, footprint } from './lib/mesh-scenarios.js';
+import { leaveJoinOnce } from './lib/mesh-leave.js';
+import { printReport, type RunReport } from './lib/mesh-report.js';
 import { bfdDelta, bfdSnapshot, describeSnapshot, parseBfd, waitBfdUp, type BfdSnapshot } from './lib/mesh-bfd.js';
+import { parseTopologies, topologyLabel, TOPOLOGY_OPTIONS, type Topology } from './lib/topology.js';
 
 const { values } = parseArgs({
   options: {
     n: { type: 'string', default: '10,30' },
     changes: { type: 'string', default: '10' },
     failures: { type: 'string', default: '3' },
+    leaves: { type: 'string', default: '3' },
     hold: { type: 'string', default: '3' },
     keepalive: { type: 'string', default: '1' },
     'connect-retry': { type: 'string', default: '1' },
@@ -45,9 +57,10 @@ const { values } = parseArgs({
     window: { type: 'string', default: '30' },
     json: { type: 'string' },
     'log-level': { type: 'string', default: 'info' },
-    /** BFD on every mesh session, INTERVALxMULTIPLIER in ms (300x3); the failure target becomes < 1 s. */
+    /** BFD on every session, INTERVALxMULTIPLIER in ms (300x3); the failure target becomes < 1 s. */
     bfd: { type: 'string' },
     'graceful-restart': { type: 'boolean', default: false },
+    ...TOPOLOGY_OPTIONS,
     help: { type: 'boolean', short: 'h', default: false },
   },
   strict: true,
@@ -55,8 +68,9 @@ const { values } = parseArgs({
 
 if (values.help) {
   console.log(
-    'usage: npm run bench:mesh -- [--n 10,30] [--changes 10] [--failures 3] [--hold 3] [--keepalive 1]\n' +
-      '                             [--idle 30] [--window 30] [--json FILE] [--log-level info] [--bfd 300x3] [--graceful-restart] [--connect-retry 1]',
+    'usage: npm run bench:mesh -- [--n 10,30] [--changes 10] [--failures 3] [--leaves 3] [--hold 3] [--keepalive 1]\n' +
+      '                             [--idle 30] [--window 30] [--json FILE] [--log-level info] [--bfd 300x3] [--graceful-restart] [--connect-retry 1]\n' +
+      '                             [--topology mesh|rr] [--reflectors 2] [--clients 200]',
   );
   process.exit(0);
 }
@@ -66,9 +80,11 @@ const int = (name: string, v: string, min: number) => {
   if (!Number.isInteger(x) || x < min) throw new Error(`--${name}: bad value ${v}`);
   return x;
 };
-const ns = values.n.split(',').map((s) => int('n', s.trim(), 2));
+const topologies = parseTopologies(values);
 const changes = int('changes', values.changes, 0);
 const failures = int('failures', values.failures, 0);
+// With graceful restart the peers keep a host's routes while it restarts, by design: nothing to time.
+const leaves = values['graceful-restart'] ? 0 : int('leaves', values.leaves, 0);
 const hold = int('hold', values.hold, 3);
 const keepalive = int('keepalive', values.keepalive, 1);
 const connectRetry = int('connect-retry', values['connect-retry'], 1);
@@ -80,80 +96,94 @@ if (process.getuid?.() !== 0) throw new Error('the benchmark needs root (network
 if (!existsSync(WEFT_MAIN)) throw new Error(`${WEFT_MAIN} missing: run npm run build`);
 
 const log = (line: string) => process.stderr.write(`${new Date().toISOString().slice(11, 23)} ${line}\n`);
+const loadavg = () => readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
 
-interface NReport {
-  n: number;
-  ok: boolean;
-  error?: string;
-  firstConvergenceSeconds?: number;
-  /** From creating the first agent until all N answer on their control sockets. */
-  agentsUpSeconds?: number;
-  changes: ChangeResult[];
-  failures: FailureResult[];
-  footprint: Footprint[];
-  notes: string[];
-  /** With --bfd: BFD over the idle period (false positives, timer lateness), and over the whole run. */
-  bfdIdle?: BfdSnapshot;
-  bfdRun?: BfdSnapshot;
+/**
+ * With reflectors: the kernel route of one client for another client's block, read with `ip route`
+ * (the monitors already check every one); it must be weft's, direct via the originating client.
+ */
+async function checkReflectedRoute(mesh: Mesh, notes: Set<string>): Promise<void> {
+  const [a, b] = mesh.movers();
+  if (!a || !b || a.role !== 'client') return;
+  const line = (await mesh.lab.ip(a.ns, 'route', 'show', b.block)).stdout.trim();
+  const bad = line.startsWith(`${b.block} `) ? checkShape(line, b) : `no route: ${line || '(none)'}`;
+  log(`${a.name} (client) kernel route for ${b.name}'s block: ${line || '(none)'}${bad ? ' <- NOT direct via the originating client' : ''}`);
+  if (bad) notes.add(`${a.name}: ${b.name}'s block, read with ip route: ${bad}`);
 }
 
-const CHANGE_TARGET_MS = 100;
-const RSS_TARGET = 60 * 1024 * 1024;
-const CPU_TARGET_PCT = 1;
+/** Footprint, block changes, silent hosts, leaves and joins (with --bfd, BFD over the idle period and over the run). */
+async function runScenarios(mesh: Mesh, rep: RunReport, notes: Set<string>, L: string): Promise<void> {
+  let bfd0: BfdSnapshot | undefined;
+  if (bfd) {
+    // Every BFD session Up and past its Poll Sequence (detection time interval x multiplier) before the clock starts.
+    await waitBfdUp(mesh, bfd, 60_000);
+    bfd0 = await bfdSnapshot(mesh);
+    log(`${L}: BFD at start: ${describeSnapshot(bfd0)}`);
+  }
+  log(`${L}: footprint: ${idleMs / 1000} s idle, then a ${windowMs / 1000} s window`);
+  rep.footprint = await footprint(mesh, idleMs, windowMs);
+  if (bfd0) {
+    rep.bfdIdle = bfdDelta(bfd0, await bfdSnapshot(mesh));
+    log(`${L}: BFD over the idle period and window: ${describeSnapshot(rep.bfdIdle)}`);
+  }
 
-async function runN(n: number): Promise<NReport> {
-  const rep: NReport = { n, ok: false, changes: [], failures: [], footprint: [], notes: [] };
+  const timeoutMs = 30_000;
+  for (let r = 0; r < changes; r++) {
+    const c = await changeOnce(mesh, r, timeoutMs, notes);
+    rep.changes.push(c);
+    log(`${L} change ${r + 1} (${c.host} ${c.prefix}): advertise ${c.advertise.max.toFixed(1)} ms (first host ${c.advertise.min.toFixed(1)}, reply ${c.advertiseReplyMs} ms), withdraw ${c.withdraw.max.toFixed(1)} ms`);
+  }
+  const s = (x: number | undefined) => `${((x ?? 0) / 1000).toFixed(2)} s`;
+  for (let k = 0; k < failures; k++) {
+    if (bfd) await waitBfdUp(mesh, bfd, 60_000);
+    const f = await failureOnce(mesh, k, hold * 1000 + 30_000, 60_000, notes);
+    rep.failures.push(f);
+    log(
+      `${L} failure ${k + 1} (${f.host} frozen): gone everywhere after ${s(f.gone.max)} (first host ${s(f.gone.min)}); ` +
+        (f.recoverError ? `recovery FAILED: ${f.recoverError}` : `after SIGCONT block back in ${s(f.backMs)}, all Established in ${s(f.establishedMs)}`),
+    );
+    if (f.recoverError) break;
+  }
+  // Before the leaves: a restarted agent starts its BFD counters again.
+  if (bfd0) {
+    rep.bfdRun = bfdDelta(bfd0, await bfdSnapshot(mesh));
+    log(`${L}: BFD over the whole run but the leaves: ${describeSnapshot(rep.bfdRun)}`);
+  }
+  // A host that did not come back from a freeze leaves the mesh short of Established peers: no leaves then.
+  for (let k = 0; k < leaves && !rep.failures.some((f) => f.recoverError); k++) {
+    if (bfd) await waitBfdUp(mesh, bfd, 60_000);
+    const l = await leaveJoinOnce(mesh, k, 60_000 + mesh.hosts.length * 500, notes);
+    rep.leaves.push(l);
+    log(
+      `${L} leave ${k + 1} (${l.host} SIGTERM): gone everywhere after ${s(l.gone.max)} (first host ${s(l.gone.min)}), exited after ${s(l.exitMs)}; ` +
+        (l.recoverError ? `rejoin FAILED: ${l.recoverError}` : `started again: answering ${s(l.upMs)}, block back everywhere ${s(l.back?.max)}, all blocks learned ${s(l.learnedMs)}, all Established ${s(l.establishedMs)}`),
+    );
+    if (l.recoverError) break;
+  }
+}
+
+async function runTopology(t: Topology): Promise<RunReport> {
+  const L = topologyLabel(t);
+  const n = t.n;
+  const rep: RunReport = { n, topology: t, ok: false, changes: [], failures: [], leaves: [], footprint: [], notes: [], loadAverage: [loadavg()] };
   const notes = new Set<string>();
   const lab = Lab.create();
   const restoreNeighbours = raiseNeighbourTable(n, log);
   try {
     const t0 = Date.now();
-    const mesh = await buildMesh(lab, { n, holdTime: hold, keepalive, connectRetry, startTimeoutMs: 60_000 + n * 2000, logLevel: values['log-level'], gracefulRestart: values['graceful-restart'], ...(bfd ? { bfd } : {}) }, log);
+    const mesh = await buildMesh(lab, { topology: t, holdTime: hold, keepalive, connectRetry, startTimeoutMs: 60_000 + n * 2000, logLevel: values['log-level'], gracefulRestart: values['graceful-restart'], ...(bfd ? { bfd } : {}) }, log);
     const tUp = Date.now();
     rep.agentsUpSeconds = (tUp - t0) / 1000;
-    log(`N=${n}: all ${n} agents answer on their control sockets ${rep.agentsUpSeconds.toFixed(2)} s after the first was created`);
-    const timeoutMs = 30_000;
+    log(`${L}: all ${n} agents answer on their control sockets ${rep.agentsUpSeconds.toFixed(2)} s after the first was created`);
     try {
       // Two minutes for the mesh to converge once every agent is up (starting N node processes on
       // a 2-core machine takes a while of its own at large N; it is reported separately).
       rep.firstConvergenceSeconds = await firstConvergence(mesh, t0, tUp - t0 + 120_000, notes);
       await mesh.waitEstablished(60_000);
-      log(`N=${n}: first convergence ${rep.firstConvergenceSeconds.toFixed(2)} s from creating the first agent, ${(rep.firstConvergenceSeconds - rep.agentsUpSeconds).toFixed(2)} s after all were up`);
-
-      let bfd0: BfdSnapshot | undefined;
-      if (bfd) {
-        // Every BFD session Up and past its Poll Sequence (detection time interval x multiplier) before the clock starts.
-        await waitBfdUp(mesh, bfd, 60_000);
-        bfd0 = await bfdSnapshot(mesh);
-        log(`N=${n}: BFD at start: ${describeSnapshot(bfd0)}`);
-      }
-      log(`N=${n}: footprint: ${idleMs / 1000} s idle, then a ${windowMs / 1000} s window`);
-      rep.footprint = await footprint(mesh, idleMs, windowMs);
-      if (bfd0) {
-        rep.bfdIdle = bfdDelta(bfd0, await bfdSnapshot(mesh));
-        log(`N=${n}: BFD over the idle period and window: ${describeSnapshot(rep.bfdIdle)}`);
-      }
-
-      for (let r = 0; r < changes; r++) {
-        const c = await changeOnce(mesh, r, timeoutMs, notes);
-        rep.changes.push(c);
-        log(`N=${n} change ${r + 1} (${c.host} ${c.prefix}): advertise ${c.advertise.max.toFixed(1)} ms (first host ${c.advertise.min.toFixed(1)}, reply ${c.advertiseReplyMs} ms), withdraw ${c.withdraw.max.toFixed(1)} ms`);
-      }
-      for (let k = 0; k < failures; k++) {
-        if (bfd) await waitBfdUp(mesh, bfd, 60_000);
-        const f = await failureOnce(mesh, k, hold * 1000 + 30_000, 60_000, notes);
-        rep.failures.push(f);
-        log(
-          `N=${n} failure ${k + 1} (${f.host} frozen): gone everywhere after ${(f.gone.max / 1000).toFixed(2)} s (first host ${(f.gone.min / 1000).toFixed(2)} s); ` +
-            (f.recoverError ? `recovery FAILED: ${f.recoverError}` : `after SIGCONT block back in ${((f.backMs ?? 0) / 1000).toFixed(2)} s, all Established in ${((f.establishedMs ?? 0) / 1000).toFixed(2)} s`),
-        );
-        if (f.recoverError) break;
-      }
+      log(`${L}: first convergence ${rep.firstConvergenceSeconds.toFixed(2)} s from creating the first agent, ${(rep.firstConvergenceSeconds - rep.agentsUpSeconds).toFixed(2)} s after all were up`);
+      if (t.kind === 'rr') await checkReflectedRoute(mesh, notes);
+      await runScenarios(mesh, rep, notes, L);
       for (const h of mesh.hosts) if (!h.agent.alive()) notes.add(`${h.name}: agent died\n${h.agent.logTail(10)}`);
-      if (bfd0) {
-        rep.bfdRun = bfdDelta(bfd0, await bfdSnapshot(mesh));
-        log(`N=${n}: BFD over the whole run: ${describeSnapshot(rep.bfdRun)}`);
-      }
       rep.ok = true;
     } catch (e) {
       rep.error = `${(e as Error).message}\n${mesh.diagnose()}`;
@@ -164,112 +194,23 @@ async function runN(n: number): Promise<NReport> {
     const problems = await lab.cleanup();
     for (const p of problems) log(`cleanup: ${p}`);
     restoreNeighbours();
+    rep.loadAverage.push(loadavg());
   }
   rep.notes = [...notes];
   return rep;
 }
 
-const ms = (x: number) => x.toFixed(1);
-const s2 = (x: number) => (x / 1000).toFixed(2);
-const pct = (x: number) => x.toFixed(2);
-const p90 = (xs: number[], f: (x: number) => string, unit: string) => {
-  const v = percentile(xs, 90);
-  return v === undefined ? 'n/a' : `${f(v)}${unit}`;
-};
-const verdict = (ok: boolean | undefined) => (ok === undefined ? 'n/a' : ok ? 'met' : 'MISSED');
-
-function print(reports: NReport[]): void {
-  const changeRows: string[][] = [];
-  for (const r of reports) {
-    for (const kind of ['advertise', 'withdraw'] as const) {
-      const max = r.changes.map((c) => c[kind].max);
-      const min = r.changes.map((c) => c[kind].min);
-      const reply = r.changes.map((c) => (kind === 'advertise' ? c.advertiseReplyMs : c.withdrawReplyMs));
-      const s = summarise(max);
-      changeRows.push([
-        String(r.n),
-        kind,
-        cell(s, ms, ' ms'),
-        p90(max, ms, ' ms'),
-        cell(summarise(min), ms, ' ms'),
-        cell(summarise(reply), (x) => x.toFixed(0), ' ms'),
-        `${r.changes.length}`,
-        verdict(s ? s.median < CHANGE_TARGET_MS : undefined),
-      ]);
-    }
-  }
-  console.log(`\nBlock change -> kernel of every other host (ip -ts monitor route; ms from sending the control request); median (min-max) of the runs; target: median < ${CHANGE_TARGET_MS} ms\n`);
-  console.log(table(['N', 'change', 'slowest host', 'p90 slowest', 'first host', 'control reply', 'runs', 'target'], changeRows));
-
-  const failRows = reports.map((r) => {
-    const gone = r.failures.map((f) => f.gone.max);
-    const s = summarise(gone);
-    const limit = bfd ? 1000 : hold * 1000 + 500;
-    return [
-      String(r.n),
-      cell(s, s2, ' s'),
-      cell(summarise(r.failures.map((f) => f.gone.min)), s2, ' s'),
-      `${(limit / 1000).toFixed(1)} s`,
-      s ? `${gone.filter((x) => x <= limit).length}/${gone.length} within` : 'n/a',
-      verdict(s ? s.max <= limit : undefined),
-      cell(summarise(r.failures.flatMap((f) => (f.backMs === undefined ? [] : [f.backMs]))), s2, ' s'),
-      cell(summarise(r.failures.flatMap((f) => (f.establishedMs === undefined ? [] : [f.establishedMs]))), s2, ' s'),
-    ];
-  });
-  const how = bfd ? `BFD ${bfd.interval} ms x ${bfd.multiplier}, hold ${hold} s` : `hold ${hold} s`;
-  console.log(`\nSilent host (SIGSTOP) -> its block gone from every other kernel; ${how}, keepalive ${keepalive} s; median (min-max); target: every run within ${bfd ? '1 s (BFD)' : 'hold + 0.5 s'}\n`);
-  console.log(table(['N', 'gone everywhere', 'gone from first host', bfd ? 'BFD target' : 'hold + 0.5 s', 'runs', 'target', 'SIGCONT -> block back everywhere', 'SIGCONT -> all Established'], failRows));
-
-  const fpRows = reports.map((r) => {
-    const rss = summarise(r.footprint.map((f) => f.rss));
-    const anon = summarise(r.footprint.map((f) => f.anon));
-    const cpu = summarise(r.footprint.map((f) => f.cpuPct));
-    const cpuH = summarise(r.footprint.map((f) => f.cpuPctWithHelpers));
-    const helper = summarise(r.footprint.map((f) => f.helperRss));
-    return [
-      String(r.n),
-      rss ? `${mib(rss.median)} MiB` : 'n/a',
-      rss ? `${mib(rss.max)} MiB` : 'n/a',
-      anon ? `${mib(anon.median)} MiB` : 'n/a',
-      cpu ? `${pct(cpu.median)} %` : 'n/a',
-      cpu ? `${pct(cpu.max)} %` : 'n/a',
-      cpuH ? `${pct(cpuH.median)} % / ${pct(cpuH.max)} %` : 'n/a',
-      helper ? `${mib(helper.median)} MiB` : 'n/a',
-      rss && cpu ? `RSS ${verdict(rss.max < RSS_TARGET)}, CPU ${verdict(cpu.max < CPU_TARGET_PCT)}` : 'n/a',
-    ];
-  });
-  console.log(`\nIdle footprint per agent after ${idleMs / 1000} s quiet: VmRSS of the node process, CPU % of one core over ${windowMs / 1000} s (utime+stime; 'with children' adds reaped ip commands and the live ip helpers); across the N agents; target: < 60 MiB RSS and < 1 % CPU each\n`);
-  console.log(table(['N', 'RSS median', 'RSS max', 'private (RssAnon) median', 'CPU median', 'CPU max', 'CPU with children median / max', 'helpers RSS median', 'target (max)'], fpRows));
-
-  if (bfd) {
-    console.log(`\nBFD ${bfd.interval} ms x ${bfd.multiplier} on every mesh session: false positives (Up -> Down by detection timeout with nobody frozen) over the idle period, event-loop timer lateness, largest gap between packets while Up\n`);
-    for (const r of reports) {
-      if (r.bfdIdle) console.log(`N=${r.n} idle ${(idleMs + windowMs) / 1000} s: ${describeSnapshot(r.bfdIdle)}`);
-      if (r.bfdRun) console.log(`N=${r.n} whole run (includes the frozen hosts): ${describeSnapshot(r.bfdRun)}`);
-    }
-  }
-
-  const conv = reports
-    .map((r) => `N=${r.n}: ${r.firstConvergenceSeconds === undefined ? 'n/a' : `${r.firstConvergenceSeconds.toFixed(2)} s`}${r.agentsUpSeconds === undefined || r.firstConvergenceSeconds === undefined ? '' : ` (agents all up after ${r.agentsUpSeconds.toFixed(2)} s, so ${(r.firstConvergenceSeconds - r.agentsUpSeconds).toFixed(2)} s after that)`}`)
-    .join(', ');
-  const notes = [`first convergence (creating the first agent -> every block in every other kernel): ${conv}`];
-  for (const r of reports) {
-    if (!r.ok) notes.push(`N=${r.n} FAILED: ${r.error}`);
-    for (const n of r.notes.slice(0, 10)) notes.push(`N=${r.n}: ${n}`);
-    for (const f of r.failures) if (f.recoverError) notes.push(`N=${r.n} failure ${f.run}: recovery failed: ${f.recoverError}`);
-  }
-  console.log(`\n${notes.map((n) => `- ${n}`).join('\n')}`);
-}
-
 async function main(): Promise<void> {
-  log(`weft agent: ${WEFT_MAIN}; N = ${ns.join(', ')}; ${changes} changes, ${failures} failures; hold ${hold} s, keepalive ${keepalive} s, ConnectRetry ${connectRetry} s`);
-  const reports: NReport[] = [];
-  for (const n of ns) {
-    const r = await runN(n);
-    if (!r.ok) log(`N=${n}: FAILED: ${r.error}`);
+  log(
+    `weft agent: ${WEFT_MAIN}; ${topologies.map(topologyLabel).join(', ')}; ${changes} changes, ${failures} failures, ${leaves} leaves; hold ${hold} s, keepalive ${keepalive} s, ConnectRetry ${connectRetry} s`,
+  );
+  const reports: RunReport[] = [];
+  for (const t of topologies) {
+    const r = await runTopology(t);
+    if (!r.ok) log(`${topologyLabel(t)}: FAILED: ${r.error}`);
     reports.push(r);
   }
-  print(reports);
+  printReport(reports, { hold, keepalive, idleMs, windowMs, ...(bfd ? { bfd } : {}) });
   if (values.json) {
     writeFileSync(values.json, `${JSON.stringify({ date: new Date().toISOString(), hold, keepalive, idleMs, windowMs, reports }, null, 2)}\n`);
     log(`JSON written to ${values.json}`);

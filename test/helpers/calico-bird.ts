@@ -12,6 +12,12 @@
 //   home); no default route is imported from peers;
 // - the kernel protocol learns alien routes, persists, and writes what BIRD selected with
 //   `merge paths on` (ECMP), so the blackhole goes in as proto bird and peers' blocks via the peer.
+// With route reflectors (`peers`, `rrClusterId`; Calico: node-to-node mesh off, a BGPPeer from
+// every node to the nodes labelled as reflectors, which have a routeReflectorClusterID), the mesh
+// section is replaced by what confd writes then: on a reflector the note that it ignores the mesh
+// setting, elsewhere "Node-to-node mesh disabled"; each peer is a `Node_<a_b_c_d>` protocol from
+// the same template, and on a reflector a peer without its cluster id (a client) gets `rr client;
+// rr cluster id <id>;`, a peer with it (another reflector) is plain iBGP.
 
 export interface CalicoBirdNode {
   /** This node's underlay address (router id, source address). */
@@ -29,6 +35,34 @@ export interface CalicoBirdNode {
    * idle cost.
    */
   timers?: { hold: number; keepalive: number };
+  /** BGPPeer peerings (confd's node-specific peers); with them the node-to-node mesh is off and `mesh` is not read. */
+  peers?: readonly CalicoBirdPeer[];
+  /** This node's routeReflectorClusterID: it reflects for the peers marked rrClient. */
+  rrClusterId?: string;
+}
+
+export interface CalicoBirdPeer {
+  address: string;
+  /** The peer is a client of this reflector (confd: same AS, this node has a cluster id, the peer another or none). */
+  rrClient?: boolean;
+}
+
+/** The protocol name confd gives a node-specific peer: Node_10_0_0_9. */
+export function calicoNodeProtocol(peer: string): string {
+  return `Node_${peer.replace(/[.:]/g, '_')}`;
+}
+
+/** The mesh section when the node-to-node mesh is off, and the node-specific peers (confd's bird.cfg.template). */
+function peersSection(n: CalicoBirdNode, peers: readonly CalicoBirdPeer[]): string {
+  const head = n.rrClusterId !== undefined ? `# This node is configured as a route reflector with cluster ID ${n.rrClusterId};\n# ignore node-to-node mesh setting.` : '# Node-to-node mesh disabled';
+  const body = peers
+    .filter((p) => p.address !== n.address)
+    .map((p) => {
+      const rr = p.rrClient && n.rrClusterId !== undefined ? `  rr client;\n  rr cluster id ${n.rrClusterId};\n` : '';
+      return `protocol bgp ${calicoNodeProtocol(p.address)} from bgp_template {\n  neighbor ${p.address} as ${n.asn};\n  source address ${n.address};\n${rr}}`;
+    })
+    .join('\n\n');
+  return `${head}\n\n# ------------- Node-specific peers -------------\n${body}\n`;
 }
 
 /** Calico's rule: passive towards a peer whose address text sorts above ours. */
@@ -119,6 +153,5 @@ ${n.timers ? `  hold time ${n.timers.hold};\n  keepalive time ${n.timers.keepali
 }
 
 # ------------- Node-to-node mesh -------------
-${mesh}
-`;
+${n.peers === undefined ? `${mesh}\n` : peersSection(n, n.peers)}`;
 }

@@ -1,10 +1,13 @@
-// The mesh scenarios, each on a built Mesh: first convergence, a block change (advertise then
-// withdraw) reaching every other kernel, a host that dies silently (SIGSTOP: its TCP sessions stay
-// open but nothing more comes) until its block is gone from every other kernel, and the idle
-// footprint of every agent (VmRSS, CPU over a window). Times come from `ip -ts monitor route`.
+// The mesh scenarios, each on a built Mesh (full mesh or route reflectors): first convergence, a
+// block change (advertise then withdraw) reaching every other kernel, a host that dies silently
+// (SIGSTOP: its TCP sessions stay open but nothing more comes) until its block is gone from every
+// other kernel, and the idle footprint of every agent (VmRSS, CPU over a window). The host that
+// leaves and joins again is in mesh-leave.ts. Times come from `ip -ts monitor route`. With route
+// reflectors the changing, frozen and leaving hosts are clients (Mesh.movers).
 import { readFileSync } from 'node:fs';
 import { CLOCK_TICK, cpuSeconds, descendants } from './proc.js';
 import type { Mesh, MeshHost } from './mesh-hosts.js';
+import type { Role } from './topology.js';
 
 const pause = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
@@ -17,21 +20,26 @@ export interface Spread {
   by: Record<string, number>;
 }
 
-function spread(t0: number, times: { h: MeshHost; t: number }[]): Spread {
+export function spread(t0: number, times: { h: MeshHost; t: number }[]): Spread {
   const by: Record<string, number> = {};
   for (const { h, t } of times) by[h.name] = Math.round((t - t0) * 1000) / 1000;
   const xs = times.map((x) => x.t - t0);
   return { max: Math.max(...xs), min: Math.min(...xs), by };
 }
 
-/** The route line must be weft's (proto 249) and direct via the origin host. */
-function checkShape(line: string, origin: MeshHost): string | undefined {
+/** The route line must be weft's (proto 249) and direct via the origin host; what is wrong with it, if anything. */
+export function checkShape(line: string, origin: MeshHost): string | undefined {
   if (!/proto (weft|249)\b/.test(line)) return `not proto 249: ${line}`;
   if (!line.includes(`via ${origin.address} `)) return `not direct via ${origin.address}: ${line}`;
   return undefined;
 }
 
-async function allSee(mesh: Mesh, origin: MeshHost, prefix: string, deleted: boolean, t0: number, timeoutMs: number, notes: Set<string>): Promise<Spread> {
+/**
+ * Per other host, the first add (or delete) of `prefix` in its kernel at or after t0; an added
+ * route that is not weft's or not direct via the origin is noted. With route reflectors this is
+ * where a reflected route shows its next hop: it must stay the originating client's.
+ */
+export async function allSee(mesh: Mesh, origin: MeshHost, prefix: string, deleted: boolean, t0: number, timeoutMs: number, notes: Set<string>): Promise<Spread> {
   const got = await Promise.all(
     mesh.others(origin).map(async (h) => {
       const e = await h.monitor.next(prefix, deleted, t0, timeoutMs);
@@ -67,9 +75,10 @@ export interface ChangeResult {
   withdraw: Spread;
 }
 
-/** Run r: host h(r mod N + 1) advertises 10.244.<128+r>.0/26, then withdraws it; each timed to every other kernel. */
+/** Run r: host h(r mod N + 1) (with reflectors: client r mod C + 1) advertises 10.244.<128+r>.0/26, then withdraws it; each timed to every other kernel. */
 export async function changeOnce(mesh: Mesh, r: number, timeoutMs: number, notes: Set<string>): Promise<ChangeResult> {
-  const origin = mesh.hosts[r % mesh.hosts.length]!;
+  const movers = mesh.movers();
+  const origin = movers[r % movers.length]!;
   const prefix = `10.244.${128 + (r % 120)}.0/26`;
   const t0 = Date.now();
   await mesh.change(origin, 'advertise', prefix);
@@ -89,14 +98,15 @@ export interface FailureResult {
   gone: Spread;
   /** ms from SIGCONT until its block was back in every other kernel. */
   backMs?: number;
-  /** ms from SIGCONT until every agent had N-1 Established peers again. */
+  /** ms from SIGCONT until every agent had all its peers Established again. */
   establishedMs?: number;
   recoverError?: string;
 }
 
-/** Freezes host h(k+2) with SIGSTOP, times its block's removal everywhere, then SIGCONTs it and waits for the mesh to heal. */
+/** Freezes host h(k+2) (with reflectors: client k+2) with SIGSTOP, times its block's removal everywhere, then SIGCONTs it and waits for the mesh to heal. */
 export async function failureOnce(mesh: Mesh, k: number, timeoutMs: number, recoverTimeoutMs: number, notes: Set<string>): Promise<FailureResult> {
-  const victim = mesh.hosts[(k + 1) % mesh.hosts.length]!;
+  const movers = mesh.movers();
+  const victim = movers[(k + 1) % movers.length]!;
   const pid = victim.agent.proc.pid;
   let stopped = false;
   try {
@@ -147,6 +157,7 @@ function statusBytes(pid: number, field: string): number {
 
 export interface Footprint {
   host: string;
+  role: Role;
   /** VmRSS of the node process at the end of the window. */
   rss: number;
   /** Its RssAnon (private memory, without the shared program file). */
@@ -194,6 +205,7 @@ export async function footprint(mesh: Mesh, idleMs: number, windowMs: number): P
     }
     return {
       host: h.name,
+      role: h.role,
       rss: rssBytes(h.agent.proc.pid),
       anon: anonBytes(h.agent.proc.pid),
       helperRss,

@@ -35,7 +35,7 @@ import { raiseNeighbourTable } from './lib/neighbour-table.js';
 import { cpuSeconds } from './lib/proc.js';
 import { anonBytes, rssBytes } from './lib/mesh-scenarios.js';
 import { cell, mib, summarise, table } from './lib/stats.js';
-import { hostAddress, hostBlock, movers, parseTopologies, peersOf, POOL, roleOf, RR_CLUSTER_ID, topologyLabel, TOPOLOGY_OPTIONS, type Role, type Topology } from './lib/topology.js';
+import { changeBlock, hostAddress, hostBlock, movers, parseTopologies, peersOf, POOL, roleOf, RR_CLUSTER_ID, topologyLabel, TOPOLOGY_OPTIONS, type Role, type Topology } from './lib/topology.js';
 
 const { values } = parseArgs({
   options: {
@@ -177,7 +177,7 @@ async function runN(t: Topology): Promise<NReport> {
     const changing = movers(t, hosts);
     for (let r = 0; r < changes; r++) {
       const h = changing[r % changing.length]!;
-      const prefix = `10.244.${128 + r}.0/26`;
+      const prefix = changeBlock(h.i, r);
       let t0 = Date.now();
       await reconfigure(h, t, [h.block, prefix]);
       const advertiseMs = await slowest(hosts, h, prefix, false, t0, 30_000, notes);

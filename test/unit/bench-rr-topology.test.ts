@@ -1,7 +1,7 @@
 // The route-reflector topology of the mesh benchmarks (labs/bench/lib/topology.ts) and the BIRD
 // configuration calico-node's confd renders for it (test/helpers/calico-bird.ts `peers`).
 import { describe, expect, it } from 'vitest';
-import { expectedPeers, movers, parseTopologies, peersOf, roleOf, RR_CLUSTER_ID } from '../../labs/bench/lib/topology.js';
+import { changeBlock, expectedPeers, hostBlock, movers, parseTopologies, peersOf, roleOf, RR_CLUSTER_ID } from '../../labs/bench/lib/topology.js';
 import { calicoBirdConfig } from '../helpers/calico-bird.js';
 
 const rr = { kind: 'rr' as const, n: 6, reflectors: 2 };
@@ -60,5 +60,17 @@ describe('calicoBirdConfig with route reflectors', () => {
     const conf = calicoBirdConfig({ ...base, address: '10.0.0.1', mesh: ['10.0.0.1', '10.0.0.2'] });
     expect(conf.endsWith('# ------------- Node-to-node mesh -------------\nprotocol bgp Mesh_10_0_0_2 from bgp_template {\n  neighbor 10.0.0.2 as 64512;\n  source address 10.0.0.1;\n  passive on; # the peer (higher address text) dials us\n  graceful restart time 120;\n}\n')).toBe(true);
     expect(conf).not.toContain('Node_');
+  });
+
+  it('a change block is never a host block, at any N up to 250 (the 2+200 run once advertised h128s block)', () => {
+    const blocks = new Set(Array.from({ length: 250 }, (_, k) => hostBlock(k + 1)));
+    for (let i = 1; i <= 250; i++) {
+      for (let r = 0; r < 6; r++) {
+        const b = changeBlock(i, r);
+        expect(blocks.has(b)).toBe(false);
+        expect(b.startsWith(`10.244.${i}.`)).toBe(true);
+      }
+    }
+    expect([0, 1, 2, 3].map((r) => changeBlock(7, r))).toEqual(['10.244.7.64/26', '10.244.7.128/26', '10.244.7.192/26', '10.244.7.64/26']);
   });
 });

@@ -7,7 +7,7 @@
 import { readFileSync } from 'node:fs';
 import { CLOCK_TICK, cpuSeconds, descendants } from './proc.js';
 import type { Mesh, MeshHost } from './mesh-hosts.js';
-import type { Role } from './topology.js';
+import { changeBlock, type Role } from './topology.js';
 
 const pause = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
@@ -75,11 +75,11 @@ export interface ChangeResult {
   withdraw: Spread;
 }
 
-/** Run r: host h(r mod N + 1) (with reflectors: client r mod C + 1) advertises 10.244.<128+r>.0/26, then withdraws it; each timed to every other kernel. */
+/** Run r: host h(r mod N + 1) (with reflectors: client r mod C + 1) advertises changeBlock(i, r) (topology.ts), then withdraws it; each timed to every other kernel. */
 export async function changeOnce(mesh: Mesh, r: number, timeoutMs: number, notes: Set<string>): Promise<ChangeResult> {
   const movers = mesh.movers();
   const origin = movers[r % movers.length]!;
-  const prefix = `10.244.${128 + (r % 120)}.0/26`;
+  const prefix = changeBlock(origin.i, r);
   const t0 = Date.now();
   await mesh.change(origin, 'advertise', prefix);
   const advertiseReplyMs = Date.now() - t0;

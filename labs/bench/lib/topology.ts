@@ -11,6 +11,12 @@
 export const hostAddress = (i: number) => `10.0.0.${i}`;
 export const hostBlock = (i: number) => `10.244.${i}.0/26`;
 export const POOL = '10.244.0.0/16';
+/**
+ * The block run r of the change scenario adds on host i: a /26 of the host's own /24 that no host
+ * holds (every host's block is its .0/26). It was 10.244.<128+r>.0/26 until 2026-12-06: from
+ * N=128 on that is another host's block, and the 2+200 run timed a second path to h128's block.
+ */
+export const changeBlock = (i: number, r: number) => `10.244.${i}.${64 * (1 + (r % 3))}/26`;
 
 export type Role = 'mesh' | 'reflector' | 'client';
 

@@ -68,9 +68,9 @@ const steps: Step[] = [
     ? []
     : [
         {
-          title: 'Mesh at N=100: weft (hold 30 s, keepalive 10 s, ConnectRetry 5 s as by default; cold start, block change, idle footprint)',
+          title: 'Mesh at N=100: weft (hold 30 s, keepalive 10 s, ConnectRetry 5 s as by default; cold start, block change, a host leaving and joining, idle footprint)',
           script: 'mesh.ts',
-          args: ['--n', '100', '--changes', '5', '--failures', '0', '--leaves', '0', '--hold', '30', '--keepalive', '10', '--connect-retry', '5', '--idle', '10', '--window', '10', '--json', join(out, 'mesh-100.json')],
+          args: ['--n', '100', '--changes', '5', '--failures', '0', '--leaves', '3', '--hold', '30', '--keepalive', '10', '--connect-retry', '5', '--idle', '10', '--window', '10', '--json', join(out, 'mesh-100.json')],
         },
         { title: 'Mesh at N=100: the Calico baseline (BIRD 2)', script: 'mesh-bird.ts', args: ['--n', '100', '--changes', '5', '--json', join(out, 'mesh-bird-100.json')] },
       ]),

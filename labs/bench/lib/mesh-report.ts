@@ -105,7 +105,7 @@ function printLeaves(reports: RunReport[]): void {
     ]);
   if (rows.length === 0) return;
   console.log(
-    `\nHost leaves and joins (a client with route reflectors): agent stopped with SIGTERM (sessions closed with a Cease; no graceful restart) -> its block gone from every other kernel; ` +
+    `\nHost leaves and joins (with route reflectors, a client leaves): agent stopped with SIGTERM (sessions closed with a Cease; no graceful restart) -> its block gone from every other kernel; ` +
       `started again from its config -> answering, its block back in every other kernel, every other block in its RIB, every agent with all its peers Established; median (min-max)\n`,
   );
   console.log(table(['N', 'SIGTERM -> gone everywhere', 'gone from first host', 'SIGTERM -> exited', 'start -> answering', 'start -> block back everywhere', 'start -> all blocks learned', 'start -> all Established', 'rejoined'], rows));

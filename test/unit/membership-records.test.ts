@@ -101,4 +101,11 @@ describe('config: membership.etcd and blocks: auto', () => {
     expect(problems({ ...base, membership: { etcd: { ...etcd.etcd, role: 'reflector' } } })[0]).toMatch(/^membership\.etcd\.role: reflector needs a routeReflector section/);
     expect(problems({ ...base, routeReflector: {}, membership: { etcd: { ...etcd.etcd, role: 'reflector' } } })).toEqual([]);
   });
+
+  it('membership.etcd.cache: a path or false (none); anything else is named', () => {
+    expect(problems({ ...base, membership: { etcd: { ...etcd.etcd, cache: '/var/lib/weft/registry.json' } } })).toEqual([]);
+    expect(problems({ ...base, membership: { etcd: { ...etcd.etcd, cache: false } } })).toEqual([]);
+    expect(problems({ ...base, membership: { etcd: { ...etcd.etcd, cache: true } } }).join('\n')).toMatch(/^membership\.etcd\.cache: /);
+    expect(problems({ ...base, membership: { etcd: { ...etcd.etcd, cache: '' } } }).join('\n')).toMatch(/^membership\.etcd\.cache: /);
+  });
 });

@@ -27,6 +27,12 @@ export const membershipSchema = z.strictObject({
      * routeReflector section); `client` peers only with the reflectors while there are any.
      */
     role: z.enum(['mesh', 'reflector', 'client']).default('mesh'),
+    /**
+     * A file keeping the last members and this node's claimed blocks, so that an agent restarted
+     * while etcd is away starts with them (registry-cache.ts); `false`: none. Default: beside the
+     * control socket, `<node name>.registry.json`.
+     */
+    cache: z.union([z.literal(false), z.string().min(1)]).optional(),
   }),
 });
 

@@ -4,6 +4,7 @@
  * blocks, its metrics next to the agent's. The agent imports this module only when
  * membership.etcd is configured, so an agent on a nodes file never loads etcd3 and grpc-js.
  */
+import { dirname, join } from 'node:path';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import { formatPrefix, parsePrefix } from '../../lib/prefix.js';
@@ -33,6 +34,7 @@ export async function startRegistry(c: AgentConfig, log: Logger, hooks: Registry
       autoBlocks: c.autoBlocks ?? 0,
       staticBlocks: () => c.blocks.map(formatPrefix),
       role: etcd.role,
+      ...(etcd.cache !== false ? { cachePath: etcd.cache ?? join(dirname(c.control.socket), `${c.node.name}.registry.json`) } : {}),
     },
     hooks,
     log.child({ component: 'membership' }),

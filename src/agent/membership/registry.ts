@@ -13,7 +13,7 @@
  * keeps its routes), a host that stays down leaves within the TTL.
  */
 import type { Logger } from 'pino';
-import type { Prefix } from '../../lib/prefix.js';
+import { formatPrefix, type Prefix } from '../../lib/prefix.js';
 import type { MeshNode } from '../config/agent-config.js';
 import type { EtcdSettings } from '../config/membership-config.js';
 import { logEvent } from '../observability/log-events.js';
@@ -21,6 +21,7 @@ import { connectEtcd, type Etcd3 } from './etcd-client.js';
 import { nameOfNodeKey, nodeKey, nodesPrefix } from './keys.js';
 import { checkNodeRecord, meshNodeOf, membersFor, type NodeRecord } from './records.js';
 import { RegistryBlocks, type BlockOwner } from './registry-blocks.js';
+import { readRegistryCache, writeRegistryCache } from './registry-cache.js';
 import type { PoolShape } from './ipam.js';
 
 type Lease = ReturnType<Etcd3['lease']>;
@@ -55,6 +56,8 @@ export interface RegistrySelf {
   /** The configured (static) blocks, for the record. */
   staticBlocks: () => string[];
   role: 'mesh' | 'reflector' | 'client';
+  /** The cache file (registry-cache.ts); none when absent. */
+  cachePath?: string;
 }
 
 export interface RegistryHooks {
@@ -80,6 +83,9 @@ export class EtcdRegistry {
   private registered = 0;
   private blocks: RegistryBlocks | undefined;
   private readonly timers = new Set<NodeJS.Timeout>();
+  /** What etcd itself has told us since start (the cache is written only once both are known). */
+  private readonly heard = { members: false, blocks: false };
+  private cacheWriteFailed = false;
 
   constructor(
     private readonly settings: EtcdSettings,
@@ -98,6 +104,7 @@ export class EtcdRegistry {
    */
   async start(): Promise<void> {
     this.client = await connectEtcd(this.settings);
+    this.loadCache();
     // Its loops end only when the registry stops (they retry every failure), then quietly.
     this.run().catch(() => undefined);
   }
@@ -261,6 +268,8 @@ export class EtcdRegistry {
   private emitNodes(why: string): void {
     // Stopping (the agent is shutting down): nothing reaches the sessions any more.
     if (this.stopped) return;
+    if (why !== 'cache') this.heard.members = true;
+    this.saveCache();
     const others = [...this.records.values()].filter((r) => r.name !== this.self.name).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
     const nodes = membersFor(this.self.role, others);
     const text = JSON.stringify(nodes);
@@ -300,6 +309,7 @@ export class EtcdRegistry {
     try {
       await this.retry('read members', () => this.readMembers());
       const kept = await this.retry('check blocks', () => this.blocks!.recheck());
+      this.saveCache();
       if (kept) await this.putRecord();
     } catch {
       // stopped
@@ -310,7 +320,8 @@ export class EtcdRegistry {
 
   private async initialBlocks(): Promise<void> {
     const changed = await this.blocks!.initial(this.self.autoBlocks);
-    this.hooks.blocks(this.blocks!.owned());
+    this.heard.blocks = true;
+    this.emitBlocks();
     if (changed) await this.putRecord();
   }
 
@@ -318,7 +329,7 @@ export class EtcdRegistry {
   async claimNext(): Promise<Prefix> {
     if (!this.blocks || !this.stats.up) throw new Error('the etcd registry is not reachable: cannot claim a block now (try again, or give the block)');
     const b = await this.blocks.claimOne();
-    this.hooks.blocks(this.blocks.owned());
+    this.emitBlocks();
     await this.putRecord();
     return b;
   }
@@ -327,9 +338,46 @@ export class EtcdRegistry {
   async release(block: Prefix): Promise<boolean> {
     if (!this.blocks?.owns(block)) return false;
     await this.blocks.release(block);
-    this.hooks.blocks(this.blocks.owned());
+    this.emitBlocks();
     await this.putRecord();
     return true;
+  }
+
+  private emitBlocks(): void {
+    this.hooks.blocks(this.blocks!.owned());
+    this.saveCache();
+  }
+
+  // ------------------------------------------------------------------ the cache file
+
+  /** The last members and blocks from the cache, before etcd has said anything (registry-cache.ts). */
+  private loadCache(): void {
+    const path = this.self.cachePath;
+    if (path === undefined) return;
+    const refuse = (what: string, reason: string) => {
+      this.stats.refused++;
+      logEvent(this.log, 'membership.cache-refused', { what, reason });
+    };
+    const c = readRegistryCache(path, this.self, refuse);
+    if (!c) return;
+    for (const r of c.members) if (r.name !== this.self.name) this.records.set(r.name, r);
+    logEvent(this.log, 'membership.cache-loaded', { path, savedAt: c.savedAt, members: this.records.size, blocks: c.blocks.map(formatPrefix) });
+    this.emitNodes('cache');
+    if (c.blocks.length > 0) this.hooks.blocks(c.blocks);
+  }
+
+  /** The cache again, once etcd has given both members and blocks since start. */
+  private saveCache(): void {
+    const path = this.self.cachePath;
+    if (path === undefined || !this.heard.members || !this.heard.blocks || this.stopped) return;
+    try {
+      writeRegistryCache(path, this.self.name, [...this.records.values()].filter((r) => r.name !== this.self.name), this.blocks?.owned() ?? []);
+      this.cacheWriteFailed = false;
+    } catch (e) {
+      if (this.cacheWriteFailed) return;
+      this.cacheWriteFailed = true;
+      logEvent(this.log, 'membership.cache-write-failed', { path, error: (e as Error).message });
+    }
   }
 
   claimed(): Prefix[] {

@@ -26,9 +26,8 @@ export type Step =
   | { note: string }
   | { dial: string; answer: 'accept' | 'refuse' }
   | { connect: string }
-  /** `conn`: the n-th connection made with that peer (0: the first), for two that race; default the latest. */
-  | { send: SendSpec & { peer: string; conn?: number } }
-  | { close: string; conn?: number }
+  | { send: SendSpec & { peer: string } }
+  | { close: string }
   | { advance: number }
   | { control: ControlRequest; pick?: string[] }
   | { reload: Record<string, unknown> }
@@ -108,9 +107,6 @@ export async function runScenario(dir: string): Promise<Transcript> {
     allConns.push({ addr, peer: p, closedSeen: false });
   };
 
-  /** The latest connection with `addr`, or its n-th one. */
-  const connWith = (addr: string, n: number | undefined) => (n === undefined ? conns.get(addr) : allConns.filter((x) => x.addr === addr)[n]?.peer);
-
   const observe = (): unknown[] => {
     const out: unknown[] = [];
     for (const d of transport.dials) {
@@ -167,12 +163,12 @@ export async function runScenario(dir: string): Promise<Transcript> {
       } else if ('connectUnknown' in step) {
         for (let k = 0; k < step.times; k++) transport.connectFrom(step.connectUnknown)?.on('error', () => undefined);
       } else if ('send' in step) {
-        const { peer, conn, ...spec } = step.send;
-        const c = connWith(peer, conn);
+        const { peer, ...spec } = step.send;
+        const c = conns.get(peer);
         if (!c || c.closed) throw new Error(`step ${i + 1}: no open connection with ${peer}`);
         c.send(spec);
       } else if ('close' in step) {
-        connWith(step.close, step.conn)?.close();
+        conns.get(step.close)?.close();
       } else if ('advance' in step) {
         await scheduler.advance(step.advance);
       } else if ('control' in step) {

@@ -14,7 +14,7 @@
  */
 import type { Logger } from 'pino';
 import { Signal } from '../../lib/signal.js';
-import { createSession, detectCollision, nextDeadline, shouldDial, step } from '../../session/index.js';
+import { createSession, detectCollision, nextDeadline, step } from '../../session/index.js';
 import type { Action, GracefulRetention, Negotiated, SessionConfig, SessionEvent, SessionState, StateName, StopCause, StopMode } from '../../session/index.js';
 import { encodeKeepalive } from '../../wire/keepalive.js';
 import { encodeNotification } from '../../wire/notification.js';
@@ -26,8 +26,7 @@ import type { BgpMessage, Capability, RouteRefreshMessage, UpdateMessage, WireOp
 import { toHex } from '../../lib/hex.js';
 import { systemScheduler, type Scheduler, type Timer } from '../io/scheduler.js';
 import { netTransport, type BgpSocket, type Transport } from '../io/transport.js';
-import { Connection, normaliseAddress } from './connection.js';
-import { canonicalText } from './mesh.js';
+import { Connection } from './connection.js';
 import { logEvent } from '../observability/log-events.js';
 import { MessageCounters } from './message-counters.js';
 
@@ -224,16 +223,6 @@ export class Peer {
   /**
    * An inbound connection from this peer's address (the listener matched it). Attached to the
    * main session when that has none, else raced against it in a second session (RFC 4271 6.8).
-   *
-   * While our own dial is in flight the peer may have accepted it already, doing the same with
-   * this connection (two speakers that dial each other at once, both with static peers: a route
-   * reflector and its client). If both gave their dial up for the inbound connection, both
-   * connections would close and the session wait a ConnectRetry. So both sides follow one rule
-   * that needs no OPEN: the connection of the speaker whose address TEXT sorts higher survives
-   * (collision.ts shouldDial, the mesh's dialling rule). The lower side gives its dial up, as
-   * before; the higher side keeps it and races the inbound connection in a second session, which
-   * the lower side's abandoned dial then closes (or which carries the session if our dial never
-   * completes).
    */
   accept(socket: BgpSocket): void {
     if (this.stopped) {
@@ -241,7 +230,7 @@ export class Peer {
       return;
     }
     const main = this.main;
-    if (main.conn === undefined && !(main.dialing !== undefined && this.ourDialWins(socket))) {
+    if (main.conn === undefined) {
       // Whether the session takes it is the FSM's call: Connect and Active do, and so does an Idle
       // session waiting only to restart; a stopped one refuses (its Disconnect closes the socket).
       this.abortDial(main);
@@ -258,13 +247,6 @@ export class Peer {
     const slot = this.newSlot();
     this.second = slot;
     this.attach(slot, this.connection(socket, 'inbound'), 'TcpConnectionConfirmed', { type: 'ManualStart_Passive' });
-  }
-
-  /** Of two crossing dials, ours survives: our address text sorts above the peer's (see accept). */
-  private ourDialWins(socket: BgpSocket): boolean {
-    const local = normaliseAddress(socket.localAddress ?? '');
-    const peer = normaliseAddress(socket.remoteAddress ?? '');
-    return local !== '' && peer !== '' && shouldDial(canonicalText(local), canonicalText(peer));
   }
 
   private connection(socket: BgpSocket, direction: 'inbound' | 'outbound'): Connection {

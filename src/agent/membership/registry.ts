@@ -86,6 +86,8 @@ export class EtcdRegistry {
   /** What etcd itself has told us since start (the cache is written only once both are known). */
   private readonly heard = { members: false, blocks: false };
   private cacheWriteFailed = false;
+  /** What the cache file holds now (members and blocks as JSON): unchanged data is not written again. */
+  private cacheText = '';
 
   constructor(
     private readonly settings: EtcdSettings,
@@ -370,8 +372,14 @@ export class EtcdRegistry {
   private saveCache(): void {
     const path = this.self.cachePath;
     if (path === undefined || !this.heard.members || !this.heard.blocks || this.stopped) return;
+    const members = [...this.records.values()].filter((r) => r.name !== this.self.name).sort((x, y) => (x.name < y.name ? -1 : x.name > y.name ? 1 : 0));
+    const blocks = this.blocks?.owned() ?? [];
+    // Every watch event and resync passes here: only a change of what the file holds is written.
+    const text = JSON.stringify([members, blocks]);
+    if (text === this.cacheText) return;
     try {
-      writeRegistryCache(path, this.self.name, [...this.records.values()].filter((r) => r.name !== this.self.name), this.blocks?.owned() ?? []);
+      writeRegistryCache(path, this.self.name, members, blocks);
+      this.cacheText = text;
       this.cacheWriteFailed = false;
     } catch (e) {
       if (this.cacheWriteFailed) return;
